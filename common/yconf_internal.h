@@ -1,0 +1,110 @@
+/* yconf_internal.h: what common/yconf.c, yconf_tree.c and yconf_value.c share. INTERNAL to yconf,
+ * not part of its API (that is common/yconf.h): include it from those three files only, first.
+ * The yc_ functions have external linkage only so the files can reach each other. */
+#ifndef YCONF_INTERNAL_H
+#define YCONF_INTERNAL_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* strerror_r returning the text, strndup; the build defines it too */
+#endif
+#include "common/yconf.h"
+
+#include <sys/types.h>
+
+#define MAX_INCLUDE_DEPTH 8
+#define MAX_NAME          256 /* longest dotted key name, also the edit-distance bound */
+#define MSG_LEN           512
+
+/* ---------------------------------------------------------------- errors (yconf.c) */
+
+void yc_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* "FILE:LINE: KEY: msg"; line 0 and key NULL leave their part out. */
+void yc_err_at(char *err, size_t errlen, const char *file, unsigned line, const char *key,
+               const char *msg);
+
+/* A user value shown inside a message: quoted, control bytes escaped, long values cut. */
+const char *yc_quote(const char *s, size_t len, char *buf, size_t buflen);
+
+/* ---------------------------------------------------------------- typed values (yconf_value.c) */
+
+typedef union value {
+    char *s;
+    bool b;
+    int i;
+    size_t sz;
+    uint64_t ms;
+    double d;
+    yconf_listen_t l;
+} value_t;
+
+static inline unsigned key_type(const yconf_key_t *k)
+{
+    return k->flags & YCONF_TYPE_MASK;
+}
+
+static inline bool has_range(const yconf_key_t *k)
+{
+    return k->min != k->max;
+}
+
+/* "an integer from 0 to 256": what the key accepts, for "expected ..." messages. */
+void yc_describe(const yconf_key_t *k, char *buf, size_t len);
+
+/* Parses text into v by the key's type (not YCONF_CUSTOM); on -1 msg holds the problem (without
+ * the value). What v holds is the caller's (strings, listen hosts). */
+int yc_parse_value(const yconf_key_t *k, const char *text, value_t *v, char *msg, size_t msglen);
+
+/* ---------------------------------------------------------------- node tree (yconf_tree.c) */
+
+typedef enum node_kind { NODE_SCALAR, NODE_SEQUENCE, NODE_MAPPING } node_kind_t;
+
+/* A parsed YAML node. A mapping's kids alternate key, value (keys are scalars). */
+typedef struct node {
+    node_kind_t kind;
+    unsigned line, column; /* 1-based */
+    bool plain;            /* an unquoted scalar: only those can be null */
+    char *text;            /* scalar bytes plus a NUL; len excludes it and may hide NULs */
+    size_t len;
+    struct node **kids;
+    size_t nkids, cap;
+} node_t;
+
+/* "a mapping", "a list" or "a value", for "got ..." messages. */
+const char *yc_kind_name(const node_t *n);
+
+/* Whether n is a plain empty, "~" or "null" scalar. */
+bool yc_is_null(const node_t *n);
+
+/* ---------------------------------------------------------------- loading (yconf_tree.c) */
+
+typedef struct frame {
+    const char *path;
+    dev_t dev;
+    ino_t ino;
+} frame_t;
+
+typedef struct loader {
+    const yconf_key_t *keys;
+    void *base;
+    char *err;
+    size_t errlen;
+    frame_t chain[MAX_INCLUDE_DEPTH + 1]; /* the file being read and those that included it */
+    int depth;
+} loader_t;
+
+/* Writes "FILE:LINE: KEY: msg" to ld's error buffer and returns -1. */
+int yc_fail_at(loader_t *ld, const char *file, unsigned line, const char *key, const char *msg);
+
+/* Applies the entries of a mapping whose keys are under prefix ("" at the top level): checks
+ * key names and duplicates, runs includes, hands each entry to yc_apply_entry. */
+int yc_apply_map(loader_t *ld, const char *file, const node_t *map, const char *prefix);
+
+/* ---------------------------------------------------------------- binding (yconf.c) */
+
+/* One entry of a mapping, its dotted name built: a known key (stored), a section (yc_apply_map
+ * on it), or an unknown key (an error with a suggestion). */
+int yc_apply_entry(loader_t *ld, const char *file, const char *name, const node_t *key,
+                   const node_t *v);
+
+#endif /* YCONF_INTERNAL_H */

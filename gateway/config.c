@@ -1,0 +1,229 @@
+/* gateway/config: the key table (name, type, field, range, default, check, help) behind
+ * gw_config_t, the checks yconf cannot know (URLs, log levels, cross-key rules), and lifetime. */
+#include "gateway/config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SEC  1000.0
+#define MIN  (60 * SEC)
+#define HOUR (60 * MIN)
+#define KIB  1024.0
+#define MIB  (1024 * KIB)
+#define GIB  (1024 * MIB)
+
+/* yconf writes listen addresses through its own struct's member offsets. */
+_Static_assert(sizeof(gw_listen_addr_t) == sizeof(yconf_listen_t) &&
+                   offsetof(gw_listen_addr_t, host) == offsetof(yconf_listen_t, host) &&
+                   offsetof(gw_listen_addr_t, port) == offsetof(yconf_listen_t, port),
+               "gw_listen_addr_t must be laid out like yconf_listen_t");
+
+static int fail(char *err, size_t errlen, const char *msg)
+{
+    snprintf(err, errlen, "%s", msg);
+    return -1;
+}
+
+static int check_port(const char *p, size_t len)
+{
+    unsigned long v = 0;
+    size_t i;
+
+    if (len == 0 || len > 5) return -1;
+    for (i = 0; i < len; i++) {
+        if (p[i] < '0' || p[i] > '9') return -1;
+        v = v * 10 + (unsigned long)(p[i] - '0');
+    }
+    return v >= 1 && v <= 65535 ? 0 : -1;
+}
+
+/* host[:port] of a URL, IPv6 in brackets. */
+static int check_authority(const char *a, size_t len, char *err, size_t errlen)
+{
+    const char *host = a, *port = NULL, *colon, *close;
+    size_t hlen = len;
+
+    if (memchr(a, '@', len))
+        return fail(err, errlen, "must not contain user:password@ (use upstream.api_key)");
+    if (len > 0 && a[0] == '[') {
+        if (!(close = memchr(a, ']', len)))
+            return fail(err, errlen, "has an IPv6 host without its closing ]");
+        host = a + 1;
+        hlen = (size_t)(close - host);
+        if (close + 1 < a + len && close[1] != ':')
+            return fail(err, errlen, "has text between ] and the port");
+        port = close + 1 < a + len ? close + 2 : NULL;
+        if (!memchr(host, ':', hlen))
+            return fail(err, errlen, "has a host in [] that is not an IPv6 address");
+    } else if ((colon = memchr(a, ':', len))) {
+        hlen = (size_t)(colon - a);
+        port = colon + 1;
+        if (memchr(port, ':', len - hlen - 1))
+            return fail(err, errlen, "has an IPv6 host without [brackets]");
+    }
+    if (hlen == 0) return fail(err, errlen, "has no host");
+    if (!yconf_valid_host(host, hlen)) return fail(err, errlen, "has an invalid host");
+    if (port && check_port(port, (size_t)(a + len - port)) < 0)
+        return fail(err, errlen, "has an invalid port (1 to 65535)");
+    return 0;
+}
+
+/* upstream.url: the gateway appends each client's path to it, so a path here would silently
+ * move every request; credentials belong in upstream.api_key. */
+static int check_url(const char *text, const void *value, char *err, size_t errlen)
+{
+    const char *auth, *end, *s;
+
+    (void)value;
+    if (strncmp(text, "http://", 7) == 0)
+        auth = text + 7;
+    else if (strncmp(text, "https://", 8) == 0)
+        auth = text + 8;
+    else
+        return fail(err, errlen, "must start with http:// or https://");
+    for (s = text; *s; s++)
+        if ((unsigned char)*s <= 0x20 || *s == 0x7f)
+            return fail(err, errlen, "must not contain spaces or control characters");
+    end = auth + strcspn(auth, "/?#");
+    if (check_authority(auth, (size_t)(end - auth), err, errlen) < 0) return -1;
+    if (*end == '?' || *end == '#') return fail(err, errlen, "must not have a query or fragment");
+    if (*end == '/' && end[1] != '\0')
+        return fail(err, errlen, "must not have a path: each request's own path is appended to it");
+    return 0;
+}
+
+/* upstream.api_key goes into an HTTP header: CR/LF would split it into new headers. */
+static int check_api_key(const char *text, const void *value, char *err, size_t errlen)
+{
+    (void)value;
+    for (; *text; text++)
+        if ((unsigned char)*text <= 0x20 || (unsigned char)*text >= 0x7f)
+            return fail(err, errlen,
+                        "must be printable ASCII without spaces (it is sent as a header)");
+    return 0;
+}
+
+static int check_log_level(const char *text, const void *value, char *err, size_t errlen)
+{
+    static const char *const levels[] = {"error", "warn", "info", "debug"};
+    size_t i;
+
+    (void)value;
+    for (i = 0; i < sizeof levels / sizeof levels[0]; i++)
+        if (strcmp(text, levels[i]) == 0) return 0;
+    return fail(err, errlen, "must be one of error, warn, info, debug");
+}
+
+/* One line per key. KEY checks at compile time that the field has the C type named. */
+#define KEY(name_, type_, field_, ctype_, min_, max_, def_, check_, help_)                         \
+    {                                                                                              \
+        .name = name_, .flags = type_, .offset = YCONF_OFFSET(gw_config_t, field_, ctype_),        \
+        .min = min_, .max = max_, .def = def_, .validate = check_, .help = help_                   \
+    }
+
+static const yconf_key_t gw_keys[] = {
+    KEY("server.listen", YCONF_LISTEN, listen, gw_listen_addr_t, 0, 0, "127.0.0.1:8000", NULL,
+        "address:port for clients; *:PORT = all IPv4 addresses, [::]:PORT = all IPv6"),
+    KEY("server.workers", YCONF_INT, workers, int, 0, 256, "0", NULL,
+        "worker threads, one event loop each; 0 = one per online CPU"),
+    KEY("server.backlog", YCONF_INT, backlog, int, 1, 65535, "1024", NULL,
+        "listen(2) backlog: connections the kernel queues until accepted"),
+    KEY("server.max_connections", YCONF_INT, max_connections, int, 1, 1000000, "10000", NULL,
+        "client connections open at once, whole process"),
+    KEY("server.keepalive_timeout", YCONF_DURATION, keepalive_timeout_ms, uint64_t, SEC, HOUR,
+        "60s", NULL, "close a client connection idle this long"),
+    KEY("server.shutdown_timeout", YCONF_DURATION, shutdown_timeout_ms, uint64_t, 0, 10 * MIN,
+        "10s", NULL, "on SIGTERM, wait at most this long for requests in flight"),
+    KEY("upstream.url", YCONF_STRING, upstream_url, char *, 0, 0, "http://127.0.0.1:6333",
+        check_url, "Qdrant's REST endpoint, http(s)://host[:port] without a path"),
+    KEY("upstream.api_key", YCONF_STRING | YCONF_SECRET, upstream_api_key, char *, 0, 0, "",
+        check_api_key, "api-key header for Qdrant; empty = none"),
+    KEY("upstream.max_connections", YCONF_INT, upstream_max_connections, int, 1, 10000, "64", NULL,
+        "pooled connections to Qdrant, per worker"),
+    KEY("upstream.connect_timeout", YCONF_DURATION, upstream_connect_timeout_ms, uint64_t, 10, MIN,
+        "2s", NULL, "give up connecting to Qdrant after this long"),
+    KEY("upstream.timeout", YCONF_DURATION, upstream_timeout_ms, uint64_t, 100, 24 * HOUR, "60s",
+        NULL, "longest wait for a whole answer (streamed snapshots: longest silence)"),
+    KEY("upstream.idle_timeout", YCONF_DURATION, upstream_idle_timeout_ms, uint64_t, 100, HOUR,
+        "4s", NULL, "close a pooled connection unused this long, before Qdrant's 5s keep-alive"),
+    KEY("upstream.health_interval", YCONF_DURATION, upstream_health_interval_ms, uint64_t, 0, MIN,
+        "1s", NULL, "reuse a health probe result for this long"),
+    KEY("limits.max_header_bytes", YCONF_SIZE, max_header_bytes, size_t, KIB, MIB, "32KiB", NULL,
+        "largest request line plus headers"),
+    KEY("limits.max_body_bytes", YCONF_SIZE, max_body_bytes, size_t, KIB, 64 * GIB, "32MiB", NULL,
+        "largest request body (Qdrant's own limit is 32MiB)"),
+    KEY("limits.header_timeout", YCONF_DURATION, header_timeout_ms, uint64_t, 100, 10 * MIN, "10s",
+        NULL, "a client must send the whole request head within this long"),
+    KEY("log.level", YCONF_STRING, log_level, char *, 0, 0, "info", check_log_level,
+        "error, warn, info or debug"),
+    YCONF_END,
+};
+
+const yconf_key_t *gw_config_keys(void)
+{
+    return gw_keys;
+}
+
+gw_config_t *gw_config_new(void)
+{
+    gw_config_t *c = calloc(1, sizeof *c);
+    char err[256];
+
+    if (!c) goto fail;
+    /* Only out of memory can fail here: the table itself is checked by the unit test. */
+    if (yconf_init(gw_keys, c, err, sizeof err) < 0) goto fail;
+    return c;
+fail:
+    gw_config_free(c);
+    return NULL;
+}
+
+int gw_config_load_file(gw_config_t *c, const char *path, char *err, size_t errlen)
+{
+    return yconf_load_file(gw_keys, c, path, err, errlen);
+}
+
+int gw_config_set(gw_config_t *c, const char *key_eq_value, char *err, size_t errlen)
+{
+    return yconf_set(gw_keys, c, key_eq_value, err, errlen);
+}
+
+static int online_cpus(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+    return n < 1 ? 1 : n > 256 ? 256 : (int)n;
+}
+
+int gw_config_finalize(gw_config_t *c, char *err, size_t errlen)
+{
+    char a[32], b[32];
+    size_t n;
+
+    if (c->workers == 0) c->workers = online_cpus();
+    /* curl's whole-transfer timeout would cut a longer connect short: a setting that lies. */
+    if (c->upstream_connect_timeout_ms > c->upstream_timeout_ms) {
+        yconf_format_duration(c->upstream_connect_timeout_ms, a, sizeof a);
+        yconf_format_duration(c->upstream_timeout_ms, b, sizeof b);
+        snprintf(err, errlen, "upstream.connect_timeout (%s) is longer than upstream.timeout (%s)",
+                 a, b);
+        return -1;
+    }
+    /* check_url allows "http://host/"; callers append paths that start with "/". */
+    n = strlen(c->upstream_url);
+    if (n > 0 && c->upstream_url[n - 1] == '/') c->upstream_url[n - 1] = '\0';
+    return 0;
+}
+
+void gw_config_dump(const gw_config_t *c, FILE *out)
+{
+    yconf_dump(gw_keys, c, out, 0);
+}
+
+void gw_config_free(gw_config_t *c)
+{
+    if (!c) return;
+    yconf_dispose(gw_keys, c);
+    free(c);
+}

@@ -1,0 +1,84 @@
+/* gateway/config: the gateway's typed configuration and the table that binds it to YAML.
+ * Loading, --set overrides, cross-field checks and the effective-config dump; yconf does the YAML.
+ */
+#ifndef GW_CONFIG_H
+#define GW_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "common/yconf.h"
+
+/* Laid out like yconf_listen_t (config.c asserts it), so yconf can fill it. */
+typedef struct gw_listen_addr {
+    char *host; /* IP literal (IPv6 without brackets) or DNS name; "*" is stored as "0.0.0.0" */
+    uint16_t port;
+} gw_listen_addr_t;
+
+/* Every field always holds a valid value: defaults first, then files and --set on top. Strings
+ * are heap strings owned by the struct, never NULL. Durations are milliseconds. */
+typedef struct gw_config {
+    /* server.listen, default 127.0.0.1:8000 */
+    gw_listen_addr_t listen;
+    /* server.workers, 0..256, default 0 = online CPUs (resolved by gw_config_finalize) */
+    int workers;
+    /* server.backlog, 1..65535, default 1024 */
+    int backlog;
+    /* server.max_connections, 1..1000000, default 10000 (whole process) */
+    int max_connections;
+    /* server.keepalive_timeout, 1s..1h, default 60s */
+    uint64_t keepalive_timeout_ms;
+    /* server.shutdown_timeout, 0..10m, default 10s */
+    uint64_t shutdown_timeout_ms;
+    /* upstream.url, http(s)://host[:port] with no path, default http://127.0.0.1:6333;
+     * gw_config_finalize drops a trailing "/" */
+    char *upstream_url;
+    /* upstream.api_key, default "" (none); printable ASCII, never shown by gw_config_dump */
+    char *upstream_api_key;
+    /* upstream.max_connections, per worker, 1..10000, default 64 */
+    int upstream_max_connections;
+    /* upstream.connect_timeout, 10ms..1m, default 2s */
+    uint64_t upstream_connect_timeout_ms;
+    /* upstream.timeout, 100ms..24h, default 60s: longest wait for a whole answer (streaming
+     * snapshot transfers use it as an idle limit instead) */
+    uint64_t upstream_timeout_ms;
+    /* upstream.idle_timeout, 100ms..1h, default 4s: a pooled connection unused this long is
+     * closed before Qdrant (actix keep-alive 5 s) closes it */
+    uint64_t upstream_idle_timeout_ms;
+    /* upstream.health_interval, 0..1m, default 1s: how long a health probe result is reused */
+    uint64_t upstream_health_interval_ms;
+    /* limits.max_header_bytes, 1KiB..1MiB, default 32KiB */
+    size_t max_header_bytes;
+    /* limits.max_body_bytes, 1KiB..64GiB, default 32MiB (Qdrant's own) */
+    size_t max_body_bytes;
+    /* limits.header_timeout, 100ms..10m, default 10s */
+    uint64_t header_timeout_ms;
+    /* log.level: error|warn|info|debug, default info */
+    char *log_level;
+} gw_config_t;
+
+/* A config holding the defaults; NULL when out of memory. Free with gw_config_free. */
+gw_config_t *gw_config_new(void);
+
+/* Applies a YAML file (and its includes) on top of c. 0 / -1 with "FILE:LINE: KEY: problem" in
+ * err. On -1 c is partly updated: load into a fresh config to keep a working one on reload. */
+int gw_config_load_file(gw_config_t *c, const char *path, char *err, size_t errlen);
+
+/* Applies one --set "key=value" override, checked like a file value. 0 / -1. */
+int gw_config_set(gw_config_t *c, const char *key_eq_value, char *err, size_t errlen);
+
+/* After all files and overrides: checks that span keys and resolves workers = 0 to the number
+ * of online CPUs (at most 256). Idempotent. 0 / -1. */
+int gw_config_finalize(gw_config_t *c, char *err, size_t errlen);
+
+/* Writes the effective config as YAML that gw_config_load_file reads back to the same values;
+ * a non-empty upstream.api_key is written as a comment, not its value. */
+void gw_config_dump(const gw_config_t *c, FILE *out);
+
+void gw_config_free(gw_config_t *c);
+
+/* The key table (YCONF_END-terminated): for --help-config style listings and the tests. */
+const yconf_key_t *gw_config_keys(void);
+
+#endif /* GW_CONFIG_H */

@@ -1,0 +1,684 @@
+/* HTTP/1.1 server codec on a bufferevent with llhttp. One request at a time per connection:
+ * the parser pauses after each message, so pipelined requests are answered strictly in order. */
+#include "gateway/h1.h"
+
+#include <arpa/inet.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <llhttp.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "common/log.h"
+#include "gateway/headers.h"
+
+#define H1_FEED_BYTES (64u << 10) /* bytes given to llhttp per call; also the input high-water */
+#define H1_MAX_HEADERS 256
+#define H1_LINGER_MS   2000 /* how long a closing connection keeps dropping client input */
+
+typedef struct h1_hoff {
+    uint32_t name_off, name_len, value_off, value_len;
+} h1_hoff_t;
+
+typedef struct h1_conn {
+    gw_conn_link_t link; /* first: the worker's list holds &link */
+    gw_worker_t *w;
+    struct bufferevent *bev;
+    struct event *timer;
+    struct event *resume_ev;
+    llhttp_t parser;
+    gw_req_t *req; /* the request being read or answered; codec side held */
+    char peer[64];
+
+    /* The request line and headers as they arrive: url bytes, then name/value bytes. */
+    char *hbuf;
+    size_t hlen, hcap;
+    size_t url_len;
+    h1_hoff_t hoff[H1_MAX_HEADERS];
+    size_t nh;
+    int in_value;
+
+    unsigned in_message : 1;   /* a request has started and is not fully read */
+    unsigned msg_complete : 1; /* the current request has been read to its end */
+    unsigned paused : 1;       /* parser paused at a message boundary */
+    unsigned body_blocked : 1; /* handler is behind on the request body */
+    unsigned chunked_out : 1;  /* the current response uses chunked framing */
+    unsigned close_after : 1;  /* close once the current response is written */
+    unsigned closing : 1;      /* flushing the last bytes, then lingering, then free */
+    unsigned lingering : 1;    /* flushed and half-closed: dropping input until EOF or timeout */
+    unsigned served_any : 1;   /* at least one request was answered */
+} h1_conn_t;
+
+static llhttp_settings_t h1_settings;
+static const gw_codec_ops_t h1_codec;
+
+static void h1_free(h1_conn_t *c);
+static void h1_process(h1_conn_t *c);
+
+/* ---- timers and closing ---------------------------------------------------------------- */
+
+static void h1_arm_timer(h1_conn_t *c, uint64_t ms)
+{
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000)};
+    evtimer_add(c->timer, &tv);
+}
+
+/* Stop reading, flush what is queued, then free (from the write callback). */
+static void h1_start_closing(h1_conn_t *c)
+{
+    if (c->closing)
+        return;
+    c->closing = 1;
+    evtimer_del(c->timer);
+    bufferevent_disable(c->bev, EV_READ);
+    bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+    if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+        event_active(c->resume_ev, EV_WRITE, 0); /* free from a callback, not from here */
+    else
+        h1_arm_timer(c, c->w->cfg->shutdown_timeout_ms + 1000); /* never wait forever */
+}
+
+/* Answers a protocol error and closes: only possible before a response has started. */
+static void h1_fail(h1_conn_t *c, int status, const char *fmt, const char *detail)
+{
+    c->close_after = 1;
+    if (!c->req) {
+        c->req = gw_req_new(c->w, &h1_codec, c);
+        if (!c->req) {
+            h1_start_closing(c);
+            return;
+        }
+        c->req->http_minor = 1;
+        snprintf(c->req->peer, sizeof(c->req->peer), "%s", c->peer);
+        /* No handler will ever take this request. */
+        gw_req_release(c->req, GW_REQ_HANDLER);
+    } else if (c->req->handler && c->req->holders & GW_REQ_HANDLER && c->req->handler->on_abort) {
+        c->req->handler->on_abort(c->req);
+    }
+    if (c->req->head_sent) {
+        h1_start_closing(c);
+        return;
+    }
+    gw_req_respond_error(c->req, status, fmt, detail);
+}
+
+static void h1_on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    h1_conn_t *c = arg;
+    if (c->closing || !c->in_message || c->req) {
+        /* Idle keep-alive, nothing half-read, or a stuck flush: close quietly, like nginx. */
+        h1_free(c);
+        return;
+    }
+    h1_fail(c, 408, "Request timeout: %s", "request headers not received in time");
+}
+
+/* Both the request and its response are complete: close, or wait for the next request. */
+static void h1_request_done(h1_conn_t *c)
+{
+    gw_req_release(c->req, GW_REQ_CODEC);
+    c->req = NULL;
+    if (c->close_after) {
+        h1_start_closing(c);
+        return;
+    }
+    h1_arm_timer(c, c->w->cfg->keepalive_timeout_ms);
+    event_active(c->resume_ev, EV_READ, 0);
+}
+
+/* ---- llhttp callbacks: collecting the request line and headers ---------------------------- */
+
+static int h1_append(h1_conn_t *c, const char *at, size_t len)
+{
+    if (c->hlen + len > c->w->cfg->max_header_bytes) {
+        llhttp_set_error_reason(&c->parser, "header section too large");
+        return HPE_USER;
+    }
+    if (c->hlen + len > c->hcap) {
+        size_t cap = c->hcap ? c->hcap : 1024;
+        while (cap < c->hlen + len)
+            cap *= 2;
+        char *p = realloc(c->hbuf, cap);
+        if (!p)
+            return -1;
+        c->hbuf = p;
+        c->hcap = cap;
+    }
+    memcpy(c->hbuf + c->hlen, at, len);
+    c->hlen += len;
+    return 0;
+}
+
+static int h1_on_message_begin(llhttp_t *p)
+{
+    h1_conn_t *c = p->data;
+    c->in_message = 1;
+    c->msg_complete = 0;
+    c->hlen = c->url_len = c->nh = 0;
+    c->in_value = 0;
+    h1_arm_timer(c, c->w->cfg->header_timeout_ms);
+    return 0;
+}
+
+static int h1_on_url(llhttp_t *p, const char *at, size_t len)
+{
+    h1_conn_t *c = p->data;
+    int rc = h1_append(c, at, len);
+    c->url_len = c->hlen;
+    return rc;
+}
+
+static int h1_on_header_field(llhttp_t *p, const char *at, size_t len)
+{
+    h1_conn_t *c = p->data;
+    if (c->in_value || c->nh == 0) {
+        if (c->nh == H1_MAX_HEADERS) {
+            llhttp_set_error_reason(&c->parser, "too many header fields");
+            return HPE_USER;
+        }
+        c->hoff[c->nh++] = (h1_hoff_t){(uint32_t)c->hlen, 0, (uint32_t)c->hlen, 0};
+        c->in_value = 0;
+    }
+    c->hoff[c->nh - 1].name_len += (uint32_t)len;
+    c->hoff[c->nh - 1].value_off = (uint32_t)(c->hlen + len);
+    return h1_append(c, at, len);
+}
+
+static int h1_on_header_value(llhttp_t *p, const char *at, size_t len)
+{
+    h1_conn_t *c = p->data;
+    if (c->nh == 0)
+        return -1;
+    c->in_value = 1;
+    c->hoff[c->nh - 1].value_len += (uint32_t)len;
+    return h1_append(c, at, len);
+}
+
+/* RFC 9110 token characters: llhttp lets "Name :" through, which a proxy must refuse (the
+ * next hop may read the name differently: request smuggling). */
+static int h1_is_token(const char *s, size_t n)
+{
+    static const char extra[] = "!#$%&'*+-.^_`|~";
+    if (n == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+              (ch && strchr(extra, ch))))
+            return 0;
+    }
+    return 1;
+}
+
+/* Moves the collected bytes into the request and builds the header views. */
+static int h1_build_request(h1_conn_t *c, gw_req_t *r)
+{
+    r->raw = c->hbuf;
+    c->hbuf = NULL;
+    c->hcap = 0;
+    r->hdrs = calloc(c->nh ? c->nh : 1, sizeof(gw_hdr_t));
+    if (!r->hdrs)
+        return -1;
+    for (size_t i = 0; i < c->nh; i++) {
+        const h1_hoff_t *o = &c->hoff[i];
+        r->hdrs[i] = (gw_hdr_t){r->raw + o->name_off, o->name_len, r->raw + o->value_off,
+                                o->value_len};
+    }
+    r->nhdrs = c->nh;
+    r->method = llhttp_method_name((llhttp_method_t)c->parser.method);
+    r->method_len = strlen(r->method);
+    r->target = r->raw;
+    r->target_len = c->url_len;
+    r->path = r->target;
+    const char *q = memchr(r->target, '?', r->target_len);
+    r->path_len = q ? (size_t)(q - r->target) : r->target_len;
+    if (q) {
+        r->query = q + 1;
+        r->query_len = r->target_len - r->path_len - 1;
+    }
+    r->http_minor = c->parser.http_minor;
+    r->is_head = c->parser.method == HTTP_HEAD;
+    int chunked = (c->parser.flags & F_CHUNKED) != 0;
+    if (!chunked && (c->parser.flags & F_CONTENT_LENGTH))
+        r->content_length = (int64_t)c->parser.content_length;
+    r->has_body = chunked || r->content_length > 0;
+    snprintf(r->peer, sizeof(r->peer), "%s", c->peer);
+    return 0;
+}
+
+/* Expect: 100-continue is answered here, before the body is read; other expectations fail. */
+static int h1_handle_expect(h1_conn_t *c, gw_req_t *r)
+{
+    size_t n;
+    const char *v = gw_req_header(r, "expect", &n);
+    if (!v)
+        return 0;
+    if (!gw_header_has_token(v, n, "100-continue") || r->http_minor == 0) {
+        h1_fail(c, 417, "Expectation failed: %s", "only 100-continue is supported");
+        return -1;
+    }
+    if (r->has_body)
+        bufferevent_write(c->bev, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+    return 0;
+}
+
+static int h1_on_headers_complete(llhttp_t *p)
+{
+    h1_conn_t *c = p->data;
+    evtimer_del(c->timer);
+    gw_req_t *r = gw_req_new(c->w, &h1_codec, c);
+    if (!r || h1_build_request(c, r) != 0) {
+        if (r)
+            gw_req_release(r, GW_REQ_CODEC | GW_REQ_HANDLER);
+        h1_fail(c, 500, "Service internal error: %s", "out of memory");
+        return -1;
+    }
+    c->req = r;
+    for (size_t i = 0; i < r->nhdrs; i++) {
+        if (!h1_is_token(r->hdrs[i].name, r->hdrs[i].name_len)) {
+            gw_req_release(r, GW_REQ_HANDLER);
+            h1_fail(c, 400, "Bad request: %s", "invalid character in a header field name");
+            return -1;
+        }
+    }
+    gw_req_assign_id(r);
+    if (r->target_len == 0 || r->target[0] != '/') {
+        gw_req_release(r, GW_REQ_HANDLER);
+        h1_fail(c, 400, "Bad request: %s", "the request target must be an absolute path");
+        return -1;
+    }
+    if (p->method == HTTP_CONNECT) {
+        gw_req_release(r, GW_REQ_HANDLER);
+        h1_fail(c, 405, "Method not allowed: %s", "CONNECT");
+        return -1;
+    }
+    gw_route_classify(r->method, r->method_len, r->path, r->path_len, &r->route);
+    int64_t limit = (int64_t)c->w->cfg->max_body_bytes;
+    if (!(r->route.flags & GW_ROUTE_F_STREAM) && r->content_length > limit) {
+        gw_req_release(r, GW_REQ_HANDLER);
+        char detail[128];
+        snprintf(detail, sizeof(detail), "request body of %lld bytes is larger than allowed "
+                 "(limit: %lld bytes)", (long long)r->content_length, (long long)limit);
+        h1_fail(c, 413, "Payload too large: %s", detail);
+        return -1;
+    }
+    if (h1_handle_expect(c, r) != 0) {
+        gw_req_release(r, GW_REQ_HANDLER);
+        return -1;
+    }
+    if (p->upgrade)
+        c->close_after = 1; /* Upgrade (h2c, websocket) is answered in HTTP/1.1, then closed */
+    if (!r->has_body)
+        r->body_done = 1;
+    gw_worker_dispatch(c->w, r);
+    return c->closing ? -1 : 0;
+}
+
+static int h1_on_body(llhttp_t *p, const char *at, size_t len)
+{
+    h1_conn_t *c = p->data;
+    gw_req_t *r = c->req;
+    if (!r || r->finished || !(r->holders & GW_REQ_HANDLER))
+        return 0; /* answered already: the rest of the body is read and dropped */
+    r->body_received += len;
+    if (!(r->route.flags & GW_ROUTE_F_STREAM) && r->body_received > c->w->cfg->max_body_bytes) {
+        char detail[128];
+        snprintf(detail, sizeof(detail), "request body is larger than allowed (limit: %llu bytes)",
+                 (unsigned long long)c->w->cfg->max_body_bytes);
+        h1_fail(c, 413, "Payload too large: %s", detail);
+        return HPE_USER;
+    }
+    evbuffer_add(r->body, at, len);
+    if (r->handler && r->handler->on_body)
+        r->handler->on_body(r);
+    return 0;
+}
+
+static int h1_on_message_complete(llhttp_t *p)
+{
+    h1_conn_t *c = p->data;
+    c->msg_complete = 1;
+    c->in_message = 0;
+    gw_req_t *r = c->req;
+    if (r && !r->body_done) {
+        r->body_done = 1;
+        if ((r->holders & GW_REQ_HANDLER) && !r->finished && r->handler && r->handler->on_body)
+            r->handler->on_body(r);
+    }
+    if (r && r->finished) {
+        /* Answered before the body ended (or before this callback): the request is over. */
+        h1_request_done(c);
+        if (c->closing)
+            return -1;
+    }
+    return HPE_PAUSED; /* next pipelined request waits for this response */
+}
+
+/* ---- reading --------------------------------------------------------------------------- */
+
+static void h1_parse_error(h1_conn_t *c, llhttp_errno_t e)
+{
+    if (c->closing)
+        return;
+    if (e == HPE_PAUSED_H2_UPGRADE) {
+        h1_fail(c, 505, "HTTP version not supported: %s", "HTTP/2 is not enabled on this listener");
+        return;
+    }
+    const char *reason = llhttp_get_error_reason(&c->parser);
+    if (e == HPE_USER && reason && strstr(reason, "header")) {
+        h1_fail(c, 431, "Request header fields too large: %s", reason);
+        return;
+    }
+    if (c->req && c->req->head_sent) {
+        h1_start_closing(c);
+        return;
+    }
+    h1_fail(c, 400, "Bad request: %s", reason ? reason : llhttp_errno_name(e));
+}
+
+static void h1_process(h1_conn_t *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    while (!c->closing && !c->paused && !c->body_blocked) {
+        size_t len = evbuffer_get_length(in);
+        if (len == 0)
+            break;
+        size_t n = len < H1_FEED_BYTES ? len : H1_FEED_BYTES;
+        const char *data = (const char *)evbuffer_pullup(in, (ev_ssize_t)n);
+        llhttp_errno_t e = llhttp_execute(&c->parser, data, n);
+        size_t used = n;
+        if (e != HPE_OK) {
+            const char *pos = llhttp_get_error_pos(&c->parser);
+            used = pos && pos >= data && pos <= data + n ? (size_t)(pos - data) : n;
+        }
+        evbuffer_drain(in, used);
+        if (e == HPE_PAUSED || e == HPE_PAUSED_UPGRADE) {
+            c->paused = 1;
+            break;
+        }
+        if (e != HPE_OK) {
+            h1_parse_error(c, e);
+            break;
+        }
+        gw_req_t *r = c->req;
+        if (r && !r->finished && evbuffer_get_length(r->body) >= GW_REQ_HIGH_WATER)
+            c->body_blocked = 1; /* the input buffer fills to its high-water mark and stops */
+    }
+}
+
+static void h1_on_read(struct bufferevent *bev, void *arg)
+{
+    h1_conn_t *c = arg;
+    if (c->lingering) {
+        struct evbuffer *in = bufferevent_get_input(bev);
+        evbuffer_drain(in, evbuffer_get_length(in));
+        return;
+    }
+    h1_process(c);
+}
+
+/* A closing connection has written everything. Closing a socket with unread input makes the
+ * kernel send a reset, which can destroy the response before the client reads it (a 413 while
+ * the client is still uploading). So half-close and keep dropping input until the client
+ * closes or H1_LINGER_MS passes, like nginx's lingering close. */
+static void h1_flushed(h1_conn_t *c)
+{
+    if (c->lingering)
+        return;
+    c->lingering = 1;
+    shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    evbuffer_drain(in, evbuffer_get_length(in));
+    bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+    bufferevent_enable(c->bev, EV_READ);
+    h1_arm_timer(c, H1_LINGER_MS);
+}
+
+/* Resumes after a response (next pipelined request), after body backpressure, or finishes a
+ * connection whose last bytes were flushed. */
+static void h1_on_resume(evutil_socket_t fd, short what, void *arg)
+{
+    h1_conn_t *c = arg;
+    if (c->closing) {
+        if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+            h1_flushed(c);
+        return;
+    }
+    if (c->paused && !c->req) {
+        c->paused = 0;
+        llhttp_resume(&c->parser);
+    }
+    h1_process(c);
+}
+
+static void h1_on_write(struct bufferevent *bev, void *arg)
+{
+    h1_conn_t *c = arg;
+    if (c->closing) {
+        if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+            h1_flushed(c);
+        return;
+    }
+    gw_req_t *r = c->req;
+    if (r && !r->finished && (r->holders & GW_REQ_HANDLER) && r->handler && r->handler->on_drain)
+        r->handler->on_drain(r);
+}
+
+static void h1_on_event(struct bufferevent *bev, short what, void *arg)
+{
+    /* EOF or error: the client is gone (a half-closed client cannot be told apart from an
+     * aborted one here, and proxies conventionally treat both as abort). */
+    h1_free(arg);
+}
+
+/* ---- codec ops: writing responses -------------------------------------------------------- */
+
+static int h1_status_has_body(int status)
+{
+    return !(status < 200 || status == 204 || status == 304);
+}
+
+static void h1_send_head(gw_req_t *r, int status, const gw_hdr_t *h, size_t n, int64_t clen)
+{
+    h1_conn_t *c = r->codec_ctx;
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    r->head_sent = 1;
+    r->status = status;
+    evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", status, gw_http_reason(status));
+    for (size_t i = 0; i < n; i++) {
+        if (gw_header_name_eq(h[i].name, h[i].name_len, "content-length") ||
+            gw_header_is_hop_by_hop(h[i].name, h[i].name_len, NULL, 0))
+            continue;
+        evbuffer_add(out, h[i].name, h[i].name_len);
+        evbuffer_add(out, ": ", 2);
+        evbuffer_add(out, h[i].value, h[i].value_len);
+        evbuffer_add(out, "\r\n", 2);
+    }
+    c->chunked_out = 0;
+    if (clen >= 0 && (h1_status_has_body(status) || r->is_head))
+        evbuffer_add_printf(out, "Content-Length: %lld\r\n", (long long)clen);
+    else if (h1_status_has_body(status) && !r->is_head) {
+        if (r->http_minor >= 1)
+            c->chunked_out = 1;
+        else
+            c->close_after = 1; /* HTTP/1.0: the end of the body is the end of the connection */
+    }
+    if (c->chunked_out)
+        evbuffer_add(out, "Transfer-Encoding: chunked\r\n", 28);
+    if (!llhttp_should_keep_alive(&c->parser) || c->w->draining)
+        c->close_after = 1;
+    if (c->close_after)
+        evbuffer_add(out, "Connection: close\r\n\r\n", 21);
+    else if (r->http_minor == 0)
+        evbuffer_add(out, "Connection: keep-alive\r\n\r\n", 26);
+    else
+        evbuffer_add(out, "\r\n", 2);
+}
+
+static void h1_send_body(gw_req_t *r, const void *data, size_t len)
+{
+    h1_conn_t *c = r->codec_ctx;
+    if (r->is_head || len == 0)
+        return;
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    if (c->chunked_out)
+        evbuffer_add_printf(out, "%zx\r\n", len);
+    evbuffer_add(out, data, len);
+    if (c->chunked_out)
+        evbuffer_add(out, "\r\n", 2);
+}
+
+static void h1_finish(gw_req_t *r, int ok)
+{
+    h1_conn_t *c = r->codec_ctx;
+    if (r->finished)
+        return;
+    r->finished = 1;
+    c->served_any = 1;
+    if (!ok) {
+        /* Cut short: closing without the terminal chunk (or short of Content-Length) is how
+         * HTTP/1.1 tells the client the body is incomplete. */
+        c->close_after = 1;
+    } else if (c->chunked_out && !r->is_head) {
+        evbuffer_add(bufferevent_get_output(c->bev), "0\r\n\r\n", 5);
+    }
+    if (!c->msg_complete) {
+        /* Body still arriving: keep reading and dropping it unless we are closing anyway. */
+        if (c->close_after)
+            h1_start_closing(c);
+        return;
+    }
+    h1_request_done(c);
+}
+
+static size_t h1_out_pending(gw_req_t *r)
+{
+    h1_conn_t *c = r->codec_ctx;
+    return evbuffer_get_length(bufferevent_get_output(c->bev));
+}
+
+static void h1_want_body(gw_req_t *r, int want)
+{
+    h1_conn_t *c = r->codec_ctx;
+    if (want && c->body_blocked) {
+        c->body_blocked = 0;
+        event_active(c->resume_ev, EV_READ, 0);
+    } else if (!want) {
+        c->body_blocked = 1;
+    }
+}
+
+static const gw_codec_ops_t h1_codec = {
+    .send_head = h1_send_head,
+    .send_body = h1_send_body,
+    .finish = h1_finish,
+    .out_pending = h1_out_pending,
+    .want_body = h1_want_body,
+};
+
+/* ---- lifetime -------------------------------------------------------------------------- */
+
+static void h1_drain(gw_conn_link_t *link)
+{
+    h1_conn_t *c = (h1_conn_t *)link;
+    if (!c->req && !c->in_message)
+        h1_start_closing(c);
+    else
+        c->close_after = 1;
+}
+
+static void h1_free(h1_conn_t *c)
+{
+    gw_req_t *r = c->req;
+    if (r) {
+        c->req = NULL;
+        if ((r->holders & GW_REQ_HANDLER) && r->handler && r->handler->on_abort)
+            r->handler->on_abort(r);
+        gw_req_release(r, GW_REQ_CODEC);
+    }
+    gw_worker_conn_remove(c->w, &c->link);
+    atomic_fetch_sub(&c->w->shared->connections, 1);
+    event_free(c->timer);
+    event_free(c->resume_ev);
+    bufferevent_free(c->bev);
+    free(c->hbuf);
+    free(c);
+}
+
+static void h1_destroy(gw_conn_link_t *link)
+{
+    h1_free((h1_conn_t *)link);
+}
+
+static void h1_format_peer(const struct sockaddr *sa, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, buf, (socklen_t)len);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, buf, (socklen_t)len);
+}
+
+static void h1_settings_once(void)
+{
+    static int done;
+    if (done)
+        return;
+    llhttp_settings_init(&h1_settings);
+    h1_settings.on_message_begin = h1_on_message_begin;
+    h1_settings.on_url = h1_on_url;
+    h1_settings.on_header_field = h1_on_header_field;
+    h1_settings.on_header_value = h1_on_header_value;
+    h1_settings.on_headers_complete = h1_on_headers_complete;
+    h1_settings.on_body = h1_on_body;
+    h1_settings.on_message_complete = h1_on_message_complete;
+    done = 1;
+}
+
+int gw_h1_conn_new(gw_worker_t *w, evutil_socket_t fd, const struct sockaddr *peer, int peerlen,
+                   int refuse)
+{
+    (void)peerlen;
+    h1_conn_t *c = calloc(1, sizeof(*c));
+    if (!c) {
+        evutil_closesocket(fd);
+        return -1;
+    }
+    c->w = w;
+    c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    c->timer = evtimer_new(w->base, h1_on_timer, c);
+    c->resume_ev = event_new(w->base, -1, 0, h1_on_resume, c);
+    if (!c->bev || !c->timer || !c->resume_ev) {
+        if (c->bev)
+            bufferevent_free(c->bev);
+        else
+            evutil_closesocket(fd);
+        if (c->timer)
+            event_free(c->timer);
+        if (c->resume_ev)
+            event_free(c->resume_ev);
+        free(c);
+        return -1;
+    }
+    h1_settings_once();
+    llhttp_init(&c->parser, HTTP_REQUEST, &h1_settings);
+    c->parser.data = c;
+    h1_format_peer(peer, c->peer, sizeof(c->peer));
+    c->link.drain = h1_drain;
+    c->link.destroy = h1_destroy;
+    atomic_fetch_add(&w->shared->connections, 1);
+    gw_worker_conn_add(w, &c->link);
+    bufferevent_setcb(c->bev, h1_on_read, h1_on_write, h1_on_event, c);
+    bufferevent_setwatermark(c->bev, EV_READ, 0, H1_FEED_BYTES);
+    bufferevent_setwatermark(c->bev, EV_WRITE, GW_REQ_LOW_WATER, 0);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    h1_arm_timer(c, w->cfg->header_timeout_ms);
+    if (refuse)
+        h1_fail(c, 503, "Service unavailable: %s",
+                "too many connections (server.max_connections)");
+    return 0;
+}

@@ -1,0 +1,181 @@
+/* Health endpoint: one probe (GET / on Qdrant) per worker at a time; requests that arrive while
+ * it runs wait for it, and its result is reused for upstream.health_interval. */
+#include "gateway/health.h"
+
+#include <jansson.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "gateway/proxy.h"
+
+struct gw_health {
+    gw_worker_t *w;
+    uint64_t checked_us; /* 0: never */
+    int probing;
+    int reachable;
+    long status;
+    double latency_ms;
+    char version[64];
+    char error[256];
+    gw_req_t **waiting;
+    size_t nwait, cap;
+};
+
+static void health_on_abort(gw_req_t *r)
+{
+    gw_health_t *h = r->handler_ctx;
+    for (size_t i = 0; i < h->nwait; i++) {
+        if (h->waiting[i] == r) {
+            h->waiting[i] = h->waiting[--h->nwait];
+            break;
+        }
+    }
+    gw_req_release(r, GW_REQ_HANDLER);
+}
+
+static const gw_handler_ops_t health_handler = {.on_abort = health_on_abort};
+
+static json_t *health_upstream_json(const gw_health_t *h)
+{
+    json_t *u = json_object();
+    json_object_set_new(u, "url", json_string(h->w->cfg->upstream_url));
+    json_object_set_new(u, "reachable", json_boolean(h->reachable));
+    json_object_set_new(u, "status", h->status ? json_integer(h->status) : json_null());
+    json_object_set_new(u, "latency_ms", json_real(h->latency_ms));
+    json_object_set_new(u, "version", h->version[0] ? json_string(h->version) : json_null());
+    json_object_set_new(u, "error", h->error[0] ? json_string(h->error) : json_null());
+    uint64_t age = (gw_mono_us() - h->checked_us) / 1000;
+    json_object_set_new(u, "checked_ms_ago", json_integer((json_int_t)age));
+    return u;
+}
+
+static void health_respond(gw_health_t *h, gw_req_t *r)
+{
+    gw_worker_t *w = h->w;
+    json_t *res = json_object();
+    json_object_set_new(res, "status", json_string(h->reachable ? "ok" : "unavailable"));
+    json_object_set_new(res, "version", json_string(GW_VERSION));
+    json_object_set_new(res, "uptime_seconds",
+                        json_real((double)(gw_mono_us() - w->shared->start_us) / 1e6));
+    json_object_set_new(res, "workers", json_integer(w->shared->nworkers));
+    json_object_set_new(res, "worker", json_integer(w->id));
+    json_object_set_new(res, "connections",
+                        json_integer(atomic_load(&w->shared->connections)));
+    json_object_set_new(res, "upstream", health_upstream_json(h));
+    json_t *env = json_object();
+    json_object_set_new(env, "result", res);
+    if (h->reachable) {
+        json_object_set_new(env, "status", json_string("ok"));
+    } else {
+        char msg[400];
+        snprintf(msg, sizeof(msg), "Service unavailable: upstream %s: %s", w->cfg->upstream_url,
+                 h->error[0] ? h->error : "not reachable");
+        json_t *st = json_object();
+        json_object_set_new(st, "error", json_string(msg));
+        json_object_set_new(env, "status", st);
+    }
+    json_object_set_new(env, "time", json_real((double)(gw_mono_us() - r->start_us) / 1e6));
+    char *body = json_dumps(env, JSON_COMPACT | JSON_REAL_PRECISION(9));
+    json_decref(env);
+    if (body) {
+        gw_req_respond(r, h->reachable ? 200 : 503, "application/json", body, strlen(body));
+        free(body);
+    } else {
+        gw_req_respond_error(r, 500, "Service internal error: %s", "out of memory");
+    }
+    r->handler_ctx = NULL;
+    gw_req_release(r, GW_REQ_HANDLER);
+}
+
+static void health_on_probe(void *arg, int ok, long status, const char *body, size_t len,
+                            double seconds, const char *error)
+{
+    gw_health_t *h = arg;
+    h->probing = 0;
+    h->checked_us = gw_mono_us();
+    h->status = ok ? status : 0;
+    h->latency_ms = seconds * 1000.0;
+    h->reachable = ok && status == 200;
+    h->version[0] = '\0';
+    h->error[0] = '\0';
+    if (!ok)
+        snprintf(h->error, sizeof(h->error), "%s", error ? error : "request failed");
+    else if (status != 200)
+        snprintf(h->error, sizeof(h->error), "GET / answered %ld", status);
+    if (ok && status == 200) {
+        json_t *root = json_loadb(body, len, 0, NULL);
+        const char *v = json_string_value(json_object_get(root, "version"));
+        if (v)
+            snprintf(h->version, sizeof(h->version), "%s", v);
+        json_decref(root);
+    }
+    /* Answer in arrival order; each answer removes nothing from the array we walk. */
+    size_t n = h->nwait;
+    gw_req_t **list = h->waiting;
+    h->waiting = NULL;
+    h->nwait = h->cap = 0;
+    for (size_t i = 0; i < n; i++)
+        health_respond(h, list[i]);
+    free(list);
+}
+
+static int health_enqueue(gw_health_t *h, gw_req_t *r)
+{
+    if (h->nwait == h->cap) {
+        size_t cap = h->cap ? h->cap * 2 : 8;
+        gw_req_t **p = realloc(h->waiting, cap * sizeof(*p));
+        if (!p)
+            return -1;
+        h->waiting = p;
+        h->cap = cap;
+    }
+    h->waiting[h->nwait++] = r;
+    return 0;
+}
+
+void gw_health_handle(gw_health_t *h, gw_req_t *r)
+{
+    const gw_config_t *cfg = h->w->cfg;
+    r->handler = &health_handler;
+    r->handler_ctx = h;
+    uint64_t now = gw_mono_us();
+    if (h->checked_us && now - h->checked_us < cfg->upstream_health_interval_ms * 1000) {
+        health_respond(h, r);
+        return;
+    }
+    if (health_enqueue(h, r) != 0) {
+        gw_req_respond_error(r, 500, "Service internal error: %s", "out of memory");
+        gw_req_release(r, GW_REQ_HANDLER);
+        return;
+    }
+    if (h->probing)
+        return;
+    h->probing = 1;
+    uint64_t timeout = cfg->upstream_connect_timeout_ms + 1000;
+    if (gw_proxy_fetch(h->w->proxy, "/", timeout, health_on_probe, h) != 0)
+        health_on_probe(h, 0, 0, "", 0, 0.0, "cannot start the probe");
+}
+
+gw_health_t *gw_health_new(gw_worker_t *w)
+{
+    gw_health_t *h = calloc(1, sizeof(*h));
+    if (h)
+        h->w = w;
+    return h;
+}
+
+void gw_health_free(gw_health_t *h)
+{
+    if (!h)
+        return;
+    for (size_t i = 0; i < h->nwait; i++) {
+        gw_req_t *r = h->waiting[i];
+        gw_req_respond_error(r, 503, "Service unavailable: %s", "shutting down");
+        gw_req_release(r, GW_REQ_HANDLER);
+    }
+    free(h->waiting);
+    free(h);
+}

@@ -1,0 +1,241 @@
+/* qdrant-gateway entry point: command line, configuration, signals, and the worker threads.
+ * Exit codes: 0 clean stop or valid config, 1 bad config or startup failure, 2 bad usage. */
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "gateway/config.h"
+#include "gateway/worker.h"
+
+typedef struct gw_args {
+    const char *config_path;
+    int check_only;
+    int verbose;
+    const char **sets;
+    size_t nsets;
+} gw_args_t;
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: qdrant-gateway [options]\n"
+            "A caching, pooling gateway in front of Qdrant's REST API.\n\n"
+            "  -c, --config FILE     load configuration from FILE (YAML); without it the\n"
+            "                        built-in defaults are used (see conf/gateway.yaml)\n"
+            "  -s, --set KEY=VALUE   override one configuration key, e.g.\n"
+            "                        --set server.listen=127.0.0.1:8000 (repeatable)\n"
+            "  -t, --check-config    validate the configuration and exit (0 if valid)\n"
+            "  -v, --verbose         with -t, print the effective configuration\n"
+            "  -V, --version         print the version and exit\n"
+            "  -h, --help            print this help and exit\n");
+}
+
+/* 0: run; 1: exit 0 (help/version); -1: usage error. */
+static int parse_args(int argc, char **argv, gw_args_t *a)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'}, {"set", required_argument, NULL, 's'},
+        {"check-config", no_argument, NULL, 't'}, {"verbose", no_argument, NULL, 'v'},
+        {"version", no_argument, NULL, 'V'},      {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    a->sets = calloc((size_t)argc, sizeof(*a->sets));
+    if (!a->sets)
+        return -1;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "c:s:tvVh", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'c': a->config_path = optarg; break;
+        case 's': a->sets[a->nsets++] = optarg; break;
+        case 't': a->check_only = 1; break;
+        case 'v': a->verbose = 1; break;
+        case 'V': printf("qdrant-gateway %s\n", GW_VERSION); return 1;
+        case 'h': usage(stdout); return 1;
+        default: usage(stderr); return -1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "qdrant-gateway: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        return -1;
+    }
+    return 0;
+}
+
+static gw_config_t *load_config(const gw_args_t *a)
+{
+    char err[1024];
+    gw_config_t *cfg = gw_config_new();
+    if (!cfg) {
+        fprintf(stderr, "qdrant-gateway: out of memory\n");
+        return NULL;
+    }
+    if (a->config_path && gw_config_load_file(cfg, a->config_path, err, sizeof(err)) != 0)
+        goto fail;
+    for (size_t i = 0; i < a->nsets; i++)
+        if (gw_config_set(cfg, a->sets[i], err, sizeof(err)) != 0)
+            goto fail;
+    if (gw_config_finalize(cfg, err, sizeof(err)) != 0)
+        goto fail;
+    return cfg;
+fail:
+    fprintf(stderr, "qdrant-gateway: %s\n", err);
+    gw_config_free(cfg);
+    return NULL;
+}
+
+/* Resolves the upstream host once, so no request ever waits on DNS; IP literals need nothing.
+ * When resolution fails at startup libcurl resolves per connection instead (and logs). */
+static void resolve_upstream(gw_shared_t *sh)
+{
+    CURLU *u = curl_url();
+    char *host = NULL, *port = NULL;
+    if (!u || curl_url_set(u, CURLUPART_URL, sh->cfg->upstream_url, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK)
+        goto done;
+    unsigned char tmp[16];
+    if (host[0] == '[' || inet_pton(AF_INET, host, tmp) == 1)
+        goto done;
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+    struct addrinfo *res = NULL;
+    int rc = getaddrinfo(host, port, &hints, &res);
+    if (rc != 0) {
+        gw_log_warn("cannot resolve upstream host %s (%s); will retry per connection", host,
+                    gai_strerror(rc));
+        goto done;
+    }
+    char addr[INET6_ADDRSTRLEN] = "";
+    if (res->ai_family == AF_INET)
+        inet_ntop(AF_INET, &((struct sockaddr_in *)res->ai_addr)->sin_addr, addr, sizeof(addr));
+    else
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)res->ai_addr)->sin6_addr, addr, sizeof(addr));
+    freeaddrinfo(res);
+    snprintf(sh->upstream_resolve, sizeof(sh->upstream_resolve),
+             strchr(addr, ':') ? "%s:%s:[%s]" : "%s:%s:%s", host, port, addr);
+    gw_log_info("upstream %s resolved to %s", host, addr);
+done:
+    curl_free(host);
+    curl_free(port);
+    curl_url_cleanup(u);
+}
+
+typedef struct run_state {
+    gw_worker_t *workers;
+    int n;
+    struct event_base *base;
+} run_state_t;
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    run_state_t *st = arg;
+    gw_log_info("%s received: draining connections", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    for (int i = 0; i < st->n; i++)
+        gw_worker_stop(&st->workers[i]);
+    event_base_loopexit(st->base, NULL);
+}
+
+static int run(const gw_config_t *cfg)
+{
+    gw_shared_t shared = {.cfg = cfg, .nworkers = cfg->workers, .start_us = gw_mono_us()};
+    atomic_init(&shared.connections, 0);
+    resolve_upstream(&shared);
+    gw_worker_t *workers = calloc((size_t)cfg->workers, sizeof(*workers));
+    struct event_base *base = event_base_new();
+    run_state_t st = {workers, 0, base};
+    struct event *sigterm = NULL, *sigint = NULL;
+    char err[512];
+    int rc = 1;
+    if (!workers || !base)
+        goto out;
+    for (; st.n < cfg->workers; st.n++) {
+        if (gw_worker_init(&workers[st.n], &shared, st.n, err, sizeof(err)) != 0) {
+            gw_log_error("%s", err);
+            goto out;
+        }
+    }
+    sigterm = evsignal_new(base, SIGTERM, on_signal, &st);
+    sigint = evsignal_new(base, SIGINT, on_signal, &st);
+    if (!sigterm || !sigint || event_add(sigterm, NULL) || event_add(sigint, NULL))
+        goto out;
+    /* Workers inherit a mask without the stop signals, so they reach the main thread. */
+    sigset_t set, old;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, &old);
+    for (int i = 0; i < st.n; i++) {
+        if (gw_worker_start(&workers[i]) != 0) {
+            gw_log_error("cannot start worker thread %d", i);
+            for (int j = 0; j < i; j++)
+                gw_worker_stop(&workers[j]);
+            pthread_sigmask(SIG_SETMASK, &old, NULL);
+            goto out;
+        }
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    gw_log_info("qdrant-gateway %s listening on %s:%u with %d worker(s), upstream %s", GW_VERSION,
+                cfg->listen.host, (unsigned)cfg->listen.port, cfg->workers, cfg->upstream_url);
+    event_base_dispatch(base);
+    rc = 0;
+out:
+    for (int i = 0; i < st.n; i++)
+        gw_worker_dispose(&workers[i]); /* joins: waits for each worker's drain */
+    if (sigterm)
+        event_free(sigterm);
+    if (sigint)
+        event_free(sigint);
+    if (base)
+        event_base_free(base);
+    free(workers);
+    if (rc == 0)
+        gw_log_info("stopped");
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    gw_args_t args = {0};
+    int pr = parse_args(argc, argv, &args);
+    if (pr != 0) {
+        free(args.sets);
+        return pr > 0 ? 0 : 2;
+    }
+    gw_config_t *cfg = load_config(&args);
+    free(args.sets);
+    if (!cfg)
+        return 1;
+    if (args.check_only) {
+        if (args.verbose)
+            gw_config_dump(cfg, stdout);
+        fprintf(stderr, "qdrant-gateway: configuration %s is valid\n",
+                args.config_path ? args.config_path : "(built-in defaults)");
+        gw_config_free(cfg);
+        return 0;
+    }
+    gw_log_level_t level = GW_LOG_INFO;
+    gw_log_parse_level(cfg->log_level, &level);
+    gw_log_set_level(level);
+    signal(SIGPIPE, SIG_IGN); /* writes to closed sockets return EPIPE instead */
+    json_object_seed(0);      /* before threads: jansson's one piece of global state */
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || evthread_use_pthreads() != 0) {
+        fprintf(stderr, "qdrant-gateway: cannot initialise libcurl/libevent\n");
+        gw_config_free(cfg);
+        return 1;
+    }
+    int rc = run(cfg);
+    curl_global_cleanup();
+    libevent_global_shutdown();
+    gw_config_free(cfg);
+    return rc;
+}

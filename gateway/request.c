@@ -1,0 +1,175 @@
+/* The protocol-neutral request object: lifetime, header lookup, request ids, and the response
+ * helpers (plain bodies and Qdrant's JSON error envelope) shared by every handler. */
+#include "gateway/request.h"
+
+#include <event2/buffer.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "common/clock.h"
+#include "gateway/headers.h"
+
+gw_req_t *gw_req_new(gw_worker_t *w, const gw_codec_ops_t *codec, void *codec_ctx)
+{
+    gw_req_t *r = calloc(1, sizeof(*r));
+    if (!r)
+        return NULL;
+    r->body = evbuffer_new();
+    if (!r->body) {
+        free(r);
+        return NULL;
+    }
+    r->worker = w;
+    r->codec = codec;
+    r->codec_ctx = codec_ctx;
+    r->holders = GW_REQ_CODEC | GW_REQ_HANDLER;
+    r->content_length = -1;
+    r->start_us = gw_mono_us();
+    return r;
+}
+
+void gw_req_release(gw_req_t *r, unsigned holder)
+{
+    if (!r)
+        return;
+    r->holders &= ~holder;
+    if (holder == GW_REQ_CODEC)
+        r->codec = NULL; /* the codec is gone: handlers must not write any more */
+    if (r->holders)
+        return;
+    evbuffer_free(r->body);
+    free(r->hdrs);
+    free(r->raw);
+    free(r);
+}
+
+const char *gw_req_header(const gw_req_t *r, const char *lower_name, size_t *len)
+{
+    for (size_t i = 0; i < r->nhdrs; i++) {
+        if (gw_header_name_eq(r->hdrs[i].name, r->hdrs[i].name_len, lower_name)) {
+            if (len)
+                *len = r->hdrs[i].value_len;
+            return r->hdrs[i].value;
+        }
+    }
+    return NULL;
+}
+
+/* A client-supplied id is kept only if it is short and made of safe characters, so it can be
+ * logged and forwarded without escaping. */
+static int id_is_safe(const char *v, size_t n)
+{
+    if (n == 0 || n >= sizeof(((gw_req_t *)0)->id))
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = v[i];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              c == '-' || c == '_' || c == '.' || c == ':'))
+            return 0;
+    }
+    return 1;
+}
+
+static uint64_t next_random(void)
+{
+    /* xorshift64*, one state per thread, seeded from the kernel: ids need to be unique, not
+     * unpredictable, and getrandom per request would cost a syscall. */
+    static _Thread_local uint64_t s;
+    while (s == 0) {
+        if (getrandom(&s, sizeof(s), 0) != (ssize_t)sizeof(s))
+            s = gw_mono_us() ^ (uint64_t)(uintptr_t)&s;
+    }
+    s ^= s >> 12;
+    s ^= s << 25;
+    s ^= s >> 27;
+    return s * 2685821657736338717ull;
+}
+
+void gw_req_assign_id(gw_req_t *r)
+{
+    size_t n;
+    const char *v = gw_req_header(r, "x-request-id", &n);
+    if (v && id_is_safe(v, n)) {
+        memcpy(r->id, v, n);
+        r->id[n] = '\0';
+        return;
+    }
+    snprintf(r->id, sizeof(r->id), "%016llx%016llx", (unsigned long long)next_random(),
+             (unsigned long long)next_random());
+}
+
+void gw_req_respond(gw_req_t *r, int status, const char *content_type, const void *body,
+                    size_t len)
+{
+    if (!r->codec || r->head_sent)
+        return;
+    gw_hdr_t h[2] = {
+        {"content-type", 12, content_type, strlen(content_type)},
+        {"x-request-id", 12, r->id, strlen(r->id)},
+    };
+    r->codec->send_head(r, status, h, r->id[0] ? 2 : 1, (int64_t)len);
+    if (len && !r->is_head)
+        r->codec->send_body(r, body, len);
+    r->codec->finish(r, 1);
+}
+
+void gw_req_respond_error(gw_req_t *r, int status, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    json_t *s = json_string(msg);
+    char *quoted = s ? json_dumps(s, JSON_ENCODE_ANY) : NULL;
+    json_decref(s);
+    double secs = (double)(gw_mono_us() - r->start_us) / 1e6;
+    char body[1200];
+    int n = snprintf(body, sizeof(body), "{\"status\":{\"error\":%s},\"time\":%.6f}",
+                     quoted ? quoted : "\"error\"", secs);
+    free(quoted);
+    if (n < 0 || (size_t)n >= sizeof(body))
+        n = snprintf(body, sizeof(body), "{\"status\":{\"error\":\"error\"},\"time\":%.6f}", secs);
+    gw_req_respond(r, status, "application/json", body, (size_t)n);
+}
+
+const char *gw_http_reason(int status)
+{
+    switch (status) {
+    case 100: return "Continue";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 206: return "Partial Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 411: return "Length Required";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 417: return "Expectation Failed";
+    case 422: return "Unprocessable Entity";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
+    case 507: return "Insufficient Storage";
+    default: return "Unknown";
+    }
+}

@@ -1,0 +1,116 @@
+/* The protocol-neutral request: what a codec (HTTP/1.1 now, HTTP/2 next) hands to handlers,
+ * and the one response API every handler answers through. */
+#ifndef GW_REQUEST_H
+#define GW_REQUEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gateway/router.h"
+
+struct evbuffer;
+typedef struct gw_worker gw_worker_t;
+typedef struct gw_req gw_req_t;
+
+/* A header as (pointer, length) views; in a request they point into memory the request owns. */
+typedef struct gw_hdr {
+    const char *name;
+    size_t name_len;
+    const char *value;
+    size_t value_len;
+} gw_hdr_t;
+
+/* What a codec provides. All are called on the request's worker thread and may be called from
+ * inside libcurl callbacks, so none of them may free the request or call back into handlers
+ * synchronously. */
+typedef struct gw_codec_ops {
+    /* Status line and headers. content_length < 0: length unknown, the codec frames the body
+     * (chunked in HTTP/1.1). The codec adds its own framing and connection headers. */
+    void (*send_head)(gw_req_t *r, int status, const gw_hdr_t *hdrs, size_t n,
+                      int64_t content_length);
+    void (*send_body)(gw_req_t *r, const void *data, size_t len);
+    /* The response is complete. ok == 0: it was cut short (upstream failed mid-body), so the
+     * codec must abort the stream/connection instead of ending it cleanly. */
+    void (*finish)(gw_req_t *r, int ok);
+    /* Response bytes queued towards the client and not yet written (for backpressure). */
+    size_t (*out_pending)(gw_req_t *r);
+    /* want == 0: stop reading the request body from the client; 1: read again. */
+    void (*want_body)(gw_req_t *r, int want);
+} gw_codec_ops_t;
+
+/* What a handler provides. Called by codecs; every hook may be NULL. */
+typedef struct gw_handler_ops {
+    void (*on_body)(gw_req_t *r);  /* new bytes in r->body, or r->body_done became 1 */
+    void (*on_drain)(gw_req_t *r); /* out_pending fell below the low-water mark */
+    /* The client went away: stop all work and call gw_req_release(r, GW_REQ_HANDLER). */
+    void (*on_abort)(gw_req_t *r);
+} gw_handler_ops_t;
+
+/* Thresholds for buffering in either direction (bytes). */
+#define GW_REQ_HIGH_WATER (1u << 20)
+#define GW_REQ_LOW_WATER  (256u << 10)
+
+/* Who still holds the request; it is freed when both have let go. */
+enum { GW_REQ_CODEC = 1, GW_REQ_HANDLER = 2 };
+
+struct gw_req {
+    gw_worker_t *worker;
+    const gw_codec_ops_t *codec;
+    void *codec_ctx;
+    const gw_handler_ops_t *handler;
+    void *handler_ctx;
+    unsigned holders;
+
+    /* Request line and headers, views into `raw` (owned). */
+    char *raw;
+    const char *method;
+    size_t method_len;
+    const char *target; /* origin-form request-target: path plus optional ?query */
+    size_t target_len;
+    const char *path;
+    size_t path_len;
+    const char *query; /* after '?', NULL if none */
+    size_t query_len;
+    gw_hdr_t *hdrs;
+    size_t nhdrs;
+    int http_minor; /* 0 or 1 for HTTP/1.x; 0 for h2 */
+    int is_head;
+    int64_t content_length; /* -1: unknown (chunked or streamed) or none */
+    int has_body;
+
+    /* Request body received and not yet consumed by the handler. */
+    struct evbuffer *body;
+    uint64_t body_received;
+    int body_done;
+
+    gw_route_t route;
+    char peer[64];       /* client address, for X-Forwarded-For */
+    char id[40];         /* X-Request-Id, kept from the client or generated */
+    uint64_t start_us;   /* monotonic, when the request began */
+
+    int status;    /* response status once sent */
+    int head_sent; /* send_head happened */
+    int finished;  /* finish happened */
+};
+
+/* Creates a request owned by both codec and handler side; NULL on OOM. */
+gw_req_t *gw_req_new(gw_worker_t *w, const gw_codec_ops_t *codec, void *codec_ctx);
+/* Drops one holder (GW_REQ_CODEC or GW_REQ_HANDLER); frees the request when none remain. */
+void gw_req_release(gw_req_t *r, unsigned holder);
+
+/* First header named `lower_name` (case-insensitive), or NULL; *len gets the value length. */
+const char *gw_req_header(const gw_req_t *r, const char *lower_name, size_t *len);
+/* Fills r->id from X-Request-Id when the client sent a sane one, else generates one. */
+void gw_req_assign_id(gw_req_t *r);
+
+/* Response API. Each sends a complete response and calls codec->finish. */
+void gw_req_respond(gw_req_t *r, int status, const char *content_type, const void *body,
+                    size_t len);
+/* Qdrant's error envelope: {"status":{"error":"<msg>"},"time":<seconds>}. */
+void gw_req_respond_error(gw_req_t *r, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Reason phrase for a status code ("OK", "Not Found", ...). */
+const char *gw_http_reason(int status);
+
+#endif

@@ -1,0 +1,241 @@
+/* Worker threads: each owns an event loop, a SO_REUSEPORT listener, an upstream pool and a
+ * health prober; it accepts, dispatches and drains its own connections. */
+#include "gateway/worker.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "gateway/h1.h"
+#include "gateway/health.h"
+#include "gateway/proxy.h"
+
+static void worker_on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+                             int salen, void *arg)
+{
+    gw_worker_t *w = arg;
+    if (w->draining) {
+        evutil_closesocket(fd);
+        return;
+    }
+    int open = atomic_load(&w->shared->connections);
+    if (open >= 2 * w->cfg->max_connections) {
+        evutil_closesocket(fd); /* a flood: not even a 503 */
+        return;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    /* Over the limit: a connection that only answers 503 and closes (briefly lingering so the
+     * answer is not lost to a reset); the open connections are not touched. */
+    int refuse = open >= w->cfg->max_connections;
+    if (gw_h1_conn_new(w, fd, sa, salen, refuse) != 0)
+        gw_log_warn("cannot set up a connection: out of memory");
+}
+
+static void worker_on_accept_error(struct evconnlistener *l, void *arg)
+{
+    int err = EVUTIL_SOCKET_ERROR();
+    gw_log_warn("accept failed: %s", evutil_socket_error_to_string(err));
+    /* EMFILE/ENFILE: libevent keeps retrying; the error is logged, serving goes on. */
+}
+
+static void worker_on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    gw_worker_t *w = arg;
+    gw_log_warn("shutdown timeout: closing %zu connection(s) with requests in flight", w->nconns);
+    event_base_loopexit(w->base, NULL);
+}
+
+static void worker_on_stop(evutil_socket_t fd, short what, void *arg)
+{
+    gw_worker_t *w = arg;
+    if (w->draining)
+        return;
+    w->draining = 1;
+    if (w->listener) {
+        evconnlistener_free(w->listener);
+        w->listener = NULL;
+    }
+    gw_conn_link_t *c = w->conns.next;
+    while (c != &w->conns) {
+        gw_conn_link_t *next = c->next;
+        c->drain(c);
+        c = next;
+    }
+    if (w->nconns == 0) {
+        event_base_loopexit(w->base, NULL);
+        return;
+    }
+    uint64_t ms = w->cfg->shutdown_timeout_ms;
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000)};
+    evtimer_add(w->deadline_ev, &tv);
+}
+
+static int worker_bind(gw_worker_t *w, char *err, size_t errlen)
+{
+    const gw_config_t *cfg = w->cfg;
+    const char *host = cfg->listen.host;
+    if (strcmp(host, "*") == 0)
+        host = "0.0.0.0";
+    char port[8];
+    snprintf(port, sizeof(port), "%u", (unsigned)cfg->listen.port);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *res = NULL;
+    int rc = getaddrinfo(host, port, &hints, &res);
+    if (rc != 0) {
+        snprintf(err, errlen, "server.listen %s: %s", host, gai_strerror(rc));
+        return -1;
+    }
+    unsigned flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE |
+                     LEV_OPT_REUSEABLE_PORT;
+    w->listener = evconnlistener_new_bind(w->base, worker_on_accept, w, flags, cfg->backlog,
+                                          res->ai_addr, (int)res->ai_addrlen);
+    int saved = errno;
+    freeaddrinfo(res);
+    if (!w->listener) {
+        snprintf(err, errlen, "cannot listen on %s:%u: %s", cfg->listen.host,
+                 (unsigned)cfg->listen.port, strerror(saved));
+        return -1;
+    }
+    evconnlistener_set_error_cb(w->listener, worker_on_accept_error);
+    return 0;
+}
+
+int gw_worker_init(gw_worker_t *w, gw_shared_t *shared, int id, char *err, size_t errlen)
+{
+    memset(w, 0, sizeof(*w));
+    w->id = id;
+    w->shared = shared;
+    w->cfg = shared->cfg;
+    w->conns.next = w->conns.prev = &w->conns;
+    w->base = event_base_new();
+    if (!w->base) {
+        snprintf(err, errlen, "cannot create an event loop");
+        goto fail;
+    }
+    w->stop_ev = event_new(w->base, -1, 0, worker_on_stop, w);
+    w->deadline_ev = evtimer_new(w->base, worker_on_deadline, w);
+    if (!w->stop_ev || !w->deadline_ev) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    if (worker_bind(w, err, errlen) != 0)
+        goto fail;
+    w->proxy = gw_proxy_new(w, err, errlen);
+    if (!w->proxy)
+        goto fail;
+    w->health = gw_health_new(w);
+    if (!w->health) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    return 0;
+fail:
+    gw_worker_dispose(w);
+    return -1;
+}
+
+static void *worker_main(void *arg)
+{
+    gw_worker_t *w = arg;
+    char name[32];
+    snprintf(name, sizeof(name), "worker %d", w->id);
+    gw_log_set_thread_name(name);
+    event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY);
+    return NULL;
+}
+
+int gw_worker_start(gw_worker_t *w)
+{
+    if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
+        return -1;
+    w->thread_started = 1;
+    return 0;
+}
+
+void gw_worker_stop(gw_worker_t *w)
+{
+    if (w->stop_ev)
+        event_active(w->stop_ev, EV_READ, 0);
+}
+
+void gw_worker_dispose(gw_worker_t *w)
+{
+    if (w->thread_started) {
+        pthread_join(w->thread, NULL);
+        w->thread_started = 0;
+    }
+    /* Order matters: connections abort their upstream transfers, then the pool goes (libcurl
+     * may still call the socket callback, so the base is freed last). */
+    while (w->conns.next && w->conns.next != &w->conns)
+        w->conns.next->destroy(w->conns.next);
+    gw_health_free(w->health);
+    gw_proxy_free(w->proxy);
+    if (w->listener)
+        evconnlistener_free(w->listener);
+    if (w->stop_ev)
+        event_free(w->stop_ev);
+    if (w->deadline_ev)
+        event_free(w->deadline_ev);
+    if (w->base)
+        event_base_free(w->base);
+    memset(w, 0, sizeof(*w));
+}
+
+void gw_worker_conn_add(gw_worker_t *w, gw_conn_link_t *c)
+{
+    c->next = w->conns.next;
+    c->prev = &w->conns;
+    w->conns.next->prev = c;
+    w->conns.next = c;
+    w->nconns++;
+}
+
+void gw_worker_conn_remove(gw_worker_t *w, gw_conn_link_t *c)
+{
+    c->prev->next = c->next;
+    c->next->prev = c->prev;
+    c->next = c->prev = c;
+    w->nconns--;
+    if (w->draining && w->nconns == 0)
+        event_base_loopexit(w->base, NULL);
+}
+
+static int path_is(const gw_req_t *r, const char *p)
+{
+    size_t n = strlen(p);
+    size_t len = r->path_len;
+    while (len > 1 && r->path[len - 1] == '/')
+        len--; /* trailing slashes are trimmed, as Qdrant does */
+    return len == n && memcmp(r->path, p, n) == 0;
+}
+
+void gw_worker_dispatch(gw_worker_t *w, gw_req_t *r)
+{
+    if (r->route.cls != GW_ROUTE_GATEWAY_API) {
+        gw_proxy_forward(w->proxy, r);
+        return;
+    }
+    if (path_is(r, "/api/v1/health")) {
+        if (strcmp(r->method, "GET") == 0 || r->is_head) {
+            gw_health_handle(w->health, r);
+            return;
+        }
+        gw_req_respond_error(r, 405, "Method not allowed: %s %.*s (use GET)", r->method,
+                             (int)r->path_len, r->path);
+    } else {
+        gw_req_respond_error(r, 404, "Not found: no gateway API route %s %.*s", r->method,
+                             (int)r->path_len, r->path);
+    }
+    gw_req_release(r, GW_REQ_HANDLER);
+}

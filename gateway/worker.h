@@ -1,0 +1,72 @@
+/* A worker thread: its own event loop, SO_REUSEPORT listener, upstream pool and health probe.
+ * A request is born and dies on one worker; nothing here is touched by other threads except
+ * gw_worker_stop() and the atomics in gw_shared_t. */
+#ifndef GW_WORKER_H
+#define GW_WORKER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gateway/config.h"
+#include "gateway/request.h"
+
+struct event_base;
+struct event;
+struct evconnlistener;
+typedef struct gw_proxy gw_proxy_t;
+typedef struct gw_health gw_health_t;
+
+/* Process-wide state, read-only once workers run (except the atomics). */
+typedef struct gw_shared {
+    const gw_config_t *cfg;
+    int nworkers;
+    atomic_int connections; /* open client connections, all workers */
+    uint64_t start_us;      /* monotonic start time, for uptime */
+    char upstream_resolve[300]; /* CURLOPT_RESOLVE entry "host:port:addr", or "" for IP literals */
+} gw_shared_t;
+
+/* Every client connection, whatever its protocol, is linked into its worker so that shutdown
+ * can close the idle ones and wait for the busy ones. */
+typedef struct gw_conn_link {
+    struct gw_conn_link *prev, *next;
+    void (*drain)(struct gw_conn_link *self);   /* shutting down: close when idle */
+    void (*destroy)(struct gw_conn_link *self); /* shutdown deadline passed: close now */
+} gw_conn_link_t;
+
+struct gw_worker {
+    int id;
+    pthread_t thread;
+    int thread_started;
+    gw_shared_t *shared;
+    const gw_config_t *cfg;
+    struct event_base *base;
+    struct evconnlistener *listener;
+    struct event *stop_ev;
+    struct event *deadline_ev;
+    gw_proxy_t *proxy;
+    gw_health_t *health;
+    gw_conn_link_t conns; /* list head */
+    size_t nconns;
+    int draining;
+};
+
+/* Creates the loop, binds the listener and the upstream pool on the calling thread, so that
+ * errors (port in use) surface before any thread starts. 0 / -1 with err filled. */
+int gw_worker_init(gw_worker_t *w, gw_shared_t *shared, int id, char *err, size_t errlen);
+int gw_worker_start(gw_worker_t *w);
+/* Thread-safe: ask the worker to stop accepting, finish in-flight requests, and exit its loop
+ * (forced after server.shutdown_timeout). */
+void gw_worker_stop(gw_worker_t *w);
+/* Joins the thread (if started) and frees everything. */
+void gw_worker_dispose(gw_worker_t *w);
+
+void gw_worker_conn_add(gw_worker_t *w, gw_conn_link_t *c);
+/* Unlinks a closed connection; when draining and it was the last, the loop exits. */
+void gw_worker_conn_remove(gw_worker_t *w, gw_conn_link_t *c);
+
+/* Routes a request whose headers are complete to its handler (gateway API or upstream). */
+void gw_worker_dispatch(gw_worker_t *w, gw_req_t *r);
+
+#endif
