@@ -161,21 +161,27 @@ def curl(port, method, path, body=None, headers=(), extra=(), host=LOOPBACK, tim
     return status, hdrs, r.stdout
 
 
+def recv_all(sock, timeout=5.0):
+    """Returns everything read from sock until close or until timeout passes without data."""
+    sock.settimeout(timeout)
+    chunks = []
+    try:
+        while True:
+            b = sock.recv(65536)
+            if not b:
+                break
+            chunks.append(b)
+    except socket.timeout:
+        pass
+    return b"".join(chunks)
+
+
 def raw_exchange(port, data, read_timeout=5.0, host=LOOPBACK):
     """Sends raw bytes on a new connection and returns everything read until close or timeout."""
     with socket.create_connection((host, port), timeout=read_timeout) as s:
         if data:
             s.sendall(data)
-        chunks = []
-        try:
-            while True:
-                b = s.recv(65536)
-                if not b:
-                    break
-                chunks.append(b)
-        except socket.timeout:
-            pass
-        return b"".join(chunks)
+        return recv_all(s, read_timeout)
 
 
 def main():

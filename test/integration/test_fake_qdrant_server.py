@@ -11,24 +11,11 @@ import time
 import unittest
 
 import harness
+from harness import recv_all
 
 SPEC = harness.QdrantSpec()
 C = "/collections/{collection_name}"
 ERR_INJECTED = "Service internal error: injected fault"
-
-
-def recv_all(sock, timeout=5.0):
-    sock.settimeout(timeout)
-    chunks = []
-    try:
-        while True:
-            b = sock.recv(65536)
-            if not b:
-                break
-            chunks.append(b)
-    except socket.timeout:
-        pass
-    return b"".join(chunks)
 
 
 class Server:

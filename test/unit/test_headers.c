@@ -1,6 +1,7 @@
 /* Unit tests for gateway/headers.c: hop-by-hop detection, header-name equality and token lists,
  * table-driven, with every input ending at a guard page so that over-reads fault. */
 #include "gateway/headers.h"
+#include "unit_util.h"
 
 #include <check.h>
 #include <stdlib.h>
@@ -10,30 +11,21 @@
 
 /* Two slots, each a page followed by a PROT_NONE page; inputs are copied flush against the
  * guard and not NUL-terminated (picohttpparser's approach). */
-static char *guard_mem;
-static size_t page_size;
+static guard_slots_t guard;
 
 static void guard_setup(void)
 {
-    page_size = (size_t)sysconf(_SC_PAGESIZE);
-    guard_mem =
-        mmap(NULL, 4 * page_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    ck_assert_ptr_ne(guard_mem, MAP_FAILED);
-    ck_assert_int_eq(mprotect(guard_mem + page_size, page_size, PROT_NONE), 0);
-    ck_assert_int_eq(mprotect(guard_mem + 3 * page_size, page_size, PROT_NONE), 0);
+    guard_slots_open(&guard);
 }
 
 static void guard_teardown(void)
 {
-    munmap(guard_mem, 4 * page_size);
+    guard_slots_close(&guard);
 }
 
 static const char *at_guard(int slot, const char *s, size_t len)
 {
-    ck_assert_uint_le(len, page_size);
-    char *end = guard_mem + (size_t)(2 * slot + 1) * page_size;
-    memcpy(end - len, s, len);
-    return end - len;
+    return guard_at(&guard, slot, s, len);
 }
 
 typedef struct hop_case {

@@ -1,6 +1,7 @@
 /* Unit tests for gateway/router.c: every openapi.json operation, every route Qdrant serves outside
  * the spec, and the path normalisation actix applies, with inputs that end at a guard page. */
 #include "gateway/router.h"
+#include "unit_util.h"
 
 #include <check.h>
 #include <stdlib.h>
@@ -21,31 +22,21 @@
 /* Guard pages, as in picohttpparser's tests: each input is copied so that its last byte sits just
  * before a PROT_NONE page, and it is not NUL-terminated, so any read past the given length
  * faults. Method and path each get their own page. */
-static char *guard_mem;
-static size_t page_size;
+static guard_slots_t guard;
 
 static void guard_setup(void)
 {
-    page_size = (size_t)sysconf(_SC_PAGESIZE);
-    guard_mem =
-        mmap(NULL, 4 * page_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    ck_assert_ptr_ne(guard_mem, MAP_FAILED);
-    ck_assert_int_eq(mprotect(guard_mem + page_size, page_size, PROT_NONE), 0);
-    ck_assert_int_eq(mprotect(guard_mem + 3 * page_size, page_size, PROT_NONE), 0);
+    guard_slots_open(&guard);
 }
 
 static void guard_teardown(void)
 {
-    munmap(guard_mem, 4 * page_size);
+    guard_slots_close(&guard);
 }
 
-/* slot 0 or 1; returns the copy, flush against that slot's guard page. */
 static const char *at_guard(int slot, const char *s, size_t len)
 {
-    ck_assert_uint_le(len, page_size);
-    char *end = guard_mem + (size_t)(2 * slot + 1) * page_size;
-    memcpy(end - len, s, len);
-    return end - len;
+    return guard_at(&guard, slot, s, len);
 }
 
 /* Classifies with both inputs at guard pages; out->collection points into the path copy. */

@@ -5,6 +5,7 @@
 #define UNIT_UTIL_H
 
 #include "common/yconf.h"
+#include "gateway/config.h"
 
 #include <check.h>
 #include <ftw.h>
@@ -108,6 +109,37 @@ static inline void guard_close(guarded_t *g)
     munmap(g->map, g->len);
 }
 
+/* Two slots, each a page followed by a PROT_NONE page (picohttpparser's approach): guard_at
+ * copies an input flush against its slot's guard page, not NUL-terminated, so any read past the
+ * given length faults. */
+typedef struct guard_slots {
+    char *mem;
+    size_t page;
+} guard_slots_t;
+
+static inline void guard_slots_open(guard_slots_t *g)
+{
+    g->page = (size_t)sysconf(_SC_PAGESIZE);
+    g->mem = mmap(NULL, 4 * g->page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ck_assert_ptr_ne(g->mem, MAP_FAILED);
+    ck_assert_int_eq(mprotect(g->mem + g->page, g->page, PROT_NONE), 0);
+    ck_assert_int_eq(mprotect(g->mem + 3 * g->page, g->page, PROT_NONE), 0);
+}
+
+static inline void guard_slots_close(guard_slots_t *g)
+{
+    munmap(g->mem, 4 * g->page);
+}
+
+/* slot 0 or 1; returns the copy, flush against that slot's guard page. */
+static inline const char *guard_at(guard_slots_t *g, int slot, const char *s, size_t len)
+{
+    ck_assert_uint_le(len, g->page);
+    char *end = g->mem + (size_t)(2 * slot + 1) * g->page;
+    memcpy(end - len, s, len);
+    return end - len;
+}
+
 static inline FILE *memstream(char **text, size_t *size)
 {
     FILE *f = open_memstream(text, size);
@@ -171,5 +203,26 @@ typedef struct err_case {
     const char *yaml;
     const char *want; /* {D} = the temporary directory; the file is {D}/c.yaml */
 } err_case_t;
+
+/* Loads tc->yaml from {D}/c.yaml into a fresh gw_config and checks it fails with tc->want;
+ * i is the case number for the failure message. */
+static inline void check_load_error(const err_case_t *tc, int i)
+{
+    char path[PATHLEN], want[ERRLEN], err[ERRLEN] = "";
+    gw_config_t *c = gw_config_new();
+    tmp_t t;
+    int rc;
+
+    ck_assert_ptr_nonnull(c);
+    tmp_open(&t);
+    tmp_write(&t, "c.yaml", tc->yaml, path, sizeof path);
+    rc = gw_config_load_file(c, path, err, sizeof err);
+    expand(tc->want, &t, want, sizeof want);
+    /* A failed load leaves a config that is still whole: free it (valgrind checks). */
+    gw_config_free(c);
+    tmp_close(&t);
+    ck_assert_msg(rc == -1, "case %d loaded without error: %s", i, tc->yaml);
+    ck_assert_str_eq(err, want);
+}
 
 #endif /* UNIT_UTIL_H */
