@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fq_async.h"
 #include "fq_filter.h"
 #include "fq_handlers.h"
 #include "fq_render.h"
@@ -100,7 +101,7 @@ static json_t *collection_info(const fq_collection_t *c)
     return json_pack("{s:s,s:s,s:i,s:I,s:i,s:o,s:o,s:{s:i}}", "status", "green",
                      "optimizer_status", "ok", "indexed_vectors_count", 0, "points_count",
                      (json_int_t)c->npts, "segments_count", 2, "config", cfg, "payload_schema",
-                     schema, "update_queue", "length", 0);
+                     schema, "update_queue", "length", (int)fq_async_pending(c));
 }
 
 /* One VectorParams object. 0 ok, 1 malformed (caller reports), -1 answered (422). */
@@ -350,6 +351,23 @@ static const char *index_type(const json_t *schema)
     return NULL;
 }
 
+/* arg: {"field": name, "info": payload_schema entry}. */
+static void apply_create_index(fq_rq_t *rq, fq_collection_t *c, const json_t *arg, uint64_t op)
+{
+    (void)rq;
+    (void)op;
+    json_object_set_new(c->payload_schema, json_string_value(json_object_get(arg, "field")),
+                        json_deep_copy(json_object_get(arg, "info")));
+}
+
+/* arg: the field name. */
+static void apply_delete_index(fq_rq_t *rq, fq_collection_t *c, const json_t *arg, uint64_t op)
+{
+    (void)rq;
+    (void)op;
+    json_object_del(c->payload_schema, json_string_value(arg));
+}
+
 void fq_h_create_index(fq_rq_t *rq)
 {
     fq_pctx_t pc = {rq, NULL, 1};
@@ -375,9 +393,10 @@ void fq_h_create_index(fq_rq_t *rq)
         return;
     json_t *info = json_pack("{s:s}", "data_type", type);
     if (json_is_object(schema) && json_object_size(schema) > 1)
-        json_object_set(info, "params", (json_t *)schema);
-    json_object_set_new(c->payload_schema, field, info);
-    fq_ok(rq, fq_render_update(c->next_op++, rq->wait));
+        json_object_set_new(info, "params", json_deep_copy(schema));
+    uint64_t op = fq_async_write(rq, c, apply_create_index,
+                                 json_pack("{s:s,s:o}", "field", field, "info", info));
+    fq_ok(rq, fq_render_update(op, rq->wait));
 }
 
 void fq_h_delete_index(fq_rq_t *rq)
@@ -387,8 +406,9 @@ void fq_h_delete_index(fq_rq_t *rq)
     fq_collection_t *c = fq_rq_collection(rq);
     if (!c)
         return;
-    json_object_del(c->payload_schema, rq->params[1]);
-    fq_ok(rq, fq_render_update(c->next_op++, rq->wait));
+    uint64_t op = fq_async_write(rq, c, apply_delete_index,
+                                 json_string_nocheck(rq->params[1]));
+    fq_ok(rq, fq_render_update(op, rq->wait));
 }
 
 /* ---- aliases ---------------------------------------------------------------------------- */

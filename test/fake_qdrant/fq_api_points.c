@@ -1,18 +1,27 @@
 /* Point writes of fake_qdrant: upsert (list and batch forms), delete, vector update/delete,
- * payload set/overwrite/delete/clear and batched operations, each bumping the operation id. */
+ * payload set/overwrite/delete/clear and batched operations, each bumping the operation id;
+ * with --async-apply-ms, wait=false writes are validated now and applied later (fq_async.c). */
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fq_async.h"
 #include "fq_filter.h"
 #include "fq_handlers.h"
 #include "fq_render.h"
 #include "fq_vecparse.h"
 
 /* Each op runs twice: with c == NULL it only checks the body's shape (format errors come
- * before "collection not found", as with actix extractors); then for real. */
-typedef int (*op_fn)(fq_rq_t *rq, fq_collection_t *c, const json_t *body, uint64_t op);
+ * before "collection not found", as with actix extractors); then against c in one of these
+ * modes. A deferred write (--async-apply-ms) is checked now and applied later from the queue. */
+enum {
+    OP_APPLY,       /* validate against c, then change the data */
+    OP_CHECK,       /* validate against c only; applied later */
+    OP_CHECK_NODATA /* same, minus point-existence checks: earlier writes are still pending, so
+                     * the data is not yet what this write will see (re-checked on apply) */
+};
+typedef int (*op_fn)(fq_rq_t *rq, fq_collection_t *c, const json_t *body, uint64_t op, int mode);
 
 typedef struct {
     fq_pid_t id;
@@ -173,12 +182,13 @@ static void apply_upsert(fq_collection_t *c, pending_t *pend, size_t n, const js
     }
 }
 
-static int op_upsert(fq_rq_t *rq, fq_collection_t *c, const json_t *body, uint64_t op)
+static int op_upsert(fq_rq_t *rq, fq_collection_t *c, const json_t *body, uint64_t op,
+                     int mode)
 {
     fq_pctx_t pc = {rq, NULL, 0};
     pending_t *pend = NULL;
     size_t n = 0;
-    int mode, rc;
+    int umode, rc;
     if (!json_is_object(body))
         return fq_fmt_error(rq, NULL, "Invalid PointInsertOperations format");
     const json_t *batch = json_object_get(body, "batch"), *pts = json_object_get(body, "points");
@@ -190,11 +200,11 @@ static int op_upsert(fq_rq_t *rq, fq_collection_t *c, const json_t *body, uint64
     else
         rc = fq_fmt_error(rq, NULL, "Invalid PointInsertOperations format");
     if (rc == 0)
-        rc = check_update_mode(rq, body, &mode);
+        rc = check_update_mode(rq, body, &umode);
     if (rc == 0)
         rc = fq_filter_check(rq, filter, "update_filter");
-    if (rc == 0 && c)
-        apply_upsert(c, pend, n, json_is_null(filter) ? NULL : filter, mode, op);
+    if (rc == 0 && c && mode == OP_APPLY)
+        apply_upsert(c, pend, n, json_is_null(filter) ? NULL : filter, umode, op);
     pending_free(pend, n, c ? c->nvp : 1);
     return rc;
 }
@@ -274,11 +284,12 @@ static int require_ids(fq_rq_t *rq, fq_collection_t *c, const selector_t *s)
     return 0;
 }
 
-static int op_delete(fq_rq_t *rq, fq_collection_t *c, const json_t *body, uint64_t op)
+static int op_delete(fq_rq_t *rq, fq_collection_t *c, const json_t *body, uint64_t op,
+                     int mode)
 {
     selector_t s;
     int rc = parse_selection(rq, body, &s, "PointsSelector", 1);
-    if (rc == 0 && c) {
+    if (rc == 0 && c && mode == OP_APPLY) {
         size_t n;
         fq_point_t **pts = select_points(c, &s, &n);
         fq_pid_t *ids = calloc(n + 1, sizeof(*ids));
@@ -293,11 +304,12 @@ static int op_delete(fq_rq_t *rq, fq_collection_t *c, const json_t *body, uint64
     return rc;
 }
 
-static int op_clear_payload(fq_rq_t *rq, fq_collection_t *c, const json_t *body, uint64_t op)
+static int op_clear_payload(fq_rq_t *rq, fq_collection_t *c, const json_t *body, uint64_t op,
+                            int mode)
 {
     selector_t s;
     int rc = parse_selection(rq, body, &s, "PointsSelector", 1);
-    if (rc == 0 && c) {
+    if (rc == 0 && c && mode == OP_APPLY) {
         size_t n;
         fq_point_t **pts = select_points(c, &s, &n);
         for (size_t k = 0; k < n; k++) {
@@ -328,7 +340,7 @@ static void set_at_key(json_t *dst, const char *key, const json_t *src)
 }
 
 static int payload_op(fq_rq_t *rq, fq_collection_t *c, const json_t *body, uint64_t op,
-                      int overwrite)
+                      int mode, int overwrite)
 {
     fq_pctx_t pc = {rq, NULL, 1};
     const char *key = NULL;
@@ -342,8 +354,8 @@ static int payload_op(fq_rq_t *rq, fq_collection_t *c, const json_t *body, uint6
         return fq_type_error(&pc, payload, "a map");
     if (fq_get_str(&pc, body, "key", &key) < 0 || parse_selection(rq, body, &s, NULL, 1) < 0)
         return -1;
-    int rc = c ? require_ids(rq, c, &s) : 0;
-    if (rc == 0 && c) {
+    int rc = c && mode != OP_CHECK_NODATA ? require_ids(rq, c, &s) : 0;
+    if (rc == 0 && c && mode == OP_APPLY) {
         size_t n;
         fq_point_t **pts = select_points(c, &s, &n);
         for (size_t k = 0; k < n; k++) {
@@ -358,14 +370,16 @@ static int payload_op(fq_rq_t *rq, fq_collection_t *c, const json_t *body, uint6
     return rc;
 }
 
-static int op_set_payload(fq_rq_t *rq, fq_collection_t *c, const json_t *body, uint64_t op)
+static int op_set_payload(fq_rq_t *rq, fq_collection_t *c, const json_t *body, uint64_t op,
+                          int mode)
 {
-    return payload_op(rq, c, body, op, 0);
+    return payload_op(rq, c, body, op, mode, 0);
 }
 
-static int op_overwrite_payload(fq_rq_t *rq, fq_collection_t *c, const json_t *body, uint64_t op)
+static int op_overwrite_payload(fq_rq_t *rq, fq_collection_t *c, const json_t *body, uint64_t op,
+                                int mode)
 {
-    return payload_op(rq, c, body, op, 1);
+    return payload_op(rq, c, body, op, mode, 1);
 }
 
 static void delete_key(json_t *payload, const char *key)
@@ -382,7 +396,8 @@ static void delete_key(json_t *payload, const char *key)
         delete_key(sub, dot + 1);
 }
 
-static int op_delete_payload(fq_rq_t *rq, fq_collection_t *c, const json_t *body, uint64_t op)
+static int op_delete_payload(fq_rq_t *rq, fq_collection_t *c, const json_t *body, uint64_t op,
+                             int mode)
 {
     fq_pctx_t pc = {rq, NULL, 1};
     json_t *keys = NULL;
@@ -400,8 +415,8 @@ static int op_delete_payload(fq_rq_t *rq, fq_collection_t *c, const json_t *body
     }
     if (parse_selection(rq, body, &s, NULL, 1) < 0)
         return -1;
-    int rc = c ? require_ids(rq, c, &s) : 0;
-    if (rc == 0 && c) {
+    int rc = c && mode != OP_CHECK_NODATA ? require_ids(rq, c, &s) : 0;
+    if (rc == 0 && c && mode == OP_APPLY) {
         size_t n;
         fq_point_t **pts = select_points(c, &s, &n);
         for (size_t k = 0; k < n; k++) {
@@ -434,7 +449,8 @@ static int parse_point_vectors_list(fq_pctx_t *pc, fq_collection_t *c, const jso
     return 0;
 }
 
-static int op_update_vectors(fq_rq_t *rq, fq_collection_t *c, const json_t *body, uint64_t op)
+static int op_update_vectors(fq_rq_t *rq, fq_collection_t *c, const json_t *body, uint64_t op,
+                             int mode)
 {
     fq_pctx_t pc = {rq, NULL, 1};
     json_t *pts = NULL;
@@ -451,7 +467,7 @@ static int op_update_vectors(fq_rq_t *rq, fq_collection_t *c, const json_t *body
     int rc = parse_point_vectors_list(&pc, c, pts, pend);
     if (rc == 0)
         rc = fq_filter_check(rq, filter, "update_filter");
-    for (size_t k = 0; rc == 0 && c && k < n; k++) {
+    for (size_t k = 0; rc == 0 && c && mode != OP_CHECK_NODATA && k < n; k++) {
         fq_point_t *p = fq_col_find(c, &pend[k].id);
         if (!p) {
             char id[48];
@@ -460,7 +476,7 @@ static int op_update_vectors(fq_rq_t *rq, fq_collection_t *c, const json_t *body
             rc = -1;
         }
     }
-    for (size_t k = 0; rc == 0 && c && k < n; k++) {
+    for (size_t k = 0; rc == 0 && c && mode == OP_APPLY && k < n; k++) {
         fq_point_t *p = fq_col_find(c, &pend[k].id);
         if (filter && !json_is_null(filter) && !fq_filter_match(c, p, filter))
             continue;
@@ -474,7 +490,8 @@ static int op_update_vectors(fq_rq_t *rq, fq_collection_t *c, const json_t *body
     return rc;
 }
 
-static int op_delete_vectors(fq_rq_t *rq, fq_collection_t *c, const json_t *body, uint64_t op)
+static int op_delete_vectors(fq_rq_t *rq, fq_collection_t *c, const json_t *body, uint64_t op,
+                             int mode)
 {
     fq_pctx_t pc = {rq, NULL, 1};
     json_t *names = NULL;
@@ -491,7 +508,7 @@ static int op_delete_vectors(fq_rq_t *rq, fq_collection_t *c, const json_t *body
     int rc = 0;
     for (size_t k = 0; c && rc == 0 && k < json_array_size(names); k++)
         rc = fq_slot_or_fail(rq, c, json_string_value(json_array_get(names, k))) < 0 ? -1 : 0;
-    if (rc == 0 && c) {
+    if (rc == 0 && c && mode == OP_APPLY) {
         size_t n;
         fq_point_t **pts = select_points(c, &s, &n);
         for (size_t k = 0; k < n; k++) {
@@ -510,60 +527,12 @@ static int op_delete_vectors(fq_rq_t *rq, fq_collection_t *c, const json_t *body
 
 /* ---- handlers --------------------------------------------------------------------------- */
 
-static void run_write(fq_rq_t *rq, op_fn fn)
-{
-    if (fq_parse_common_query(rq, 0) < 0 || fn(rq, NULL, rq->body, 0) < 0)
-        return;
-    fq_collection_t *c = fq_rq_collection(rq);
-    if (!c || fn(rq, c, rq->body, c->next_op) < 0)
-        return;
-    fq_ok(rq, fq_render_update(c->next_op++, rq->wait));
-}
-
-void fq_h_upsert(fq_rq_t *rq)
-{
-    run_write(rq, op_upsert);
-}
-
-void fq_h_delete_points(fq_rq_t *rq)
-{
-    run_write(rq, op_delete);
-}
-
-void fq_h_update_vectors(fq_rq_t *rq)
-{
-    run_write(rq, op_update_vectors);
-}
-
-void fq_h_delete_vectors(fq_rq_t *rq)
-{
-    run_write(rq, op_delete_vectors);
-}
-
-void fq_h_set_payload(fq_rq_t *rq)
-{
-    run_write(rq, op_set_payload);
-}
-
-void fq_h_overwrite_payload(fq_rq_t *rq)
-{
-    run_write(rq, op_overwrite_payload);
-}
-
-void fq_h_delete_payload(fq_rq_t *rq)
-{
-    run_write(rq, op_delete_payload);
-}
-
-void fq_h_clear_payload(fq_rq_t *rq)
-{
-    run_write(rq, op_clear_payload);
-}
-
-static const struct {
-    const char *key;
+typedef struct {
+    const char *key; /* the UpdateOperation variant of the batch route */
     op_fn fn;
-} batch_ops[] = {
+} op_entry_t;
+
+static const op_entry_t batch_ops[] = {
     {"upsert", op_upsert},
     {"delete", op_delete},
     {"set_payload", op_set_payload},
@@ -574,13 +543,101 @@ static const struct {
     {"delete_vectors", op_delete_vectors},
 };
 
-static op_fn batch_op(const json_t *o, const json_t **body)
+/* The operation of one batch entry ({"<key>": body}); NULL when none matches. */
+static const op_entry_t *batch_op(const json_t *o, const json_t **body)
 {
     for (size_t k = 0; json_is_object(o) && k < sizeof(batch_ops) / sizeof(batch_ops[0]); k++) {
         if ((*body = json_object_get(o, batch_ops[k].key)))
-            return batch_ops[k].fn;
+            return &batch_ops[k];
     }
     return NULL;
+}
+
+/* Queued form of a point write: arg is {"<key>": copy of the body}. A write whose data checks
+ * fail by now (its points were deleted meanwhile) is dropped, as Qdrant's update worker does. */
+static void apply_queued(fq_rq_t *rq, fq_collection_t *c, const json_t *arg, uint64_t op)
+{
+    const json_t *body = NULL;
+    const op_entry_t *e = batch_op(arg, &body);
+    if (e)
+        e->fn(rq, c, body, op, OP_APPLY);
+}
+
+/* One shape-checked write on c with operation id c->next_op: applied now (after c's pending
+ * writes), or with --async-apply-ms and no wait=true checked now and queued. 0, or -1 when
+ * answered with an error (nothing applied or queued, no id used). */
+static int do_write(fq_rq_t *rq, fq_collection_t *c, const op_entry_t *e, const json_t *body)
+{
+    uint64_t op = c->next_op;
+    if (!fq_async_defer(rq)) {
+        fq_async_flush(c);
+        if (e->fn(rq, c, body, op, OP_APPLY) < 0)
+            return -1;
+    } else {
+        if (e->fn(rq, c, body, op, fq_async_pending(c) ? OP_CHECK_NODATA : OP_CHECK) < 0)
+            return -1;
+        json_t *arg = json_object();
+        json_object_set_new(arg, e->key, json_deep_copy(body));
+        fq_async_push(rq->app, c, apply_queued, arg, op);
+    }
+    c->next_op++;
+    return 0;
+}
+
+static void run_write(fq_rq_t *rq, const char *key)
+{
+    const op_entry_t *e = NULL;
+    for (size_t k = 0; !e && k < sizeof(batch_ops) / sizeof(batch_ops[0]); k++) {
+        if (strcmp(batch_ops[k].key, key) == 0)
+            e = &batch_ops[k];
+    }
+    if (fq_parse_common_query(rq, 0) < 0 || e->fn(rq, NULL, rq->body, 0, OP_APPLY) < 0)
+        return;
+    fq_collection_t *c = fq_rq_collection(rq);
+    uint64_t op = c ? c->next_op : 0;
+    if (!c || do_write(rq, c, e, rq->body) < 0)
+        return;
+    fq_ok(rq, fq_render_update(op, rq->wait));
+}
+
+void fq_h_upsert(fq_rq_t *rq)
+{
+    run_write(rq, "upsert");
+}
+
+void fq_h_delete_points(fq_rq_t *rq)
+{
+    run_write(rq, "delete");
+}
+
+void fq_h_update_vectors(fq_rq_t *rq)
+{
+    run_write(rq, "update_vectors");
+}
+
+void fq_h_delete_vectors(fq_rq_t *rq)
+{
+    run_write(rq, "delete_vectors");
+}
+
+void fq_h_set_payload(fq_rq_t *rq)
+{
+    run_write(rq, "set_payload");
+}
+
+void fq_h_overwrite_payload(fq_rq_t *rq)
+{
+    run_write(rq, "overwrite_payload");
+}
+
+void fq_h_delete_payload(fq_rq_t *rq)
+{
+    run_write(rq, "delete_payload");
+}
+
+void fq_h_clear_payload(fq_rq_t *rq)
+{
+    run_write(rq, "clear_payload");
 }
 
 void fq_h_batch_update(fq_rq_t *rq)
@@ -598,14 +655,14 @@ void fq_h_batch_update(fq_rq_t *rq)
     }
     for (size_t k = 0; k < json_array_size(ops); k++) {
         const json_t *o = json_array_get(ops, k);
-        op_fn fn = batch_op(o, &body);
+        const op_entry_t *e = batch_op(o, &body);
         rq->untagged_name = "UpdateOperation";
         rq->untagged_node = o;
-        if (!fn) {
+        if (!e) {
             fq_fmt_error(rq, o, "unknown operation");
             return;
         }
-        if (fn(rq, NULL, body, 0) < 0)
+        if (e->fn(rq, NULL, body, 0, OP_APPLY) < 0)
             return;
     }
     rq->untagged_name = NULL;
@@ -614,12 +671,13 @@ void fq_h_batch_update(fq_rq_t *rq)
         return;
     json_t *results = json_array();
     for (size_t k = 0; k < json_array_size(ops); k++) {
-        op_fn fn = batch_op(json_array_get(ops, k), &body);
-        if (fn(rq, c, body, c->next_op) < 0) {
+        const op_entry_t *e = batch_op(json_array_get(ops, k), &body);
+        uint64_t op = c->next_op;
+        if (do_write(rq, c, e, body) < 0) {
             json_decref(results);
             return;
         }
-        json_array_append_new(results, fq_render_update(c->next_op++, rq->wait));
+        json_array_append_new(results, fq_render_update(op, rq->wait));
     }
     fq_ok(rq, results);
 }

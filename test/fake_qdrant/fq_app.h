@@ -28,6 +28,7 @@ typedef struct {
     uint64_t snapshot_mb;
     int keepalive_timeout_s;
     uint64_t seed;
+    int async_apply_ms; /* > 0: wait=false writes take effect this much later (fq_async.c) */
 } fq_options_t;
 
 typedef struct fq_app {

@@ -25,6 +25,8 @@ static const char usage[] =
     "  --snapshot-mb N         size of downloaded snapshots in MiB (default 64)\n"
     "  --keepalive-timeout S   close idle keep-alive connections after S seconds (default 5)\n"
     "  --seed N                seed of the fault dice (default 1)\n"
+    "  --async-apply-ms N      answer point/payload/index writes sent without wait=true at\n"
+    "                          once but apply them N ms later, in order (default 0: at once)\n"
     "  --help                  this text\n";
 
 static int parse_num(const char *opt, const char *v, double lo, double hi, double *out)
@@ -77,7 +79,7 @@ static int apply_option(fq_options_t *o, const char *name, const char *v)
     } nums[] = {{"--latency-ms", 0, 3600000},    {"--error-rate", 0, 1},
                 {"--reset-rate", 0, 1},          {"--slow-body-ms", 0, 3600000},
                 {"--snapshot-mb", 0, 1048576},   {"--keepalive-timeout", 1, 86400},
-                {"--seed", 0, 1e18}};
+                {"--seed", 0, 1e18},             {"--async-apply-ms", 0, 3600000}};
     for (size_t k = 0; k < sizeof(nums) / sizeof(nums[0]); k++) {
         if (strcmp(name, nums[k].name) != 0)
             continue;
@@ -90,7 +92,8 @@ static int apply_option(fq_options_t *o, const char *name, const char *v)
         case 3: o->slow_body_ms = (int)d; break;
         case 4: o->snapshot_mb = (uint64_t)d; break;
         case 5: o->keepalive_timeout_s = (int)d; break;
-        default: o->seed = (uint64_t)d; break;
+        case 6: o->seed = (uint64_t)d; break;
+        default: o->async_apply_ms = (int)d; break;
         }
         return 0;
     }

@@ -19,6 +19,11 @@ double fq_elapsed(const fq_rq_t *rq)
 
 static void finish(fq_rq_t *rq, int status, const char *ctype, struct evbuffer *body)
 {
+    if (!rq->http) { /* the silent request of a deferred write (fq_async.c): nobody to answer */
+        if (body)
+            evbuffer_free(body);
+        return;
+    }
     fq_metrics_response(rq->app->metrics, rq->route, rq->http->method, status, fq_elapsed(rq));
     fq_http_respond(rq->http, status, ctype, body);
 }

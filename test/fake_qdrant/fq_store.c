@@ -155,6 +155,8 @@ void fq_col_free(fq_collection_t *c)
 {
     if (!c)
         return;
+    if (c->pending_free)
+        c->pending_free(c->pending);
     for (size_t k = 0; k < c->npts; k++)
         point_free(c, c->pts[k]);
     free(c->pts);

@@ -53,6 +53,8 @@ typedef struct fq_collection {
     uint64_t next_op;
     fq_snapshot_t *snaps;
     size_t nsnaps;
+    void *pending;                /* queue of deferred writes (fq_async.c), NULL when none */
+    void (*pending_free)(void *); /* drops it: called by fq_col_free */
 } fq_collection_t;
 
 typedef struct {

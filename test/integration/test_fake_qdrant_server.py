@@ -1,5 +1,6 @@
 # fake_qdrant's own server tests: api-key rules, fault switches (errors, resets, latency, slow
-# bodies, keep-alive timeout), snapshots streamed both ways, /metrics, test hooks, HTTP details.
+# bodies, keep-alive timeout), deferred writes (--async-apply-ms), snapshots streamed both ways,
+# /metrics, test hooks, HTTP details.
 import hashlib
 import json
 import os
@@ -177,6 +178,105 @@ class FaultsTest(unittest.TestCase):
                 start = time.monotonic()
                 self.assertEqual(sock.recv(65536), b"")  # closed by the server when idle
                 self.assertTrue(0.7 < time.monotonic() - start < 2.5)
+
+
+class AsyncApplyTest(unittest.TestCase):
+    """--async-apply-ms: writes without wait=true are acknowledged at once, applied later."""
+
+    def write(self, http, method, path, body, template, op=None):
+        s, doc, _ = http.json(method, path, body)
+        self.assertEqual(s, 200, doc)
+        SPEC.validate(method, template, s, doc)
+        result = doc["result"]
+        for r in result if isinstance(result, list) else [result]:
+            self.assertEqual(r["status"], "completed" if "wait=true" in path else "acknowledged")
+        if op is not None:
+            self.assertEqual(result["operation_id"], op)
+        return result
+
+    def point(self, http, pid):
+        """The point as retrieved (payload and version), or None when not (yet) there."""
+        s, doc, _ = http.json("POST", "/collections/c/points/query",
+                              {"filter": {"must": [{"has_id": [pid]}]}, "with_payload": True})
+        self.assertEqual(s, 200, doc)
+        pts = doc["result"]["points"]
+        return (pts[0]["payload"], pts[0]["version"]) if pts else None
+
+    def queue(self, http):
+        return http.json("GET", "/collections/c")[1]["result"]["update_queue"]["length"]
+
+    def test_wait_false_applied_later(self):
+        with Server("--async-apply-ms", "300") as srv:
+            h = srv.http
+            create(h)
+            t = time.monotonic()
+            self.write(h, "PUT", "/collections/c/points",
+                       {"points": [{"id": 1, "vector": [1, 0], "payload": {"a": 1}}]},
+                       C + "/points", op=0)
+            self.assertIsNone(self.point(h, 1))  # not applied yet: old data
+            s, doc, _ = h.json("GET", "/collections/c/points/1")
+            self.assertEqual(s, 404, doc)
+            self.assertEqual(h.json("POST", "/collections/c/points/count", {})[1]["result"],
+                             {"count": 0})
+            self.assertEqual(self.queue(h), 1)
+            # errors are still answered at once, queue nothing and use no operation id
+            s, doc, _ = h.json("PUT", "/collections/c/points",
+                               {"points": [{"id": 2, "vector": [1, 0, 0]}]})
+            self.assertEqual(s, 400, doc)
+            self.assertLess(time.monotonic() - t, 0.25)
+            time.sleep(1)
+            self.assertEqual(self.point(h, 1), ({"a": 1}, 0))
+            self.assertEqual(self.queue(h), 0)
+            # payload index and batch writes are deferred as well, in order
+            self.write(h, "PUT", "/collections/c/index", {"field_name": "a",
+                                                         "field_schema": "integer"},
+                       C + "/index", op=1)
+            res = self.write(h, "POST", "/collections/c/points/batch", {"operations": [
+                {"upsert": {"points": [{"id": 3, "vector": [0, 1]}]}},
+                {"set_payload": {"payload": {"b": 2}, "points": [3]}}]},
+                C + "/points/batch")
+            self.assertEqual([r["operation_id"] for r in res], [2, 3])
+            info = h.json("GET", "/collections/c")[1]["result"]
+            self.assertEqual(info["payload_schema"], {})
+            self.assertEqual(info["update_queue"], {"length": 3})
+            self.assertIsNone(self.point(h, 3))
+            time.sleep(1)
+            info = h.json("GET", "/collections/c")[1]["result"]
+            self.assertEqual(info["payload_schema"]["a"]["data_type"], "integer")
+            self.assertEqual(self.point(h, 3), ({"b": 2}, 3))
+
+    def test_wait_true_applies_pending_first(self):
+        with Server("--async-apply-ms", "300") as srv:
+            h = srv.http
+            create(h)
+            self.write(h, "PUT", "/collections/c/points",
+                       {"points": [{"id": 1, "vector": [1, 0], "payload": {"a": 1}}]},
+                       C + "/points", op=0)
+            self.write(h, "PUT", "/collections/c/points/payload",
+                       {"payload": {"a": 2}, "points": [1]}, C + "/points/payload", op=1)
+            self.assertIsNone(self.point(h, 1))
+            # wait=true: both pending writes are applied first, in order, then this one
+            self.write(h, "POST", "/collections/c/points/payload?wait=true",
+                       {"payload": {"b": 3}, "points": [1]}, C + "/points/payload", op=2)
+            self.assertEqual(self.point(h, 1), ({"a": 2, "b": 3}, 2))
+            self.assertEqual(self.queue(h), 0)
+            time.sleep(0.6)  # the timer finds nothing left: the data never goes backwards
+            self.assertEqual(self.point(h, 1), ({"a": 2, "b": 3}, 2))
+
+    def test_delete_collection_drops_pending(self):
+        with Server("--async-apply-ms", "300") as srv:
+            h = srv.http
+            create(h)
+            self.write(h, "PUT", "/collections/c/points",
+                       {"points": [{"id": 1, "vector": [1, 0]}]}, C + "/points", op=0)
+            self.assertEqual(h.json("DELETE", "/collections/c")[1]["result"], True)
+            create(h)
+            time.sleep(0.6)
+            self.assertIsNone(self.point(h, 1))
+            self.assertEqual(self.queue(h), 0)
+            # pending at shutdown: freed, exit 0 and silent (checked by Server.stop)
+            self.write(h, "PUT", "/collections/c/points",
+                       {"points": [{"id": 1, "vector": [1, 0]}]}, C + "/points", op=0)
 
 
 def rss_limit_kb(proc, kb):
@@ -394,6 +494,7 @@ class CommandLineTest(unittest.TestCase):
         r = self.run_fq("--help")
         self.assertEqual(r.returncode, 0)
         self.assertIn(b"--snapshot-mb", r.stdout)
+        self.assertIn(b"--async-apply-ms", r.stdout)
         self.assertEqual(self.run_fq("--listen", "127.0.0.1:1", "--bogus", "1").returncode, 2)
         self.assertEqual(self.run_fq().returncode, 2)
         with Server() as srv:
