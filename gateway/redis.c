@@ -1,0 +1,723 @@
+/* Per-worker, fail-open async Redis client on hiredis 0.14.1 + libevent. hiredis 0.14.1 has no
+ * async timeouts, so connect, handshake and command deadlines are our own libevent timers. */
+#include "gateway/redis.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <event2/event.h>
+#include <hiredis/adapters/libevent.h>
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+
+/* The command connection is dropped (and reconnected) when the oldest unanswered command is
+ * older than STALL_FACTOR command timeouts (Redis hung, or the path to it broken), or after
+ * max_pending commands in a row timed out with none answered in time (a whole pipeline window:
+ * a burst that is merely slow to drain never gets there). */
+#define STALL_FACTOR 50
+/* TCP keepalive: an idle pub/sub connection to a vanished host is noticed in ~25 s. */
+#define KEEPALIVE_IDLE_S  10
+#define KEEPALIVE_INTVL_S 5
+#define KEEPALIVE_CNT     3
+
+enum { CS_WAIT, CS_CONNECTING, CS_UP };
+
+/* One hiredis connection and its lifecycle: connect, handshake, up, lost, backoff, again.
+ * Invariant: ac is non-NULL exactly while hiredis owns a live context for us; it is NULLed in
+ * the callbacks after which hiredis frees the context, and before we free it ourselves. */
+typedef struct rconn {
+    gw_redis_t *r;
+    redisAsyncContext *ac;
+    struct event *timer; /* connect deadline, backoff delay, or deferred drop */
+    int state;
+    int is_sub;
+    int closing; /* hiredis is tearing ac down, or a drop is requested: refuse */
+    int drop;    /* drop requested from inside a hiredis callback */
+    int ever_up, logged_down;
+    uint32_t backoff_ms;
+    char why[160]; /* reason of the requested drop */
+} rconn_t;
+
+/* One command in flight: hiredis's privdata. Freed only by the hiredis callback (which always
+ * comes, with NULL on teardown); a timeout marks it delivered so the user hears once. cb is NULL
+ * for gw_redis_send. */
+typedef struct tok {
+    struct tok *prev, *next;
+    gw_redis_t *r;
+    gw_redis_cb cb;
+    void *arg;
+    uint64_t start_us;
+    int delivered;
+} tok_t;
+
+struct gw_redis {
+    struct event_base *base;
+    gw_redis_opts_t o;
+    char name[80]; /* host:port for the logs */
+    rconn_t cmd, sub;
+    /* Command connection: tokens in issue order (replies come back in that order). With one
+     * fixed timeout, deadlines are monotonic, so the delivered (timed out) tokens are a prefix;
+     * live is the first undelivered one and one timer is armed for its deadline. */
+    tok_t *head, *tail, *live;
+    struct event *deadline;
+    uint32_t npending; /* tokens hiredis still holds */
+    uint32_t consec_timeouts;
+    char *channel;
+    gw_redis_message_cb on_message;
+    gw_redis_resync_cb on_resync;
+    int resync_pending; /* a connection came up since the last on_resync */
+    void *sub_arg;
+    uint64_t rng;
+    gw_redis_stats_t st;
+};
+
+static void conn_start(rconn_t *c);
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    if (err && errlen) {
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+/* ---- URL ---------------------------------------------------------------------------------- */
+
+static int hexval(int ch)
+{
+    if (ch >= '0' && ch <= '9') return ch - '0';
+    ch = tolower(ch);
+    return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+}
+
+static int url_password(const char *s, const char *end, char *out, size_t cap, char *err,
+                        size_t errlen)
+{
+    size_t n = 0;
+    if (s == end) return fail(err, errlen, "redis URL: empty password after ':'");
+    for (; s < end; s++) {
+        int ch = (unsigned char)*s;
+        if (ch == '%') {
+            int hi = end - s >= 3 ? hexval(s[1]) : -1;
+            int lo = hi >= 0 ? hexval(s[2]) : -1;
+            if (hi < 0 || lo < 0)
+                return fail(err, errlen, "redis URL: bad percent-encoding in the password");
+            ch = hi * 16 + lo;
+            if (ch == 0) return fail(err, errlen, "redis URL: the password contains %%00");
+            s += 2;
+        }
+        if (n + 1 >= cap)
+            return fail(err, errlen, "redis URL: password longer than %zu bytes", cap - 1);
+        out[n++] = (char)ch;
+    }
+    out[n] = '\0';
+    return 0;
+}
+
+/* Parses digits in [s, end) into *out within [min, max]; what names the field in messages. */
+static int url_number(const char *s, const char *end, long min, long max, const char *what,
+                      long *out, char *err, size_t errlen)
+{
+    long v = 0;
+    if (s == end) return fail(err, errlen, "redis URL: missing %s", what);
+    for (const char *p = s; p < end; p++) {
+        if (!isdigit((unsigned char)*p))
+            return fail(err, errlen, "redis URL: %s \"%.*s\" is not a number", what, (int)(end - s),
+                        s);
+        if (v <= max) v = v * 10 + (*p - '0');
+    }
+    if (v < min || v > max)
+        return fail(err, errlen, "redis URL: %s %.*s out of range %ld-%ld", what, (int)(end - s), s,
+                    min, max);
+    *out = v;
+    return 0;
+}
+
+static int is_ipv6(const char *s, size_t len)
+{
+    char buf[INET6_ADDRSTRLEN];
+    unsigned char addr[sizeof(struct in6_addr)];
+    if (len >= sizeof(buf)) return 0;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    return inet_pton(AF_INET6, buf, addr) == 1;
+}
+
+/* host[:port] in [s, end) into o. */
+static int url_hostport(const char *s, const char *end, gw_redis_opts_t *o, char *err,
+                        size_t errlen)
+{
+    const char *h = s, *hend, *after;
+    int bracket = *s == '[';
+    if (bracket) {
+        h = s + 1;
+        hend = memchr(h, ']', (size_t)(end - h));
+        if (!hend) return fail(err, errlen, "redis URL: unterminated '[' in the host");
+        after = hend + 1;
+    } else {
+        hend = memchr(s, ':', (size_t)(end - s));
+        hend = hend ? hend : end;
+        after = hend;
+        if (hend < end && memchr(hend + 1, ':', (size_t)(end - hend - 1)) &&
+            is_ipv6(s, (size_t)(end - s)))
+            return fail(err, errlen,
+                        "redis URL: IPv6 addresses must be in brackets, as in redis://[::1]:6379");
+    }
+    if (h == hend) return fail(err, errlen, "redis URL: missing host");
+    if ((size_t)(hend - h) >= sizeof(o->host)) return fail(err, errlen, "redis URL: host too long");
+    snprintf(o->host, sizeof(o->host), "%.*s", (int)(hend - h), h);
+    unsigned char buf[sizeof(struct in6_addr)];
+    if (!bracket && strcasecmp(o->host, "localhost") == 0) {
+        snprintf(o->host, sizeof(o->host), "127.0.0.1");
+    } else if (inet_pton(bracket ? AF_INET6 : AF_INET, o->host, buf) != 1) {
+        return fail(err, errlen,
+                    bracket ? "redis URL: host [%s] is not an IPv6 address"
+                            : "redis URL: host \"%s\" is not an IP address or localhost "
+                              "(a name would need a blocking DNS lookup)",
+                    o->host);
+    }
+    o->port = 6379;
+    if (after == end) return 0;
+    if (*after != ':')
+        return fail(err, errlen, "redis URL: unexpected \"%.*s\" after the host",
+                    (int)(end - after), after);
+    long port;
+    if (url_number(after + 1, end, 1, 65535, "port", &port, err, errlen) != 0) return -1;
+    o->port = (int)port;
+    return 0;
+}
+
+int gw_redis_parse_url(const char *url, gw_redis_opts_t *out, char *err, size_t errlen)
+{
+    gw_redis_opts_t o = *out;
+    if (!url || strncasecmp(url, "redis://", 8) != 0) {
+        if (url && strncasecmp(url, "rediss://", 9) == 0)
+            return fail(err, errlen, "redis URL: TLS (rediss://) is not supported");
+        return fail(err, errlen, "redis URL: must start with redis://");
+    }
+    const char *p = url + 8, *aend = p + strcspn(p, "/?#"), *at = NULL;
+    for (const char *q = p; q < aend; q++)
+        if (*q == '@') at = q;
+    o.password[0] = '\0';
+    if (at) {
+        if (*p != ':')
+            return fail(err, errlen,
+                        "redis URL: the part before '@' must be ':password' "
+                        "(user names are not supported)");
+        if (url_password(p + 1, at, o.password, sizeof(o.password), err, errlen) != 0) return -1;
+        p = at + 1;
+    }
+    if (url_hostport(p, aend, &o, err, errlen) != 0) return -1;
+    o.db = 0;
+    p = aend;
+    if (*p == '/') {
+        const char *dend = p + 1 + strcspn(p + 1, "?#");
+        long db = 0;
+        if (dend > p + 1 && url_number(p + 1, dend, 0, INT_MAX, "database", &db, err, errlen) != 0)
+            return -1;
+        o.db = (int)db;
+        p = dend;
+    }
+    if (*p == '?') return fail(err, errlen, "redis URL: query parameters are not supported");
+    if (*p == '#') return fail(err, errlen, "redis URL: fragments are not supported");
+    *out = o;
+    return 0;
+}
+
+/* ---- connection lifecycle ----------------------------------------------------------------- */
+
+static const char *conn_label(const rconn_t *c)
+{
+    return c->is_sub ? "redis pubsub" : "redis";
+}
+
+static int conn_ready(const rconn_t *c)
+{
+    return c->ac && c->state == CS_UP && !c->closing;
+}
+
+static void timer_in(struct event *ev, uint64_t us)
+{
+    struct timeval tv = {.tv_sec = (time_t)(us / 1000000u),
+                         .tv_usec = (suseconds_t)(us % 1000000u)};
+    evtimer_add(ev, &tv);
+}
+
+static uint64_t rng_next(gw_redis_t *r)
+{
+    r->rng ^= r->rng >> 12;
+    r->rng ^= r->rng << 25;
+    r->rng ^= r->rng >> 27;
+    return r->rng * 0x2545F4914F6CDD1Dull;
+}
+
+/* The connection is gone (ac already NULL): log once, retry after backoff with jitter. */
+static void conn_failed(rconn_t *c, int was_up, const char *why)
+{
+    gw_redis_t *r = c->r;
+    c->state = CS_WAIT;
+    c->closing = c->drop = 0;
+    if (was_up && !c->is_sub) r->st.disconnects++;
+    if (!c->logged_down) {
+        gw_log_warn("%s %s down: %s (retrying with backoff)", conn_label(c), r->name, why);
+        c->logged_down = 1;
+    }
+    uint64_t b = c->backoff_ms, delay_ms = b / 2 + rng_next(r) % (b - b / 2 + 1);
+    c->backoff_ms = b * 2 > r->o.backoff_max_ms ? r->o.backoff_max_ms : (uint32_t)(b * 2);
+    timer_in(c->timer, delay_ms * 1000u);
+}
+
+/* on_resync runs once both connections are up after either was down, so that the state the
+ * user refetches on the command connection can be fetched, and nothing missed is missed twice. */
+static void maybe_resync(gw_redis_t *r)
+{
+    if (!r->resync_pending || !conn_ready(&r->cmd) || !conn_ready(&r->sub)) return;
+    r->resync_pending = 0;
+    if (r->on_resync) r->on_resync(r->sub_arg);
+}
+
+static void conn_set_up(rconn_t *c)
+{
+    gw_redis_t *r = c->r;
+    evtimer_del(c->timer);
+    c->state = CS_UP;
+    c->backoff_ms = r->o.backoff_min_ms;
+    if (!c->is_sub) {
+        r->consec_timeouts = 0;
+        if (c->ever_up) r->st.reconnects++;
+    }
+    c->ever_up = 1;
+    c->logged_down = 0;
+    gw_log_info("%s %s up", conn_label(c), r->name);
+    if (r->channel) {
+        r->resync_pending = 1;
+        maybe_resync(r);
+    }
+}
+
+/* Frees ac now. Never from inside a hiredis callback: hiredis runs every outstanding reply
+ * callback with NULL right here (users hear GW_REDIS_DOWN), and the disconnect callback, which
+ * ignores us because ac->data is NULL. */
+static void conn_drop(rconn_t *c, const char *why)
+{
+    redisAsyncContext *ac = c->ac;
+    int was_up = c->state == CS_UP;
+    char reason[sizeof(c->why)];
+    snprintf(reason, sizeof(reason), "%s", why);
+    c->ac = NULL;
+    c->state = CS_WAIT;
+    ac->data = NULL;
+    redisAsyncFree(ac);
+    conn_failed(c, was_up, reason);
+}
+
+/* From inside a hiredis callback: refuse commands now, drop from the timer (next iteration). */
+static void request_drop(rconn_t *c, const char *why, size_t len)
+{
+    if (c->drop) return;
+    c->drop = c->closing = 1;
+    snprintf(c->why, sizeof(c->why), "%.*s", (int)len, why);
+    timer_in(c->timer, 0);
+}
+
+static void on_conn_timer(evutil_socket_t fd, short what, void *arg)
+{
+    rconn_t *c = arg;
+    char why[96];
+    if (!c->ac) {
+        conn_start(c);
+    } else if (c->drop) {
+        conn_drop(c, c->why);
+    } else if (c->state != CS_UP) {
+        snprintf(why, sizeof(why), "no answer within %u ms of connecting",
+                 c->r->o.connect_timeout_ms);
+        conn_drop(c, why);
+    }
+}
+
+/* Connect failed: hiredis frees ac after this returns, without a disconnect callback. */
+static void on_connect(const redisAsyncContext *ac, int status)
+{
+    rconn_t *c = ac->data;
+    if (!c || c->ac != ac || status == REDIS_OK) return; /* up once the handshake answers */
+    c->ac = NULL;
+    conn_failed(c, 0, ac->c.errstr[0] ? ac->c.errstr : "connect failed");
+}
+
+/* An established connection ended (error or EOF): pending replies already ran with NULL;
+ * hiredis frees ac after this returns. */
+static void on_disconnect(const redisAsyncContext *ac, int status)
+{
+    rconn_t *c = ac->data;
+    if (!c || c->ac != ac) return;
+    c->ac = NULL;
+    const char *why = c->drop ? c->why : ac->c.errstr[0] ? ac->c.errstr : "connection closed";
+    conn_failed(c, c->state == CS_UP, why);
+}
+
+static void on_hs_step(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    rconn_t *c = privdata;
+    redisReply *rep = reply;
+    if (rep && c->ac == ac && rep->type == REDIS_REPLY_ERROR) request_drop(c, rep->str, rep->len);
+}
+
+/* The PING that ends the command connection's handshake. */
+static void on_hs_ready(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    rconn_t *c = privdata;
+    redisReply *rep = reply;
+    if (!rep || c->ac != ac || c->drop) return;
+    if (rep->type == REDIS_REPLY_ERROR)
+        request_drop(c, rep->str, rep->len);
+    else
+        conn_set_up(c);
+}
+
+static void on_sub_reply(redisAsyncContext *ac, void *reply, void *privdata);
+
+/* Pipelined right behind the connect: hiredis sends it once the socket is writable. The sub
+ * connection sends only AUTH and SUBSCRIBE: hiredis 0.14.1 misroutes other replies in
+ * subscribed mode. */
+static int conn_handshake(rconn_t *c)
+{
+    gw_redis_t *r = c->r;
+    redisAsyncContext *ac = c->ac;
+    if (r->o.password[0] &&
+        redisAsyncCommand(ac, on_hs_step, c, "AUTH %s", r->o.password) != REDIS_OK)
+        return -1;
+    if (c->is_sub) {
+        const char *argv[2] = {"SUBSCRIBE", r->channel};
+        return redisAsyncCommandArgv(ac, on_sub_reply, c, 2, argv, NULL) == REDIS_OK ? 0 : -1;
+    }
+    if (r->o.db > 0 && redisAsyncCommand(ac, on_hs_step, c, "SELECT %d", r->o.db) != REDIS_OK)
+        return -1;
+    return redisAsyncCommand(ac, on_hs_ready, c, "PING") == REDIS_OK ? 0 : -1;
+}
+
+static void set_keepalive(int fd)
+{
+    int on = 1, idle = KEEPALIVE_IDLE_S, intvl = KEEPALIVE_INTVL_S, cnt = KEEPALIVE_CNT;
+    /* Best effort, unlike redisKeepAlive(), which would put the context in error. */
+    (void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+}
+
+/* Non-blocking connect to an IP literal; never from inside a callback of this connection. */
+static void conn_start(rconn_t *c)
+{
+    gw_redis_t *r = c->r;
+    char why[160];
+    redisAsyncContext *ac = redisAsyncConnect(r->o.host, r->o.port);
+    if (!ac) {
+        conn_failed(c, 0, "out of memory");
+        return;
+    }
+    if (ac->err) { /* e.g. ECONNREFUSED straight away on loopback */
+        snprintf(why, sizeof(why), "%s", ac->errstr ? ac->errstr : "connect failed");
+        redisAsyncFree(ac);
+        conn_failed(c, 0, why);
+        return;
+    }
+    if (redisLibeventAttach(ac, r->base) != REDIS_OK) {
+        redisAsyncFree(ac);
+        conn_failed(c, 0, "could not attach to the event loop");
+        return;
+    }
+    ac->data = c;
+    redisAsyncSetConnectCallback(ac, on_connect);
+    redisAsyncSetDisconnectCallback(ac, on_disconnect);
+    set_keepalive(ac->c.fd);
+    c->ac = ac;
+    c->state = CS_CONNECTING;
+    c->closing = c->drop = 0;
+    if (conn_handshake(c) != 0) {
+        conn_drop(c, "could not queue the handshake");
+        return;
+    }
+    timer_in(c->timer, (uint64_t)r->o.connect_timeout_ms * 1000u);
+}
+
+/* ---- commands ----------------------------------------------------------------------------- */
+
+static void tok_unlink(gw_redis_t *r, tok_t *t)
+{
+    if (r->live == t) r->live = t->next;
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        r->head = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
+    else
+        r->tail = t->prev;
+}
+
+static void deliver(gw_redis_t *r, gw_redis_cb cb, void *arg, const redisReply *rep)
+{
+    if (!rep) {
+        r->st.errors++;
+        cb(arg, GW_REDIS_DOWN, NULL, 0, 0);
+        return;
+    }
+    switch (rep->type) {
+    case REDIS_REPLY_STRING:
+    case REDIS_REPLY_STATUS:
+        cb(arg, GW_REDIS_OK, rep->str, rep->len, 0);
+        break;
+    case REDIS_REPLY_INTEGER:
+        cb(arg, GW_REDIS_OK, NULL, 0, rep->integer);
+        break;
+    case REDIS_REPLY_ARRAY:
+        cb(arg, GW_REDIS_OK, NULL, 0, (long long)rep->elements);
+        break;
+    case REDIS_REPLY_NIL:
+        cb(arg, GW_REDIS_NIL, NULL, 0, 0);
+        break;
+    default:
+        r->st.errors++;
+        cb(arg, GW_REDIS_ERROR, rep->str, rep->len, 0);
+    }
+}
+
+static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    tok_t *t = privdata;
+    gw_redis_t *r = t->r;
+    r->npending--;
+    tok_unlink(r, t);
+    if (!reply) r->cmd.closing = 1; /* teardown: commands issued from the callback are refused */
+    if (!t->delivered) {
+        if (reply) {
+            r->consec_timeouts = 0;
+            r->st.latency_us_sum += gw_mono_us() - t->start_us;
+            r->st.latency_count++;
+        }
+        if (t->cb)
+            deliver(r, t->cb, t->arg, reply);
+        else if (!reply || ((redisReply *)reply)->type == REDIS_REPLY_ERROR)
+            r->st.errors++;
+    }
+    free(t);
+}
+
+static void deadline_arm(gw_redis_t *r, uint64_t now)
+{
+    uint64_t due = r->live->start_us + (uint64_t)r->o.command_timeout_ms * 1000u;
+    timer_in(r->deadline, due > now ? due - now : 0);
+}
+
+/* Times out every expired command (the user hears now; the late reply only frees the token),
+ * then drops a stalled connection or re-arms for the next deadline. */
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    gw_redis_t *r = arg;
+    uint64_t tmo = (uint64_t)r->o.command_timeout_ms * 1000u, now = gw_mono_us();
+    tok_t *t;
+    while ((t = r->live) && t->start_us + tmo <= now) {
+        r->live = t->next;
+        t->delivered = 1;
+        r->st.timeouts++;
+        if (t->cb) { /* a slow write alone is no reason to drop the connection */
+            r->consec_timeouts++;
+            t->cb(t->arg, GW_REDIS_TIMEOUT, NULL, 0, 0);
+        }
+    }
+    now = gw_mono_us();
+    if (r->cmd.ac && !r->cmd.drop && r->head &&
+        (r->consec_timeouts >= r->o.max_pending || now - r->head->start_us > STALL_FACTOR * tmo)) {
+        char why[128];
+        snprintf(why, sizeof(why),
+                 "stalled (oldest command unanswered for %llu ms, %u timeouts in a row)",
+                 (unsigned long long)((now - r->head->start_us) / 1000u), r->consec_timeouts);
+        r->consec_timeouts = 0;
+        conn_drop(&r->cmd, why);
+        return;
+    }
+    if (r->live) deadline_arm(r, now);
+}
+
+static int refuse(gw_redis_t *r)
+{
+    r->st.refused++;
+    return -1;
+}
+
+/* Sends are tokens too (cb NULL): they count toward max_pending and the stall detection, so a
+ * send-only workload against a hung Redis still gets the connection dropped. */
+int gw_redis_command(gw_redis_t *r, gw_redis_cb cb, void *arg, int argc, const char **argv,
+                     const size_t *argvlen)
+{
+    if (!conn_ready(&r->cmd) || r->npending >= r->o.max_pending || argc <= 0) return refuse(r);
+    tok_t *t = calloc(1, sizeof(*t));
+    if (!t) return refuse(r);
+    t->r = r;
+    t->cb = cb;
+    t->arg = arg;
+    t->start_us = gw_mono_us();
+    if (redisAsyncCommandArgv(r->cmd.ac, on_reply, t, argc, argv, argvlen) != REDIS_OK) {
+        free(t);
+        return refuse(r);
+    }
+    t->prev = r->tail;
+    if (r->tail)
+        r->tail->next = t;
+    else
+        r->head = t;
+    r->tail = t;
+    if (!r->live) r->live = t;
+    r->npending++;
+    r->st.commands++;
+    if (!evtimer_pending(r->deadline, NULL)) deadline_arm(r, t->start_us);
+    return 0;
+}
+
+int gw_redis_send(gw_redis_t *r, int argc, const char **argv, const size_t *argvlen)
+{
+    return gw_redis_command(r, NULL, NULL, argc, argv, argvlen);
+}
+
+/* ---- pub/sub ------------------------------------------------------------------------------ */
+
+static int reply_is(const redisReply *e, const char *s)
+{
+    return e->type == REDIS_REPLY_STRING && strlen(s) == e->len && strcasecmp(e->str, s) == 0;
+}
+
+/* Every reply for the channel: the "subscribe" confirmation, then each "message". */
+static void on_sub_reply(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    rconn_t *c = privdata;
+    gw_redis_t *r = c->r;
+    redisReply *rep = reply;
+    if (!rep || c->ac != ac || c->drop) return;
+    if (rep->type == REDIS_REPLY_ARRAY && rep->elements >= 3) {
+        redisReply *payload = rep->element[2];
+        if (reply_is(rep->element[0], "message") && payload->type == REDIS_REPLY_STRING) {
+            r->on_message(r->sub_arg, payload->str, payload->len);
+        } else if (reply_is(rep->element[0], "subscribe")) {
+            conn_set_up(c);
+        }
+    } else if (rep->type == REDIS_REPLY_ERROR) {
+        request_drop(c, rep->str, rep->len);
+    }
+}
+
+int gw_redis_subscribe(gw_redis_t *r, const char *channel, gw_redis_message_cb on_message,
+                       gw_redis_resync_cb on_resync, void *arg)
+{
+    if (r->channel || !channel || !on_message) return -1;
+    r->channel = strdup(channel);
+    if (!r->channel) return -1;
+    r->on_message = on_message;
+    r->on_resync = on_resync;
+    r->sub_arg = arg;
+    conn_start(&r->sub);
+    return 0;
+}
+
+/* ---- object ------------------------------------------------------------------------------- */
+
+static int opts_check(gw_redis_opts_t *o, char *err, size_t errlen)
+{
+    unsigned char buf[sizeof(struct in6_addr)];
+    if (!o->host[0]) snprintf(o->host, sizeof(o->host), "127.0.0.1");
+    if (memchr(o->host, '\0', sizeof(o->host)) == NULL)
+        return fail(err, errlen, "redis: host is not NUL-terminated");
+    if (inet_pton(AF_INET, o->host, buf) != 1 && inet_pton(AF_INET6, o->host, buf) != 1)
+        return fail(err, errlen, "redis: host \"%s\" is not an IP address", o->host);
+    if (o->port == 0) o->port = 6379;
+    if (o->port < 1 || o->port > 65535)
+        return fail(err, errlen, "redis: port %d out of range 1-65535", o->port);
+    if (memchr(o->password, '\0', sizeof(o->password)) == NULL)
+        return fail(err, errlen, "redis: password is not NUL-terminated");
+    if (o->db < 0) return fail(err, errlen, "redis: database %d is negative", o->db);
+    o->connect_timeout_ms = o->connect_timeout_ms ? o->connect_timeout_ms : 200;
+    o->command_timeout_ms = o->command_timeout_ms ? o->command_timeout_ms : 5;
+    o->max_pending = o->max_pending ? o->max_pending : 1024;
+    o->backoff_min_ms = o->backoff_min_ms ? o->backoff_min_ms : 100;
+    o->backoff_max_ms = o->backoff_max_ms ? o->backoff_max_ms : 5000;
+    if (o->backoff_max_ms < o->backoff_min_ms) o->backoff_max_ms = o->backoff_min_ms;
+    return 0;
+}
+
+static void conn_init(gw_redis_t *r, rconn_t *c, int is_sub)
+{
+    c->r = r;
+    c->is_sub = is_sub;
+    c->backoff_ms = r->o.backoff_min_ms;
+    c->timer = evtimer_new(r->base, on_conn_timer, c);
+}
+
+gw_redis_t *gw_redis_new(struct event_base *base, const gw_redis_opts_t *opts, char *err,
+                         size_t errlen)
+{
+    gw_redis_opts_t o = *opts;
+    if (opts_check(&o, err, errlen) != 0) return NULL;
+    gw_redis_t *r = calloc(1, sizeof(*r));
+    if (!r) goto fail;
+    r->base = base;
+    r->o = o;
+    snprintf(r->name, sizeof(r->name), strchr(o.host, ':') ? "[%s]:%d" : "%s:%d", o.host, o.port);
+    r->rng = (gw_mono_us() ^ (uint64_t)(uintptr_t)r) | 1u;
+    conn_init(r, &r->cmd, 0);
+    conn_init(r, &r->sub, 1);
+    r->deadline = evtimer_new(base, on_deadline, r);
+    if (!r->cmd.timer || !r->sub.timer || !r->deadline) goto fail;
+    conn_start(&r->cmd);
+    return r;
+fail:
+    gw_redis_free(r);
+    fail(err, errlen, "redis: out of memory");
+    return NULL;
+}
+
+void gw_redis_free(gw_redis_t *r)
+{
+    if (!r) return;
+    rconn_t *conns[2] = {&r->cmd, &r->sub};
+    for (int i = 0; i < 2; i++) {
+        rconn_t *c = conns[i];
+        redisAsyncContext *ac = c->ac;
+        c->state = CS_WAIT;
+        c->ac = NULL;
+        if (ac) {
+            ac->data = NULL;
+            redisAsyncFree(ac); /* outstanding commands hear GW_REDIS_DOWN here */
+        }
+        if (c->timer) event_free(c->timer);
+    }
+    if (r->deadline) event_free(r->deadline);
+    free(r->channel);
+    free(r);
+}
+
+int gw_redis_up(const gw_redis_t *r)
+{
+    return conn_ready(&r->cmd);
+}
+
+void gw_redis_get_stats(const gw_redis_t *r, gw_redis_stats_t *out)
+{
+    *out = r->st;
+    out->up = conn_ready(&r->cmd);
+    out->sub_up = conn_ready(&r->sub);
+}

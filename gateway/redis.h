@@ -1,0 +1,91 @@
+/* Per-worker, fail-open async Redis client (hiredis 0.14.1 on the worker's libevent loop): one
+ * command connection with per-command deadlines, one optional pub/sub connection, reconnects. */
+#ifndef GW_REDIS_H
+#define GW_REDIS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+typedef struct gw_redis gw_redis_t;
+
+/* Zero means "the default" for every numeric field, so a memset struct filled by
+ * gw_redis_parse_url is a complete configuration. */
+typedef struct gw_redis_opts {
+    char host[64];      /* IPv4 or IPv6 literal (hiredis resolves with blocking getaddrinfo);
+                         * "" = 127.0.0.1 */
+    int port;           /* 0 = 6379 */
+    char password[256]; /* AUTH when non-empty */
+    int db;             /* SELECT when > 0 */
+    uint32_t connect_timeout_ms; /* TCP connect + AUTH/SELECT/PING (or SUBSCRIBE); default 200 */
+    uint32_t command_timeout_ms; /* per-command deadline; default 5 */
+    uint32_t max_pending;        /* outstanding commands cap; over it = refused; default 1024 */
+    uint32_t backoff_min_ms;     /* reconnect delay doubles from min to max, with jitter */
+    uint32_t backoff_max_ms;     /* defaults 100 and 5000 */
+} gw_redis_opts_t;
+
+/* Fills host, port, password and db from redis://[:password@]host[:port][/db] (password
+ * percent-decoded; host an IP literal, [v6] literal or "localhost" = 127.0.0.1). Other fields are
+ * left as they are. 0, or -1 with a message in err. */
+int gw_redis_parse_url(const char *url, gw_redis_opts_t *o, char *err, size_t errlen);
+
+/* Starts connecting at once (non-blocking); never fails because Redis is down. NULL with err
+ * filled on invalid options or out of memory. */
+gw_redis_t *gw_redis_new(struct event_base *base, const gw_redis_opts_t *o, char *err,
+                         size_t errlen);
+/* Closes both connections. Every outstanding command's callback runs once, right here, with
+ * GW_REDIS_DOWN. Must not be called from inside one of this client's callbacks. NULL is a no-op. */
+void gw_redis_free(gw_redis_t *r);
+/* The command connection is connected, authenticated and ready. */
+int gw_redis_up(const gw_redis_t *r);
+
+typedef enum {
+    GW_REDIS_OK,      /* data/len for string and status replies, integer for integer replies and
+                       * the element count of array replies (whose elements are not passed) */
+    GW_REDIS_NIL,     /* nil reply (GET of a missing key) */
+    GW_REDIS_TIMEOUT, /* no reply within command_timeout_ms; the late reply is dropped */
+    GW_REDIS_DOWN,    /* connection lost (or client freed) before the reply */
+    GW_REDIS_ERROR    /* Redis answered with an error; data/len is its text */
+} gw_redis_status_t;
+
+/* data is only valid during the call (copy what you keep); it is NULL when there is none. */
+typedef void (*gw_redis_cb)(void *arg, gw_redis_status_t st, const char *data, size_t len,
+                            long long integer);
+
+/* Sends one command, argv-style and binary-safe (argvlen NULL: strlen of each). 0: queued, cb
+ * runs exactly once, later, on this thread (never from inside this call). -1: refused at once
+ * (down, connecting, max_pending reached), cb is not called. cb NULL: as gw_redis_send.
+ * Callable from inside any callback of this client. */
+int gw_redis_command(gw_redis_t *r, gw_redis_cb cb, void *arg, int argc, const char **argv,
+                     const size_t *argvlen);
+/* Fire and forget (SET ... EX, PUBLISH): gw_redis_command with no callback. Failures are only
+ * counted; it counts toward max_pending and has the same deadline as any command. */
+int gw_redis_send(gw_redis_t *r, int argc, const char **argv, const size_t *argvlen);
+
+typedef void (*gw_redis_message_cb)(void *arg, const char *msg, size_t len);
+typedef void (*gw_redis_resync_cb)(void *arg);
+/* Subscribes to one channel on a second connection owned by r (one subscription per client),
+ * resubscribing by itself after reconnects. on_message runs for each message. Messages published
+ * while the subscription is down are lost, so on_resync (may be NULL) runs whenever both
+ * connections are up again after either was down (the first subscription included): refetch
+ * what the messages carry then; commands issued from it are accepted (barring max_pending).
+ * 0, or -1 if already subscribed or out of memory. */
+int gw_redis_subscribe(gw_redis_t *r, const char *channel, gw_redis_message_cb on_message,
+                       gw_redis_resync_cb on_resync, void *arg);
+
+/* Counters since gw_redis_new, for the command connection. Read on the owning thread. */
+typedef struct gw_redis_stats {
+    uint64_t commands;       /* accepted by gw_redis_command / gw_redis_send */
+    uint64_t errors;         /* accepted commands that ended in GW_REDIS_ERROR or GW_REDIS_DOWN */
+    uint64_t timeouts;       /* accepted commands not answered within the deadline */
+    uint64_t refused;        /* calls that returned -1 */
+    uint64_t reconnects;     /* times the connection came up again after being down */
+    uint64_t disconnects;    /* times an up connection was lost or dropped (stalled Redis) */
+    uint64_t latency_us_sum; /* over replies received in time */
+    uint64_t latency_count;
+    int up;     /* gw_redis_up() */
+    int sub_up; /* subscribed (0 when gw_redis_subscribe was never called) */
+} gw_redis_stats_t;
+void gw_redis_get_stats(const gw_redis_t *r, gw_redis_stats_t *out);
+
+#endif
