@@ -115,6 +115,23 @@ static int check_log_level(const char *text, const void *value, char *err, size_
     return fail(err, errlen, "must be one of error, warn, info, debug");
 }
 
+/* cache.redis.url: redis://[:password@]host[:port][/db]; the Redis client parses the rest. */
+static int check_redis_url(const char *text, const void *value, char *err, size_t errlen)
+{
+    (void)value;
+    if (text[0] && strncmp(text, "redis://", 8) != 0)
+        return fail(err, errlen, "must be empty (no Redis) or start with redis://");
+    return 0;
+}
+
+/* cache.redis.prefix: part of every Redis key and channel name. */
+static int check_prefix(const char *text, const void *value, char *err, size_t errlen)
+{
+    if (strlen(text) > 64)
+        return fail(err, errlen, "must be at most 64 bytes");
+    return check_api_key(text, value, err, errlen);
+}
+
 /* One line per key. KEY checks at compile time that the field has the C type named. */
 #define KEY(name_, type_, field_, ctype_, min_, max_, def_, check_, help_)                         \
     {                                                                                              \
@@ -157,6 +174,42 @@ static const yconf_key_t gw_keys[] = {
         NULL, "a client must send the whole request head within this long"),
     KEY("log.level", YCONF_STRING, log_level, char *, 0, 0, "info", check_log_level,
         "error, warn, info or debug"),
+    KEY("cache.enabled", YCONF_BOOL, cache_enabled, bool, 0, 0, "true", NULL,
+        "answer repeated reads from the cache"),
+    KEY("cache.ttl", YCONF_DURATION, cache_ttl_ms, uint64_t, SEC, 7 * 24 * HOUR, "60s", NULL,
+        "how long a stored answer is served"),
+    KEY("cache.search.enabled", YCONF_BOOL, cache_search_enabled, bool, 0, 0, "true", NULL,
+        "cache search, query, recommend, discover and matrix reads"),
+    KEY("cache.search.ttl", YCONF_DURATION, cache_search_ttl_ms, uint64_t, 0, 7 * 24 * HOUR, "0",
+        NULL, "TTL for the search class; 0 = cache.ttl"),
+    KEY("cache.points.enabled", YCONF_BOOL, cache_points_enabled, bool, 0, 0, "true", NULL,
+        "cache scroll, count, facet and point retrieval"),
+    KEY("cache.points.ttl", YCONF_DURATION, cache_points_ttl_ms, uint64_t, 0, 7 * 24 * HOUR, "0",
+        NULL, "TTL for the points class; 0 = cache.ttl"),
+    KEY("cache.local.max_bytes", YCONF_SIZE, cache_local_max_bytes, size_t, 0, 1024 * GIB,
+        "256MiB", NULL, "memory for the in-process tier, shared by all workers; 0 = none"),
+    KEY("cache.max_entry_bytes", YCONF_SIZE, cache_max_entry_bytes, size_t, KIB, 512 * MIB, "1MiB",
+        NULL, "answers larger than this are not stored"),
+    KEY("cache.max_request_bytes", YCONF_SIZE, cache_max_request_bytes, size_t, KIB, 64 * MIB,
+        "1MiB", NULL, "read bodies larger than this bypass the cache"),
+    KEY("cache.stale_if_error", YCONF_DURATION, cache_stale_if_error_ms, uint64_t, 0,
+        7 * 24 * HOUR, "5m", NULL, "serve an answer expired at most this long when Qdrant fails"),
+    KEY("cache.async_write_settle", YCONF_DURATION, cache_async_write_settle_ms, uint64_t, 0,
+        MIN, "1s", NULL, "after a wait=false write, invalidate again this much later"),
+    KEY("cache.alias_refresh", YCONF_DURATION, cache_alias_refresh_ms, uint64_t, SEC, HOUR, "30s",
+        NULL, "reload Qdrant's alias list this often"),
+    KEY("cache.share_across_keys", YCONF_BOOL, cache_share_across_keys, bool, 0, 0, "false", NULL,
+        "one entry for all api-keys (only when every key may read everything)"),
+    KEY("cache.admin_key", YCONF_STRING | YCONF_SECRET, cache_admin_key, char *, 0, 0, "",
+        check_api_key, "api-key for POST /api/v1/cache/purge; empty = purge disabled"),
+    KEY("cache.redis.url", YCONF_STRING | YCONF_SECRET, cache_redis_url, char *, 0, 0, "",
+        check_redis_url, "redis://[:password@]host[:port][/db] shared by replicas; empty = none"),
+    KEY("cache.redis.timeout", YCONF_DURATION, cache_redis_timeout_ms, uint64_t, 1, 10 * SEC,
+        "5ms", NULL, "a Redis lookup slower than this is treated as a miss"),
+    KEY("cache.redis.connect_timeout", YCONF_DURATION, cache_redis_connect_timeout_ms, uint64_t,
+        10, MIN, "200ms", NULL, "give up connecting to Redis after this long"),
+    KEY("cache.redis.prefix", YCONF_STRING, cache_redis_prefix, char *, 0, 0, "qgw:",
+        check_prefix, "prefix of every Redis key and channel the gateway uses"),
     YCONF_END,
 };
 

@@ -4,6 +4,7 @@
 #ifndef GW_CONFIG_H
 #define GW_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -56,6 +57,26 @@ typedef struct gw_config {
     uint64_t header_timeout_ms;
     /* log.level: error|warn|info|debug, default info */
     char *log_level;
+
+    /* Search cache (conf/caching.yaml documents each key). */
+    bool cache_enabled;              /* cache.enabled, default true */
+    uint64_t cache_ttl_ms;           /* cache.ttl, 1s..7d, default 60s */
+    bool cache_search_enabled;       /* cache.search.enabled: search/query/recommend/discover */
+    uint64_t cache_search_ttl_ms;    /* cache.search.ttl, 0 = cache.ttl */
+    bool cache_points_enabled;       /* cache.points.enabled: scroll/count/facet/retrieve */
+    uint64_t cache_points_ttl_ms;    /* cache.points.ttl, 0 = cache.ttl */
+    size_t cache_local_max_bytes;    /* cache.local.max_bytes, 0..1TiB, default 256MiB */
+    size_t cache_max_entry_bytes;    /* cache.max_entry_bytes: larger answers are not stored */
+    size_t cache_max_request_bytes;  /* cache.max_request_bytes: larger bodies bypass */
+    uint64_t cache_stale_if_error_ms; /* cache.stale_if_error, default 5m, 0 = off */
+    uint64_t cache_async_write_settle_ms; /* cache.async_write_settle, default 1s */
+    uint64_t cache_alias_refresh_ms; /* cache.alias_refresh, default 30s */
+    bool cache_share_across_keys;    /* cache.share_across_keys, default false */
+    char *cache_admin_key;           /* cache.admin_key: guards /api/v1/cache/purge; "" = off */
+    char *cache_redis_url;           /* cache.redis.url, "" = no Redis (L1 only) */
+    uint64_t cache_redis_timeout_ms; /* cache.redis.timeout, default 5ms */
+    uint64_t cache_redis_connect_timeout_ms; /* cache.redis.connect_timeout, default 200ms */
+    char *cache_redis_prefix;        /* cache.redis.prefix, default "qgw:" */
 } gw_config_t;
 
 /* A config holding the defaults; NULL when out of memory. Free with gw_config_free. */

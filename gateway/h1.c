@@ -346,8 +346,13 @@ static int h1_on_message_complete(llhttp_t *p)
     gw_req_t *r = c->req;
     if (r && !r->body_done) {
         r->body_done = 1;
-        if ((r->holders & GW_REQ_HANDLER) && !r->finished && r->handler && r->handler->on_body)
+        if ((r->holders & GW_REQ_HANDLER) && !r->finished && r->handler && r->handler->on_body) {
             r->handler->on_body(r);
+            /* A handler that answered right here (a cache hit) ended the request through
+             * h1_finish, which released our side: r may be gone. */
+            if (!c->req)
+                return c->closing ? -1 : HPE_PAUSED;
+        }
     }
     if (r && r->finished) {
         /* Answered before the body ended (or before this callback): the request is over. */

@@ -15,6 +15,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "gateway/config.h"
+#include "gateway/cache.h"
 #include "gateway/worker.h"
 
 typedef struct gw_args {
@@ -158,6 +159,10 @@ static int run(const gw_config_t *cfg)
     int rc = 1;
     if (!workers || !base)
         goto out;
+    if (cfg->cache_enabled && !(shared.cache = gw_cache_shared_new(cfg, err, sizeof(err)))) {
+        gw_log_error("%s", err);
+        goto out;
+    }
     for (; st.n < cfg->workers; st.n++) {
         if (gw_worker_init(&workers[st.n], &shared, st.n, err, sizeof(err)) != 0) {
             gw_log_error("%s", err);
@@ -198,6 +203,7 @@ out:
     if (base)
         event_base_free(base);
     free(workers);
+    gw_cache_shared_free(shared.cache);
     if (rc == 0)
         gw_log_info("stopped");
     return rc;

@@ -44,6 +44,9 @@ struct px_xfer {
     long status;
     int head_forwarded;
     unsigned send_paused : 1, recv_paused : 1;
+    unsigned swallowed : 1; /* the tap answered the client: upstream body is discarded */
+    const gw_proxy_tap_t *tap;
+    void *tap_ctx;
     uint64_t start_us;
     char errbuf[CURL_ERROR_SIZE];
     /* internal fetch */
@@ -150,6 +153,9 @@ static px_xfer_t *px_xfer_get(gw_proxy_t *px)
     x->status = 0;
     x->head_forwarded = 0;
     x->send_paused = x->recv_paused = 0;
+    x->swallowed = 0;
+    x->tap = NULL;
+    x->tap_ctx = NULL;
     x->errbuf[0] = '\0';
     x->cb = NULL;
     x->cb_arg = NULL;
@@ -207,6 +213,14 @@ static void px_common_opts(px_xfer_t *x, const char *target, size_t target_len)
         curl_easy_setopt(e, CURLOPT_RESOLVE, px->resolve);
 }
 
+/* Ends the tap exactly once; returns what on_end returned (1: it answered the client). */
+static int px_tap_end(px_xfer_t *x, gw_req_t *r, gw_proxy_end_t how)
+{
+    const gw_proxy_tap_t *t = x->tap;
+    x->tap = NULL;
+    return t && t->on_end ? t->on_end(x->tap_ctx, r, how) : 0;
+}
+
 /* ---- response head and body -------------------------------------------------------------- */
 
 /* Parses the collected header lines, drops hop-by-hop ones, and sends the head to the client. */
@@ -216,7 +230,8 @@ static void px_forward_head(px_xfer_t *x)
     x->head_forwarded = 1;
     size_t len = evbuffer_get_length(x->resp_hdrs);
     char *buf = (char *)evbuffer_pullup(x->resp_hdrs, -1);
-    gw_hdr_t hdrs[128];
+    enum { MAX_HDRS = 128, TAP_ROOM = 4 };
+    gw_hdr_t hdrs[MAX_HDRS + TAP_ROOM];
     size_t n = 0;
     int64_t clen = -1;
     const char *conn_val = NULL;
@@ -250,12 +265,17 @@ static void px_forward_head(px_xfer_t *x)
                 clen = strtoll(v, NULL, 10);
                 continue;
             }
-            if (gw_header_is_hop_by_hop(line, nl, conn_val, conn_len) || n == 127)
+            if (gw_header_is_hop_by_hop(line, nl, conn_val, conn_len) || n == MAX_HDRS - 1)
                 continue;
             hdrs[n++] = (gw_hdr_t){line, nl, v, vl};
         }
     }
     hdrs[n++] = (gw_hdr_t){"x-request-id", 12, r->id, strlen(r->id)};
+    if (x->tap && x->tap->on_head &&
+        x->tap->on_head(x->tap_ctx, r, (int)x->status, hdrs, &n, TAP_ROOM, clen)) {
+        x->swallowed = 1;
+        return;
+    }
     r->codec->send_head(r, (int)x->status, hdrs, n, clen);
 }
 
@@ -296,11 +316,15 @@ static size_t px_on_write(char *data, size_t size, size_t nmemb, void *ud)
         return 0; /* nobody to deliver to: abort the transfer */
     if (!x->head_forwarded)
         px_forward_head(x);
+    if (x->swallowed)
+        return len;
     if (r->codec->out_pending(r) >= GW_REQ_HIGH_WATER) {
         x->recv_paused = 1; /* resumed from on_drain when the client has read enough */
         return CURL_WRITEFUNC_PAUSE;
     }
     r->codec->send_body(r, data, len);
+    if (x->tap && x->tap->on_body)
+        x->tap->on_body(x->tap_ctx, data, len);
     return len;
 }
 
@@ -355,6 +379,7 @@ static void px_on_abort(gw_req_t *r)
     r->handler_ctx = NULL;
     if (x) {
         curl_multi_remove_handle(x->px->multi, x->easy);
+        px_tap_end(x, NULL, GW_PROXY_ABORTED);
         px_xfer_put(x);
     }
     gw_req_release(r, GW_REQ_HANDLER);
@@ -368,17 +393,39 @@ static const gw_handler_ops_t px_handler = {
 
 /* ---- completion -------------------------------------------------------------------------- */
 
+static gw_proxy_end_t px_end_kind(CURLcode res)
+{
+    switch (res) {
+    case CURLE_OK:
+        return GW_PROXY_OK;
+    case CURLE_OPERATION_TIMEDOUT:
+        return GW_PROXY_TIMEOUT;
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_RESOLVE_HOST:
+        return GW_PROXY_UNREACHABLE;
+    default:
+        return GW_PROXY_FAILED;
+    }
+}
+
 static void px_fail_request(px_xfer_t *x, CURLcode res)
 {
     gw_req_t *r = x->req;
     const gw_config_t *cfg = x->px->w->cfg;
     const char *detail = x->errbuf[0] ? x->errbuf : curl_easy_strerror(res);
+    if (x->swallowed) {
+        px_tap_end(x, r, px_end_kind(res)); /* the tap answered; the failure is only news */
+        return;
+    }
     if (r->head_sent) {
         gw_log_warn("upstream failed mid-response for %s %.*s (id %s): %s", r->method,
                     (int)r->target_len, r->target, r->id, detail);
         r->codec->finish(r, 0);
+        px_tap_end(x, r, px_end_kind(res));
         return;
     }
+    if (px_tap_end(x, r, px_end_kind(res)))
+        return; /* answered by the tap (a stale copy) */
     switch (res) {
     case CURLE_OPERATION_TIMEDOUT:
         gw_req_respond_error(r, 504, "Gateway timeout: upstream did not answer in time (%s)",
@@ -414,11 +461,13 @@ static void px_complete(px_xfer_t *x, CURLcode res)
     if (r) {
         r->handler_ctx = NULL;
         if (!r->codec) {
-            /* client gone; nothing to answer */
+            px_tap_end(x, NULL, GW_PROXY_ABORTED); /* client gone; nothing to answer */
         } else if (res == CURLE_OK) {
             if (!x->head_forwarded)
                 px_forward_head(x);
-            r->codec->finish(r, 1);
+            if (!x->swallowed)
+                r->codec->finish(r, 1);
+            px_tap_end(x, r, GW_PROXY_OK);
         } else {
             px_fail_request(x, res);
         }
@@ -540,14 +589,34 @@ static void px_set_method(px_xfer_t *x, const gw_req_t *r)
 
 void gw_proxy_forward(gw_proxy_t *px, gw_req_t *r)
 {
+    gw_proxy_forward_tap(px, r, NULL, NULL);
+}
+
+/* A transfer that could not start: the tap still ends, then the client gets a 500. */
+static void px_start_failed(px_xfer_t *x, gw_req_t *r, const char *what)
+{
+    r->handler_ctx = NULL;
+    if (x) {
+        px_tap_end(x, r, GW_PROXY_FAILED);
+        px_xfer_put(x);
+    }
+    gw_req_respond_error(r, 500, "Service internal error: %s", what);
+    gw_req_release(r, GW_REQ_HANDLER);
+}
+
+void gw_proxy_forward_tap(gw_proxy_t *px, gw_req_t *r, const gw_proxy_tap_t *tap, void *ctx)
+{
     const gw_config_t *cfg = px->w->cfg;
     px_xfer_t *x = px_xfer_get(px);
     if (!x) {
-        gw_req_respond_error(r, 500, "Service internal error: %s", "out of memory");
-        gw_req_release(r, GW_REQ_HANDLER);
+        if (tap && tap->on_end)
+            tap->on_end(ctx, r, GW_PROXY_FAILED);
+        px_start_failed(NULL, r, "out of memory");
         return;
     }
     x->req = r;
+    x->tap = tap;
+    x->tap_ctx = ctx;
     r->handler = &px_handler;
     r->handler_ctx = x;
     px_common_opts(x, r->target, r->target_len);
@@ -566,20 +635,13 @@ void gw_proxy_forward(gw_proxy_t *px, gw_req_t *r)
     }
     px_set_method(x, r);
     if (px_build_headers(x, r) != 0) {
-        r->handler_ctx = NULL;
-        px_xfer_put(x);
-        gw_req_respond_error(r, 500, "Service internal error: %s", "cannot build upstream request");
-        gw_req_release(r, GW_REQ_HANDLER);
+        px_start_failed(x, r, "cannot build upstream request");
         return;
     }
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->hdrs);
     x->active = 1;
-    if (curl_multi_add_handle(px->multi, e) != CURLM_OK) {
-        r->handler_ctx = NULL;
-        px_xfer_put(x);
-        gw_req_respond_error(r, 500, "Service internal error: %s", "cannot start upstream request");
-        gw_req_release(r, GW_REQ_HANDLER);
-    }
+    if (curl_multi_add_handle(px->multi, e) != CURLM_OK)
+        px_start_failed(x, r, "cannot start upstream request");
 }
 
 int gw_proxy_fetch(gw_proxy_t *px, const char *path, uint64_t timeout_ms, gw_fetch_cb cb,
@@ -669,6 +731,7 @@ void gw_proxy_free(gw_proxy_t *px)
             if (!x->active)
                 continue;
             curl_multi_remove_handle(px->multi, x->easy);
+            px_tap_end(x, NULL, GW_PROXY_ABORTED);
             if (x->req) {
                 x->req->handler_ctx = NULL;
                 gw_req_release(x->req, GW_REQ_HANDLER);

@@ -18,6 +18,36 @@ void gw_proxy_free(gw_proxy_t *px);
 /* Forwards r to Qdrant and answers it: the proxy takes the handler side of r. */
 void gw_proxy_forward(gw_proxy_t *px, gw_req_t *r);
 
+/* How an upstream transfer ended, for taps. */
+typedef enum {
+    GW_PROXY_OK = 0,      /* complete answer relayed */
+    GW_PROXY_TIMEOUT,     /* upstream too slow (504 unless the tap answers) */
+    GW_PROXY_UNREACHABLE, /* could not connect (502 unless the tap answers) */
+    GW_PROXY_FAILED,      /* other transfer failure (502 unless the tap answers) */
+    GW_PROXY_ABORTED,     /* the client went away, or the pool was torn down */
+} gw_proxy_end_t;
+
+/* Watches (and may take over) one forwarded request: the cache uses it to store answers, add
+ * X-Cache, serve stale answers when Qdrant fails, and invalidate on writes. Every hook may be
+ * NULL; all run on the worker's thread. */
+typedef struct gw_proxy_tap {
+    /* Upstream's final head, before the client sees anything. The tap may append up to `room`
+     * headers at hdrs[*n...] (their memory must outlive the call only until send_head returns).
+     * Return 0 to relay the answer, 1 if the tap has answered the client itself: the proxy then
+     * discards the upstream body. */
+    int (*on_head)(void *ctx, gw_req_t *r, int status, gw_hdr_t *hdrs, size_t *n, size_t room,
+                   int64_t content_length);
+    /* Each piece of the body as it is relayed to the client. */
+    void (*on_body)(void *ctx, const void *data, size_t len);
+    /* Called exactly once, last. r is NULL when the client is gone (GW_PROXY_ABORTED). For a
+     * failure before anything was sent, return 1 if the tap answered the client (the proxy then
+     * sends no 502/504); otherwise return 0. */
+    int (*on_end)(void *ctx, gw_req_t *r, gw_proxy_end_t how);
+} gw_proxy_tap_t;
+
+/* gw_proxy_forward with a tap watching it. */
+void gw_proxy_forward_tap(gw_proxy_t *px, gw_req_t *r, const gw_proxy_tap_t *tap, void *ctx);
+
 /* Completion of an internal GET. ok: a full HTTP answer arrived (any status). */
 typedef void (*gw_fetch_cb)(void *arg, int ok, long status, const char *body, size_t len,
                             double seconds, const char *error);

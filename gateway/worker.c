@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "gateway/cache.h"
 #include "gateway/h1.h"
 #include "gateway/health.h"
 #include "gateway/proxy.h"
@@ -139,6 +140,8 @@ int gw_worker_init(gw_worker_t *w, gw_shared_t *shared, int id, char *err, size_
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
+    if (shared->cache && !(w->cache = gw_cache_new(w, shared->cache, err, errlen)))
+        goto fail;
     return 0;
 fail:
     gw_worker_dispose(w);
@@ -180,7 +183,8 @@ void gw_worker_dispose(gw_worker_t *w)
     while (w->conns.next && w->conns.next != &w->conns)
         w->conns.next->destroy(w->conns.next);
     gw_health_free(w->health);
-    gw_proxy_free(w->proxy);
+    gw_proxy_free(w->proxy); /* ends the cache's taps on transfers still running */
+    gw_cache_free(w->cache);
     if (w->listener)
         evconnlistener_free(w->listener);
     if (w->stop_ev)
@@ -223,7 +227,19 @@ static int path_is(const gw_req_t *r, const char *p)
 void gw_worker_dispatch(gw_worker_t *w, gw_req_t *r)
 {
     if (r->route.cls != GW_ROUTE_GATEWAY_API) {
-        gw_proxy_forward(w->proxy, r);
+        if (w->cache)
+            gw_cache_dispatch(w->cache, r);
+        else
+            gw_proxy_forward(w->proxy, r);
+        return;
+    }
+    if (path_is(r, "/api/v1/cache/purge")) {
+        if (w->cache) {
+            gw_cache_purge_handle(w->cache, r);
+            return;
+        }
+        gw_req_respond_error(r, 404, "Not found: the cache is disabled (cache.enabled: false)");
+        gw_req_release(r, GW_REQ_HANDLER);
         return;
     }
     if (path_is(r, "/api/v1/health")) {

@@ -17,6 +17,8 @@ struct event;
 struct evconnlistener;
 typedef struct gw_proxy gw_proxy_t;
 typedef struct gw_health gw_health_t;
+typedef struct gw_cache gw_cache_t;
+typedef struct gw_cache_shared gw_cache_shared_t;
 
 /* Process-wide state, read-only once workers run (except the atomics). */
 typedef struct gw_shared {
@@ -25,6 +27,7 @@ typedef struct gw_shared {
     atomic_int connections; /* open client connections, all workers */
     uint64_t start_us;      /* monotonic start time, for uptime */
     char upstream_resolve[300]; /* CURLOPT_RESOLVE entry "host:port:addr", or "" for IP literals */
+    gw_cache_shared_t *cache;   /* NULL when cache.enabled is false */
 } gw_shared_t;
 
 /* Every client connection, whatever its protocol, is linked into its worker so that shutdown
@@ -47,6 +50,7 @@ struct gw_worker {
     struct event *deadline_ev;
     gw_proxy_t *proxy;
     gw_health_t *health;
+    gw_cache_t *cache; /* NULL when the cache is off */
     gw_conn_link_t conns; /* list head */
     size_t nconns;
     int draining;

@@ -112,6 +112,20 @@ def start_fake_qdrant(*args, port=None):
                 "fake_qdrant")
 
 
+def fake_stats(port):
+    """fake_qdrant's /__fake/stats counters."""
+    s, _, b = curl(port, "GET", "/__fake/stats")
+    assert s == 200, b
+    return json.loads(b)
+
+
+def start_redis(port=None):
+    """A throwaway redis-server on loopback: no persistence, no config file."""
+    port = port or free_port()
+    return Proc(["redis-server", "--port", str(port), "--bind", LOOPBACK, "--save", "",
+                 "--appendonly", "no", "--protected-mode", "yes"], port, "redis")
+
+
 def start_gateway(upstream_port, *sets, port=None, config=None, workers=2):
     """Starts qdrant-gateway with --set overrides only (no YAML written)."""
     port = port or free_port()

@@ -11,10 +11,7 @@ import unittest
 import harness
 
 
-def fake_stats(port):
-    s, _, b = harness.curl(port, "GET", "/__fake/stats")
-    assert s == 200, b
-    return json.loads(b)
+fake_stats = harness.fake_stats
 
 
 class PoolAndHeadersTest(unittest.TestCase):

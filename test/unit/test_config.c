@@ -162,7 +162,10 @@ static const err_case_t load_errors[] = {
     {"serverr:\n  listen: x\n", F ":1: serverr: unknown key (did you mean server?)"},
     {"limits:\n  max_connections: 5\n",
      F ":2: limits.max_connections: unknown key (did you mean server.max_connections?)"},
-    {"cache:\n  size: 1\n", F ":1: cache: unknown key"},
+    {"cachex:\n  size: 1\n", F ":1: cachex: unknown key (did you mean cache?)"},
+    {"cache:\n  size: 1\n", F ":2: cache.size: unknown key"},
+    {"cache:\n  redis:\n    url: http://x\n", F ":3: cache.redis.url: must be empty (no Redis) or start with redis://"},
+    {"cache:\n  ttl: 0\n", F ":2: cache.ttl: expected a duration from 1s to 168h, got \"0\""},
     {"server:\n  include: x.yaml\n", F ":2: server.include: unknown key"},
 };
 
@@ -250,7 +253,25 @@ START_TEST(test_good_values)
                                "  max_header_bytes: 1MiB\n"
                                "  max_body_bytes: 64GiB\n"
                                "  header_timeout: 2m\n"
-                               "log: {level: debug}\n";
+                               "log: {level: debug}\n"
+                               "cache:\n"
+                               "  enabled: false\n"
+                               "  ttl: 2m\n"
+                               "  search: {enabled: false, ttl: 5s}\n"
+                               "  points: {enabled: false, ttl: 10s}\n"
+                               "  local: {max_bytes: 0}\n"
+                               "  max_entry_bytes: 64KiB\n"
+                               "  max_request_bytes: 8KiB\n"
+                               "  stale_if_error: 0\n"
+                               "  async_write_settle: 0\n"
+                               "  alias_refresh: 1h\n"
+                               "  share_across_keys: true\n"
+                               "  admin_key: adm\n"
+                               "  redis:\n"
+                               "    url: redis://127.0.0.1:6380/2\n"
+                               "    timeout: 20ms\n"
+                               "    connect_timeout: 1s\n"
+                               "    prefix: gw1-\n";
     char path[PATHLEN], err[ERRLEN] = "";
     gw_config_t *c = gw_config_new();
     tmp_t t;
@@ -276,6 +297,22 @@ START_TEST(test_good_values)
     ck_assert_uint_eq(c->max_body_bytes, 64ull << 30);
     ck_assert_uint_eq(c->header_timeout_ms, 120000);
     ck_assert_str_eq(c->log_level, "debug");
+    ck_assert(!c->cache_enabled && !c->cache_search_enabled && !c->cache_points_enabled);
+    ck_assert_uint_eq(c->cache_ttl_ms, 120000);
+    ck_assert_uint_eq(c->cache_search_ttl_ms, 5000);
+    ck_assert_uint_eq(c->cache_points_ttl_ms, 10000);
+    ck_assert_uint_eq(c->cache_local_max_bytes, 0);
+    ck_assert_uint_eq(c->cache_max_entry_bytes, 64 << 10);
+    ck_assert_uint_eq(c->cache_max_request_bytes, 8 << 10);
+    ck_assert_uint_eq(c->cache_stale_if_error_ms, 0);
+    ck_assert_uint_eq(c->cache_async_write_settle_ms, 0);
+    ck_assert_uint_eq(c->cache_alias_refresh_ms, 3600000);
+    ck_assert(c->cache_share_across_keys);
+    ck_assert_str_eq(c->cache_admin_key, "adm");
+    ck_assert_str_eq(c->cache_redis_url, "redis://127.0.0.1:6380/2");
+    ck_assert_uint_eq(c->cache_redis_timeout_ms, 20);
+    ck_assert_uint_eq(c->cache_redis_connect_timeout_ms, 1000);
+    ck_assert_str_eq(c->cache_redis_prefix, "gw1-");
     ck_assert_int_eq(gw_config_finalize(c, err, sizeof err), 0);
     ck_assert_str_eq(c->upstream_url, "https://qdrant.example.com:8443");
     gw_config_free(c);
@@ -412,7 +449,7 @@ static bool has_key_line(const char *text, const char *leaf)
 START_TEST(test_conf_gateway_is_the_defaults)
 {
     static const char *const files[] = {"gateway.yaml", "connection-pools.yaml",
-                                        "performance.yaml"};
+                                        "performance.yaml", "caching.yaml"};
     char path[PATHLEN], err[ERRLEN] = "", *text = NULL, line[PATHLEN];
     gw_config_t *c = gw_config_new(), *d = gw_config_new();
     const yconf_key_t *k;

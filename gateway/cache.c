@@ -1,0 +1,501 @@
+/* The cache's request flow: classify, collect the body, build the key, look in L1, join or lead
+ * a flight, look in L2, forward, store, answer; and invalidation for writes. */
+#include "gateway/cache.h"
+
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "gateway/cache_internal.h"
+#include "gateway/headers.h"
+#include "gateway/proxy.h"
+
+#define CACHE_MAX_REPLAY_HDRS 64
+
+static const gw_handler_ops_t creq_handler;
+static const gw_proxy_tap_t read_tap;
+static void creq_fetch(creq_t *cr);
+
+/* ---- request contexts --------------------------------------------------------------------- */
+
+static creq_t *creq_new(gw_cache_t *c, gw_req_t *r, int cls)
+{
+    creq_t *cr = calloc(1, sizeof(*cr));
+    if (!cr)
+        return NULL;
+    cr->c = c;
+    cr->r = r;
+    cr->cls = cls;
+    return cr;
+}
+
+void creq_free(creq_t *cr)
+{
+    gw_centry_unref(cr->stale);
+    gw_centry_unref(cr->found);
+    if (cr->cap_hdrs)
+        evbuffer_free(cr->cap_hdrs);
+    if (cr->cap_body)
+        evbuffer_free(cr->cap_body);
+    free(cr);
+}
+
+/* ---- answering from an entry -------------------------------------------------------------- */
+
+static void respond_entry(gw_req_t *r, const gw_centry_t *e, const char *xcache)
+{
+    gw_hdr_t h[CACHE_MAX_REPLAY_HDRS + 3];
+    size_t n = 0, off = 0;
+    while (off < e->hdrs_len && n < CACHE_MAX_REPLAY_HDRS) {
+        const char *line = e->hdrs + off;
+        const char *eol = memchr(line, '\n', e->hdrs_len - off);
+        size_t ll = eol ? (size_t)(eol - line) : e->hdrs_len - off;
+        off += ll + 1;
+        if (ll && line[ll - 1] == '\r')
+            ll--;
+        const char *colon = memchr(line, ':', ll);
+        if (!colon || ll < (size_t)(colon - line) + 2)
+            continue;
+        size_t nl = (size_t)(colon - line);
+        h[n++] = (gw_hdr_t){line, nl, colon + 2, ll - nl - 2};
+    }
+    uint64_t now = gw_mono_us();
+    char age[24];
+    snprintf(age, sizeof(age), "%llu",
+             (unsigned long long)(now > e->created_us ? (now - e->created_us) / 1000000u : 0));
+    h[n++] = (gw_hdr_t){"x-request-id", 12, r->id, strlen(r->id)};
+    h[n++] = (gw_hdr_t){"x-cache", 7, xcache, strlen(xcache)};
+    h[n++] = (gw_hdr_t){"age", 3, age, strlen(age)};
+    r->status = e->status;
+    r->codec->send_head(r, e->status, h, n, (int64_t)e->body_len);
+    if (e->body_len)
+        r->codec->send_body(r, e->body, e->body_len);
+    r->codec->finish(r, 1);
+}
+
+/* Answers a request whose handler side the cache holds, and ends it. */
+static void creq_answer(creq_t *cr, gw_centry_t *e, const char *xcache)
+{
+    gw_req_t *r = cr->r;
+    if (r->codec)
+        respond_entry(r, e, xcache);
+    r->handler_ctx = NULL;
+    gw_req_release(r, GW_REQ_HANDLER);
+    flight_land(cr->c->sh->flights, cr, e);
+    creq_free(cr);
+}
+
+/* ---- forwarding --------------------------------------------------------------------------- */
+
+static void creq_forward(creq_t *cr, const char *xcache, int capture)
+{
+    gw_req_t *r = cr->r;
+    cr->xcache = xcache;
+    cr->capturing = capture;
+    r->handler = NULL;
+    r->handler_ctx = NULL;
+    gw_proxy_forward_tap(cr->c->w->proxy, r, &read_tap, cr);
+}
+
+static void creq_bypass(creq_t *cr, const char *why)
+{
+    gw_req_t *r = cr->r;
+    cr->c->st.bypass++;
+    gw_log_debug("cache bypass for %s %.*s (id %s): %s", r->method, (int)r->path_len, r->path,
+                 r->id, why);
+    flight_land(cr->c->sh->flights, cr, NULL);
+    creq_forward(cr, "BYPASS", 0);
+}
+
+static int is_failure(int status)
+{
+    return status >= 500;
+}
+
+static int read_on_head(void *ctx, gw_req_t *r, int status, gw_hdr_t *hdrs, size_t *n,
+                        size_t room, int64_t clen)
+{
+    creq_t *cr = ctx;
+    cr->status = status;
+    if (cr->stale && is_failure(status)) {
+        cr->capturing = 0;
+        cr->c->st.stale++;
+        respond_entry(r, cr->stale, "STALE");
+        return 1;
+    }
+    const gw_config_t *cfg = cr->c->cfg;
+    if (cr->capturing && clen > (int64_t)cfg->cache_max_entry_bytes)
+        cr->capturing = 0;
+    if (cr->capturing) {
+        cr->cap_hdrs = evbuffer_new();
+        cr->cap_body = evbuffer_new();
+        if (!cr->cap_hdrs || !cr->cap_body)
+            cr->capturing = 0;
+        for (size_t i = 0; cr->capturing && i < *n; i++) {
+            if (gw_header_name_eq(hdrs[i].name, hdrs[i].name_len, "x-request-id"))
+                continue;
+            evbuffer_add_printf(cr->cap_hdrs, "%.*s: %.*s\r\n", (int)hdrs[i].name_len,
+                                hdrs[i].name, (int)hdrs[i].value_len, hdrs[i].value);
+        }
+    }
+    if (room > 0 && cr->xcache)
+        hdrs[(*n)++] = (gw_hdr_t){"x-cache", 7, cr->xcache, strlen(cr->xcache)};
+    return 0;
+}
+
+static void read_on_body(void *ctx, const void *data, size_t len)
+{
+    creq_t *cr = ctx;
+    if (!cr->capturing)
+        return;
+    if (evbuffer_get_length(cr->cap_body) + len > cr->c->cfg->cache_max_entry_bytes)
+        cr->capturing = 0; /* too big to keep: relayed, not stored */
+    else
+        evbuffer_add(cr->cap_body, data, len);
+}
+
+/* The captured answer as an entry under the request's L1 key; NULL if none. */
+static gw_centry_t *creq_make_entry(creq_t *cr)
+{
+    if (!cr->capturing || cr->status <= 0)
+        return NULL;
+    gw_cache_shared_t *sh = cr->c->sh;
+    size_t hl = evbuffer_get_length(cr->cap_hdrs), bl = evbuffer_get_length(cr->cap_body);
+    const void *h = hl ? (const void *)evbuffer_pullup(cr->cap_hdrs, -1) : "";
+    const void *b = bl ? (const void *)evbuffer_pullup(cr->cap_body, -1) : "";
+    return gw_centry_new(cr->l1key, cr->status, h, hl, b, bl, gw_mono_us(), sh->ttl_us[cr->cls],
+                         cr->c->cfg->cache_stale_if_error_ms * 1000u);
+}
+
+static int read_on_end(void *ctx, gw_req_t *r, gw_proxy_end_t how)
+{
+    creq_t *cr = ctx;
+    gw_cache_t *c = cr->c;
+    int answered = 0;
+    gw_centry_t *e = how == GW_PROXY_OK ? creq_make_entry(cr) : NULL;
+    if (e && e->status == 200 && !(cr->cc & GW_CC_NO_STORE)) {
+        if (gw_l1_put(c->sh->l1, e))
+            c->st.stores_l1++;
+        if (cr->l2_known)
+            l2_store(cr, e);
+    }
+    if (how != GW_PROXY_OK && how != GW_PROXY_ABORTED && r && r->codec && !r->head_sent &&
+        cr->stale) {
+        c->st.stale++;
+        respond_entry(r, cr->stale, "STALE");
+        answered = 1;
+    }
+    flight_land(c->sh->flights, cr, e); /* waiters get the same answer, whatever its status */
+    gw_centry_unref(e);
+    creq_free(cr);
+    return answered;
+}
+
+static const gw_proxy_tap_t read_tap = {
+    .on_head = read_on_head,
+    .on_body = read_on_body,
+    .on_end = read_on_end,
+};
+
+/* ---- reads -------------------------------------------------------------------------------- */
+
+/* Miss in L1 (and no flight to join): L2 if there is one, else Qdrant. */
+static void creq_fetch(creq_t *cr)
+{
+    if (!(cr->cc & GW_CC_NO_CACHE) && cr->c->redis && l2_lookup(cr) == 0)
+        return; /* cache_l2_done follows */
+    cr->c->st.misses++;
+    creq_forward(cr, "MISS", 1);
+}
+
+void cache_l2_done(creq_t *cr, gw_centry_t *e)
+{
+    gw_cache_t *c = cr->c;
+    if (cr->gone) { /* the client left while Redis answered: waiters may still use it */
+        flight_land(c->sh->flights, cr, e);
+        gw_centry_unref(e);
+        creq_free(cr);
+        return;
+    }
+    if (e) {
+        c->st.l2_hits++;
+        gw_l1_put(c->sh->l1, e);
+        creq_answer(cr, e, "HIT");
+        gw_centry_unref(e);
+        return;
+    }
+    c->st.misses++;
+    creq_forward(cr, "MISS", 1);
+}
+
+/* The whole body is in: key, L1, flight, then fetch. */
+static void creq_lookup(creq_t *cr)
+{
+    gw_cache_t *c = cr->c;
+    gw_req_t *r = cr->r;
+    const char *why = "cannot build a key";
+    size_t len = evbuffer_get_length(r->body);
+    const char *body = len ? (const char *)evbuffer_pullup(r->body, -1) : "";
+    if (gw_ckey_build(&cr->key, r, body, len, !c->cfg->cache_share_across_keys, &why) != 0) {
+        creq_bypass(cr, why);
+        return;
+    }
+    if (gw_names_capture(c->sh->names, &cr->key.deps, cr->gens, &cr->global) != 0) {
+        creq_bypass(cr, "too many collections");
+        return;
+    }
+    gw_ckey_l1(&cr->key, cr->gens, cr->global, cr->l1key);
+    if (!(cr->cc & GW_CC_NO_CACHE)) {
+        uint64_t now = gw_mono_us();
+        gw_centry_t *e = gw_l1_get(c->sh->l1, cr->l1key, now);
+        if (e && now < e->expires_us) {
+            c->st.l1_hits++;
+            creq_answer(cr, e, "HIT");
+            gw_centry_unref(e);
+            return;
+        }
+        cr->stale = e;
+        if (flight_join(c->sh->flights, cr))
+            return; /* posted back to us when the leader lands */
+    }
+    creq_fetch(cr);
+}
+
+static void creq_on_body(gw_req_t *r)
+{
+    creq_t *cr = r->handler_ctx;
+    size_t len = evbuffer_get_length(r->body);
+    if (len > cr->c->cfg->cache_max_request_bytes || (!r->body_done && len >= GW_REQ_HIGH_WATER))
+        creq_bypass(cr, "request body too large to key");
+    else if (r->body_done)
+        creq_lookup(cr);
+}
+
+static void creq_on_abort(gw_req_t *r)
+{
+    creq_t *cr = r->handler_ctx;
+    r->handler_ctx = NULL;
+    cr->r = NULL;
+    gw_req_release(r, GW_REQ_HANDLER);
+    if (cr->wstate == CR_WAITING || cr->wstate == CR_POSTED) {
+        if (flight_leave(cr->c->sh->flights, cr))
+            creq_free(cr);
+        else
+            cr->gone = 1; /* in our mailbox: freed when it is read */
+        return;
+    }
+    if (cr->pending > 0) {
+        cr->gone = 1; /* Redis still owes replies: cache_l2_done frees */
+        return;
+    }
+    flight_land(cr->c->sh->flights, cr, NULL);
+    creq_free(cr);
+}
+
+static const gw_handler_ops_t creq_handler = {
+    .on_body = creq_on_body,
+    .on_abort = creq_on_abort,
+};
+
+static void dispatch_read(gw_cache_t *c, gw_req_t *r, int cls)
+{
+    creq_t *cr = creq_new(c, r, cls);
+    if (!cr) {
+        gw_proxy_forward(c->w->proxy, r);
+        return;
+    }
+    cr->cc = gw_ckey_cache_control(r);
+    if (cr->cc & GW_CC_NO_STORE) {
+        creq_bypass(cr, "Cache-Control: no-store");
+        return;
+    }
+    if (!gw_names_aliases_loaded(c->sh->names)) {
+        creq_bypass(cr, "alias list not loaded yet");
+        return;
+    }
+    if (r->content_length > (int64_t)c->cfg->cache_max_request_bytes) {
+        creq_bypass(cr, "request body too large to key");
+        return;
+    }
+    r->handler = &creq_handler;
+    r->handler_ctx = cr;
+    if (r->body_done)
+        creq_lookup(cr);
+}
+
+/* ---- the mailbox: coalesced waiters coming home ------------------------------------------- */
+
+void cache_post(creq_t *cr)
+{
+    gw_cache_t *c = cr->c;
+    pthread_mutex_lock(&c->mail_lock);
+    cr->wnext = c->mail;
+    c->mail = cr;
+    pthread_mutex_unlock(&c->mail_lock);
+    event_active(c->mail_ev, EV_READ, 0);
+}
+
+static creq_t *mail_take(gw_cache_t *c)
+{
+    pthread_mutex_lock(&c->mail_lock);
+    creq_t *list = c->mail;
+    c->mail = NULL;
+    pthread_mutex_unlock(&c->mail_lock);
+    return list;
+}
+
+static void mail_on_event(evutil_socket_t fd, short what, void *arg)
+{
+    gw_cache_t *c = arg;
+    creq_t *cr = mail_take(c);
+    while (cr) {
+        creq_t *next = cr->wnext;
+        cr->wnext = NULL;
+        cr->wstate = CR_ALONE;
+        gw_centry_t *e = cr->found;
+        cr->found = NULL;
+        if (cr->gone) {
+            gw_centry_unref(e);
+            creq_free(cr);
+        } else if (e) {
+            c->st.coalesced++;
+            creq_answer(cr, e, "HIT");
+            gw_centry_unref(e);
+        } else {
+            creq_fetch(cr); /* the leader got no answer to share: go alone */
+        }
+        cr = next;
+    }
+}
+
+/* ---- dispatch ---------------------------------------------------------------------------- */
+
+void gw_cache_dispatch(gw_cache_t *c, gw_req_t *r)
+{
+    const gw_route_t *rt = &r->route;
+    if (rt->cls == GW_ROUTE_QDRANT_WRITE && !(rt->flags & GW_ROUTE_F_NO_INVALIDATE)) {
+        inval_dispatch_write(c, r);
+        return;
+    }
+    int cls = gw_ckey_class(rt);
+    if (cls >= 0 && c->sh->class_on[cls])
+        dispatch_read(c, r, cls);
+    else
+        gw_proxy_forward(c->w->proxy, r);
+}
+
+/* ---- lifetime ----------------------------------------------------------------------------- */
+
+gw_cache_shared_t *gw_cache_shared_new(const gw_config_t *cfg, char *err, size_t errlen)
+{
+    gw_cache_shared_t *sh = calloc(1, sizeof(*sh));
+    if (!sh)
+        goto oom;
+    sh->cfg = cfg;
+    uint64_t ttl[GW_CCLASS_COUNT] = {cfg->cache_search_ttl_ms, cfg->cache_points_ttl_ms};
+    int on[GW_CCLASS_COUNT] = {cfg->cache_search_enabled, cfg->cache_points_enabled};
+    for (int i = 0; i < GW_CCLASS_COUNT; i++) {
+        sh->ttl_us[i] = (ttl[i] ? ttl[i] : cfg->cache_ttl_ms) * 1000u;
+        sh->class_on[i] = cfg->cache_enabled && on[i];
+    }
+    uint64_t id = 0;
+    if (getrandom(&id, sizeof(id), 0) != (ssize_t)sizeof(id))
+        id = gw_mono_us() ^ (uint64_t)getpid() << 32;
+    snprintf(sh->instance, sizeof(sh->instance), "%016llx", (unsigned long long)id);
+    if (cfg->cache_redis_url[0]) {
+        if (gw_redis_parse_url(cfg->cache_redis_url, &sh->redis_opts, err, errlen) != 0) {
+            char msg[256];
+            snprintf(msg, sizeof(msg), "%s", err);
+            snprintf(err, errlen, "cache.redis.url: %s", msg);
+            gw_cache_shared_free(sh);
+            return NULL;
+        }
+        sh->redis_opts.connect_timeout_ms = (uint32_t)cfg->cache_redis_connect_timeout_ms;
+        sh->redis_opts.command_timeout_ms = (uint32_t)cfg->cache_redis_timeout_ms;
+        sh->redis_on = cfg->cache_enabled;
+    }
+    sh->l1 = gw_l1_new(cfg->cache_local_max_bytes);
+    sh->names = gw_names_new();
+    sh->flights = flights_new();
+    if (!sh->l1 || !sh->names || !sh->flights)
+        goto oom;
+    return sh;
+oom:
+    snprintf(err, errlen, "out of memory creating the cache");
+    gw_cache_shared_free(sh);
+    return NULL;
+}
+
+void gw_cache_shared_free(gw_cache_shared_t *sh)
+{
+    if (!sh)
+        return;
+    gw_l1_free(sh->l1);
+    gw_names_free(sh->names);
+    flights_free(sh->flights);
+    free(sh);
+}
+
+gw_cache_t *gw_cache_new(gw_worker_t *w, gw_cache_shared_t *sh, char *err, size_t errlen)
+{
+    gw_cache_t *c = calloc(1, sizeof(*c));
+    if (!c) {
+        snprintf(err, errlen, "out of memory creating the cache");
+        return NULL;
+    }
+    c->w = w;
+    c->sh = sh;
+    c->cfg = sh->cfg;
+    pthread_mutex_init(&c->mail_lock, NULL);
+    c->mail_ev = event_new(w->base, -1, 0, mail_on_event, c);
+    if (!c->mail_ev || inval_init(c) != 0) {
+        snprintf(err, errlen, "out of memory creating the cache");
+        gw_cache_free(c);
+        return NULL;
+    }
+    if (sh->redis_on) {
+        c->redis = l2_connect(c, w->id == 0); /* one subscriber per process is enough */
+        if (!c->redis) {
+            snprintf(err, errlen, "cannot create the Redis client");
+            gw_cache_free(c);
+            return NULL;
+        }
+    }
+    return c;
+}
+
+void gw_cache_free(gw_cache_t *c)
+{
+    if (!c)
+        return;
+    inval_free(c);
+    gw_redis_free(c->redis); /* runs pending lookups' callbacks: their requests end */
+    for (creq_t *cr = mail_take(c); cr;) {
+        creq_t *next = cr->wnext;
+        if (cr->r) { /* cannot happen: connections are destroyed before the cache */
+            cr->r->handler_ctx = NULL;
+            gw_req_release(cr->r, GW_REQ_HANDLER);
+        }
+        creq_free(cr);
+        cr = next;
+    }
+    if (c->mail_ev)
+        event_free(c->mail_ev);
+    pthread_mutex_destroy(&c->mail_lock);
+    free(c);
+}
+
+void gw_cache_get_stats(const gw_cache_t *c, gw_cache_stats_t *out)
+{
+    *out = c->st;
+    if (c->redis) {
+        gw_redis_stats_t rs;
+        gw_redis_get_stats(c->redis, &rs);
+        out->l2_errors = rs.errors + rs.timeouts;
+    }
+}

@@ -1,0 +1,39 @@
+/* The search cache: answers repeated Qdrant reads from memory (L1, in-process, shared by the
+ * workers) or from Redis (L2, shared by gateway replicas), and invalidates by generation when a
+ * write passes through. See "Cache semantics" in docs and README for the exact rules. */
+#ifndef GW_CACHE_H
+#define GW_CACHE_H
+
+#include <stdint.h>
+
+#include "gateway/config.h"
+#include "gateway/request.h"
+
+typedef struct gw_cache_shared gw_cache_shared_t; /* process-wide: L1, generations, flights */
+typedef struct gw_cache gw_cache_t;               /* per worker: Redis, mailbox, timers, stats */
+
+/* NULL with err filled on bad settings (cache.redis.url) or out of memory. */
+gw_cache_shared_t *gw_cache_shared_new(const gw_config_t *cfg, char *err, size_t errlen);
+void gw_cache_shared_free(gw_cache_shared_t *s);
+
+/* On the worker's thread once its loop and proxy exist. NULL with err filled. */
+gw_cache_t *gw_cache_new(gw_worker_t *w, gw_cache_shared_t *s, char *err, size_t errlen);
+/* Before the worker's proxy and loop are freed. */
+void gw_cache_free(gw_cache_t *c);
+
+/* Takes the handler side of a request bound for Qdrant: cacheable reads are answered from the
+ * cache or forwarded and stored, writes are forwarded and invalidate what they change,
+ * everything else is forwarded untouched. */
+void gw_cache_dispatch(gw_cache_t *c, gw_req_t *r);
+
+/* POST /api/v1/cache/purge: takes the handler side of r. */
+void gw_cache_purge_handle(gw_cache_t *c, gw_req_t *r);
+
+/* Per-worker counters, read without locks (summed across workers at scrape time). */
+typedef struct gw_cache_stats {
+    uint64_t l1_hits, l2_hits, misses, stale, bypass, coalesced, stores_l1, stores_l2;
+    uint64_t invalidations, l2_errors, purges;
+} gw_cache_stats_t;
+void gw_cache_get_stats(const gw_cache_t *c, gw_cache_stats_t *out);
+
+#endif

@@ -1,0 +1,110 @@
+/* Shared by cache.c (request flow), cache_flight.c (coalescing) and cache_l2.c (Redis tier).
+ * Not part of any public API. */
+#ifndef GW_CACHE_INTERNAL_H
+#define GW_CACHE_INTERNAL_H
+
+#include <event2/buffer.h>
+#include <pthread.h>
+
+#include "gateway/cache.h"
+#include "gateway/cache_key.h"
+#include "gateway/cache_lru.h"
+#include "gateway/cache_names.h"
+#include "gateway/redis.h"
+#include "gateway/worker.h"
+
+typedef struct gw_flights gw_flights_t;
+typedef struct creq creq_t;
+typedef struct settle settle_t;
+
+struct gw_cache_shared {
+    const gw_config_t *cfg;
+    gw_l1_t *l1;
+    gw_names_t *names;
+    gw_flights_t *flights;
+    gw_redis_opts_t redis_opts;
+    int redis_on;
+    char instance[17]; /* this process in invalidation messages and L2 entries, hex */
+    uint64_t ttl_us[GW_CCLASS_COUNT];
+    int class_on[GW_CCLASS_COUNT];
+};
+
+struct gw_cache {
+    gw_worker_t *w;
+    gw_cache_shared_t *sh;
+    const gw_config_t *cfg;
+    gw_redis_t *redis; /* NULL without cache.redis.url */
+    /* Coalesced waiters handed back to this worker by a leader on any worker. */
+    pthread_mutex_t mail_lock;
+    creq_t *mail;
+    struct event *mail_ev;
+    struct event *alias_ev;
+    int alias_fetching;
+    settle_t *settles;
+    gw_cache_stats_t st;
+};
+
+/* Where a waiter stands; changed only under its flight shard's lock. */
+enum { CR_ALONE = 0, CR_WAITING, CR_POSTED };
+
+/* One cached or invalidating request, from dispatch to its end. */
+struct creq {
+    gw_cache_t *c;
+    gw_req_t *r;       /* NULL once the client is gone */
+    int cls;           /* gw_cclass_t, or -1 for writes and bypasses */
+    unsigned route_flags; /* a write's gw_route_t.flags (r may be gone when it ends) */
+    int wait_true;        /* a write sent with ?wait=true */
+    unsigned cc;       /* GW_CC_* from the request */
+    unsigned gone : 1;       /* the client went away while we still wait on something */
+    unsigned leader : 1;     /* owns a flight others may wait on */
+    unsigned l2_known : 1;   /* l2gens hold Redis's current generations: may store to L2 */
+    unsigned capturing : 1;  /* copying the upstream answer */
+    unsigned write_seen : 1; /* a write's outcome has been acted on */
+    const char *xcache;      /* X-Cache value for a forwarded answer */
+    int pending;             /* Redis replies still due */
+    gw_ckey_t key;
+    uint64_t gens[GW_DEPS_MAX], global;
+    unsigned char l1key[GW_DIGEST_LEN];
+    uint64_t l2gens[GW_DEPS_MAX + 1]; /* [0] global, then key.deps order */
+    int l2_bad;                       /* a lookup reply failed: treat as a miss, do not store */
+    gw_centry_t *stale;               /* expired copy for stale-if-error */
+    gw_centry_t *found;               /* L2 or flight result */
+    int status;
+    struct evbuffer *cap_hdrs, *cap_body;
+    /* coalescing */
+    int wstate;
+    struct creq *wnext;
+    void *flight;
+};
+
+/* cache.c */
+void cache_post(creq_t *cr); /* hand a waiter back to its own worker (any thread) */
+void cache_l2_done(creq_t *cr, gw_centry_t *e); /* the L2 lookup ended; e NULL = miss */
+void creq_free(creq_t *cr);
+
+/* cache_inval.c: writes, delayed re-invalidation, alias list, purge */
+int inval_init(gw_cache_t *c);
+void inval_free(gw_cache_t *c);
+void inval_dispatch_write(gw_cache_t *c, gw_req_t *r);
+/* Another replica invalidated `name` ("*" = everything), or we may have missed some: local only. */
+void inval_remote(gw_cache_t *c, const char *name);
+
+/* cache_flight.c */
+gw_flights_t *flights_new(void);
+void flights_free(gw_flights_t *f);
+/* 1: cr waits (it will be posted with the leader's answer); 0: cr leads. */
+int flight_join(gw_flights_t *f, creq_t *cr);
+/* The leader is done: every waiter is posted with e (NULL: each goes on alone). */
+void flight_land(gw_flights_t *f, creq_t *leader, gw_centry_t *e);
+/* A waiter's client left: 1 if it was taken out (free it), 0 if already posted. */
+int flight_leave(gw_flights_t *f, creq_t *cr);
+
+/* cache_l2.c */
+gw_redis_t *l2_connect(gw_cache_t *c, int subscribe);
+/* Starts the Redis lookup; 0 (cache_l2_done follows) or -1 (not possible now). */
+int l2_lookup(creq_t *cr);
+void l2_store(creq_t *cr, const gw_centry_t *e);
+/* Bumps `name` ("*" = everything) in Redis and tells the other replicas. */
+void l2_invalidate(gw_cache_t *c, const char *name);
+
+#endif

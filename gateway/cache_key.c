@@ -1,0 +1,260 @@
+/* Cache keys: canonical JSON body, normalised path and query, credentials, dependencies. */
+#include "gateway/cache_key.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/cjson.h"
+#include "gateway/headers.h"
+
+#define CKEY_MAX_PARAMS 64
+
+int gw_ckey_class(const gw_route_t *rt)
+{
+    static const struct {
+        const char *op;
+        int cls;
+    } ops[] = {
+        {"search_points", GW_CCLASS_SEARCH},        {"search_batch_points", GW_CCLASS_SEARCH},
+        {"search_point_groups", GW_CCLASS_SEARCH},  {"search_matrix_pairs", GW_CCLASS_SEARCH},
+        {"search_matrix_offsets", GW_CCLASS_SEARCH}, {"query_points", GW_CCLASS_SEARCH},
+        {"query_batch_points", GW_CCLASS_SEARCH},   {"query_points_groups", GW_CCLASS_SEARCH},
+        {"recommend_points", GW_CCLASS_SEARCH},     {"recommend_batch_points", GW_CCLASS_SEARCH},
+        {"recommend_point_groups", GW_CCLASS_SEARCH}, {"discover_points", GW_CCLASS_SEARCH},
+        {"discover_batch_points", GW_CCLASS_SEARCH}, {"scroll_points", GW_CCLASS_POINTS},
+        {"count_points", GW_CCLASS_POINTS},         {"facet", GW_CCLASS_POINTS},
+        {"get_point", GW_CCLASS_POINTS},            {"get_points", GW_CCLASS_POINTS},
+        {"local_shard_get_points", GW_CCLASS_POINTS},
+        {"local_shard_scroll_points", GW_CCLASS_POINTS},
+        {"local_shard_count_points", GW_CCLASS_POINTS},
+    };
+    if (rt->cls != GW_ROUTE_QDRANT_READ || !rt->op || !rt->collection)
+        return -1;
+    for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+        if (strcmp(ops[i].op, rt->op) == 0)
+            return ops[i].cls;
+    return -1;
+}
+
+const char *gw_ckey_class_name(int cls)
+{
+    return cls == GW_CCLASS_SEARCH ? "search" : cls == GW_CCLASS_POINTS ? "points" : "none";
+}
+
+/* ---- request pieces ------------------------------------------------------------------------ */
+
+typedef struct span {
+    const char *p;
+    size_t len;
+} span_t;
+
+static int span_cmp(const void *a, const void *b)
+{
+    const span_t *x = a, *y = b;
+    size_t n = x->len < y->len ? x->len : y->len;
+    int c = memcmp(x->p, y->p, n);
+    return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+long gw_ckey_norm_query(const char *q, size_t len, char *out, size_t cap)
+{
+    span_t params[CKEY_MAX_PARAMS];
+    size_t n = 0, i = 0;
+    while (i < len) {
+        size_t start = i;
+        while (i < len && q[i] != '&')
+            i++;
+        span_t s = {q + start, i - start};
+        i++;
+        if (s.len == 0)
+            continue;
+        const char *eq = memchr(s.p, '=', s.len);
+        size_t nl = eq ? (size_t)(eq - s.p) : s.len;
+        if (nl == 7 && memcmp(s.p, "timeout", 7) == 0)
+            continue; /* how long Qdrant may take does not change the answer */
+        if (n == CKEY_MAX_PARAMS)
+            return -1;
+        params[n++] = s;
+    }
+    qsort(params, n, sizeof(params[0]), span_cmp);
+    size_t o = 0;
+    for (i = 0; i < n; i++) {
+        if (o + params[i].len + 1 > cap)
+            return -1;
+        if (i)
+            out[o++] = '&';
+        memcpy(out + o, params[i].p, params[i].len);
+        o += params[i].len;
+    }
+    return (long)o;
+}
+
+/* The path as Qdrant routes it: runs of '/' merged, trailing '/' dropped. */
+static void digest_path(gw_digest_t *d, const char *p, size_t len)
+{
+    char buf[2048];
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (p[i] == '/' && o && buf[o - 1] == '/')
+            continue;
+        if (o == sizeof(buf)) {
+            gw_digest_field(d, p, len); /* absurdly long: exact bytes, still a valid key */
+            return;
+        }
+        buf[o++] = p[i];
+    }
+    while (o > 1 && buf[o - 1] == '/')
+        o--;
+    gw_digest_field(d, buf, o);
+}
+
+static void digest_header(gw_digest_t *d, const gw_req_t *r, const char *lower_name)
+{
+    size_t len = 0;
+    const char *v = gw_req_header(r, lower_name, &len);
+    gw_digest_u64(d, v != NULL);
+    gw_digest_field(d, v ? v : "", v ? len : 0);
+}
+
+/* lookup_from: {"collection": name, ...}; with_lookup: name or {"collection": name, ...}. */
+static int add_lookup(gw_deps_t *deps, const json_t *v)
+{
+    if (json_is_object(v))
+        v = json_object_get(v, "collection");
+    if (!json_is_string(v))
+        return 0; /* Qdrant will reject it; the key still covers the body */
+    return gw_deps_add(deps, json_string_value(v), json_string_length(v));
+}
+
+static int find_deps(gw_deps_t *deps, const json_t *v)
+{
+    if (json_is_array(v)) {
+        size_t i;
+        const json_t *item;
+        json_array_foreach(v, i, item) if (find_deps(deps, item) != 0) return -1;
+        return 0;
+    }
+    if (!json_is_object(v))
+        return 0;
+    const char *k;
+    const json_t *item;
+    json_object_foreach((json_t *)v, k, item)
+    {
+        if ((strcmp(k, "lookup_from") == 0 || strcmp(k, "with_lookup") == 0) &&
+            add_lookup(deps, item) != 0)
+            return -1;
+        if (find_deps(deps, item) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int digest_body(gw_digest_t *d, gw_deps_t *deps, const char *body, size_t len,
+                       const char **why)
+{
+    if (len == 0) {
+        gw_digest_u64(d, 0);
+        return 0;
+    }
+    char err[160];
+    json_t *root = gw_cjson_parse(body, len, err, sizeof(err));
+    if (!root) {
+        *why = "body is not valid JSON";
+        return -1;
+    }
+    int rc = find_deps(deps, root);
+    if (rc != 0)
+        *why = "too many collections";
+    gw_digest_u64(d, 1);
+    if (rc == 0 && gw_cjson_digest(root, d) != 0) {
+        *why = "out of memory";
+        rc = -1;
+    }
+    json_decref(root);
+    return rc;
+}
+
+int gw_ckey_build(gw_ckey_t *k, const gw_req_t *r, const char *body, size_t len,
+                  int per_credential, const char **why)
+{
+    char name[GW_NAME_MAX];
+    k->deps.n = 0;
+    ssize_t nl = gw_route_decode_param(r->route.collection, r->route.collection_len, name,
+                                       sizeof(name));
+    if (nl < 0 || gw_deps_add(&k->deps, name, (size_t)nl) != 0) {
+        *why = "collection name too long";
+        return -1;
+    }
+    char q[4096];
+    long ql = r->query ? gw_ckey_norm_query(r->query, r->query_len, q, sizeof(q)) : 0;
+    if (ql < 0) {
+        *why = "query string too long";
+        return -1;
+    }
+    gw_digest_t d;
+    if (gw_digest_init(&d) != 0) {
+        *why = "out of memory";
+        return -1;
+    }
+    gw_digest_field(&d, "qgw-key-1", 9); /* bump when the key layout changes */
+    gw_digest_field(&d, r->method, r->method_len);
+    digest_path(&d, r->path, r->path_len);
+    gw_digest_field(&d, q, (size_t)ql);
+    digest_header(&d, r, "content-type");
+    digest_header(&d, r, "accept-encoding");
+    if (per_credential) {
+        digest_header(&d, r, "api-key");
+        digest_header(&d, r, "authorization");
+    }
+    if (digest_body(&d, &k->deps, body, len, why) != 0) {
+        gw_digest_dispose(&d);
+        return -1;
+    }
+    gw_digest_final(&d, k->base);
+    return 0;
+}
+
+void gw_ckey_l1(const gw_ckey_t *k, const uint64_t *gens, uint64_t global,
+                unsigned char out[GW_DIGEST_LEN])
+{
+    gw_digest_t d;
+    if (gw_digest_init(&d) != 0) {
+        memset(out, 0, GW_DIGEST_LEN); /* cannot happen short of OOM; collide into one slot */
+        return;
+    }
+    gw_digest_update(&d, k->base, GW_DIGEST_LEN);
+    gw_digest_u64(&d, global);
+    for (size_t i = 0; i < k->deps.n; i++) {
+        gw_digest_field(&d, k->deps.name[i], strlen(k->deps.name[i]));
+        gw_digest_u64(&d, gens[i]);
+    }
+    gw_digest_final(&d, out);
+}
+
+/* Directive names in a comma-separated Cache-Control value, case-insensitively. */
+unsigned gw_ckey_cache_control(const gw_req_t *r)
+{
+    unsigned out = 0;
+    for (size_t h = 0; h < r->nhdrs; h++) {
+        const gw_hdr_t *hd = &r->hdrs[h];
+        if (!gw_header_name_eq(hd->name, hd->name_len, "cache-control") &&
+            !gw_header_name_eq(hd->name, hd->name_len, "pragma"))
+            continue;
+        size_t i = 0;
+        while (i < hd->value_len) {
+            while (i < hd->value_len && (hd->value[i] == ' ' || hd->value[i] == ','))
+                i++;
+            size_t s = i;
+            while (i < hd->value_len && hd->value[i] != ',' && hd->value[i] != '=' &&
+                   hd->value[i] != ' ')
+                i++;
+            if (gw_header_name_eq(hd->value + s, i - s, "no-cache"))
+                out |= GW_CC_NO_CACHE;
+            else if (gw_header_name_eq(hd->value + s, i - s, "no-store"))
+                out |= GW_CC_NO_STORE;
+            while (i < hd->value_len && hd->value[i] != ',')
+                i++;
+        }
+    }
+    return out;
+}
