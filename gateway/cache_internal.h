@@ -40,6 +40,8 @@ struct gw_cache {
     struct event *mail_ev;
     struct event *alias_ev;
     int alias_fetching;
+    uint64_t alias_epoch; /* gw_names_alias_epoch when the fetch under way started */
+    int alias_again;      /* a reload was asked for while a fetch was under way */
     settle_t *settles;
     gw_cache_stats_t st;
 };

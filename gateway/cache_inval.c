@@ -204,7 +204,7 @@ static int aliases_apply(gw_cache_t *c, const char *body, size_t len)
     }
     int rc = alias && coll ? 0 : -1;
     if (rc == 0)
-        gw_names_set_aliases(c->sh->names, alias, coll, k);
+        gw_names_set_aliases(c->sh->names, alias, coll, k, c->alias_epoch);
     free(alias);
     free(coll);
     json_decref(root);
@@ -217,6 +217,13 @@ static void alias_on_fetched(void *arg, int ok, long status, const char *body, s
     gw_cache_t *c = arg;
     int loaded = gw_names_aliases_loaded(c->sh->names);
     c->alias_fetching = 0;
+    if (c->alias_again) {
+        c->alias_again = 0;
+        alias_schedule(c, 0);
+        if (ok && status == 200)
+            aliases_apply(c, body, len); /* its epoch is older: applied, still not current */
+        return;
+    }
     if (ok && status == 200 && aliases_apply(c, body, len) == 0) {
         alias_schedule(c, c->cfg->cache_alias_refresh_ms);
         return;
@@ -227,7 +234,7 @@ static void alias_on_fetched(void *arg, int ok, long status, const char *body, s
         if (!loaded)
             gw_log_warn("cache: cannot list aliases (Qdrant answered %ld; set upstream.api_key): "
                         "caching without alias tracking", status);
-        gw_names_set_aliases(c->sh->names, NULL, NULL, 0);
+        gw_names_set_aliases(c->sh->names, NULL, NULL, 0, c->alias_epoch);
         alias_schedule(c, c->cfg->cache_alias_refresh_ms);
         return;
     }
@@ -240,8 +247,12 @@ static void alias_on_fetched(void *arg, int ok, long status, const char *body, s
 static void alias_on_timer(evutil_socket_t fd, short what, void *arg)
 {
     gw_cache_t *c = arg;
-    if (c->alias_fetching)
-        return; /* the answer under way reschedules */
+    if (c->alias_fetching) {
+        /* The answer under way may predate what asked for this reload: ask again after it. */
+        c->alias_again = 1;
+        return;
+    }
+    c->alias_epoch = gw_names_alias_epoch(c->sh->names);
     if (gw_proxy_fetch(c->w->proxy, "/aliases", ALIAS_TIMEOUT_MS, alias_on_fetched, c) == 0)
         c->alias_fetching = 1;
     else

@@ -19,7 +19,8 @@ typedef struct name_ent {
 struct gw_names {
     pthread_rwlock_t lock;
     uint64_t global;
-    int aliases_loaded;
+    uint64_t alias_want;   /* bumped by bump_all: the alias map may be out of date */
+    uint64_t alias_loaded; /* alias_want when the loaded map's fetch started, + 1 */
     name_ent_t *buckets[NAMES_BUCKETS];
 };
 
@@ -159,11 +160,20 @@ void gw_names_bump_all(gw_names_t *t)
 {
     pthread_rwlock_wrlock(&t->lock);
     t->global++;
+    t->alias_want++;
     pthread_rwlock_unlock(&t->lock);
 }
 
+uint64_t gw_names_alias_epoch(gw_names_t *t)
+{
+    pthread_rwlock_rdlock(&t->lock);
+    uint64_t v = t->alias_want;
+    pthread_rwlock_unlock(&t->lock);
+    return v;
+}
+
 void gw_names_set_aliases(gw_names_t *t, const char *const *alias, const char *const *coll,
-                          size_t n)
+                          size_t n, uint64_t epoch)
 {
     pthread_rwlock_wrlock(&t->lock);
     for (int i = 0; i < NAMES_BUCKETS; i++)
@@ -178,14 +188,15 @@ void gw_names_set_aliases(gw_names_t *t, const char *const *alias, const char *c
         if (!e || !e->alias_of)
             t->global++; /* out of memory: do not trust what is cached */
     }
-    t->aliases_loaded = 1;
+    if (epoch + 1 > t->alias_loaded)
+        t->alias_loaded = epoch + 1;
     pthread_rwlock_unlock(&t->lock);
 }
 
 int gw_names_aliases_loaded(gw_names_t *t)
 {
     pthread_rwlock_rdlock(&t->lock);
-    int v = t->aliases_loaded;
+    int v = t->alias_loaded > t->alias_want;
     pthread_rwlock_unlock(&t->lock);
     return v;
 }

@@ -34,13 +34,16 @@ int gw_names_capture(gw_names_t *t, gw_deps_t *d, uint64_t *gens, uint64_t *glob
 size_t gw_names_bump(gw_names_t *t, const char *name, char out[2][GW_NAME_MAX]);
 /* Bumps one name only (an invalidation another replica already expanded). */
 void gw_names_bump_one(gw_names_t *t, const char *name);
-/* Invalidates everything. */
+/* Invalidates everything, and marks the alias map out of date (an alias may have changed). */
 void gw_names_bump_all(gw_names_t *t);
 
-/* Replaces the alias map with `n` pairs (alias, collection); marks the map as loaded. */
+/* The alias map's version a reload must reach: take it before fetching the list. */
+uint64_t gw_names_alias_epoch(gw_names_t *t);
+/* Replaces the alias map with `n` pairs (alias, collection) fetched after `epoch` was taken. */
 void gw_names_set_aliases(gw_names_t *t, const char *const *alias, const char *const *coll,
-                          size_t n);
-/* 1 once an alias map has been loaded (reads are not cached before: they could be aliases). */
+                          size_t n, uint64_t epoch);
+/* 1 when the alias map is loaded and no bump_all happened since the fetch that loaded it
+ * started. Reads are not cached otherwise: they could name an alias we do not know. */
 int gw_names_aliases_loaded(gw_names_t *t);
 
 #endif

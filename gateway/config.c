@@ -132,6 +132,19 @@ static int check_prefix(const char *text, const void *value, char *err, size_t e
     return check_api_key(text, value, err, errlen);
 }
 
+/* tls.listen: empty disables TLS; otherwise the same syntax as server.listen. */
+static int check_tls_listen(const char *text, const void *value, char *err, size_t errlen)
+{
+    char *host = NULL;
+    uint16_t port;
+
+    (void)value;
+    if (text[0] == '\0') return 0;
+    if (yconf_parse_listen(text, &host, &port, err, errlen) < 0) return -1;
+    free(host);
+    return 0;
+}
+
 /* One line per key. KEY checks at compile time that the field has the C type named. */
 #define KEY(name_, type_, field_, ctype_, min_, max_, def_, check_, help_)                         \
     {                                                                                              \
@@ -172,6 +185,17 @@ static const yconf_key_t gw_keys[] = {
         "largest request body (Qdrant's own limit is 32MiB)"),
     KEY("limits.header_timeout", YCONF_DURATION, header_timeout_ms, uint64_t, 100, 10 * MIN, "10s",
         NULL, "a client must send the whole request head within this long"),
+    KEY("tls.listen", YCONF_STRING, tls_listen, char *, 0, 0, "", check_tls_listen,
+        "address:port of the TLS listener (ALPN h2 and http/1.1); empty = no TLS"),
+    KEY("tls.cert", YCONF_STRING, tls_cert, char *, 0, 0, "", NULL,
+        "PEM certificate chain for tls.listen (re-read on SIGHUP)"),
+    KEY("tls.key", YCONF_STRING, tls_key, char *, 0, 0, "", NULL,
+        "PEM private key for tls.cert (re-read on SIGHUP)"),
+    KEY("http2.max_concurrent_streams", YCONF_INT, h2_max_concurrent_streams, int, 1, 10000,
+        "128", NULL, "HTTP/2 streams a client may have open at once on one connection"),
+    KEY("http2.max_reset_streams", YCONF_INT, h2_max_reset_streams, int, 1, 1000000, "100",
+        NULL, "streams a client may reset before they are answered (beyond those it let "
+        "finish) before its HTTP/2 connection is closed with GOAWAY"),
     KEY("log.level", YCONF_STRING, log_level, char *, 0, 0, "info", check_log_level,
         "error, warn, info or debug"),
     KEY("cache.enabled", YCONF_BOOL, cache_enabled, bool, 0, 0, "true", NULL,
@@ -263,9 +287,24 @@ int gw_config_finalize(gw_config_t *c, char *err, size_t errlen)
                  a, b);
         return -1;
     }
+    if (c->tls_listen[0] && (!c->tls_cert[0] || !c->tls_key[0])) {
+        snprintf(err, errlen, "tls.listen is set: tls.cert and tls.key must name PEM files");
+        return -1;
+    }
     /* check_url allows "http://host/"; callers append paths that start with "/". */
     n = strlen(c->upstream_url);
     if (n > 0 && c->upstream_url[n - 1] == '/') c->upstream_url[n - 1] = '\0';
+    return 0;
+}
+
+int gw_config_tls_addr(const gw_config_t *c, gw_listen_addr_t *out, char *err, size_t errlen)
+{
+    char msg[256];
+
+    if (yconf_parse_listen(c->tls_listen, &out->host, &out->port, msg, sizeof msg) < 0) {
+        snprintf(err, errlen, "tls.listen: %s", msg);
+        return -1;
+    }
     return 0;
 }
 

@@ -55,6 +55,17 @@ typedef struct gw_config {
     size_t max_body_bytes;
     /* limits.header_timeout, 100ms..10m, default 10s */
     uint64_t header_timeout_ms;
+    /* tls.listen: "" (default: no TLS listener) or an address like server.listen */
+    char *tls_listen;
+    /* tls.cert, tls.key: PEM certificate chain and private key, required with tls.listen;
+     * re-read on SIGHUP */
+    char *tls_cert;
+    char *tls_key;
+    /* http2.max_concurrent_streams, 1..10000, default 128 (per connection) */
+    int h2_max_concurrent_streams;
+    /* http2.max_reset_streams, 1..1000000, default 100: streams a client may reset before they
+     * are answered (beyond the number it let finish) until the connection gets GOAWAY */
+    int h2_max_reset_streams;
     /* log.level: error|warn|info|debug, default info */
     char *log_level;
 
@@ -92,6 +103,9 @@ int gw_config_set(gw_config_t *c, const char *key_eq_value, char *err, size_t er
 /* After all files and overrides: checks that span keys and resolves workers = 0 to the number
  * of online CPUs (at most 256). Idempotent. 0 / -1. */
 int gw_config_finalize(gw_config_t *c, char *err, size_t errlen);
+
+/* Parses tls.listen (non-empty) into a heap host and a port. 0 / -1 with err filled. */
+int gw_config_tls_addr(const gw_config_t *c, gw_listen_addr_t *out, char *err, size_t errlen);
 
 /* Writes the effective config as YAML that gw_config_load_file reads back to the same values;
  * a non-empty upstream.api_key is written as a comment, not its value. */

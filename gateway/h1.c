@@ -2,12 +2,10 @@
  * the parser pauses after each message, so pipelined requests are answered strictly in order. */
 #include "gateway/h1.h"
 
-#include <arpa/inet.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <llhttp.h>
-#include <netinet/in.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -370,7 +368,10 @@ static void h1_parse_error(h1_conn_t *c, llhttp_errno_t e)
     if (c->closing)
         return;
     if (e == HPE_PAUSED_H2_UPGRADE) {
-        h1_fail(c, 505, "HTTP version not supported: %s", "HTTP/2 is not enabled on this listener");
+        /* Prior-knowledge HTTP/2 is recognised before the first request (gateway/conn.c);
+         * here it follows HTTP/1.1 requests, or came after ALPN chose http/1.1. */
+        h1_fail(c, 505, "HTTP version not supported: %s",
+                "the HTTP/2 preface must open the connection");
         return;
     }
     const char *reason = llhttp_get_error_reason(&c->parser);
@@ -619,15 +620,6 @@ static void h1_destroy(gw_conn_link_t *link)
     h1_free((h1_conn_t *)link);
 }
 
-static void h1_format_peer(const struct sockaddr *sa, char *buf, size_t len)
-{
-    buf[0] = '\0';
-    if (sa->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, buf, (socklen_t)len);
-    else if (sa->sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, buf, (socklen_t)len);
-}
-
 static void h1_settings_once(void)
 {
     static int done;
@@ -644,46 +636,44 @@ static void h1_settings_once(void)
     done = 1;
 }
 
-int gw_h1_conn_new(gw_worker_t *w, evutil_socket_t fd, const struct sockaddr *peer, int peerlen,
-                   int refuse)
+int gw_h1_conn_start(gw_worker_t *w, struct bufferevent *bev, const char *peer, int refuse)
 {
-    (void)peerlen;
     h1_conn_t *c = calloc(1, sizeof(*c));
-    if (!c) {
-        evutil_closesocket(fd);
+    struct event *timer = c ? evtimer_new(w->base, h1_on_timer, c) : NULL;
+    struct event *resume_ev = c ? event_new(w->base, -1, 0, h1_on_resume, c) : NULL;
+    if (!c || !timer || !resume_ev) {
+        if (timer)
+            event_free(timer);
+        if (resume_ev)
+            event_free(resume_ev);
+        free(c);
+        bufferevent_free(bev);
+        atomic_fetch_sub(&w->shared->connections, 1);
         return -1;
     }
     c->w = w;
-    c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
-    c->timer = evtimer_new(w->base, h1_on_timer, c);
-    c->resume_ev = event_new(w->base, -1, 0, h1_on_resume, c);
-    if (!c->bev || !c->timer || !c->resume_ev) {
-        if (c->bev)
-            bufferevent_free(c->bev);
-        else
-            evutil_closesocket(fd);
-        if (c->timer)
-            event_free(c->timer);
-        if (c->resume_ev)
-            event_free(c->resume_ev);
-        free(c);
-        return -1;
-    }
+    c->bev = bev;
+    c->timer = timer;
+    c->resume_ev = resume_ev;
     h1_settings_once();
     llhttp_init(&c->parser, HTTP_REQUEST, &h1_settings);
     c->parser.data = c;
-    h1_format_peer(peer, c->peer, sizeof(c->peer));
+    snprintf(c->peer, sizeof(c->peer), "%s", peer);
     c->link.drain = h1_drain;
     c->link.destroy = h1_destroy;
-    atomic_fetch_add(&w->shared->connections, 1);
     gw_worker_conn_add(w, &c->link);
     bufferevent_setcb(c->bev, h1_on_read, h1_on_write, h1_on_event, c);
     bufferevent_setwatermark(c->bev, EV_READ, 0, H1_FEED_BYTES);
     bufferevent_setwatermark(c->bev, EV_WRITE, GW_REQ_LOW_WATER, 0);
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
     h1_arm_timer(c, w->cfg->header_timeout_ms);
-    if (refuse)
+    if (refuse) {
         h1_fail(c, 503, "Service unavailable: %s",
                 "too many connections (server.max_connections)");
+        return 0;
+    }
+    /* The bytes that decided the protocol are already buffered: parse them from the loop. */
+    if (evbuffer_get_length(bufferevent_get_input(bev)) > 0)
+        event_active(c->resume_ev, EV_READ, 0);
     return 0;
 }

@@ -3,15 +3,14 @@
 #ifndef GW_H1_H
 #define GW_H1_H
 
-#include <event2/util.h>
-
 #include "gateway/worker.h"
 
-struct sockaddr;
+struct bufferevent;
 
-/* Takes ownership of an accepted, non-blocking socket. refuse: answer 503 (over
- * server.max_connections) and close. 0, or -1 (the fd is closed). */
-int gw_h1_conn_new(gw_worker_t *w, evutil_socket_t fd, const struct sockaddr *peer, int peerlen,
-                   int refuse);
+/* Takes over a connection that speaks HTTP/1.x (gateway/conn.c decided): bev, whose input may
+ * already hold the first bytes (they are parsed first), and one count in shared->connections;
+ * both are released when the connection closes. peer: the client address as text. refuse:
+ * answer 503 (over server.max_connections) and close. 0, or -1 (bev freed, count released). */
+int gw_h1_conn_start(gw_worker_t *w, struct bufferevent *bev, const char *peer, int refuse);
 
 #endif

@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "gateway/config.h"
 #include "gateway/cache.h"
+#include "gateway/tls.h"
 #include "gateway/worker.h"
 
 typedef struct gw_args {
@@ -146,6 +147,34 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     event_base_loopexit(st->base, NULL);
 }
 
+/* SIGHUP: re-read the TLS certificate and key; a bad pair is logged and the old one kept. */
+static void on_sighup(evutil_socket_t sig, short what, void *arg)
+{
+    gw_shared_t *sh = arg;
+    char err[512];
+    if (!sh->tls) {
+        gw_log_info("SIGHUP received: no TLS listener, nothing to reload");
+        return;
+    }
+    if (gw_tls_reload(sh->tls, err, sizeof(err)) != 0)
+        gw_log_error("SIGHUP: TLS certificate reload failed, keeping the previous one: %s", err);
+    else
+        gw_log_info("SIGHUP: TLS certificate reloaded from %s", sh->cfg->tls_cert);
+}
+
+/* Signals go to the main thread's loop: stop on SIGTERM/SIGINT, reload TLS on SIGHUP. */
+static int add_signals(struct event_base *base, run_state_t *st, gw_shared_t *sh,
+                       struct event **evs)
+{
+    evs[0] = evsignal_new(base, SIGTERM, on_signal, st);
+    evs[1] = evsignal_new(base, SIGINT, on_signal, st);
+    evs[2] = evsignal_new(base, SIGHUP, on_sighup, sh);
+    for (int i = 0; i < 3; i++)
+        if (!evs[i] || event_add(evs[i], NULL) != 0)
+            return -1;
+    return 0;
+}
+
 static int run(const gw_config_t *cfg)
 {
     gw_shared_t shared = {.cfg = cfg, .nworkers = cfg->workers, .start_us = gw_mono_us()};
@@ -154,7 +183,7 @@ static int run(const gw_config_t *cfg)
     gw_worker_t *workers = calloc((size_t)cfg->workers, sizeof(*workers));
     struct event_base *base = event_base_new();
     run_state_t st = {workers, 0, base};
-    struct event *sigterm = NULL, *sigint = NULL;
+    struct event *sigs[3] = {NULL, NULL, NULL};
     char err[512];
     int rc = 1;
     if (!workers || !base)
@@ -163,21 +192,27 @@ static int run(const gw_config_t *cfg)
         gw_log_error("%s", err);
         goto out;
     }
+    if (cfg->tls_listen[0]) {
+        shared.tls = gw_tls_new(cfg->tls_cert, cfg->tls_key, err, sizeof(err));
+        if (!shared.tls) {
+            gw_log_error("%s", err);
+            goto out;
+        }
+    }
     for (; st.n < cfg->workers; st.n++) {
         if (gw_worker_init(&workers[st.n], &shared, st.n, err, sizeof(err)) != 0) {
             gw_log_error("%s", err);
             goto out;
         }
     }
-    sigterm = evsignal_new(base, SIGTERM, on_signal, &st);
-    sigint = evsignal_new(base, SIGINT, on_signal, &st);
-    if (!sigterm || !sigint || event_add(sigterm, NULL) || event_add(sigint, NULL))
+    if (add_signals(base, &st, &shared, sigs) != 0)
         goto out;
-    /* Workers inherit a mask without the stop signals, so they reach the main thread. */
+    /* Workers inherit a mask without these signals, so they reach the main thread. */
     sigset_t set, old;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, &old);
     for (int i = 0; i < st.n; i++) {
         if (gw_worker_start(&workers[i]) != 0) {
@@ -191,15 +226,17 @@ static int run(const gw_config_t *cfg)
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     gw_log_info("qdrant-gateway %s listening on %s:%u with %d worker(s), upstream %s", GW_VERSION,
                 cfg->listen.host, (unsigned)cfg->listen.port, cfg->workers, cfg->upstream_url);
+    if (shared.tls)
+        gw_log_info("TLS (ALPN h2, http/1.1) listening on %s", cfg->tls_listen);
     event_base_dispatch(base);
     rc = 0;
 out:
     for (int i = 0; i < st.n; i++)
         gw_worker_dispose(&workers[i]); /* joins: waits for each worker's drain */
-    if (sigterm)
-        event_free(sigterm);
-    if (sigint)
-        event_free(sigint);
+    for (int i = 0; i < 3; i++)
+        if (sigs[i])
+            event_free(sigs[i]);
+    gw_tls_free(shared.tls);
     if (base)
         event_base_free(base);
     free(workers);

@@ -16,14 +16,13 @@
 
 #include "common/log.h"
 #include "gateway/cache.h"
-#include "gateway/h1.h"
+#include "gateway/conn.h"
 #include "gateway/health.h"
 #include "gateway/proxy.h"
 
-static void worker_on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
-                             int salen, void *arg)
+static void worker_accept(gw_worker_t *w, evutil_socket_t fd, struct sockaddr *sa, int salen,
+                          gw_tls_t *tls)
 {
-    gw_worker_t *w = arg;
     if (w->draining) {
         evutil_closesocket(fd);
         return;
@@ -38,8 +37,21 @@ static void worker_on_accept(struct evconnlistener *l, evutil_socket_t fd, struc
     /* Over the limit: a connection that only answers 503 and closes (briefly lingering so the
      * answer is not lost to a reset); the open connections are not touched. */
     int refuse = open >= w->cfg->max_connections;
-    if (gw_h1_conn_new(w, fd, sa, salen, refuse) != 0)
+    if (gw_conn_accept(w, fd, sa, salen, refuse, tls) != 0)
         gw_log_warn("cannot set up a connection: out of memory");
+}
+
+static void worker_on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+                             int salen, void *arg)
+{
+    worker_accept(arg, fd, sa, salen, NULL);
+}
+
+static void worker_on_accept_tls(struct evconnlistener *l, evutil_socket_t fd,
+                                 struct sockaddr *sa, int salen, void *arg)
+{
+    gw_worker_t *w = arg;
+    worker_accept(w, fd, sa, salen, w->shared->tls);
 }
 
 static void worker_on_accept_error(struct evconnlistener *l, void *arg)
@@ -66,6 +78,10 @@ static void worker_on_stop(evutil_socket_t fd, short what, void *arg)
         evconnlistener_free(w->listener);
         w->listener = NULL;
     }
+    if (w->tls_listener) {
+        evconnlistener_free(w->tls_listener);
+        w->tls_listener = NULL;
+    }
     gw_conn_link_t *c = w->conns.next;
     while (c != &w->conns) {
         gw_conn_link_t *next = c->next;
@@ -81,35 +97,53 @@ static void worker_on_stop(evutil_socket_t fd, short what, void *arg)
     evtimer_add(w->deadline_ev, &tv);
 }
 
-static int worker_bind(gw_worker_t *w, char *err, size_t errlen)
+/* One SO_REUSEPORT listener per worker on addr; key names the config key in errors. */
+static struct evconnlistener *worker_listen(gw_worker_t *w, const gw_listen_addr_t *addr,
+                                            const char *key, evconnlistener_cb cb, char *err,
+                                            size_t errlen)
 {
-    const gw_config_t *cfg = w->cfg;
-    const char *host = cfg->listen.host;
+    const char *host = addr->host;
     if (strcmp(host, "*") == 0)
         host = "0.0.0.0";
     char port[8];
-    snprintf(port, sizeof(port), "%u", (unsigned)cfg->listen.port);
+    snprintf(port, sizeof(port), "%u", (unsigned)addr->port);
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
     struct addrinfo *res = NULL;
     int rc = getaddrinfo(host, port, &hints, &res);
     if (rc != 0) {
-        snprintf(err, errlen, "server.listen %s: %s", host, gai_strerror(rc));
-        return -1;
+        snprintf(err, errlen, "%s %s: %s", key, host, gai_strerror(rc));
+        return NULL;
     }
     unsigned flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE |
                      LEV_OPT_REUSEABLE_PORT;
-    w->listener = evconnlistener_new_bind(w->base, worker_on_accept, w, flags, cfg->backlog,
-                                          res->ai_addr, (int)res->ai_addrlen);
+    struct evconnlistener *l = evconnlistener_new_bind(w->base, cb, w, flags, w->cfg->backlog,
+                                                       res->ai_addr, (int)res->ai_addrlen);
     int saved = errno;
     freeaddrinfo(res);
-    if (!w->listener) {
-        snprintf(err, errlen, "cannot listen on %s:%u: %s", cfg->listen.host,
-                 (unsigned)cfg->listen.port, strerror(saved));
-        return -1;
+    if (!l) {
+        snprintf(err, errlen, "cannot listen on %s:%u: %s", addr->host, (unsigned)addr->port,
+                 strerror(saved));
+        return NULL;
     }
-    evconnlistener_set_error_cb(w->listener, worker_on_accept_error);
-    return 0;
+    evconnlistener_set_error_cb(l, worker_on_accept_error);
+    return l;
+}
+
+static int worker_bind(gw_worker_t *w, char *err, size_t errlen)
+{
+    w->listener = worker_listen(w, &w->cfg->listen, "server.listen", worker_on_accept, err,
+                                errlen);
+    if (!w->listener)
+        return -1;
+    if (!w->shared->tls)
+        return 0;
+    gw_listen_addr_t addr;
+    if (gw_config_tls_addr(w->cfg, &addr, err, errlen) != 0)
+        return -1;
+    w->tls_listener = worker_listen(w, &addr, "tls.listen", worker_on_accept_tls, err, errlen);
+    free(addr.host);
+    return w->tls_listener ? 0 : -1;
 }
 
 int gw_worker_init(gw_worker_t *w, gw_shared_t *shared, int id, char *err, size_t errlen)
@@ -187,6 +221,8 @@ void gw_worker_dispose(gw_worker_t *w)
     gw_cache_free(w->cache);
     if (w->listener)
         evconnlistener_free(w->listener);
+    if (w->tls_listener)
+        evconnlistener_free(w->tls_listener);
     if (w->stop_ev)
         event_free(w->stop_ev);
     if (w->deadline_ev)

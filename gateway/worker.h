@@ -19,6 +19,7 @@ typedef struct gw_proxy gw_proxy_t;
 typedef struct gw_health gw_health_t;
 typedef struct gw_cache gw_cache_t;
 typedef struct gw_cache_shared gw_cache_shared_t;
+typedef struct gw_tls gw_tls_t;
 
 /* Process-wide state, read-only once workers run (except the atomics). */
 typedef struct gw_shared {
@@ -28,6 +29,7 @@ typedef struct gw_shared {
     uint64_t start_us;      /* monotonic start time, for uptime */
     char upstream_resolve[300]; /* CURLOPT_RESOLVE entry "host:port:addr", or "" for IP literals */
     gw_cache_shared_t *cache;   /* NULL when cache.enabled is false */
+    gw_tls_t *tls;              /* the TLS context when tls.listen is set, else NULL */
 } gw_shared_t;
 
 /* Every client connection, whatever its protocol, is linked into its worker so that shutdown
@@ -46,6 +48,7 @@ struct gw_worker {
     const gw_config_t *cfg;
     struct event_base *base;
     struct evconnlistener *listener;
+    struct evconnlistener *tls_listener; /* NULL unless tls.listen is set */
     struct event *stop_ev;
     struct event *deadline_ev;
     gw_proxy_t *proxy;
@@ -56,8 +59,9 @@ struct gw_worker {
     int draining;
 };
 
-/* Creates the loop, binds the listener and the upstream pool on the calling thread, so that
- * errors (port in use) surface before any thread starts. 0 / -1 with err filled. */
+/* Creates the loop, binds the listeners (server.listen, and tls.listen when shared->tls) and
+ * the upstream pool on the calling thread, so that errors (port in use) surface before any
+ * thread starts. 0 / -1 with err filled. */
 int gw_worker_init(gw_worker_t *w, gw_shared_t *shared, int id, char *err, size_t errlen);
 int gw_worker_start(gw_worker_t *w);
 /* Thread-safe: ask the worker to stop accepting, finish in-flight requests, and exit its loop

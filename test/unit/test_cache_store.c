@@ -227,7 +227,8 @@ START_TEST(names_generations_and_aliases)
     ck_assert_uint_eq(g[0], 0);
 
     const char *alias[] = {"al"}, *coll[] = {"c"};
-    gw_names_set_aliases(t, alias, coll, 1);
+    uint64_t epoch = gw_names_alias_epoch(t);
+    gw_names_set_aliases(t, alias, coll, 1, epoch);
     ck_assert_int_eq(gw_names_aliases_loaded(t), 1);
     gw_names_capture(t, &d, g, &global);
     ck_assert_uint_eq(d.n, 2); /* "al" depends on "c" too */
@@ -245,13 +246,19 @@ START_TEST(names_generations_and_aliases)
     ck_assert_uint_eq(g[1], 2);
     uint64_t before = global;
     gw_names_bump_all(t);
+    ck_assert_int_eq(gw_names_aliases_loaded(t), 0); /* an alias may have changed */
+    gw_names_set_aliases(t, alias, coll, 1, epoch);  /* a fetch that started before: not enough */
+    ck_assert_int_eq(gw_names_aliases_loaded(t), 0);
+    epoch = gw_names_alias_epoch(t);
+    gw_names_set_aliases(t, alias, coll, 1, epoch);
+    ck_assert_int_eq(gw_names_aliases_loaded(t), 1);
     gw_names_capture(t, &d, g, &global);
     ck_assert_uint_eq(global, before + 1);
     gw_names_bump_one(t, "al");
     gw_names_capture(t, &d, g, &global);
     ck_assert_uint_eq(g[0], 2);
     ck_assert_uint_eq(g[1], 2);
-    gw_names_set_aliases(t, NULL, NULL, 0); /* alias removed: no longer expands */
+    gw_names_set_aliases(t, NULL, NULL, 0, gw_names_alias_epoch(t)); /* alias removed */
     gw_deps_t d2 = {0};
     gw_deps_add(&d2, "al", 2);
     gw_names_capture(t, &d2, g, &global);

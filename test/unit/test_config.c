@@ -29,6 +29,11 @@ static void assert_defaults(const gw_config_t *c)
     ck_assert_uint_eq(c->max_body_bytes, 32 * 1024 * 1024);
     ck_assert_uint_eq(c->header_timeout_ms, 10000);
     ck_assert_str_eq(c->log_level, "info");
+    ck_assert_str_eq(c->tls_listen, "");
+    ck_assert_str_eq(c->tls_cert, "");
+    ck_assert_str_eq(c->tls_key, "");
+    ck_assert_int_eq(c->h2_max_concurrent_streams, 128);
+    ck_assert_int_eq(c->h2_max_reset_streams, 100);
 }
 
 /* ---------------------------------------------------------------- gateway load errors */
@@ -150,6 +155,17 @@ static const err_case_t load_errors[] = {
     /* secrets are never echoed */
     {"upstream:\n  api_key: \"k\\r\\nX-Evil: 1\"\n",
      F ":2: upstream.api_key: must be printable ASCII without spaces (it is sent as a header)"},
+    /* tls and http2 */
+    {"tls:\n  listen: 8443\n",
+     F ":2: tls.listen: expected host:port such as 127.0.0.1:8000 or *:8000, got \"8443\""},
+    {"tls:\n  listen: \"::1:8443\"\n",
+     F ":2: tls.listen: an IPv6 address needs brackets, e.g. [::1]:8000, got \"::1:8443\""},
+    {"tls:\n  listen: 127.0.0.1:0\n",
+     F ":2: tls.listen: the port must be a number from 1 to 65535, got \"127.0.0.1:0\""},
+    {"http2:\n  max_concurrent_streams: 0\n",
+     F ":2: http2.max_concurrent_streams: expected an integer from 1 to 10000, got \"0\""},
+    {"http2:\n  max_reset_streams: -5\n",
+     F ":2: http2.max_reset_streams: expected an integer from 1 to 1000000, got \"-5\""},
     {"log:\n  level: verbose\n",
      F ":2: log.level: must be one of error, warn, info, debug, got \"verbose\""},
     {"log:\n  level: INFO\n",
@@ -253,6 +269,13 @@ START_TEST(test_good_values)
                                "  max_header_bytes: 1MiB\n"
                                "  max_body_bytes: 64GiB\n"
                                "  header_timeout: 2m\n"
+                               "tls:\n"
+                               "  listen: \"*:8443\"\n"
+                               "  cert: /etc/gw/cert.pem\n"
+                               "  key: /etc/gw/key.pem\n"
+                               "http2:\n"
+                               "  max_concurrent_streams: 10000\n"
+                               "  max_reset_streams: 1\n"
                                "log: {level: debug}\n"
                                "cache:\n"
                                "  enabled: false\n"
@@ -313,8 +336,18 @@ START_TEST(test_good_values)
     ck_assert_uint_eq(c->cache_redis_timeout_ms, 20);
     ck_assert_uint_eq(c->cache_redis_connect_timeout_ms, 1000);
     ck_assert_str_eq(c->cache_redis_prefix, "gw1-");
+    ck_assert_str_eq(c->tls_listen, "*:8443");
+    ck_assert_str_eq(c->tls_cert, "/etc/gw/cert.pem");
+    ck_assert_str_eq(c->tls_key, "/etc/gw/key.pem");
+    ck_assert_int_eq(c->h2_max_concurrent_streams, 10000);
+    ck_assert_int_eq(c->h2_max_reset_streams, 1);
     ck_assert_int_eq(gw_config_finalize(c, err, sizeof err), 0);
     ck_assert_str_eq(c->upstream_url, "https://qdrant.example.com:8443");
+    gw_listen_addr_t tls;
+    ck_assert_int_eq(gw_config_tls_addr(c, &tls, err, sizeof err), 0);
+    ck_assert_str_eq(tls.host, "0.0.0.0");
+    ck_assert_uint_eq(tls.port, 8443);
+    free(tls.host);
     gw_config_free(c);
     tmp_close(&t);
 }
@@ -560,6 +593,14 @@ START_TEST(test_finalize)
     ck_assert_int_eq(gw_config_finalize(c, err, sizeof err), -1);
     ck_assert_str_eq(err,
                      "upstream.connect_timeout (30s) is longer than upstream.timeout (1500ms)");
+    ck_assert_int_eq(gw_config_set(c, "upstream.timeout=1m", err, sizeof err), 0);
+    /* TLS needs a certificate and a key */
+    ck_assert_int_eq(gw_config_set(c, "tls.listen=127.0.0.1:8443", err, sizeof err), 0);
+    ck_assert_int_eq(gw_config_set(c, "tls.cert=/c.pem", err, sizeof err), 0);
+    ck_assert_int_eq(gw_config_finalize(c, err, sizeof err), -1);
+    ck_assert_str_eq(err, "tls.listen is set: tls.cert and tls.key must name PEM files");
+    ck_assert_int_eq(gw_config_set(c, "tls.key=/k.pem", err, sizeof err), 0);
+    ck_assert_int_eq(gw_config_finalize(c, err, sizeof err), 0);
     gw_config_free(c);
 }
 END_TEST

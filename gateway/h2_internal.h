@@ -1,0 +1,112 @@
+/* Internals of the HTTP/2 codec shared by h2.c (connection: session, I/O, timers, shutdown) and
+ * h2_stream.c (streams: headers into gw_req_t, codec ops, flow control). Not a public API. */
+#ifndef GW_H2_INTERNAL_H
+#define GW_H2_INTERNAL_H
+
+#include <nghttp2/nghttp2.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gateway/request.h"
+#include "gateway/worker.h"
+
+struct bufferevent;
+struct evbuffer;
+struct evbuffer_cb_entry;
+struct event;
+
+typedef struct h2_conn h2_conn_t;
+typedef struct h2_stream h2_stream_t;
+
+/* A name/value pair (or a pseudo-header's value) as offsets into h2_stream_t.hbuf. */
+typedef struct h2_hoff {
+    uint32_t name_off, name_len, value_off, value_len;
+} h2_hoff_t;
+
+/* One client stream: lives from its first HEADERS frame until nghttp2 closes it (or the
+ * connection goes). Holds the codec side of its request. */
+struct h2_stream {
+    h2_stream_t *prev, *next; /* the connection's list */
+    h2_conn_t *c;
+    int32_t id;
+    gw_req_t *req;                    /* NULL until the request head is complete */
+    struct evbuffer_cb_entry *body_cb; /* on req->body: window credit as the handler reads */
+
+    /* The request head as it arrives; moved into req->raw when complete. */
+    char *hbuf;
+    size_t hlen, hcap;
+    h2_hoff_t *hoff;
+    size_t nh, hoff_cap;
+    h2_hoff_t method, path, authority; /* value_* only; value_len 0 = absent */
+    size_t head_bytes;                 /* header list size as RFC 9113 counts it */
+
+    struct evbuffer *out; /* response body not yet taken by nghttp2 */
+    size_t unconsumed;    /* request body bytes received and not yet credited back */
+    size_t held;          /* read by the handler while it asked for no more (want_body 0) */
+    uint64_t received;    /* request body bytes received in all */
+    uint64_t drop_until;  /* answered early: drop body bytes up to here, then RST_STREAM */
+
+    unsigned too_large : 1;    /* header list over limits.max_header_bytes: 431 */
+    unsigned recv_done : 1;    /* END_STREAM received */
+    unsigned reset_by_peer : 1; /* the client sent RST_STREAM */
+    unsigned resp_body : 1;    /* the response has a DATA provider */
+    unsigned out_done : 1;     /* finish(ok): EOF once out is empty */
+    unsigned deferred : 1;     /* the provider returned NGHTTP2_ERR_DEFERRED */
+    unsigned out_high : 1;     /* out reached GW_REQ_HIGH_WATER: on_drain owed below low water */
+    unsigned drain_wanted : 1; /* call the handler's on_drain after this send round */
+    unsigned body_hold : 1;    /* want_body(0): keep credit until want_body(1) */
+    unsigned end_sent : 1;     /* our END_STREAM went out */
+    unsigned rst_sent : 1;     /* we reset the stream */
+};
+
+/* Timer roles, one timer per connection. */
+enum { H2_T_NONE, H2_T_SETTINGS, H2_T_IDLE, H2_T_GOAWAY, H2_T_CLOSING, H2_T_LINGER };
+
+struct h2_conn {
+    gw_conn_link_t link; /* first: the worker's list holds &link */
+    gw_worker_t *w;
+    struct bufferevent *bev;
+    nghttp2_session *ng;
+    struct event *timer;
+    struct event *kick_ev; /* runs nghttp2_session_send from the loop (see h2_conn_kick) */
+    h2_stream_t streams;   /* list head */
+    size_t nstreams;
+    char peer[64];
+    uint64_t resets_unanswered; /* streams the client reset before their response finished */
+    uint64_t answered;          /* responses finished */
+    int tkind;                  /* H2_T_* */
+
+    unsigned got_settings : 1;  /* the client's SETTINGS arrived */
+    unsigned refuse : 1;        /* over server.max_connections: 503 and GOAWAY */
+    unsigned draining : 1;      /* shutdown notice sent */
+    unsigned goaway_final : 1;  /* final GOAWAY submitted */
+    unsigned calm_sent : 1;     /* GOAWAY ENHANCE_YOUR_CALM submitted */
+    unsigned drain_pending : 1; /* some stream has drain_wanted */
+    unsigned read_blocked : 1;  /* reading paused while our output is backed up */
+    unsigned read_pending : 1;  /* buffered input to feed at the next kick */
+    unsigned lingering : 1;     /* all written and half-closed: dropping input, then free */
+    unsigned closing : 1;       /* being freed: no more calls into the session */
+};
+
+/* h2.c: ask for a send round from the event loop. Safe anywhere, also inside nghttp2 and
+ * libcurl callbacks (codec ops run there); several requests coalesce into one round. */
+void h2_conn_kick(h2_conn_t *c);
+
+/* h2_stream.c. All are called from nghttp2 callbacks except h2_stream_free (also at teardown). */
+h2_stream_t *h2_stream_new(h2_conn_t *c, int32_t id);
+/* Detaches and frees: aborts unfinished handler work, releases the codec side of the request,
+ * credits unread body bytes back to the connection window. */
+void h2_stream_free(h2_stream_t *st);
+/* One header of the request head (pseudo-headers included); trailers are ignored. 0, or an
+ * nghttp2 error code for the callback to return. */
+int h2_stream_on_header(h2_stream_t *st, const uint8_t *name, size_t nl, const uint8_t *value,
+                        size_t vl);
+/* The request head is complete: build the request, check it, dispatch it. */
+void h2_stream_on_head_done(h2_stream_t *st, int end_stream);
+void h2_stream_on_data(h2_stream_t *st, const uint8_t *data, size_t len);
+void h2_stream_on_end(h2_stream_t *st); /* END_STREAM received (DATA or trailers) */
+void h2_stream_on_sent_end(h2_stream_t *st); /* our END_STREAM went out */
+/* Calls the handler's on_drain if owed (from the connection, after a send round). */
+void h2_stream_notify_drain(h2_stream_t *st);
+
+#endif

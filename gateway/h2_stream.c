@@ -1,0 +1,524 @@
+/* HTTP/2 streams as protocol-neutral requests: the request head collected from HPACK-decoded
+ * headers, request bodies credited back to the client's window only as the handler reads them,
+ * and responses handed to nghttp2 through a deferred data provider per stream. */
+#include <event2/buffer.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "gateway/h2_internal.h"
+#include "gateway/headers.h"
+
+#define H2_MAX_HEADERS 256 /* as many fields as the HTTP/1.1 codec accepts */
+#define H2_FIELD_COST  32  /* per-field overhead in the header list size (RFC 9113 6.5.2) */
+/* A response that completes while the request body still arrives: the rest of the body is read
+ * and dropped up to this much (clients such as curl 7.88 fail the whole exchange when the
+ * stream is reset under their upload), beyond it the client is told to stop (RST_STREAM). */
+#define H2_DROP_BUDGET (1u << 20)
+
+static const gw_codec_ops_t h2_codec;
+
+/* ---- lifetime ------------------------------------------------------------------------------ */
+
+h2_stream_t *h2_stream_new(h2_conn_t *c, int32_t id)
+{
+    h2_stream_t *st = calloc(1, sizeof(*st));
+    if (!st)
+        return NULL;
+    st->out = evbuffer_new();
+    if (!st->out) {
+        free(st);
+        return NULL;
+    }
+    st->c = c;
+    st->id = id;
+    st->next = &c->streams;
+    st->prev = c->streams.prev;
+    c->streams.prev->next = st;
+    c->streams.prev = st;
+    c->nstreams++;
+    return st;
+}
+
+void h2_stream_free(h2_stream_t *st)
+{
+    h2_conn_t *c = st->c;
+    gw_req_t *r = st->req;
+    if (r) {
+        st->req = NULL;
+        evbuffer_remove_cb_entry(r->body, st->body_cb);
+        /* Reset by the client or the connection is going: stop the handler's work. */
+        if ((r->holders & GW_REQ_HANDLER) && r->handler && r->handler->on_abort)
+            r->handler->on_abort(r);
+        gw_req_release(r, GW_REQ_CODEC);
+    }
+    /* Bytes the stream received but nobody read still count against the connection window;
+     * nghttp2 does not give them back when the stream closes. */
+    if (!c->closing && st->unconsumed + st->held > 0)
+        nghttp2_session_consume_connection(c->ng, st->unconsumed + st->held);
+    st->prev->next = st->next;
+    st->next->prev = st->prev;
+    c->nstreams--;
+    evbuffer_free(st->out);
+    free(st->hbuf);
+    free(st->hoff);
+    free(st);
+}
+
+/* ---- the request head ---------------------------------------------------------------------- */
+
+/* Appends bytes to hbuf; the offset they start at goes to *off. 0 / -1 (OOM). */
+static int h2_append(h2_stream_t *st, const void *p, size_t n, uint32_t *off)
+{
+    if (st->hlen + n > st->hcap) {
+        size_t cap = st->hcap ? st->hcap : 512;
+        while (cap < st->hlen + n)
+            cap *= 2;
+        char *b = realloc(st->hbuf, cap);
+        if (!b)
+            return -1;
+        st->hbuf = b;
+        st->hcap = cap;
+    }
+    memcpy(st->hbuf + st->hlen, p, n);
+    *off = (uint32_t)st->hlen;
+    st->hlen += n;
+    return 0;
+}
+
+static int h2_pseudo(h2_stream_t *st, const uint8_t *name, size_t nl, const uint8_t *v, size_t vl)
+{
+    h2_hoff_t *slot = NULL;
+    if (nl == 7 && memcmp(name, ":method", 7) == 0)
+        slot = &st->method;
+    else if (nl == 5 && memcmp(name, ":path", 5) == 0)
+        slot = &st->path;
+    else if (nl == 10 && memcmp(name, ":authority", 10) == 0)
+        slot = &st->authority;
+    if (!slot)
+        return 0; /* :scheme and the like: nghttp2 validated them, nothing to keep */
+    uint32_t off, nul;
+    /* NUL after each: handlers compare r->method with strcmp. */
+    if (h2_append(st, v, vl, &off) != 0 || h2_append(st, "", 1, &nul) != 0)
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    slot->value_off = off;
+    slot->value_len = (uint32_t)vl;
+    return 0;
+}
+
+int h2_stream_on_header(h2_stream_t *st, const uint8_t *name, size_t nl, const uint8_t *value,
+                        size_t vl)
+{
+    if (st->req)
+        return 0; /* trailers: not forwarded (the upstream request is HTTP/1.1 without them) */
+    st->head_bytes += nl + vl + H2_FIELD_COST;
+    if (st->too_large || st->head_bytes > st->c->w->cfg->max_header_bytes) {
+        st->too_large = 1; /* keep decoding (HPACK state must stay in sync), answer 431 */
+        return 0;
+    }
+    if (nl > 0 && name[0] == ':')
+        return h2_pseudo(st, name, nl, value, vl);
+    if (st->nh == H2_MAX_HEADERS) {
+        st->too_large = 1;
+        return 0;
+    }
+    if (st->nh == st->hoff_cap) {
+        size_t cap = st->hoff_cap ? 2 * st->hoff_cap : 16;
+        h2_hoff_t *h = realloc(st->hoff, cap * sizeof(*h));
+        if (!h)
+            return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+        st->hoff = h;
+        st->hoff_cap = cap;
+    }
+    h2_hoff_t *o = &st->hoff[st->nh];
+    if (h2_append(st, name, nl, &o->name_off) != 0 || h2_append(st, value, vl, &o->value_off) != 0)
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    o->name_len = (uint32_t)nl;
+    o->value_len = (uint32_t)vl;
+    st->nh++;
+    return 0;
+}
+
+static int64_t h2_parse_length(const char *v, size_t n)
+{
+    int64_t x = 0;
+    if (n == 0 || n > 18)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] < '0' || v[i] > '9')
+            return -1;
+        x = x * 10 + (v[i] - '0');
+    }
+    return x;
+}
+
+/* Moves the collected head into r and fills the fields the HTTP/1.1 codec fills, with
+ * :authority standing in for Host when the client sent no Host. */
+static int h2_build_request(h2_stream_t *st, gw_req_t *r)
+{
+    r->hdrs = calloc(st->nh + 1, sizeof(gw_hdr_t));
+    if (!r->hdrs)
+        return -1;
+    r->raw = st->hbuf;
+    st->hbuf = NULL;
+    st->hcap = st->hlen = 0;
+    const char *raw = r->raw ? r->raw : "";
+    for (size_t i = 0; i < st->nh; i++) {
+        const h2_hoff_t *o = &st->hoff[i];
+        r->hdrs[i] = (gw_hdr_t){raw + o->name_off, o->name_len, raw + o->value_off, o->value_len};
+    }
+    r->nhdrs = st->nh;
+    if (st->authority.value_len && !gw_req_header(r, "host", NULL))
+        r->hdrs[r->nhdrs++] = (gw_hdr_t){"host", 4, raw + st->authority.value_off,
+                                         st->authority.value_len};
+    r->method = st->method.value_len ? raw + st->method.value_off : "";
+    r->method_len = st->method.value_len;
+    r->target = raw + st->path.value_off;
+    r->target_len = st->path.value_len;
+    r->path = r->target;
+    const char *q = r->target_len ? memchr(r->target, '?', r->target_len) : NULL;
+    r->path_len = q ? (size_t)(q - r->target) : r->target_len;
+    if (q) {
+        r->query = q + 1;
+        r->query_len = r->target_len - r->path_len - 1;
+    }
+    r->http_minor = 0;
+    r->is_head = strcmp(r->method, "HEAD") == 0;
+    size_t n;
+    const char *cl = gw_req_header(r, "content-length", &n);
+    if (cl)
+        r->content_length = h2_parse_length(cl, n); /* nghttp2 checked it against the DATA */
+    r->has_body = !st->recv_done && r->content_length != 0;
+    snprintf(r->peer, sizeof(r->peer), "%s", st->c->peer);
+    return 0;
+}
+
+/* Answers a request the gateway refuses before any handler saw it. */
+static void h2_reject(gw_req_t *r, int status, const char *fmt, const char *detail)
+{
+    gw_req_release(r, GW_REQ_HANDLER);
+    gw_req_respond_error(r, status, fmt, detail);
+}
+
+/* Answers a request whose handler may already run (the body went over the limit). */
+static void h2_stream_fail(h2_stream_t *st, int status, const char *fmt, const char *detail)
+{
+    gw_req_t *r = st->req;
+    if ((r->holders & GW_REQ_HANDLER) && r->handler && r->handler->on_abort)
+        r->handler->on_abort(r);
+    if (r->head_sent) {
+        r->codec->finish(r, 0); /* too late for a status: reset the stream */
+        return;
+    }
+    gw_req_respond_error(r, status, fmt, detail);
+}
+
+static void h2_on_body_drained(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg);
+
+/* Checks the complete head the way h1.c does; 0 to dispatch, -1 when already answered. */
+static int h2_check_request(h2_stream_t *st, gw_req_t *r)
+{
+    h2_conn_t *c = st->c;
+    if (st->too_large) {
+        h2_reject(r, 431, "Request header fields too large: %s", "header section too large");
+        return -1;
+    }
+    if (r->target_len == 0 || r->target[0] != '/') {
+        h2_reject(r, 400, "Bad request: %s", "the request target must be an absolute path");
+        return -1;
+    }
+    if (strcmp(r->method, "CONNECT") == 0) {
+        h2_reject(r, 405, "Method not allowed: %s", "CONNECT");
+        return -1;
+    }
+    gw_route_classify(r->method, r->method_len, r->path, r->path_len, &r->route);
+    int64_t limit = (int64_t)c->w->cfg->max_body_bytes;
+    if (!(r->route.flags & GW_ROUTE_F_STREAM) && r->content_length > limit) {
+        char detail[128];
+        snprintf(detail, sizeof(detail), "request body of %lld bytes is larger than allowed "
+                 "(limit: %lld bytes)", (long long)r->content_length, (long long)limit);
+        h2_reject(r, 413, "Payload too large: %s", detail);
+        return -1;
+    }
+    if (c->refuse) {
+        h2_reject(r, 503, "Service unavailable: %s",
+                  "too many connections (server.max_connections)");
+        return -1;
+    }
+    return 0;
+}
+
+void h2_stream_on_head_done(h2_stream_t *st, int end_stream)
+{
+    h2_conn_t *c = st->c;
+    if (end_stream)
+        st->recv_done = 1;
+    gw_req_t *r = gw_req_new(c->w, &h2_codec, st);
+    if (!r || h2_build_request(st, r) != 0) {
+        if (r)
+            gw_req_release(r, GW_REQ_CODEC | GW_REQ_HANDLER);
+        nghttp2_submit_rst_stream(c->ng, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_INTERNAL_ERROR);
+        return;
+    }
+    st->req = r;
+    st->body_cb = evbuffer_add_cb(r->body, h2_on_body_drained, st);
+    if (!st->body_cb) {
+        h2_reject(r, 500, "Service internal error: %s", "out of memory");
+        return;
+    }
+    gw_req_assign_id(r);
+    if (h2_check_request(st, r) != 0)
+        return;
+    if (st->recv_done)
+        r->body_done = 1;
+    gw_worker_dispatch(c->w, r);
+}
+
+/* ---- request body: flow control as backpressure ------------------------------------------- */
+
+/* The handler read body bytes: the client may send that many more (WINDOW_UPDATE is batched by
+ * nghttp2). So a stream never buffers more than its window, GW_REQ_HIGH_WATER. */
+static void h2_on_body_drained(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
+{
+    h2_stream_t *st = arg;
+    size_t n = info->n_deleted;
+    if (n == 0)
+        return;
+    if (n > st->unconsumed)
+        n = st->unconsumed;
+    st->unconsumed -= n;
+    if (st->body_hold) {
+        st->held += n;
+        return;
+    }
+    nghttp2_session_consume(st->c->ng, st->id, n);
+    h2_conn_kick(st->c);
+}
+
+static void h2_stop_upload(h2_stream_t *st)
+{
+    if (st->rst_sent)
+        return;
+    st->rst_sent = 1;
+    nghttp2_submit_rst_stream(st->c->ng, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_NO_ERROR);
+}
+
+void h2_stream_on_data(h2_stream_t *st, const uint8_t *data, size_t len)
+{
+    h2_conn_t *c = st->c;
+    gw_req_t *r = st->req;
+    st->received += len;
+    if (!r || r->finished || !(r->holders & GW_REQ_HANDLER)) {
+        nghttp2_session_consume(c->ng, st->id, len); /* answered already: read and dropped */
+        if (st->end_sent && st->received > st->drop_until)
+            h2_stop_upload(st);
+        return;
+    }
+    r->body_received += len;
+    size_t limit = c->w->cfg->max_body_bytes;
+    if (!(r->route.flags & GW_ROUTE_F_STREAM) && r->body_received > limit) {
+        nghttp2_session_consume(c->ng, st->id, len);
+        char detail[128];
+        snprintf(detail, sizeof(detail), "request body is larger than allowed (limit: %llu bytes)",
+                 (unsigned long long)limit);
+        h2_stream_fail(st, 413, "Payload too large: %s", detail);
+        return;
+    }
+    st->unconsumed += len;
+    if (evbuffer_add(r->body, data, len) != 0) {
+        h2_stream_fail(st, 500, "Service internal error: %s", "out of memory");
+        return;
+    }
+    if (r->handler && r->handler->on_body)
+        r->handler->on_body(r);
+}
+
+void h2_stream_on_end(h2_stream_t *st)
+{
+    st->recv_done = 1;
+    gw_req_t *r = st->req;
+    if (!r || r->body_done)
+        return;
+    r->body_done = 1;
+    if ((r->holders & GW_REQ_HANDLER) && !r->finished && r->handler && r->handler->on_body)
+        r->handler->on_body(r);
+}
+
+void h2_stream_on_sent_end(h2_stream_t *st)
+{
+    st->end_sent = 1;
+    if (st->recv_done)
+        return;
+    /* A complete response while the request body is still coming: drop a little more of it,
+     * past that ask the client to stop sending, without error (RFC 9113 8.1). */
+    st->drop_until = st->received + H2_DROP_BUDGET;
+    int64_t clen = st->req ? st->req->content_length : -1;
+    if (clen >= 0 && (uint64_t)clen > st->drop_until)
+        h2_stop_upload(st);
+}
+
+static void h2_want_body(gw_req_t *r, int want)
+{
+    h2_stream_t *st = r->codec_ctx;
+    if (!want) {
+        st->body_hold = 1;
+        return;
+    }
+    st->body_hold = 0;
+    if (st->held) {
+        nghttp2_session_consume(st->c->ng, st->id, st->held);
+        st->held = 0;
+        h2_conn_kick(st->c);
+    }
+}
+
+/* ---- response ------------------------------------------------------------------------------ */
+
+static ssize_t h2_on_read_body(nghttp2_session *ng, int32_t id, uint8_t *buf, size_t length,
+                               uint32_t *flags, nghttp2_data_source *src, void *user_data)
+{
+    h2_stream_t *st = src->ptr;
+    size_t have = evbuffer_get_length(st->out);
+    if (have == 0 && !st->out_done) {
+        st->deferred = 1; /* resumed by send_body or finish */
+        return NGHTTP2_ERR_DEFERRED;
+    }
+    int n = have ? evbuffer_remove(st->out, buf, length) : 0;
+    if (n < 0)
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    size_t left = evbuffer_get_length(st->out);
+    if (st->out_done && left == 0)
+        *flags |= NGHTTP2_DATA_FLAG_EOF;
+    if (st->out_high && left < GW_REQ_LOW_WATER) {
+        st->out_high = 0;
+        st->drain_wanted = 1; /* not from here: the handler may write back synchronously */
+        st->c->drain_pending = 1;
+    }
+    return n;
+}
+
+void h2_stream_notify_drain(h2_stream_t *st)
+{
+    if (!st->drain_wanted)
+        return;
+    st->drain_wanted = 0;
+    gw_req_t *r = st->req;
+    if (r && !r->finished && (r->holders & GW_REQ_HANDLER) && r->handler && r->handler->on_drain)
+        r->handler->on_drain(r);
+}
+
+static void h2_resume(h2_stream_t *st)
+{
+    if (st->deferred) {
+        st->deferred = 0;
+        nghttp2_session_resume_data(st->c->ng, st->id);
+    }
+    h2_conn_kick(st->c);
+}
+
+static int h2_status_has_body(int status)
+{
+    return !(status < 200 || status == 204 || status == 304);
+}
+
+/* nghttp2 copies the array and its strings on submit, so everything here is temporary. */
+static void h2_send_head(gw_req_t *r, int status, const gw_hdr_t *h, size_t n, int64_t clen)
+{
+    h2_stream_t *st = r->codec_ctx;
+    h2_conn_t *c = st->c;
+    r->head_sent = 1;
+    r->status = status;
+    size_t names = 0;
+    for (size_t i = 0; i < n; i++)
+        names += h[i].name_len;
+    nghttp2_nv *nva = calloc(n + 2, sizeof(*nva));
+    char *lower = malloc(names + 1);
+    char sbuf[8], lbuf[24];
+    if (!nva || !lower) {
+        free(nva);
+        free(lower);
+        nghttp2_submit_rst_stream(c->ng, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_INTERNAL_ERROR);
+        h2_conn_kick(c);
+        return;
+    }
+    size_t k = 0, off = 0;
+    snprintf(sbuf, sizeof(sbuf), "%03d", status % 1000);
+    nva[k++] = (nghttp2_nv){(uint8_t *)":status", (uint8_t *)sbuf, 7, 3, NGHTTP2_NV_FLAG_NONE};
+    for (size_t i = 0; i < n; i++) {
+        /* Connection-specific headers are malformed in HTTP/2 (RFC 9113 8.2.2). */
+        if (gw_header_name_eq(h[i].name, h[i].name_len, "content-length") ||
+            gw_header_is_hop_by_hop(h[i].name, h[i].name_len, NULL, 0))
+            continue;
+        for (size_t j = 0; j < h[i].name_len; j++) {
+            char ch = h[i].name[j];
+            lower[off + j] = (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
+        }
+        nva[k++] = (nghttp2_nv){(uint8_t *)lower + off, (uint8_t *)h[i].value, h[i].name_len,
+                                h[i].value_len, NGHTTP2_NV_FLAG_NONE};
+        off += h[i].name_len;
+    }
+    int body_ok = h2_status_has_body(status);
+    if (clen >= 0 && (body_ok || r->is_head)) {
+        int len = snprintf(lbuf, sizeof(lbuf), "%lld", (long long)clen);
+        nva[k++] = (nghttp2_nv){(uint8_t *)"content-length", (uint8_t *)lbuf, 14, (size_t)len,
+                                NGHTTP2_NV_FLAG_NONE};
+    }
+    st->resp_body = body_ok && !r->is_head && clen != 0;
+    nghttp2_data_provider prd = {.source.ptr = st, .read_callback = h2_on_read_body};
+    int rv = nghttp2_submit_response(c->ng, st->id, nva, k, st->resp_body ? &prd : NULL);
+    free(nva);
+    free(lower);
+    if (rv != 0) {
+        gw_log_warn("HTTP/2 response for %s failed: %s", r->id, nghttp2_strerror(rv));
+        st->resp_body = 0;
+        nghttp2_submit_rst_stream(c->ng, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_INTERNAL_ERROR);
+    }
+    h2_conn_kick(c);
+}
+
+static void h2_send_body(gw_req_t *r, const void *data, size_t len)
+{
+    h2_stream_t *st = r->codec_ctx;
+    if (!st->resp_body || len == 0)
+        return; /* HEAD, 204/304, or a response declared empty */
+    evbuffer_add(st->out, data, len);
+    if (evbuffer_get_length(st->out) >= GW_REQ_HIGH_WATER)
+        st->out_high = 1;
+    h2_resume(st);
+}
+
+static void h2_finish(gw_req_t *r, int ok)
+{
+    h2_stream_t *st = r->codec_ctx;
+    h2_conn_t *c = st->c;
+    if (r->finished)
+        return;
+    r->finished = 1;
+    if (!ok || !r->head_sent) {
+        /* Cut short: only a reset tells an HTTP/2 client the body is incomplete. */
+        evbuffer_drain(st->out, evbuffer_get_length(st->out));
+        st->resp_body = 0;
+        st->rst_sent = 1;
+        nghttp2_submit_rst_stream(c->ng, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_INTERNAL_ERROR);
+        h2_conn_kick(c);
+        return;
+    }
+    c->answered++;
+    st->out_done = 1;
+    h2_resume(st);
+}
+
+static size_t h2_out_pending(gw_req_t *r)
+{
+    h2_stream_t *st = r->codec_ctx;
+    return evbuffer_get_length(st->out);
+}
+
+static const gw_codec_ops_t h2_codec = {
+    .send_head = h2_send_head,
+    .send_body = h2_send_body,
+    .finish = h2_finish,
+    .out_pending = h2_out_pending,
+    .want_body = h2_want_body,
+};
