@@ -105,7 +105,7 @@ static void creq_forward(creq_t *cr, const char *xcache, int capture)
 static void creq_bypass(creq_t *cr, const char *why)
 {
     gw_req_t *r = cr->r;
-    cr->c->st.bypass++;
+    gw_stat_inc(&cr->c->st.bypass);
     gw_log_debug("cache bypass for %s %.*s (id %s): %s", r->method, (int)r->path_len, r->path,
                  r->id, why);
     flight_land(cr->c->sh->flights, cr, NULL);
@@ -124,7 +124,7 @@ static int read_on_head(void *ctx, gw_req_t *r, int status, gw_hdr_t *hdrs, size
     cr->status = status;
     if (cr->stale && is_failure(status)) {
         cr->capturing = 0;
-        cr->c->st.stale++;
+        gw_stat_inc(&cr->c->st.stale);
         respond_entry(r, cr->stale, "STALE");
         return 1;
     }
@@ -180,13 +180,13 @@ static int read_on_end(void *ctx, gw_req_t *r, gw_proxy_end_t how)
     gw_centry_t *e = how == GW_PROXY_OK ? creq_make_entry(cr) : NULL;
     if (e && e->status == 200 && !(cr->cc & GW_CC_NO_STORE)) {
         if (gw_l1_put(c->sh->l1, e))
-            c->st.stores_l1++;
+            gw_stat_inc(&c->st.stores_l1);
         if (cr->l2_known)
             l2_store(cr, e);
     }
     if (how != GW_PROXY_OK && how != GW_PROXY_ABORTED && r && r->codec && !r->head_sent &&
         cr->stale) {
-        c->st.stale++;
+        gw_stat_inc(&c->st.stale);
         respond_entry(r, cr->stale, "STALE");
         answered = 1;
     }
@@ -209,7 +209,7 @@ static void creq_fetch(creq_t *cr)
 {
     if (!(cr->cc & GW_CC_NO_CACHE) && cr->c->redis && l2_lookup(cr) == 0)
         return; /* cache_l2_done follows */
-    cr->c->st.misses++;
+    gw_stat_inc(&cr->c->st.misses);
     creq_forward(cr, "MISS", 1);
 }
 
@@ -223,13 +223,14 @@ void cache_l2_done(creq_t *cr, gw_centry_t *e)
         return;
     }
     if (e) {
-        c->st.l2_hits++;
+        gw_stat_inc(&c->st.l2_hits);
         gw_l1_put(c->sh->l1, e);
         creq_answer(cr, e, "HIT");
         gw_centry_unref(e);
         return;
     }
-    c->st.misses++;
+    gw_stat_inc(&c->st.l2_misses);
+    gw_stat_inc(&c->st.misses);
     creq_forward(cr, "MISS", 1);
 }
 
@@ -254,7 +255,7 @@ static void creq_lookup(creq_t *cr)
         uint64_t now = gw_mono_us();
         gw_centry_t *e = gw_l1_get(c->sh->l1, cr->l1key, now);
         if (e && now < e->expires_us) {
-            c->st.l1_hits++;
+            gw_stat_inc(&c->st.l1_hits);
             creq_answer(cr, e, "HIT");
             gw_centry_unref(e);
             return;
@@ -363,7 +364,7 @@ static void mail_on_event(evutil_socket_t fd, short what, void *arg)
             gw_centry_unref(e);
             creq_free(cr);
         } else if (e) {
-            c->st.coalesced++;
+            gw_stat_inc(&c->st.coalesced);
             creq_answer(cr, e, "HIT");
             gw_centry_unref(e);
         } else {
@@ -492,10 +493,26 @@ void gw_cache_free(gw_cache_t *c)
 
 void gw_cache_get_stats(const gw_cache_t *c, gw_cache_stats_t *out)
 {
-    *out = c->st;
-    if (c->redis) {
-        gw_redis_stats_t rs;
-        gw_redis_get_stats(c->redis, &rs);
-        out->l2_errors = rs.errors + rs.timeouts;
-    }
+    const cache_counters_t *s = &c->st;
+    out->l1_hits = gw_stat_get(&s->l1_hits);
+    out->l2_hits = gw_stat_get(&s->l2_hits);
+    out->l2_misses = gw_stat_get(&s->l2_misses);
+    out->misses = gw_stat_get(&s->misses);
+    out->stale = gw_stat_get(&s->stale);
+    out->bypass = gw_stat_get(&s->bypass);
+    out->coalesced = gw_stat_get(&s->coalesced);
+    out->stores_l1 = gw_stat_get(&s->stores_l1);
+    out->stores_l2 = gw_stat_get(&s->stores_l2);
+    out->invalidations = gw_stat_get(&s->invalidations);
+    out->purges = gw_stat_get(&s->purges);
+}
+
+void gw_cache_get_l1_stats(const gw_cache_shared_t *sh, gw_l1_stats_t *out)
+{
+    gw_l1_get_stats(sh->l1, out);
+}
+
+gw_redis_t *gw_cache_redis(const gw_cache_t *c)
+{
+    return c->redis;
 }

@@ -29,11 +29,22 @@ void gw_cache_dispatch(gw_cache_t *c, gw_req_t *r);
 /* POST /api/v1/cache/purge: takes the handler side of r. */
 void gw_cache_purge_handle(gw_cache_t *c, gw_req_t *r);
 
-/* Per-worker counters, read without locks (summed across workers at scrape time). */
+/* Per-worker counters, readable from any thread (summed across workers at scrape time).
+ * Every cacheable read ends as exactly one of l1_hits, coalesced (answered by another
+ * request's fetch), l2_hits, misses (went to Qdrant) or bypass; stale counts misses whose
+ * Qdrant failure was answered with an expired entry. */
 typedef struct gw_cache_stats {
-    uint64_t l1_hits, l2_hits, misses, stale, bypass, coalesced, stores_l1, stores_l2;
-    uint64_t invalidations, l2_errors, purges;
+    uint64_t l1_hits, l2_hits, l2_misses, misses, stale, bypass, coalesced, stores_l1, stores_l2;
+    uint64_t invalidations, purges;
 } gw_cache_stats_t;
 void gw_cache_get_stats(const gw_cache_t *c, gw_cache_stats_t *out);
+
+struct gw_l1_stats;
+/* Entries, bytes and evictions of the in-process tier. */
+void gw_cache_get_l1_stats(const gw_cache_shared_t *sh, struct gw_l1_stats *out);
+
+struct gw_redis;
+/* This worker's Redis client, or NULL without cache.redis.url. */
+struct gw_redis *gw_cache_redis(const gw_cache_t *c);
 
 #endif

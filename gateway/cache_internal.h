@@ -6,6 +6,7 @@
 #include <event2/buffer.h>
 #include <pthread.h>
 
+#include "common/stat.h"
 #include "gateway/cache.h"
 #include "gateway/cache_key.h"
 #include "gateway/cache_lru.h"
@@ -16,6 +17,11 @@
 typedef struct gw_flights gw_flights_t;
 typedef struct creq creq_t;
 typedef struct settle settle_t;
+
+typedef struct cache_counters {
+    gw_stat_t l1_hits, l2_hits, l2_misses, misses, stale, bypass, coalesced, stores_l1, stores_l2;
+    gw_stat_t invalidations, purges;
+} cache_counters_t;
 
 struct gw_cache_shared {
     const gw_config_t *cfg;
@@ -43,7 +49,7 @@ struct gw_cache {
     uint64_t alias_epoch; /* gw_names_alias_epoch when the fetch under way started */
     int alias_again;      /* a reload was asked for while a fetch was under way */
     settle_t *settles;
-    gw_cache_stats_t st;
+    cache_counters_t st;
 };
 
 /* Where a waiter stands; changed only under its flight shard's lock. */

@@ -32,7 +32,7 @@ static void alias_schedule(gw_cache_t *c, uint64_t ms)
 /* Bumps `name` ("*": everything) here and in Redis. */
 static void invalidate(gw_cache_t *c, const char *name)
 {
-    c->st.invalidations++;
+    gw_stat_inc(&c->st.invalidations);
     if (strcmp(name, "*") == 0) {
         gw_names_bump_all(c->sh->names);
         l2_invalidate(c, "*");
@@ -49,7 +49,7 @@ static void invalidate(gw_cache_t *c, const char *name)
 
 void inval_remote(gw_cache_t *c, const char *name)
 {
-    c->st.invalidations++;
+    gw_stat_inc(&c->st.invalidations);
     if (strcmp(name, "*") == 0) {
         gw_names_bump_all(c->sh->names);
         alias_schedule(c, 0);
@@ -316,7 +316,7 @@ static void purge_finish(gw_cache_t *c, gw_req_t *r)
         if (!coll)
             gw_l1_clear(c->sh->l1);
         invalidate(c, name);
-        c->st.purges++;
+        gw_stat_inc(&c->st.purges);
         gw_log_info("cache purge: %s", coll ? name : "everything");
         json_t *res = json_pack("{s:{s:s},s:s,s:f}", "result", "purged", name, "status", "ok",
                                 "time", (double)(gw_mono_us() - r->start_us) / 1e6);

@@ -241,7 +241,7 @@ void l2_store(creq_t *cr, const gw_centry_t *e)
     const char *argv[] = {"SET", key, (const char *)v, "PX", ttl};
     size_t argvlen[] = {3, strlen(key), len, 2, strlen(ttl)};
     if (gw_redis_send(c->redis, 5, argv, argvlen) == 0)
-        c->st.stores_l2++;
+        gw_stat_inc(&c->st.stores_l2);
     free(v);
 }
 

@@ -115,6 +115,26 @@ static int check_log_level(const char *text, const void *value, char *err, size_
     return fail(err, errlen, "must be one of error, warn, info, debug");
 }
 
+/* metrics.qdrant_urls: comma-separated URLs, each checked like upstream.url. */
+static int check_url_list(const char *text, const void *value, char *err, size_t errlen)
+{
+    char one[512];
+    const char *p = text;
+    while (*p) {
+        size_t n = strcspn(p, ",");
+        if (n == 0 || n >= sizeof(one))
+            return fail(err, errlen, "must be URLs separated by commas, without empty items");
+        memcpy(one, p, n);
+        one[n] = '\0';
+        if (check_url(one, value, err, errlen) != 0)
+            return -1;
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    return 0;
+}
+
 /* cache.redis.url: redis://[:password@]host[:port][/db]; the Redis client parses the rest. */
 static int check_redis_url(const char *text, const void *value, char *err, size_t errlen)
 {
@@ -198,6 +218,15 @@ static const yconf_key_t gw_keys[] = {
         "finish) before its HTTP/2 connection is closed with GOAWAY"),
     KEY("log.level", YCONF_STRING, log_level, char *, 0, 0, "info", check_log_level,
         "error, warn, info or debug"),
+    KEY("metrics.enabled", YCONF_BOOL, metrics_enabled, bool, 0, 0, "true", NULL,
+        "serve GET /metrics (gateway, Qdrant and Redis metrics in one scrape)"),
+    KEY("metrics.qdrant_urls", YCONF_STRING, metrics_qdrant_urls, char *, 0, 0, "",
+        check_url_list, "Qdrant nodes whose /metrics are re-exported, comma-separated; "
+        "empty = upstream.url"),
+    KEY("metrics.upstream_ttl", YCONF_DURATION, metrics_upstream_ttl_ms, uint64_t, 0, MIN, "2s",
+        NULL, "reuse a node's /metrics text this long across scrapes"),
+    KEY("metrics.scrape_timeout", YCONF_DURATION, metrics_scrape_timeout_ms, uint64_t, 100,
+        MIN, "2s", NULL, "a node slower than this shows qdrant_up 0 instead of stalling"),
     KEY("cache.enabled", YCONF_BOOL, cache_enabled, bool, 0, 0, "true", NULL,
         "answer repeated reads from the cache"),
     KEY("cache.ttl", YCONF_DURATION, cache_ttl_ms, uint64_t, SEC, 7 * 24 * HOUR, "60s", NULL,

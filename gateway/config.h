@@ -69,6 +69,12 @@ typedef struct gw_config {
     /* log.level: error|warn|info|debug, default info */
     char *log_level;
 
+    /* metrics.*: the /metrics endpoint (conf/performance.yaml documents each key). */
+    bool metrics_enabled;          /* metrics.enabled, default true */
+    char *metrics_qdrant_urls;     /* metrics.qdrant_urls: comma-separated; "" = upstream.url */
+    uint64_t metrics_upstream_ttl_ms;  /* metrics.upstream_ttl, default 2s */
+    uint64_t metrics_scrape_timeout_ms; /* metrics.scrape_timeout, default 2s */
+
     /* Search cache (conf/caching.yaml documents each key). */
     bool cache_enabled;              /* cache.enabled, default true */
     uint64_t cache_ttl_ms;           /* cache.ttl, 1s..7d, default 60s */

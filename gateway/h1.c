@@ -661,6 +661,7 @@ int gw_h1_conn_start(gw_worker_t *w, struct bufferevent *bev, const char *peer, 
     snprintf(c->peer, sizeof(c->peer), "%s", peer);
     c->link.drain = h1_drain;
     c->link.destroy = h1_destroy;
+    c->link.proto = GW_PROTO_HTTP1;
     gw_worker_conn_add(w, &c->link);
     bufferevent_setcb(c->bev, h1_on_read, h1_on_write, h1_on_event, c);
     bufferevent_setwatermark(c->bev, EV_READ, 0, H1_FEED_BYTES);

@@ -462,6 +462,7 @@ int gw_h2_conn_start(gw_worker_t *w, struct bufferevent *bev, const char *peer, 
     c->refuse = refuse != 0;
     c->link.drain = h2_drain;
     c->link.destroy = h2_destroy;
+    c->link.proto = GW_PROTO_H2;
     gw_worker_conn_add(w, &c->link);
     bufferevent_setcb(bev, h2_on_read, h2_on_write, h2_on_event, c);
     bufferevent_setwatermark(bev, EV_WRITE, H2_OUT_LOW, 0);

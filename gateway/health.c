@@ -9,7 +9,10 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "gateway/cache.h"
+#include "gateway/cache_lru.h"
 #include "gateway/proxy.h"
+#include "gateway/redis.h"
 
 struct gw_health {
     gw_worker_t *w;
@@ -52,6 +55,41 @@ static json_t *health_upstream_json(const gw_health_t *h)
     return u;
 }
 
+/* The cache as a whole (all workers) and this worker's Redis connection. Redis down is not a
+ * health failure: the cache goes on without it. */
+static json_t *health_cache_json(gw_worker_t *w)
+{
+    json_t *c = json_object();
+    gw_shared_t *sh = w->shared;
+    json_object_set_new(c, "enabled", json_boolean(sh->cache != NULL));
+    if (!sh->cache)
+        return c;
+    uint64_t hits = 0, lookups = 0;
+    for (int i = 0; i < sh->nworkers; i++) {
+        gw_cache_stats_t s;
+        if (!sh->workers || !sh->workers[i].cache)
+            continue;
+        gw_cache_get_stats(sh->workers[i].cache, &s);
+        hits += s.l1_hits + s.l2_hits + s.coalesced;
+        lookups += s.l1_hits + s.l2_hits + s.coalesced + s.misses;
+    }
+    gw_l1_stats_t l1;
+    gw_cache_get_l1_stats(sh->cache, &l1);
+    json_object_set_new(c, "entries", json_integer((json_int_t)l1.entries));
+    json_object_set_new(c, "bytes", json_integer((json_int_t)l1.bytes));
+    json_object_set_new(c, "max_bytes", json_integer((json_int_t)l1.max_bytes));
+    json_object_set_new(c, "hits", json_integer((json_int_t)hits));
+    json_object_set_new(c, "lookups", json_integer((json_int_t)lookups));
+    json_object_set_new(c, "hit_ratio", lookups ? json_real((double)hits / (double)lookups)
+                                                : json_null());
+    gw_redis_t *redis = w->cache ? gw_cache_redis(w->cache) : NULL;
+    json_t *rj = json_object();
+    json_object_set_new(rj, "configured", json_boolean(redis != NULL));
+    json_object_set_new(rj, "up", redis ? json_boolean(gw_redis_up(redis)) : json_null());
+    json_object_set_new(c, "redis", rj);
+    return c;
+}
+
 static void health_respond(gw_health_t *h, gw_req_t *r)
 {
     gw_worker_t *w = h->w;
@@ -65,6 +103,7 @@ static void health_respond(gw_health_t *h, gw_req_t *r)
     json_object_set_new(res, "connections",
                         json_integer(atomic_load(&w->shared->connections)));
     json_object_set_new(res, "upstream", health_upstream_json(h));
+    json_object_set_new(res, "cache", health_cache_json(w));
     json_t *env = json_object();
     json_object_set_new(env, "result", res);
     if (h->reachable) {

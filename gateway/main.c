@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "gateway/config.h"
 #include "gateway/cache.h"
+#include "gateway/metrics.h"
 #include "gateway/tls.h"
 #include "gateway/worker.h"
 
@@ -177,7 +178,8 @@ static int add_signals(struct event_base *base, run_state_t *st, gw_shared_t *sh
 
 static int run(const gw_config_t *cfg)
 {
-    gw_shared_t shared = {.cfg = cfg, .nworkers = cfg->workers, .start_us = gw_mono_us()};
+    gw_shared_t shared = {.cfg = cfg, .nworkers = cfg->workers, .start_us = gw_mono_us(),
+                          .start_wall = gw_wall_seconds()};
     atomic_init(&shared.connections, 0);
     resolve_upstream(&shared);
     gw_worker_t *workers = calloc((size_t)cfg->workers, sizeof(*workers));
@@ -188,6 +190,11 @@ static int run(const gw_config_t *cfg)
     int rc = 1;
     if (!workers || !base)
         goto out;
+    shared.workers = workers;
+    if (cfg->metrics_enabled && !(shared.metrics = gw_metrics_shared_new(cfg, err, sizeof(err)))) {
+        gw_log_error("%s", err);
+        goto out;
+    }
     if (cfg->cache_enabled && !(shared.cache = gw_cache_shared_new(cfg, err, sizeof(err)))) {
         gw_log_error("%s", err);
         goto out;
@@ -241,6 +248,7 @@ out:
         event_base_free(base);
     free(workers);
     gw_cache_shared_free(shared.cache);
+    gw_metrics_shared_free(shared.metrics);
     if (rc == 0)
         gw_log_info("stopped");
     return rc;

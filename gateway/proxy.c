@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "common/clock.h"
 #include "common/log.h"
@@ -166,6 +168,8 @@ static px_xfer_t *px_xfer_get(gw_proxy_t *px)
 
 static void px_xfer_put(px_xfer_t *x)
 {
+    if (x->active && x->px->w->stats)
+        gw_stat_dec(&x->px->w->stats->upstream_active);
     curl_slist_free_all(x->hdrs);
     x->hdrs = NULL;
     if (x->fetch_body) {
@@ -188,13 +192,35 @@ static void px_xfer_destroy(px_xfer_t *x)
     free(x);
 }
 
+/* Sockets to Qdrant, opened and closed through us so that the pool's size can be counted. */
+static curl_socket_t px_open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    gw_proxy_t *px = ud;
+    curl_socket_t fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+    if (fd != CURL_SOCKET_BAD && px->w->stats)
+        gw_stat_inc(&px->w->stats->upstream_opened);
+    return fd;
+}
+
+static int px_close_socket(void *ud, curl_socket_t fd)
+{
+    gw_proxy_t *px = ud;
+    if (px->w->stats)
+        gw_stat_inc(&px->w->stats->upstream_closed);
+    return close(fd);
+}
+
 /* Options shared by proxied requests and internal fetches. */
 static void px_common_opts(px_xfer_t *x, const char *target, size_t target_len)
 {
     gw_proxy_t *px = x->px;
     const gw_config_t *cfg = px->w->cfg;
     char url[8192];
-    int n = snprintf(url, sizeof(url), "%s%.*s", px->base_url, (int)target_len, target);
+    /* An absolute URL (internal fetches of other Qdrant nodes) is used as it is. */
+    int absolute = target_len > 7 && (strncmp(target, "http://", 7) == 0 ||
+                                      strncmp(target, "https://", 8) == 0);
+    int n = snprintf(url, sizeof(url), "%s%.*s", absolute ? "" : px->base_url, (int)target_len,
+                     target);
     if (n < 0 || (size_t)n >= sizeof(url))
         url[sizeof(url) - 1] = '\0'; /* over-long targets fail upstream, visibly */
     CURL *e = x->easy;
@@ -209,6 +235,10 @@ static void px_common_opts(px_xfer_t *x, const char *target, size_t target_len)
     curl_easy_setopt(e, CURLOPT_MAXAGE_CONN, maxage > 0 ? maxage : 1L);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, px_open_socket);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, px);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, px_close_socket);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, px);
     if (px->resolve)
         curl_easy_setopt(e, CURLOPT_RESOLVE, px->resolve);
 }
@@ -442,8 +472,38 @@ static void px_fail_request(px_xfer_t *x, CURLcode res)
     }
 }
 
+/* Upstream latency and failures by kind, for proxied requests whose client is still there. */
+static void px_count(px_xfer_t *x, CURLcode res)
+{
+    gw_wstats_t *st = x->px->w->stats;
+    if (!st || !x->req || !x->req->codec)
+        return;
+    gw_hist_observe(&st->upstream_duration, gw_mono_us() - x->start_us);
+    switch (res) {
+    case CURLE_OK:
+        return;
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_RESOLVE_HOST:
+        gw_stat_inc(&st->upstream_errors[GW_UPERR_REFUSED]);
+        return;
+    case CURLE_OPERATION_TIMEDOUT:
+        gw_stat_inc(&st->upstream_errors[GW_UPERR_TIMEOUT]);
+        return;
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+        gw_stat_inc(&st->upstream_errors[GW_UPERR_RESET]);
+        return;
+    default:
+        gw_stat_inc(&st->upstream_errors[GW_UPERR_OTHER]);
+    }
+}
+
 static void px_complete(px_xfer_t *x, CURLcode res)
 {
+    if (!x->cb)
+        px_count(x, res);
     if (x->cb) {
         double secs = (double)(gw_mono_us() - x->start_us) / 1e6;
         size_t len = evbuffer_get_length(x->fetch_body);
@@ -640,6 +700,8 @@ void gw_proxy_forward_tap(gw_proxy_t *px, gw_req_t *r, const gw_proxy_tap_t *tap
     }
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->hdrs);
     x->active = 1;
+    if (px->w->stats)
+        gw_stat_inc(&px->w->stats->upstream_active);
     if (curl_multi_add_handle(px->multi, e) != CURLM_OK)
         px_start_failed(x, r, "cannot start upstream request");
 }
@@ -672,6 +734,8 @@ int gw_proxy_fetch(gw_proxy_t *px, const char *path, uint64_t timeout_ms, gw_fet
     }
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->hdrs);
     x->active = 1;
+    if (px->w->stats)
+        gw_stat_inc(&px->w->stats->upstream_active);
     if (curl_multi_add_handle(px->multi, e) != CURLM_OK) {
         px_xfer_put(x);
         return -1;

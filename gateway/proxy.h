@@ -51,8 +51,9 @@ void gw_proxy_forward_tap(gw_proxy_t *px, gw_req_t *r, const gw_proxy_tap_t *tap
 /* Completion of an internal GET. ok: a full HTTP answer arrived (any status). */
 typedef void (*gw_fetch_cb)(void *arg, int ok, long status, const char *body, size_t len,
                             double seconds, const char *error);
-/* Issues an internal GET of `path` on the upstream (health probes, metrics). The callback runs
- * exactly once, from the event loop, unless the pool is freed first. 0 / -1. */
+/* Issues an internal GET of `path` on the upstream (health probes, metrics), or of `path` itself
+ * when it is an absolute http(s):// URL (other Qdrant nodes). The callback runs exactly once,
+ * from the event loop, unless the pool is freed first. 0 / -1. */
 int gw_proxy_fetch(gw_proxy_t *px, const char *path, uint64_t timeout_ms, gw_fetch_cb cb,
                    void *arg);
 

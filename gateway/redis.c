@@ -20,6 +20,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/stat.h"
 
 /* The command connection is dropped (and reconnected) when the oldest unanswered command is
  * older than STALL_FACTOR command timeouts (Redis hung, or the path to it broken), or after
@@ -61,6 +62,12 @@ typedef struct tok {
     int delivered;
 } tok_t;
 
+/* Counters the metrics scrape reads from another thread (see common/stat.h). */
+typedef struct rstats {
+    gw_stat_t commands, errors, timeouts, refused, reconnects, disconnects;
+    gw_stat_t latency_us_sum, latency_count;
+} rstats_t;
+
 struct gw_redis {
     struct event_base *base;
     gw_redis_opts_t o;
@@ -79,7 +86,8 @@ struct gw_redis {
     int resync_pending; /* a connection came up since the last on_resync */
     void *sub_arg;
     uint64_t rng;
-    gw_redis_stats_t st;
+    rstats_t st;
+    gw_stat_t up_cmd, up_sub; /* conn_ready() of each connection, for readers on any thread */
 };
 
 static void conn_start(rconn_t *c);
@@ -252,6 +260,13 @@ static int conn_ready(const rconn_t *c)
     return c->ac && c->state == CS_UP && !c->closing;
 }
 
+/* After any change of state, ac or closing: what other threads see of readiness. */
+static void conn_publish(rconn_t *c)
+{
+    gw_stat_t *g = c->is_sub ? &c->r->up_sub : &c->r->up_cmd;
+    atomic_store_explicit(g, (uint64_t)conn_ready(c), memory_order_relaxed);
+}
+
 static void timer_in(struct event *ev, uint64_t us)
 {
     struct timeval tv = {.tv_sec = (time_t)(us / 1000000u),
@@ -272,8 +287,10 @@ static void conn_failed(rconn_t *c, int was_up, const char *why)
 {
     gw_redis_t *r = c->r;
     c->state = CS_WAIT;
+    conn_publish(c);
     c->closing = c->drop = 0;
-    if (was_up && !c->is_sub) r->st.disconnects++;
+    conn_publish(c);
+    if (was_up && !c->is_sub) gw_stat_inc(&r->st.disconnects);
     if (!c->logged_down) {
         gw_log_warn("%s %s down: %s (retrying with backoff)", conn_label(c), r->name, why);
         c->logged_down = 1;
@@ -297,10 +314,11 @@ static void conn_set_up(rconn_t *c)
     gw_redis_t *r = c->r;
     evtimer_del(c->timer);
     c->state = CS_UP;
+    conn_publish(c);
     c->backoff_ms = r->o.backoff_min_ms;
     if (!c->is_sub) {
         r->consec_timeouts = 0;
-        if (c->ever_up) r->st.reconnects++;
+        if (c->ever_up) gw_stat_inc(&r->st.reconnects);
     }
     c->ever_up = 1;
     c->logged_down = 0;
@@ -322,6 +340,7 @@ static void conn_drop(rconn_t *c, const char *why)
     snprintf(reason, sizeof(reason), "%s", why);
     c->ac = NULL;
     c->state = CS_WAIT;
+    conn_publish(c);
     ac->data = NULL;
     redisAsyncFree(ac);
     conn_failed(c, was_up, reason);
@@ -332,6 +351,7 @@ static void request_drop(rconn_t *c, const char *why, size_t len)
 {
     if (c->drop) return;
     c->drop = c->closing = 1;
+    conn_publish(c);
     snprintf(c->why, sizeof(c->why), "%.*s", (int)len, why);
     timer_in(c->timer, 0);
 }
@@ -448,7 +468,9 @@ static void conn_start(rconn_t *c)
     set_keepalive(ac->c.fd);
     c->ac = ac;
     c->state = CS_CONNECTING;
+    conn_publish(c);
     c->closing = c->drop = 0;
+    conn_publish(c);
     if (conn_handshake(c) != 0) {
         conn_drop(c, "could not queue the handshake");
         return;
@@ -474,7 +496,7 @@ static void tok_unlink(gw_redis_t *r, tok_t *t)
 static void deliver(gw_redis_t *r, gw_redis_cb cb, void *arg, const redisReply *rep)
 {
     if (!rep) {
-        r->st.errors++;
+        gw_stat_inc(&r->st.errors);
         cb(arg, GW_REDIS_DOWN, NULL, 0, 0);
         return;
     }
@@ -493,7 +515,7 @@ static void deliver(gw_redis_t *r, gw_redis_cb cb, void *arg, const redisReply *
         cb(arg, GW_REDIS_NIL, NULL, 0, 0);
         break;
     default:
-        r->st.errors++;
+        gw_stat_inc(&r->st.errors);
         cb(arg, GW_REDIS_ERROR, rep->str, rep->len, 0);
     }
 }
@@ -508,13 +530,13 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
     if (!t->delivered) {
         if (reply) {
             r->consec_timeouts = 0;
-            r->st.latency_us_sum += gw_mono_us() - t->start_us;
-            r->st.latency_count++;
+            gw_stat_add(&r->st.latency_us_sum, gw_mono_us() - t->start_us);
+            gw_stat_inc(&r->st.latency_count);
         }
         if (t->cb)
             deliver(r, t->cb, t->arg, reply);
         else if (!reply || ((redisReply *)reply)->type == REDIS_REPLY_ERROR)
-            r->st.errors++;
+            gw_stat_inc(&r->st.errors);
     }
     free(t);
 }
@@ -535,7 +557,7 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
     while ((t = r->live) && t->start_us + tmo <= now) {
         r->live = t->next;
         t->delivered = 1;
-        r->st.timeouts++;
+        gw_stat_inc(&r->st.timeouts);
         if (t->cb) { /* a slow write alone is no reason to drop the connection */
             r->consec_timeouts++;
             t->cb(t->arg, GW_REDIS_TIMEOUT, NULL, 0, 0);
@@ -557,7 +579,7 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 
 static int refuse(gw_redis_t *r)
 {
-    r->st.refused++;
+    gw_stat_inc(&r->st.refused);
     return -1;
 }
 
@@ -585,7 +607,7 @@ int gw_redis_command(gw_redis_t *r, gw_redis_cb cb, void *arg, int argc, const c
     r->tail = t;
     if (!r->live) r->live = t;
     r->npending++;
-    r->st.commands++;
+    gw_stat_inc(&r->st.commands);
     if (!evtimer_pending(r->deadline, NULL)) deadline_arm(r, t->start_us);
     return 0;
 }
@@ -698,6 +720,7 @@ void gw_redis_free(gw_redis_t *r)
         rconn_t *c = conns[i];
         redisAsyncContext *ac = c->ac;
         c->state = CS_WAIT;
+        conn_publish(c);
         c->ac = NULL;
         if (ac) {
             ac->data = NULL;
@@ -717,7 +740,15 @@ int gw_redis_up(const gw_redis_t *r)
 
 void gw_redis_get_stats(const gw_redis_t *r, gw_redis_stats_t *out)
 {
-    *out = r->st;
-    out->up = conn_ready(&r->cmd);
-    out->sub_up = conn_ready(&r->sub);
+    const rstats_t *s = &r->st;
+    out->commands = gw_stat_get(&s->commands);
+    out->errors = gw_stat_get(&s->errors);
+    out->timeouts = gw_stat_get(&s->timeouts);
+    out->refused = gw_stat_get(&s->refused);
+    out->reconnects = gw_stat_get(&s->reconnects);
+    out->disconnects = gw_stat_get(&s->disconnects);
+    out->latency_us_sum = gw_stat_get(&s->latency_us_sum);
+    out->latency_count = gw_stat_get(&s->latency_count);
+    out->up = (int)gw_stat_get(&r->up_cmd);
+    out->sub_up = (int)gw_stat_get(&r->up_sub);
 }

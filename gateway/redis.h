@@ -73,7 +73,8 @@ typedef void (*gw_redis_resync_cb)(void *arg);
 int gw_redis_subscribe(gw_redis_t *r, const char *channel, gw_redis_message_cb on_message,
                        gw_redis_resync_cb on_resync, void *arg);
 
-/* Counters since gw_redis_new, for the command connection. Read on the owning thread. */
+/* Counters since gw_redis_new, for the command connection. Safe to call from any thread (the
+ * metrics scrape does); only the owning thread changes them. */
 typedef struct gw_redis_stats {
     uint64_t commands;       /* accepted by gw_redis_command / gw_redis_send */
     uint64_t errors;         /* accepted commands that ended in GW_REDIS_ERROR or GW_REDIS_DOWN */

@@ -12,6 +12,7 @@
 
 #include "common/clock.h"
 #include "gateway/headers.h"
+#include "gateway/worker.h"
 
 gw_req_t *gw_req_new(gw_worker_t *w, const gw_codec_ops_t *codec, void *codec_ctx)
 {
@@ -29,7 +30,46 @@ gw_req_t *gw_req_new(gw_worker_t *w, const gw_codec_ops_t *codec, void *codec_ct
     r->holders = GW_REQ_CODEC | GW_REQ_HANDLER;
     r->content_length = -1;
     r->start_us = gw_mono_us();
+    if (w && w->stats)
+        gw_stat_inc(&w->stats->in_flight);
     return r;
+}
+
+/* The request is over: one sample for requests_total and the duration histogram. A request
+ * that got no answer (the client left first) counts as 499, nginx's "client closed request". */
+static void req_count(const gw_req_t *r)
+{
+    gw_wstats_t *st = r->worker ? r->worker->stats : NULL;
+    if (!st)
+        return;
+    gw_stat_dec(&st->in_flight);
+    if (r->internal)
+        return;
+    int cls = (int)r->route.cls;
+    if (cls < 0 || cls >= GW_CLASSES)
+        cls = 0;
+    int code = r->status ? r->status : 499;
+    int ci = code >= GW_CODE_MIN && code < GW_CODE_MIN + GW_CODES - 1 ? code - GW_CODE_MIN
+                                                                       : GW_CODES - 1;
+    int mi = r->method ? gw_stats_method_index(r->method) : GW_M_OTHER;
+    gw_stat_inc(&st->requests[cls][mi][ci]);
+    gw_hist_observe(&st->duration[cls], gw_mono_us() - r->start_us);
+}
+
+int gw_stats_method_index(const char *m)
+{
+    static const char *const names[GW_M_N - 1] = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"};
+    for (int i = 0; i < GW_M_N - 1; i++)
+        if (strcmp(m, names[i]) == 0)
+            return i;
+    return GW_M_OTHER;
+}
+
+const char *gw_stats_method_name(int idx)
+{
+    static const char *const names[GW_M_N] = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD",
+                                              "OTHER"};
+    return idx >= 0 && idx < GW_M_N ? names[idx] : "OTHER";
 }
 
 void gw_req_release(gw_req_t *r, unsigned holder)
@@ -41,6 +81,7 @@ void gw_req_release(gw_req_t *r, unsigned holder)
         r->codec = NULL; /* the codec is gone: handlers must not write any more */
     if (r->holders)
         return;
+    req_count(r);
     evbuffer_free(r->body);
     free(r->hdrs);
     free(r->raw);

@@ -88,6 +88,7 @@ struct gw_req {
     char id[40];         /* X-Request-Id, kept from the client or generated */
     uint64_t start_us;   /* monotonic, when the request began */
 
+    int internal;  /* made by the gateway itself (model API): not counted as a client request */
     int status;    /* response status once sent */
     int head_sent; /* send_head happened */
     int finished;  /* finish happened */

@@ -18,6 +18,7 @@
 #include "gateway/cache.h"
 #include "gateway/conn.h"
 #include "gateway/health.h"
+#include "gateway/metrics.h"
 #include "gateway/proxy.h"
 
 static void worker_accept(gw_worker_t *w, evutil_socket_t fd, struct sockaddr *sa, int salen,
@@ -153,6 +154,7 @@ int gw_worker_init(gw_worker_t *w, gw_shared_t *shared, int id, char *err, size_
     w->shared = shared;
     w->cfg = shared->cfg;
     w->conns.next = w->conns.prev = &w->conns;
+    w->stats = calloc(1, sizeof(*w->stats));
     w->base = event_base_new();
     if (!w->base) {
         snprintf(err, errlen, "cannot create an event loop");
@@ -160,7 +162,7 @@ int gw_worker_init(gw_worker_t *w, gw_shared_t *shared, int id, char *err, size_
     }
     w->stop_ev = event_new(w->base, -1, 0, worker_on_stop, w);
     w->deadline_ev = evtimer_new(w->base, worker_on_deadline, w);
-    if (!w->stop_ev || !w->deadline_ev) {
+    if (!w->stop_ev || !w->deadline_ev || !w->stats) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -229,6 +231,7 @@ void gw_worker_dispose(gw_worker_t *w)
         event_free(w->deadline_ev);
     if (w->base)
         event_base_free(w->base);
+    free(w->stats);
     memset(w, 0, sizeof(*w));
 }
 
@@ -239,6 +242,8 @@ void gw_worker_conn_add(gw_worker_t *w, gw_conn_link_t *c)
     w->conns.next->prev = c;
     w->conns.next = c;
     w->nconns++;
+    if (w->stats)
+        gw_stat_inc(&w->stats->conns[c->proto]);
 }
 
 void gw_worker_conn_remove(gw_worker_t *w, gw_conn_link_t *c)
@@ -247,6 +252,8 @@ void gw_worker_conn_remove(gw_worker_t *w, gw_conn_link_t *c)
     c->next->prev = c->prev;
     c->next = c->prev = c;
     w->nconns--;
+    if (w->stats)
+        gw_stat_dec(&w->stats->conns[c->proto]);
     if (w->draining && w->nconns == 0)
         event_base_loopexit(w->base, NULL);
 }
@@ -262,6 +269,10 @@ static int path_is(const gw_req_t *r, const char *p)
 
 void gw_worker_dispatch(gw_worker_t *w, gw_req_t *r)
 {
+    if (w->shared->metrics && r->route.op && strcmp(r->route.op, "metrics") == 0) {
+        gw_metrics_handle(w, r); /* ours replaces Qdrant's: it re-exports every node's */
+        return;
+    }
     if (r->route.cls != GW_ROUTE_GATEWAY_API) {
         if (w->cache)
             gw_cache_dispatch(w->cache, r);

@@ -11,6 +11,7 @@
 
 #include "gateway/config.h"
 #include "gateway/request.h"
+#include "gateway/stats.h"
 
 struct event_base;
 struct event;
@@ -29,6 +30,9 @@ typedef struct gw_shared {
     uint64_t start_us;      /* monotonic start time, for uptime */
     char upstream_resolve[300]; /* CURLOPT_RESOLVE entry "host:port:addr", or "" for IP literals */
     gw_cache_shared_t *cache;   /* NULL when cache.enabled is false */
+    struct gw_worker *workers;  /* all of them, for the metrics scrape */
+    double start_wall;          /* process start, seconds since the epoch */
+    struct gw_metrics_shared *metrics; /* scrape cache for upstream /metrics texts */
     gw_tls_t *tls;              /* the TLS context when tls.listen is set, else NULL */
 } gw_shared_t;
 
@@ -36,6 +40,7 @@ typedef struct gw_shared {
  * can close the idle ones and wait for the busy ones. */
 typedef struct gw_conn_link {
     struct gw_conn_link *prev, *next;
+    int proto; /* GW_PROTO_*, set before gw_worker_conn_add */
     void (*drain)(struct gw_conn_link *self);   /* shutting down: close when idle */
     void (*destroy)(struct gw_conn_link *self); /* shutdown deadline passed: close now */
 } gw_conn_link_t;
@@ -54,6 +59,7 @@ struct gw_worker {
     gw_proxy_t *proxy;
     gw_health_t *health;
     gw_cache_t *cache; /* NULL when the cache is off */
+    gw_wstats_t *stats; /* this worker's counters (the scrape reads them from any thread) */
     gw_conn_link_t conns; /* list head */
     size_t nconns;
     int draining;

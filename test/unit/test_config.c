@@ -179,6 +179,11 @@ static const err_case_t load_errors[] = {
     {"limits:\n  max_connections: 5\n",
      F ":2: limits.max_connections: unknown key (did you mean server.max_connections?)"},
     {"cachex:\n  size: 1\n", F ":1: cachex: unknown key (did you mean cache?)"},
+    {"metrics:\n  qdrant_urls: http://a:1,,http://b:2\n",
+     F ":2: metrics.qdrant_urls: must be URLs separated by commas, without empty items, got "
+       "\"http://a:1,,http://b:2\""},
+    {"metrics:\n  qdrant_urls: http://a:1,ftp://b\n",
+     F ":2: metrics.qdrant_urls: must start with http:// or https://, got \"http://a:1,ftp://b\""},
     {"cache:\n  size: 1\n", F ":2: cache.size: unknown key"},
     {"cache:\n  redis:\n    url: http://x\n", F ":3: cache.redis.url: must be empty (no Redis) or start with redis://"},
     {"cache:\n  ttl: 0\n", F ":2: cache.ttl: expected a duration from 1s to 168h, got \"0\""},
@@ -277,6 +282,11 @@ START_TEST(test_good_values)
                                "  max_concurrent_streams: 10000\n"
                                "  max_reset_streams: 1\n"
                                "log: {level: debug}\n"
+                               "metrics:\n"
+                               "  enabled: false\n"
+                               "  qdrant_urls: http://10.0.0.1:6333,https://q2:6334\n"
+                               "  upstream_ttl: 0\n"
+                               "  scrape_timeout: 5s\n"
                                "cache:\n"
                                "  enabled: false\n"
                                "  ttl: 2m\n"
@@ -320,6 +330,10 @@ START_TEST(test_good_values)
     ck_assert_uint_eq(c->max_body_bytes, 64ull << 30);
     ck_assert_uint_eq(c->header_timeout_ms, 120000);
     ck_assert_str_eq(c->log_level, "debug");
+    ck_assert(!c->metrics_enabled);
+    ck_assert_str_eq(c->metrics_qdrant_urls, "http://10.0.0.1:6333,https://q2:6334");
+    ck_assert_uint_eq(c->metrics_upstream_ttl_ms, 0);
+    ck_assert_uint_eq(c->metrics_scrape_timeout_ms, 5000);
     ck_assert(!c->cache_enabled && !c->cache_search_enabled && !c->cache_points_enabled);
     ck_assert_uint_eq(c->cache_ttl_ms, 120000);
     ck_assert_uint_eq(c->cache_search_ttl_ms, 5000);

@@ -1,0 +1,302 @@
+/* The exposition text of one scrape. Gateway counters are summed over all workers here, at
+ * scrape time; the request path only ever touches its own worker's counters. */
+#include "gateway/metrics_render.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "gateway/cache.h"
+#include "gateway/cache_lru.h"
+#include "gateway/redis.h"
+#include "gateway/router.h"
+
+#define NS "qdrant_gateway_"
+
+/* Families we write ourselves: an upstream exporter's family of the same name is dropped. */
+static const char *const own_names[] = {
+    "process_cpu_seconds_total", "process_resident_memory_bytes", "process_virtual_memory_bytes",
+    "process_open_fds", "process_max_fds", "process_start_time_seconds", "qdrant_up",
+    "qdrant_scrape_duration_seconds", NULL,
+};
+
+static void render_requests(gw_worker_t *w, gw_text_t *t)
+{
+    gw_shared_t *sh = w->shared;
+    gw_prom_family(t, NS "http_requests_total", "counter",
+                   "Client requests by route class, method and status code (499: client left).");
+    for (int c = 0; c < GW_CLASSES; c++)
+        for (int m = 0; m < GW_M_N; m++)
+            for (int k = 0; k < GW_CODES; k++) {
+                uint64_t v = 0;
+                for (int i = 0; i < sh->nworkers; i++)
+                    v += gw_stat_get(&sh->workers[i].stats->requests[c][m][k]);
+                if (!v)
+                    continue;
+                char labels[160];
+                snprintf(labels, sizeof(labels), "route_class=\"%s\",method=\"%s\",code=\"%d\"",
+                         gw_route_class_name((gw_route_class_t)c), gw_stats_method_name(m),
+                         k == GW_CODES - 1 ? 0 : k + GW_CODE_MIN);
+                gw_prom_sample_u64(t, NS "http_requests_total", labels, v);
+            }
+    gw_prom_family(t, NS "http_request_duration_seconds", "histogram",
+                   "Time from a request's first byte to the end of its answer, by route class.");
+    const gw_hist_t *h[256];
+    int nw = sh->nworkers < 256 ? sh->nworkers : 256;
+    for (int c = 0; c < GW_CLASSES; c++) {
+        for (int i = 0; i < nw; i++)
+            h[i] = &sh->workers[i].stats->duration[c];
+        char labels[64];
+        snprintf(labels, sizeof(labels), "route_class=\"%s\"",
+                 gw_route_class_name((gw_route_class_t)c));
+        gw_prom_histogram(t, NS "http_request_duration_seconds", labels, h, (size_t)nw);
+    }
+}
+
+static uint64_t sum_stat(gw_shared_t *sh, size_t offset)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < sh->nworkers; i++)
+        v += gw_stat_get((const gw_stat_t *)((const char *)sh->workers[i].stats + offset));
+    return v;
+}
+
+#define SUM(field) sum_stat(sh, offsetof(gw_wstats_t, field))
+
+static void render_conns_upstream(gw_worker_t *w, gw_text_t *t)
+{
+    gw_shared_t *sh = w->shared;
+    gw_prom_family(t, NS "http_requests_in_flight", "gauge", "Requests being served now.");
+    gw_prom_sample_u64(t, NS "http_requests_in_flight", NULL, SUM(in_flight));
+    gw_prom_family(t, NS "connections", "gauge",
+                   "Open client connections by protocol (pending: TLS handshake or sniffing).");
+    static const char *const protos[GW_PROTO_N] = {"pending", "http1", "h2"};
+    for (int p = 0; p < GW_PROTO_N; p++) {
+        char labels[40];
+        snprintf(labels, sizeof(labels), "protocol=\"%s\"", protos[p]);
+        gw_prom_sample_u64(t, NS "connections", labels, SUM(conns[p]));
+    }
+    const gw_hist_t *h[256];
+    int nw = sh->nworkers < 256 ? sh->nworkers : 256;
+    for (int i = 0; i < nw; i++)
+        h[i] = &sh->workers[i].stats->upstream_duration;
+    gw_prom_family(t, NS "upstream_request_duration_seconds", "histogram",
+                   "Time Qdrant took to answer a forwarded request, to its last byte.");
+    gw_prom_histogram(t, NS "upstream_request_duration_seconds", NULL, h, (size_t)nw);
+    gw_prom_family(t, NS "upstream_errors_total", "counter",
+                   "Forwarded requests that failed, by kind.");
+    static const char *const kinds[GW_UPERR_N] = {"refused", "reset", "timeout", "other"};
+    for (int k = 0; k < GW_UPERR_N; k++) {
+        char labels[40];
+        snprintf(labels, sizeof(labels), "kind=\"%s\"", kinds[k]);
+        gw_prom_sample_u64(t, NS "upstream_errors_total", labels, SUM(upstream_errors[k]));
+    }
+    uint64_t open = SUM(upstream_opened) - SUM(upstream_closed), active = SUM(upstream_active);
+    gw_prom_family(t, NS "upstream_connections", "gauge",
+                   "Pooled connections to Qdrant: open, and idle (open minus transfers under way).");
+    gw_prom_sample_u64(t, NS "upstream_connections", "state=\"open\"", open);
+    gw_prom_sample_u64(t, NS "upstream_connections", "state=\"idle\"",
+                       open > active ? open - active : 0);
+}
+
+static void render_cache(gw_worker_t *w, gw_text_t *t)
+{
+    gw_shared_t *sh = w->shared;
+    if (!sh->cache)
+        return;
+    gw_cache_stats_t sum = {0};
+    gw_redis_stats_t rs = {0};
+    int redis_any = 0, redis_up = 0;
+    for (int i = 0; i < sh->nworkers; i++) {
+        gw_cache_stats_t s;
+        gw_cache_t *c = sh->workers[i].cache;
+        if (!c)
+            continue;
+        gw_cache_get_stats(c, &s);
+        sum.l1_hits += s.l1_hits, sum.l2_hits += s.l2_hits, sum.l2_misses += s.l2_misses;
+        sum.misses += s.misses, sum.stale += s.stale, sum.bypass += s.bypass;
+        sum.coalesced += s.coalesced, sum.stores_l1 += s.stores_l1, sum.stores_l2 += s.stores_l2;
+        sum.invalidations += s.invalidations, sum.purges += s.purges;
+        gw_redis_t *r = gw_cache_redis(c);
+        if (r) {
+            gw_redis_stats_t one;
+            gw_redis_get_stats(r, &one);
+            redis_any = 1;
+            redis_up |= one.up;
+            rs.errors += one.errors, rs.timeouts += one.timeouts, rs.refused += one.refused;
+            rs.reconnects += one.reconnects, rs.latency_us_sum += one.latency_us_sum;
+            rs.latency_count += one.latency_count, rs.commands += one.commands;
+        }
+    }
+    gw_prom_family(t, NS "cache_lookups_total", "counter",
+                   "Cacheable reads by tier and result; l1 miss = went on to Redis or Qdrant.");
+    struct {
+        const char *labels;
+        uint64_t v;
+    } rows[] = {
+        {"tier=\"l1\",result=\"hit\"", sum.l1_hits},
+        {"tier=\"l1\",result=\"miss\"", sum.l2_hits + sum.misses},
+        {"tier=\"l1\",result=\"stale\"", sum.stale},
+        {"tier=\"l1\",result=\"bypass\"", sum.bypass},
+        {"tier=\"l2\",result=\"hit\"", sum.l2_hits},
+        {"tier=\"l2\",result=\"miss\"", sum.l2_misses},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+        gw_prom_sample_u64(t, NS "cache_lookups_total", rows[i].labels, rows[i].v);
+    gw_prom_family(t, NS "cache_coalesced_total", "counter",
+                   "Reads answered by an identical read's fetch instead of their own.");
+    gw_prom_sample_u64(t, NS "cache_coalesced_total", NULL, sum.coalesced);
+    gw_prom_family(t, NS "cache_stores_total", "counter", "Answers stored, by tier.");
+    gw_prom_sample_u64(t, NS "cache_stores_total", "tier=\"l1\"", sum.stores_l1);
+    gw_prom_sample_u64(t, NS "cache_stores_total", "tier=\"l2\"", sum.stores_l2);
+    gw_prom_family(t, NS "cache_invalidations_total", "counter",
+                   "Generation bumps: writes, settle timers, purges and other replicas' writes.");
+    gw_prom_sample_u64(t, NS "cache_invalidations_total", NULL, sum.invalidations);
+    gw_prom_family(t, NS "cache_purges_total", "counter", "Admin purges.");
+    gw_prom_sample_u64(t, NS "cache_purges_total", NULL, sum.purges);
+    gw_l1_stats_t l1;
+    gw_cache_get_l1_stats(sh->cache, &l1);
+    gw_prom_family(t, NS "cache_entries", "gauge", "Entries in the in-process tier.");
+    gw_prom_sample_u64(t, NS "cache_entries", NULL, l1.entries);
+    gw_prom_family(t, NS "cache_bytes", "gauge", "Bytes used by the in-process tier.");
+    gw_prom_sample_u64(t, NS "cache_bytes", NULL, l1.bytes);
+    gw_prom_family(t, NS "cache_max_bytes", "gauge", "cache.local.max_bytes.");
+    gw_prom_sample_u64(t, NS "cache_max_bytes", NULL, l1.max_bytes);
+    gw_prom_family(t, NS "cache_evictions_total", "counter", "Entries evicted to make room.");
+    gw_prom_sample_u64(t, NS "cache_evictions_total", NULL, l1.evictions);
+    if (!redis_any)
+        return;
+    gw_prom_family(t, NS "redis_up", "gauge", "1 when the Redis client is connected.");
+    gw_prom_sample_u64(t, NS "redis_up", NULL, (uint64_t)redis_up);
+    gw_prom_family(t, NS "redis_errors_total", "counter",
+                   "Redis commands that failed or timed out, and calls refused while down.");
+    gw_prom_sample_u64(t, NS "redis_errors_total", "kind=\"error\"", rs.errors);
+    gw_prom_sample_u64(t, NS "redis_errors_total", "kind=\"timeout\"", rs.timeouts);
+    gw_prom_sample_u64(t, NS "redis_errors_total", "kind=\"refused\"", rs.refused);
+    gw_prom_family(t, NS "redis_reconnects_total", "counter", "Redis reconnections.");
+    gw_prom_sample_u64(t, NS "redis_reconnects_total", NULL, rs.reconnects);
+    gw_prom_family(t, NS "redis_command_duration_seconds", "summary",
+                   "Round trip of Redis commands answered in time.");
+    gw_prom_sample(t, NS "redis_command_duration_seconds_sum", NULL,
+                   (double)rs.latency_us_sum / 1e6);
+    gw_prom_sample_u64(t, NS "redis_command_duration_seconds_count", NULL, rs.latency_count);
+}
+
+/* /proc/self/stat: utime, stime (ticks), vsize (bytes), rss (pages). */
+static void render_process(gw_worker_t *w, gw_text_t *t)
+{
+    char buf[1024];
+    double cpu = 0, vsize = 0, rss = 0;
+    FILE *f = fopen("/proc/self/stat", "r");
+    if (f) {
+        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+        buf[n] = '\0';
+        fclose(f);
+        const char *p = strrchr(buf, ')'); /* comm may contain spaces */
+        unsigned long ut = 0, st = 0, vs = 0;
+        long rs = 0;
+        if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %*d %*d %*d "
+                               "%*d %*d %*d %*u %lu %ld", &ut, &st, &vs, &rs) == 4) {
+            long hz = sysconf(_SC_CLK_TCK);
+            cpu = (double)(ut + st) / (double)(hz > 0 ? hz : 100);
+            vsize = (double)vs;
+            rss = (double)rs * (double)sysconf(_SC_PAGESIZE);
+        }
+    }
+    uint64_t fds = 0;
+    DIR *d = opendir("/proc/self/fd");
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d)))
+            fds += e->d_name[0] != '.';
+        closedir(d);
+        fds--; /* the directory itself */
+    }
+    struct rlimit rl = {0};
+    getrlimit(RLIMIT_NOFILE, &rl);
+    gw_prom_family(t, "process_cpu_seconds_total", "counter", "User and system CPU time.");
+    gw_prom_sample(t, "process_cpu_seconds_total", NULL, cpu);
+    gw_prom_family(t, "process_resident_memory_bytes", "gauge", "Resident memory.");
+    gw_prom_sample(t, "process_resident_memory_bytes", NULL, rss);
+    gw_prom_family(t, "process_virtual_memory_bytes", "gauge", "Virtual memory.");
+    gw_prom_sample(t, "process_virtual_memory_bytes", NULL, vsize);
+    gw_prom_family(t, "process_open_fds", "gauge", "Open file descriptors.");
+    gw_prom_sample_u64(t, "process_open_fds", NULL, fds);
+    gw_prom_family(t, "process_max_fds", "gauge", "RLIMIT_NOFILE.");
+    gw_prom_sample(t, "process_max_fds", NULL, (double)rl.rlim_cur);
+    gw_prom_family(t, "process_start_time_seconds", "gauge", "Start time, Unix seconds.");
+    gw_prom_sample(t, "process_start_time_seconds", NULL, w->shared->start_wall);
+    gw_prom_family(t, NS "build_info", "gauge", "Always 1; the version is a label.");
+    gw_prom_sample_u64(t, NS "build_info", "version=\"" GW_VERSION "\"", 1);
+}
+
+static void render_nodes(const gw_metrics_source_t *src, gw_text_t *t)
+{
+    gw_prom_family(t, "qdrant_up", "gauge",
+                   "1 when the Qdrant node answered /metrics within metrics.scrape_timeout.");
+    for (size_t i = 0; i < src->nnodes; i++) {
+        char esc[320], labels[340];
+        gw_prom_escape(src->node[i].label, esc, sizeof(esc));
+        snprintf(labels, sizeof(labels), "upstream=\"%s\"", esc);
+        gw_prom_sample_u64(t, "qdrant_up", labels, (uint64_t)src->node[i].up);
+    }
+    gw_prom_merge_t *m = gw_prom_merge_new();
+    if (!m) {
+        t->oom = 1;
+        return;
+    }
+    for (size_t i = 0; i < src->nnodes; i++)
+        if (src->node[i].text)
+            gw_prom_merge_add(m, src->node[i].text, src->node[i].len, "upstream",
+                              src->node[i].label, own_names);
+    gw_prom_merge_write(m, t);
+    gw_prom_merge_free(m);
+}
+
+void gw_metrics_render_redis(const char *info, size_t len, int configured, gw_text_t *t)
+{
+    static const struct {
+        const char *field, *name, *type, *help;
+    } map[] = {
+        {"used_memory", "redis_used_memory_bytes", "gauge", "Memory Redis has allocated."},
+        {"maxmemory", "redis_maxmemory_bytes", "gauge", "Redis maxmemory (0: none)."},
+        {"keyspace_hits", "redis_keyspace_hits_total", "counter", "Successful key lookups."},
+        {"keyspace_misses", "redis_keyspace_misses_total", "counter", "Failed key lookups."},
+        {"evicted_keys", "redis_evicted_keys_total", "counter", "Keys evicted by maxmemory."},
+        {"expired_keys", "redis_expired_keys_total", "counter", "Keys expired."},
+        {"connected_clients", "redis_connected_clients", "gauge", "Client connections."},
+        {"total_commands_processed", "redis_commands_processed_total", "counter",
+         "Commands processed."},
+    };
+    if (!configured)
+        return;
+    gw_prom_family(t, "redis_up", "gauge", "1 when Redis answered INFO for this scrape.");
+    gw_prom_sample_u64(t, "redis_up", NULL, info != NULL);
+    for (size_t k = 0; info && k < sizeof(map) / sizeof(map[0]); k++) {
+        size_t fl = strlen(map[k].field), off = 0;
+        while (off < len) {
+            const char *line = info + off;
+            const char *eol = memchr(line, '\n', len - off);
+            size_t ll = eol ? (size_t)(eol - line) : len - off;
+            off += ll + 1;
+            if (ll > fl && memcmp(line, map[k].field, fl) == 0 && line[fl] == ':') {
+                gw_prom_family(t, map[k].name, map[k].type, map[k].help);
+                gw_prom_sample(t, map[k].name, NULL, strtod(line + fl + 1, NULL));
+                break;
+            }
+        }
+    }
+}
+
+void gw_metrics_render(gw_worker_t *w, const gw_metrics_source_t *src, gw_text_t *t)
+{
+    render_process(w, t);
+    render_requests(w, t);
+    render_conns_upstream(w, t);
+    render_cache(w, t);
+    render_nodes(src, t);
+    gw_metrics_render_redis(src->redis_info, src->redis_len, src->redis_configured, t);
+}

@@ -1,0 +1,33 @@
+/* Per-worker request, connection and upstream counters. Each worker writes only its own (plain
+ * cost, see common/stat.h); the metrics scrape sums them across workers. */
+#ifndef GW_STATS_H
+#define GW_STATS_H
+
+#include "common/stat.h"
+
+enum { GW_M_GET, GW_M_POST, GW_M_PUT, GW_M_PATCH, GW_M_DELETE, GW_M_HEAD, GW_M_OTHER, GW_M_N };
+#define GW_CLASSES   5   /* gw_route_class_t values */
+#define GW_CODE_MIN  100
+#define GW_CODES     501 /* 100..599, and one slot for anything else */
+
+/* Connection protocols (gw_conn_link_t.proto). */
+enum { GW_PROTO_PENDING = 0, GW_PROTO_HTTP1, GW_PROTO_H2, GW_PROTO_N };
+
+/* Upstream failures by kind. */
+enum { GW_UPERR_REFUSED, GW_UPERR_RESET, GW_UPERR_TIMEOUT, GW_UPERR_OTHER, GW_UPERR_N };
+
+typedef struct gw_wstats {
+    gw_stat_t requests[GW_CLASSES][GW_M_N][GW_CODES];
+    gw_hist_t duration[GW_CLASSES];
+    gw_stat_t in_flight;
+    gw_stat_t conns[GW_PROTO_N];
+    gw_hist_t upstream_duration;
+    gw_stat_t upstream_errors[GW_UPERR_N];
+    gw_stat_t upstream_opened, upstream_closed; /* sockets to Qdrant */
+    gw_stat_t upstream_active;                  /* transfers under way */
+} gw_wstats_t;
+
+int gw_stats_method_index(const char *method);
+const char *gw_stats_method_name(int idx);
+
+#endif
