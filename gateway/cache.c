@@ -16,6 +16,7 @@
 #include "gateway/proxy.h"
 
 #define CACHE_MAX_REPLAY_HDRS 64
+#define CACHE_MEMO_SLOTS_LOG2 13 /* 8192 recent distinct requests per worker keep their key */
 
 static const gw_handler_ops_t creq_handler;
 static const gw_proxy_tap_t read_tap;
@@ -242,7 +243,8 @@ static void creq_lookup(creq_t *cr)
     const char *why = "cannot build a key";
     size_t len = evbuffer_get_length(r->body);
     const char *body = len ? (const char *)evbuffer_pullup(r->body, -1) : "";
-    if (gw_ckey_build(&cr->key, r, body, len, !c->cfg->cache_share_across_keys, &why) != 0) {
+    if (gw_ckey_build_memo(c->memo, &cr->key, r, body, len, !c->cfg->cache_share_across_keys,
+                           &why) != 0) {
         creq_bypass(cr, why);
         return;
     }
@@ -454,7 +456,8 @@ gw_cache_t *gw_cache_new(gw_worker_t *w, gw_cache_shared_t *sh, char *err, size_
     c->cfg = sh->cfg;
     pthread_mutex_init(&c->mail_lock, NULL);
     c->mail_ev = event_new(w->base, -1, 0, mail_on_event, c);
-    if (!c->mail_ev || inval_init(c) != 0) {
+    c->memo = gw_ckey_memo_new(CACHE_MEMO_SLOTS_LOG2);
+    if (!c->mail_ev || !c->memo || inval_init(c) != 0) {
         snprintf(err, errlen, "out of memory creating the cache");
         gw_cache_free(c);
         return NULL;
@@ -487,6 +490,7 @@ void gw_cache_free(gw_cache_t *c)
     }
     if (c->mail_ev)
         event_free(c->mail_ev);
+    gw_ckey_memo_free(c->memo);
     pthread_mutex_destroy(&c->mail_lock);
     free(c);
 }

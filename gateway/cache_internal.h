@@ -9,6 +9,7 @@
 #include "common/stat.h"
 #include "gateway/cache.h"
 #include "gateway/cache_key.h"
+#include "gateway/cache_memo.h"
 #include "gateway/cache_lru.h"
 #include "gateway/cache_names.h"
 #include "gateway/redis.h"
@@ -49,6 +50,7 @@ struct gw_cache {
     uint64_t alias_epoch; /* gw_names_alias_epoch when the fetch under way started */
     int alias_again;      /* a reload was asked for while a fetch was under way */
     settle_t *settles;
+    gw_ckey_memo_t *memo; /* raw request bytes -> key, so repeats skip the JSON work */
     cache_counters_t st;
 };
 

@@ -117,30 +117,26 @@ static void digest_header(gw_digest_t *d, const gw_req_t *r, const char *lower_n
 }
 
 /* lookup_from: {"collection": name, ...}; with_lookup: name or {"collection": name, ...}. */
-static int add_lookup(gw_deps_t *deps, const json_t *v)
+static int add_lookup(gw_deps_t *deps, const gw_cjnode_t *v)
 {
-    if (json_is_object(v))
-        v = json_object_get(v, "collection");
-    if (!json_is_string(v))
+    if (gw_cjnode_type(v) == GW_CJ_OBJ)
+        v = gw_cjnode_get(v, "collection");
+    size_t len = 0;
+    const char *name = v ? gw_cjnode_str(v, &len) : NULL;
+    if (!name)
         return 0; /* Qdrant will reject it; the key still covers the body */
-    return gw_deps_add(deps, json_string_value(v), json_string_length(v));
+    return gw_deps_add(deps, name, len);
 }
 
-static int find_deps(gw_deps_t *deps, const json_t *v)
+static int find_deps(gw_deps_t *deps, const gw_cjnode_t *v)
 {
-    if (json_is_array(v)) {
-        size_t i;
-        const json_t *item;
-        json_array_foreach(v, i, item) if (find_deps(deps, item) != 0) return -1;
-        return 0;
-    }
-    if (!json_is_object(v))
-        return 0;
-    const char *k;
-    const json_t *item;
-    json_object_foreach((json_t *)v, k, item)
-    {
-        if ((strcmp(k, "lookup_from") == 0 || strcmp(k, "with_lookup") == 0) &&
+    int obj = gw_cjnode_type(v) == GW_CJ_OBJ;
+    for (size_t i = 0; i < gw_cjnode_count(v); i++) {
+        const gw_cjnode_t *item = gw_cjnode_item(v, i);
+        size_t kl = 0;
+        const char *k = obj ? gw_cjnode_key(v, i, &kl) : NULL;
+        if (k && ((kl == 11 && memcmp(k, "lookup_from", 11) == 0) ||
+                  (kl == 11 && memcmp(k, "with_lookup", 11) == 0)) &&
             add_lookup(deps, item) != 0)
             return -1;
         if (find_deps(deps, item) != 0)
@@ -157,20 +153,18 @@ static int digest_body(gw_digest_t *d, gw_deps_t *deps, const char *body, size_t
         return 0;
     }
     char err[160];
-    json_t *root = gw_cjson_parse(body, len, err, sizeof(err));
-    if (!root) {
+    gw_cjson_t *doc = gw_cjson_parse(body, len, err, sizeof(err));
+    if (!doc) {
         *why = "body is not valid JSON";
         return -1;
     }
-    int rc = find_deps(deps, root);
+    int rc = find_deps(deps, gw_cjson_root(doc));
     if (rc != 0)
         *why = "too many collections";
     gw_digest_u64(d, 1);
-    if (rc == 0 && gw_cjson_digest(root, d) != 0) {
-        *why = "out of memory";
-        rc = -1;
-    }
-    json_decref(root);
+    if (rc == 0)
+        gw_cjson_digest(doc, d);
+    gw_cjson_free(doc);
     return rc;
 }
 

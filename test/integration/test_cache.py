@@ -483,6 +483,23 @@ class RedisTest(unittest.TestCase):
         a.close()
         b.close()
 
+    def test_redis_stalled_is_bypassed(self):
+        # A Redis that accepts but never answers (SIGSTOP): every lookup gives up after
+        # cache.redis.timeout and the request goes on to Qdrant; nobody gets an error.
+        import signal
+        c = Client(self.gws[0].port)
+        c.query(body={"query": [5, 5, 5, 5], "limit": 1})
+        self.redis.p.send_signal(signal.SIGSTOP)
+        try:
+            t0 = time.monotonic()
+            for i in range(20):
+                s, x, doc, _ = c.query(body={"query": [i, 1, 2, 3], "limit": 2})
+                self.assertEqual(s, 200, doc)
+            self.assertLess(time.monotonic() - t0, 15, "requests waited on a stalled Redis")
+        finally:
+            self.redis.p.send_signal(signal.SIGCONT)
+        c.close()
+
     def test_redis_down_and_back_under_traffic(self):
         errors, done, count = [], threading.Event(), [0]
 

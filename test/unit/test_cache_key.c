@@ -12,7 +12,7 @@
 static void canon(const char *in, char *out, size_t cap)
 {
     char err[160];
-    json_t *v = gw_cjson_parse(in, strlen(in), err, sizeof(err));
+    gw_cjson_t *v = gw_cjson_parse(in, strlen(in), err, sizeof(err));
     ck_assert_msg(v != NULL, "parse %s: %s", in, err);
     size_t len = 0;
     char *s = gw_cjson_dump(v, &len);
@@ -20,7 +20,7 @@ static void canon(const char *in, char *out, size_t cap)
     ck_assert_uint_lt(len, cap);
     memcpy(out, s, len + 1);
     free(s);
-    json_decref(v);
+    gw_cjson_free(v);
 }
 
 typedef struct pair {
@@ -38,6 +38,14 @@ static const pair_t pairs[] = {
     {"{\"v\":[0.1]}", "{\"v\":[1E-1]}", 1},
     {"{\"v\":[100.0]}", "{\"v\":[1e2]}", 1},
     {"{\"v\":[-0.5]}", "{\"v\":[-5e-1]}", 1},
+    {"{\"v\":[0.1]}", "{\"v\":[10e-2]}", 1},
+    {"{\"v\":[0.1]}", "{\"v\":[0.01e1]}", 1},
+    {"{\"v\":[1.5]}", "{\"v\":[15E-1]}", 1},
+    {"{\"v\":[0.0]}", "{\"v\":[0e10]}", 1},
+    {"{\"v\":[12300.0]}", "{\"v\":[1.23e+4]}", 1},
+    {"{\"v\":[0.0]}", "{\"v\":[-0.0]}", 0},
+    {"{\"v\":[0.1]}", "{\"v\":[-0.1]}", 0},
+    {"{\"v\":[1e5]}", "{\"v\":[1e-5]}", 0},
     /* integers stay integers: serde refuses 10.0 for a usize */
     {"{\"limit\":10}", "{\"limit\":10.0}", 0},
     {"{\"limit\":10}", "{\"limit\":11}", 0},
@@ -69,21 +77,49 @@ END_TEST
 START_TEST(canonical_form_is_compact_and_sorted)
 {
     char out[256];
-    canon("{ \"b\" : [ 1 , 0.5 ], \"a\" : { \"d\" : null, \"c\" : \"x\" } }", out, sizeof(out));
-    ck_assert_str_eq(out, "{\"a\":{\"c\":\"x\",\"d\":null},\"b\":[1,0.5]}");
+    canon("{ \"b\" : [ 1 , 0.50, -12.5e3, false ], \"a\" : { \"d\" : null, \"c\" : \"x\\ty\\u0001\\\"\" } }",
+          out, sizeof(out));
+    ck_assert_str_eq(out,
+                     "{\"a\":{\"c\":\"x\\u0009y\\u0001\\\"\",\"d\":null},\"b\":[1,5e-1,-125e2,false]}");
+    canon("{\"b\":1,\"a\":{},\"ab\":[],\"\":\"\"}", out, sizeof(out));
+    ck_assert_str_eq(out, "{\"\":\"\",\"a\":{},\"ab\":[],\"b\":1}");
 }
 END_TEST
 
 static const char *const bad_json[] = {
     "", "{", "{\"a\":1,}", "{\"a\":1} x", "{\"a\":1,\"a\":2}", "[1,2", "{'a':1}",
-    "{\"a\":NaN}", "{\"a\":99999999999999999999999}", "{\"a\":\"\\u0000\"}", "\xff",
+    "{\"a\":NaN}", "\xff", "[01]", "[1.]", "[.5]", "[1e]", "[-]", "[+1]", "[1e9999999999]",
+    "\"\\ud800\"", "\"\\udc00\"", "\"\\ud800\\u0041\"", "\"\\x\"", "\"a\tb\"", "\"\xc0\xaf\"",
+    "\"\xed\xa0\x80\"", "\"abc", "\"\\", "tru", "nul", "[1 2]", "{\"a\" 1}", "{1:2}",
 };
+
+START_TEST(rejects_deep_nesting)
+{
+    char deep[300], err[160];
+    memset(deep, '[', 129);
+    memset(deep + 129, ']', 129);
+    gw_cjson_t *v = gw_cjson_parse(deep, 258, err, sizeof(err));
+    ck_assert_ptr_null(v);
+    ck_assert_ptr_nonnull(strstr(err, "recursion limit"));
+    v = gw_cjson_parse(deep + 1, 256, err, sizeof(err)); /* 128 levels: fine */
+    ck_assert_ptr_nonnull(v);
+    gw_cjson_free(v);
+}
+END_TEST
+
+START_TEST(error_positions)
+{
+    char err[160];
+    ck_assert_ptr_null(gw_cjson_parse("{\n  \"a\": tru\n}", 15, err, sizeof(err)));
+    ck_assert_str_eq(err, "line 2 column 8: expected value");
+}
+END_TEST
 
 START_TEST(rejects_bad_json)
 {
     char err[160] = "";
     const char *in = bad_json[_i];
-    json_t *v = gw_cjson_parse(in, strlen(in), err, sizeof(err));
+    gw_cjson_t *v = gw_cjson_parse(in, strlen(in), err, sizeof(err));
     ck_assert_msg(v == NULL, "accepted %s", in);
     ck_assert_msg(strstr(err, "line ") == err, "message: %s", err);
 }
@@ -265,6 +301,8 @@ static Suite *key_suite(void)
     tcase_add_loop_test(tc, canonical_pairs, 0, NELEM(pairs));
     tcase_add_test(tc, canonical_form_is_compact_and_sorted);
     tcase_add_loop_test(tc, rejects_bad_json, 0, NELEM(bad_json));
+    tcase_add_test(tc, rejects_deep_nesting);
+    tcase_add_test(tc, error_positions);
     suite_add_tcase(s, tc);
     tc = tcase_create("key");
     tcase_add_test(tc, key_equivalences);
