@@ -1,6 +1,7 @@
 /* gateway/config: the key table (name, type, field, range, default, check, help) behind
  * gw_config_t, the checks yconf cannot know (URLs, log levels, cross-key rules), and lifetime. */
 #include "gateway/config.h"
+#include "gateway/redis.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -135,13 +136,18 @@ static int check_url_list(const char *text, const void *value, char *err, size_t
     return 0;
 }
 
-/* cache.redis.url: redis://[:password@]host[:port][/db]; the Redis client parses the rest. */
+/* cache.redis.url: redis://[:password@]host[:port][/db], parsed here exactly as the Redis client
+ * will at startup, so that -t rejects what startup would (a host name instead of an IP). */
 static int check_redis_url(const char *text, const void *value, char *err, size_t errlen)
 {
+    gw_redis_opts_t o;
+
     (void)value;
-    if (text[0] && strncmp(text, "redis://", 8) != 0)
+    if (!text[0]) return 0;
+    if (strncmp(text, "redis://", 8) != 0)
         return fail(err, errlen, "must be empty (no Redis) or start with redis://");
-    return 0;
+    memset(&o, 0, sizeof o);
+    return gw_redis_parse_url(text, &o, err, errlen);
 }
 
 /* cache.redis.prefix: part of every Redis key and channel name. */

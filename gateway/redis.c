@@ -34,6 +34,8 @@
 
 enum { CS_WAIT, CS_CONNECTING, CS_UP };
 
+#define REDIS_KEEPALIVE_MS 30000 /* default of gw_redis_opts_t.keepalive_ms */
+
 /* One hiredis connection and its lifecycle: connect, handshake, up, lost, backoff, again.
  * Invariant: ac is non-NULL exactly while hiredis owns a live context for us; it is NULLed in
  * the callbacks after which hiredis frees the context, and before we free it ourselves. */
@@ -78,6 +80,8 @@ struct gw_redis {
      * live is the first undelivered one and one timer is armed for its deadline. */
     tok_t *head, *tail, *live;
     struct event *deadline;
+    struct event *keepalive; /* PING an idle command connection before Redis's `timeout` */
+    uint64_t last_cmd_us;
     uint32_t npending; /* tokens hiredis still holds */
     uint32_t consec_timeouts;
     char *channel;
@@ -608,6 +612,7 @@ int gw_redis_command(gw_redis_t *r, gw_redis_cb cb, void *arg, int argc, const c
     if (!r->live) r->live = t;
     r->npending++;
     gw_stat_inc(&r->st.commands);
+    r->last_cmd_us = gw_mono_us();
     if (!evtimer_pending(r->deadline, NULL)) deadline_arm(r, t->start_us);
     return 0;
 }
@@ -677,6 +682,7 @@ static int opts_check(gw_redis_opts_t *o, char *err, size_t errlen)
     o->max_pending = o->max_pending ? o->max_pending : 1024;
     o->backoff_min_ms = o->backoff_min_ms ? o->backoff_min_ms : 100;
     o->backoff_max_ms = o->backoff_max_ms ? o->backoff_max_ms : 5000;
+    o->keepalive_ms = o->keepalive_ms ? o->keepalive_ms : REDIS_KEEPALIVE_MS;
     if (o->backoff_max_ms < o->backoff_min_ms) o->backoff_max_ms = o->backoff_min_ms;
     return 0;
 }
@@ -687,6 +693,18 @@ static void conn_init(gw_redis_t *r, rconn_t *c, int is_sub)
     c->is_sub = is_sub;
     c->backoff_ms = r->o.backoff_min_ms;
     c->timer = evtimer_new(r->base, on_conn_timer, c);
+}
+
+/* Redis closes clients idle longer than its `timeout` (the deployment sets 300 s); a lost
+ * command connection would make the cache resynchronise (drop its whole L1) for nothing. A
+ * PING on an idle connection keeps it. Subscribed connections are exempt from `timeout`. */
+static void on_keepalive(evutil_socket_t fd, short what, void *arg)
+{
+    gw_redis_t *r = arg;
+    if (conn_ready(&r->cmd) && gw_mono_us() - r->last_cmd_us >= r->o.keepalive_ms * 1000ull) {
+        const char *argv[] = {"PING"};
+        gw_redis_send(r, 1, argv, NULL);
+    }
 }
 
 gw_redis_t *gw_redis_new(struct event_base *base, const gw_redis_opts_t *opts, char *err,
@@ -703,7 +721,10 @@ gw_redis_t *gw_redis_new(struct event_base *base, const gw_redis_opts_t *opts, c
     conn_init(r, &r->cmd, 0);
     conn_init(r, &r->sub, 1);
     r->deadline = evtimer_new(base, on_deadline, r);
-    if (!r->cmd.timer || !r->sub.timer || !r->deadline) goto fail;
+    r->keepalive = event_new(base, -1, EV_PERSIST, on_keepalive, r);
+    if (!r->cmd.timer || !r->sub.timer || !r->deadline || !r->keepalive) goto fail;
+    struct timeval ka = {(time_t)(r->o.keepalive_ms / 1000), (suseconds_t)(r->o.keepalive_ms % 1000) * 1000};
+    evtimer_add(r->keepalive, &ka);
     conn_start(&r->cmd);
     return r;
 fail:
@@ -729,6 +750,7 @@ void gw_redis_free(gw_redis_t *r)
         if (c->timer) event_free(c->timer);
     }
     if (r->deadline) event_free(r->deadline);
+    if (r->keepalive) event_free(r->keepalive);
     free(r->channel);
     free(r);
 }

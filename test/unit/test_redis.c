@@ -532,6 +532,35 @@ START_TEST(test_select_db)
 }
 END_TEST
 
+/* Redis closes idle clients after `timeout` seconds; the keepalive PING prevents that. */
+START_TEST(test_keepalive_beats_redis_timeout)
+{
+    srv_t s;
+    loop_t l;
+    rec_t rec;
+    srv_start(&s, 0, NULL);
+    redisContext *c = sync_client(s.port, NULL);
+    redisReply *rep = redisCommand(c, "CONFIG SET timeout 1");
+    ck_assert_ptr_nonnull(rep);
+    freeReplyObject(rep);
+    redisFree(c);
+    loop_open(&l);
+    gw_redis_opts_t o = opts_for(s.port);
+    o.keepalive_ms = 300;
+    gw_redis_t *r = client_up(&l, &o);
+    run_for(&l, 3000); /* idle three times longer than Redis allows */
+    gw_redis_stats_t st;
+    gw_redis_get_stats(r, &st);
+    ck_assert_uint_eq(st.disconnects, 0);
+    ck_assert_int_eq(st.up, 1);
+    const char *ping[] = {"PING"};
+    ck_assert_int_eq(cmd(&l, r, &rec, 1, ping, NULL), GW_REDIS_OK);
+    gw_redis_free(r);
+    loop_close(&l);
+    srv_stop(&s);
+}
+END_TEST
+
 /* ---- pub/sub ------------------------------------------------------------------------------ */
 
 START_TEST(test_pubsub)
@@ -1041,6 +1070,7 @@ static Suite *redis_suite(void)
     tcase_add_test(tc, test_pipeline_1000);
     tcase_add_test(tc, test_max_pending);
     tcase_add_test(tc, test_select_db);
+    tcase_add_test(tc, test_keepalive_beats_redis_timeout);
     tcase_add_test(tc, test_pubsub);
     tcase_add_test(tc, test_kill_and_restart);
     tcase_add_test(tc, test_timeout_then_late_reply);
