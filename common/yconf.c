@@ -115,8 +115,8 @@ static void discard_value(const yconf_key_t *k, value_t *v)
 
 /* Parses, validates and stores text (len bytes, NUL-terminated) into the key's field. On -1 msg
  * holds "problem, got "text"" and the field is untouched. */
-static int store_value(const yconf_key_t *k, void *base, const char *text, size_t len, char *msg,
-                       size_t msglen)
+int yc_store_value(const yconf_key_t *k, void *base, const char *text, size_t len, char *msg,
+                   size_t msglen)
 {
     char problem[MSG_LEN], q[96];
     value_t v;
@@ -153,7 +153,7 @@ const yconf_key_t *yconf_find(const yconf_key_t *keys, const char *name)
 }
 
 /* Whether some key lives under name ("server" for "server.listen"). */
-static bool is_section(const yconf_key_t *keys, const char *name, size_t len)
+bool yc_is_section(const yconf_key_t *keys, const char *name, size_t len)
 {
     for (; keys->name; keys++)
         if (strncmp(keys->name, name, len) == 0 && keys->name[len] == '.') return true;
@@ -190,12 +190,15 @@ static size_t edit_distance(const char *a, size_t n, const char *b, size_t m)
 }
 
 /* " (did you mean server.listen?)" for an unknown name, or "": the closest key or section
- * within a few edits, else a key in another section with the same last component. */
-static void suggest(const yconf_key_t *keys, const char *name, char *buf, size_t buflen)
+ * within a few edits, else a key in another section with the same last component. Inside a map
+ * element the first skip bytes of name are the element's prefix, shown but not matched. */
+void yc_suggest(const yconf_key_t *keys, const char *full, size_t skip, char *buf, size_t buflen)
 {
+    const char *name = full + skip;
     size_t n = strlen(name), best = SIZE_MAX, best_len = 0, len;
     const char *best_name = NULL, *last = strrchr(name, '.');
     const yconf_key_t *k;
+    int pl = (int)skip;
 
     buf[0] = '\0';
     if (n >= MAX_NAME) return;
@@ -213,13 +216,13 @@ static void suggest(const yconf_key_t *keys, const char *name, char *buf, size_t
         }
     }
     if (best_name && best > 0 && best <= 2 && best * 3 <= n) {
-        snprintf(buf, buflen, " (did you mean %.*s?)", (int)best_len, best_name);
+        snprintf(buf, buflen, " (did you mean %.*s%.*s?)", pl, full, (int)best_len, best_name);
         return;
     }
     for (k = keys; k->name; k++) {
         const char *klast = strrchr(k->name, '.');
         if (strcmp(klast ? klast + 1 : k->name, last) == 0) {
-            snprintf(buf, buflen, " (did you mean %s?)", k->name);
+            snprintf(buf, buflen, " (did you mean %.*s%s?)", pl, full, k->name);
             return;
         }
     }
@@ -239,7 +242,7 @@ static int check_name(const yconf_key_t *keys, const yconf_key_t *k, char *msg, 
     for (o = keys; o->name; o++) {
         if (o != k && strcmp(o->name, s) == 0) return yc_errf(msg, msglen, "defined twice"), -1;
     }
-    if (is_section(keys, s, n)) return yc_errf(msg, msglen, "is both a key and a section"), -1;
+    if (yc_is_section(keys, s, n)) return yc_errf(msg, msglen, "is both a key and a section"), -1;
     return 0;
 }
 
@@ -248,8 +251,9 @@ static int check_key(const yconf_key_t *keys, const yconf_key_t *k, char *msg, s
     unsigned t = key_type(k);
 
     if (check_name(keys, k, msg, msglen) < 0) return -1;
-    if (t < YCONF_STRING || t > YCONF_CUSTOM || (k->flags & ~(YCONF_TYPE_MASK | YCONF_SECRET)))
+    if (t < YCONF_STRING || t > YCONF_MAP || (k->flags & ~(YCONF_TYPE_MASK | YCONF_SECRET)))
         return yc_errf(msg, msglen, "invalid type or flags 0x%x", k->flags), -1;
+    if (t == YCONF_MAP) return yc_map_check_key(k, msg, msglen);
     if (t == YCONF_CUSTOM && (!k->custom || !k->custom->parse))
         return yc_errf(msg, msglen, "YCONF_CUSTOM without custom->parse"), -1;
     if (has_range(k) && (t == YCONF_STRING || t == YCONF_BOOL || t == YCONF_LISTEN ||
@@ -271,8 +275,12 @@ int yconf_init(const yconf_key_t *keys, void *base, char *err, size_t errlen)
     }
     for (k = keys; k->name; k++) {
         const char *def = k->def ? k->def : "";
+        if (key_type(k) == YCONF_MAP) {
+            yc_map_dispose(k, base); /* starts empty */
+            continue;
+        }
         if (!k->def && key_type(k) != YCONF_STRING) continue; /* stays zero */
-        if (store_value(k, base, def, strlen(def), msg, sizeof msg) < 0) {
+        if (yc_store_value(k, base, def, strlen(def), msg, sizeof msg) < 0) {
             yc_errf(err, errlen, "key table: %s: default: %s", k->name, msg);
             return -1;
         }
@@ -296,6 +304,9 @@ void yconf_dispose(const yconf_key_t *keys, void *base)
         case YCONF_CUSTOM:
             if (keys->custom && keys->custom->dispose) keys->custom->dispose(f);
             break;
+        case YCONF_MAP:
+            yc_map_dispose(keys, base);
+            break;
         }
     }
 }
@@ -315,16 +326,23 @@ int yconf_set(const yconf_key_t *keys, void *base, const char *key_eq_value, cha
     memcpy(name, key_eq_value, n);
     name[n] = '\0';
     value = eq + 1;
+    if ((k = yc_map_find(keys, name)))
+        return yc_map_set(k, base, name, key_eq_value, value, err, errlen);
     if (!(k = yconf_find(keys, name))) {
-        if (n > 0 && is_section(keys, name, n))
+        if (n > 0 && yc_is_section(keys, name, n))
             yc_errf(err, errlen, "--set %s: %s is a section, not a key", key_eq_value, name);
         else {
-            suggest(keys, name, hint, sizeof hint);
+            yc_suggest(keys, name, 0, hint, sizeof hint);
             yc_errf(err, errlen, "--set %s: unknown key%s", key_eq_value, hint);
         }
         return -1;
     }
-    if (store_value(k, base, value, strlen(value), msg, sizeof msg) == 0) return 0;
+    if (key_type(k) == YCONF_MAP)
+        return yc_errf(err, errlen,
+                       "--set %s: %s is a map of named sections: set %s.NAME.KEY=value",
+                       key_eq_value, name, name),
+               -1;
+    if (yc_store_value(k, base, value, strlen(value), msg, sizeof msg) == 0) return 0;
     if (k->flags & YCONF_SECRET)
         yc_errf(err, errlen, "--set %s=(secret): %s", name, msg);
     else
@@ -334,8 +352,8 @@ int yconf_set(const yconf_key_t *keys, void *base, const char *key_eq_value, cha
 
 /* ---------------------------------------------------------------- YAML entries -> keys */
 
-static int apply_leaf(loader_t *ld, const char *file, const yconf_key_t *k, const node_t *key,
-                      const node_t *v)
+static int apply_leaf(loader_t *ld, const char *file, const char *name, const yconf_key_t *k,
+                      const node_t *key, const node_t *v)
 {
     char msg[MSG_LEN], what[96];
     /* "api_key:" is the empty string; other empty or null values are mistakes. */
@@ -346,10 +364,10 @@ static int apply_leaf(loader_t *ld, const char *file, const yconf_key_t *k, cons
         snprintf(msg, sizeof msg, "expected %s, got %s", what,
                  v->kind == NODE_SCALAR ? "null (remove the key to use the default)"
                                         : yc_kind_name(v));
-        return yc_fail_at(ld, file, key->line, k->name, msg);
+        return yc_fail_at(ld, file, key->line, name, msg);
     }
-    if (store_value(k, ld->base, v->text, v->len, msg, sizeof msg) < 0)
-        return yc_fail_at(ld, file, key->line, k->name, msg);
+    if (yc_store_value(k, ld->base, v->text, v->len, msg, sizeof msg) < 0)
+        return yc_fail_at(ld, file, key->line, name, msg);
     return 0;
 }
 
@@ -357,18 +375,19 @@ static int apply_leaf(loader_t *ld, const char *file, const yconf_key_t *k, cons
 int yc_apply_entry(loader_t *ld, const char *file, const char *name, const node_t *key,
                    const node_t *v)
 {
-    const yconf_key_t *k = yconf_find(ld->keys, name);
+    const yconf_key_t *k = yconf_find(ld->keys, name + ld->skip);
     char msg[MSG_LEN], hint[MAX_NAME + 32], q[96];
 
-    if (k) return apply_leaf(ld, file, k, key, v);
-    if (is_section(ld->keys, name, strlen(name))) {
+    if (k && key_type(k) == YCONF_MAP) return yc_map_apply(ld, file, name, k, key, v);
+    if (k) return apply_leaf(ld, file, name, k, key, v);
+    if (yc_is_section(ld->keys, name + ld->skip, strlen(name + ld->skip))) {
         if (v->kind == NODE_MAPPING) return yc_apply_map(ld, file, v, name);
         if (yc_is_null(v)) return 0; /* a section whose keys are all commented out */
         snprintf(msg, sizeof msg, "expected a mapping of %s.* keys, got %s", name,
                  v->kind == NODE_SCALAR ? yc_quote(v->text, v->len, q, sizeof q) : yc_kind_name(v));
         return yc_fail_at(ld, file, key->line, name, msg);
     }
-    suggest(ld->keys, name, hint, sizeof hint);
+    yc_suggest(ld->keys, name, ld->skip, hint, sizeof hint);
     snprintf(msg, sizeof msg, "unknown key%s", hint);
     return yc_fail_at(ld, file, key->line, name, msg);
 }
@@ -376,7 +395,7 @@ int yc_apply_entry(loader_t *ld, const char *file, const char *name, const node_
 /* ---------------------------------------------------------------- dump */
 
 /* A YAML double-quoted scalar: libyaml reads the escapes back to the same bytes. */
-static void dump_string(FILE *out, const char *s)
+void yc_dump_string(FILE *out, const char *s)
 {
     fputc('"', out);
     for (; *s; s++) {
@@ -408,6 +427,10 @@ static void dump_leaf(const yconf_key_t *k, const void *base, FILE *out, unsigne
     char buf[256];
 
     if (flags & YCONF_DUMP_HELP && k->help) fprintf(out, "%*s# %s\n", indent, "", k->help);
+    if (key_type(k) == YCONF_MAP) {
+        yc_map_dump(k, base, out, flags, indent, leaf);
+        return;
+    }
     if (k->flags & YCONF_SECRET && !(flags & YCONF_DUMP_SECRETS) &&
         !(key_type(k) == YCONF_STRING && **(char *const *)f == '\0')) {
         fprintf(out, "%*s# %s: (secret, not shown)\n", indent, "", leaf);
@@ -421,10 +444,10 @@ static void dump_leaf(const yconf_key_t *k, const void *base, FILE *out, unsigne
     fprintf(out, "%*s%s: ", indent, "", leaf);
     switch (key_type(k)) {
     case YCONF_STRING:
-        dump_string(out, *(char *const *)f);
+        yc_dump_string(out, *(char *const *)f);
         break;
     case YCONF_CUSTOM:
-        dump_string(out, buf);
+        yc_dump_string(out, buf);
         break;
     case YCONF_BOOL:
         fputs(*(const bool *)f ? "true" : "false", out);
@@ -448,7 +471,7 @@ static void dump_leaf(const yconf_key_t *k, const void *base, FILE *out, unsigne
         uint16_t port = *(const uint16_t *)((const char *)f + offsetof(yconf_listen_t, port));
         snprintf(buf, sizeof buf, strchr(host ? host : "", ':') ? "[%s]:%u" : "%s:%u",
                  host ? host : "", port);
-        dump_string(out, buf);
+        yc_dump_string(out, buf);
         break;
     }
     }
@@ -457,8 +480,8 @@ static void dump_leaf(const yconf_key_t *k, const void *base, FILE *out, unsigne
 
 /* Keys under prefix, grouped by section in table order whatever the table's order, so a
  * section is never written twice (which would read back as a duplicate key). */
-static void dump_level(const yconf_key_t *keys, const void *base, FILE *out, unsigned flags,
-                       const char *prefix, int indent)
+void yc_dump_level(const yconf_key_t *keys, const void *base, FILE *out, unsigned flags,
+                   const char *prefix, int indent)
 {
     size_t plen = strlen(prefix);
     const yconf_key_t *k, *o;
@@ -479,11 +502,11 @@ static void dump_level(const yconf_key_t *keys, const void *base, FILE *out, uns
         if (seen) continue;
         fprintf(out, "%*s%.*s:\n", indent, "", (int)(dot - rest), rest);
         snprintf(sub, sizeof sub, "%.*s", (int)clen, k->name);
-        dump_level(keys, base, out, flags, sub, indent + 2);
+        yc_dump_level(keys, base, out, flags, sub, indent + 2);
     }
 }
 
 void yconf_dump(const yconf_key_t *keys, const void *base, FILE *out, unsigned flags)
 {
-    dump_level(keys, base, out, flags, "", 0);
+    yc_dump_level(keys, base, out, flags, "", 0);
 }

@@ -50,6 +50,7 @@ enum yconf_type {
     YCONF_DOUBLE,     /* double */
     YCONF_LISTEN,     /* a struct laid out like yconf_listen_t (host is a heap string) */
     YCONF_CUSTOM,     /* anything: key->custom parses, formats and disposes it */
+    YCONF_MAP,        /* T *: a growable array of T, one per user-chosen name (key->map) */
 };
 #define YCONF_TYPE_MASK 0xffu
 /* Flag: the value is a credential. yconf_dump leaves it out unless asked, and error messages
@@ -78,8 +79,46 @@ typedef struct yconf_custom {
     void (*dispose)(void *field);
 } yconf_custom_t;
 
+/*
+ * YCONF_MAP: a key whose value is a mapping of names the user chooses, each a section bound by
+ * a sub-table of keys into one element of a growable array of structs:
+ *
+ *   models:               # the YCONF_MAP key "models", field `gw_model_t *models`
+ *     minilm:             # one element, its name stored in the element
+ *       dimension: 384    # "dimension" in the sub-table, a field of gw_model_t
+ *
+ * - Elements keep the order in which their names first appear; each starts at the sub-table's
+ *   defaults. A name seen again (in a later file) updates the same element key by key, like a
+ *   section; a name twice in one mapping is a duplicate key. "models:" with nothing under it
+ *   adds nothing; there is no way to remove an element once added.
+ * - Names are non-empty, at most 64 bytes, without '.', '=', spaces or control characters
+ *   (they become part of dotted names); map->check_name may narrow that.
+ * - Errors name the element: "FILE:LINE: models.minilm.dimension: expected ...".
+ * - map->check, when set, runs on an element once its mapping in a file has been applied
+ *   ("FILE:LINE: models.minilm: problem", the line of the name) and again from yconf_check.
+ * - yconf_set("models.minilm.dimension=384") sets one key of the element named minilm and
+ *   creates the element (at its defaults) when there is none: run yconf_check once every
+ *   override is applied, so that an element created from the command line is complete.
+ * - yconf_dump writes every element; an empty map is written "models: {}".
+ * - The key's offset is the array pointer's (YCONF_OFFSET(stype, field, T *)), the count is a
+ *   size_t at map->count_offset of the same struct; no default, range or validate. Sub-tables
+ *   may have sections but no YCONF_MAP keys.
+ */
+typedef struct yconf_key yconf_key_t;
+typedef struct yconf_map {
+    const yconf_key_t *keys; /* YCONF_END-terminated; names relative to the element */
+    size_t elem_size;        /* sizeof(T) */
+    size_t name_offset;      /* char * in T receiving the element's name (heap, owned) */
+    size_t count_offset;     /* size_t in the parent struct: number of elements */
+    size_t max_count;        /* most elements; 0 = no limit */
+    /* Optional narrower rule for names: 0, or -1 with the problem in err. */
+    int (*check_name)(const char *name, char *err, size_t errlen);
+    /* Optional check of one whole element (required keys, keys that depend on each other). */
+    int (*check)(const void *elem, char *err, size_t errlen);
+} yconf_map_t;
+
 /* One key. A table is an array of these ending with YCONF_END. */
-typedef struct yconf_key {
+struct yconf_key {
     const char *name; /* dotted path, [a-z0-9_] components: "server.listen" */
     unsigned flags;   /* one enum yconf_type | YCONF_SECRET */
     size_t offset;    /* of the field in the struct: use YCONF_OFFSET */
@@ -88,7 +127,8 @@ typedef struct yconf_key {
     yconf_validate_cb validate;   /* optional; not for YCONF_CUSTOM (its parse checks) */
     const char *help;             /* one line: what the key does (yconf_dump YCONF_DUMP_HELP) */
     const yconf_custom_t *custom; /* YCONF_CUSTOM only */
-} yconf_key_t;
+    const yconf_map_t *map;       /* YCONF_MAP only */
+};
 
 /* clang-format off */
 #define YCONF_END {.name = NULL}
@@ -118,6 +158,10 @@ int yconf_load_buffer(const yconf_key_t *keys, void *base, const char *name, con
  * checked like a file value. Errors read "--set key=value: problem". 0 / -1. */
 int yconf_set(const yconf_key_t *keys, void *base, const char *key_eq_value, char *err,
               size_t errlen);
+
+/* Runs the checks that span keys: map->check on every element of every YCONF_MAP key, errors
+ * reading "models.minilm: problem". Call after the last file and --set. 0 / -1. */
+int yconf_check(const yconf_key_t *keys, const void *base, char *err, size_t errlen);
 
 #define YCONF_DUMP_SECRETS 0x1u /* print YCONF_SECRET values instead of a comment */
 #define YCONF_DUMP_HELP    0x2u /* a "# help" comment line above each key */

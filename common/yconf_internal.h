@@ -91,6 +91,9 @@ typedef struct loader {
     size_t errlen;
     frame_t chain[MAX_INCLUDE_DEPTH + 1]; /* the file being read and those that included it */
     int depth;
+    /* Inside a YCONF_MAP element: keys is its sub-table, base the element, and the first skip
+     * bytes of a dotted name ("models.minilm.") are not part of the sub-table's names. */
+    size_t skip;
 } loader_t;
 
 /* Writes "FILE:LINE: KEY: msg" to ld's error buffer and returns -1. */
@@ -106,5 +109,47 @@ int yc_apply_map(loader_t *ld, const char *file, const node_t *map, const char *
  * on it), or an unknown key (an error with a suggestion). */
 int yc_apply_entry(loader_t *ld, const char *file, const char *name, const node_t *key,
                    const node_t *v);
+
+/* Parses, validates and stores text into the key's field; on -1 msg holds "problem, got "text""
+ * (the value left out for secrets) and the field is untouched. */
+int yc_store_value(const yconf_key_t *k, void *base, const char *text, size_t len, char *msg,
+                   size_t msglen);
+
+/* Whether some key of the table lives under name[0..len) ("server" for "server.listen"). */
+bool yc_is_section(const yconf_key_t *keys, const char *name, size_t len);
+
+/* " (did you mean P.server.listen?)" or "": the closest key or section to name + skip, written
+ * with the first skip bytes of name (P.) in front. */
+void yc_suggest(const yconf_key_t *keys, const char *name, size_t skip, char *buf, size_t buflen);
+
+/* A YAML double-quoted scalar. */
+void yc_dump_string(FILE *out, const char *s);
+
+/* Writes the keys under prefix as nested YAML, indented. */
+void yc_dump_level(const yconf_key_t *keys, const void *base, FILE *out, unsigned flags,
+                   const char *prefix, int indent);
+
+/* ---------------------------------------------------------------- maps (yconf_map.c) */
+
+/* Table check of a YCONF_MAP key (its sub-table included, defaults tried on a scratch element). */
+int yc_map_check_key(const yconf_key_t *k, char *msg, size_t msglen);
+
+/* Frees every element and empties the map. */
+void yc_map_dispose(const yconf_key_t *k, void *base);
+
+/* The YAML value v of map key k (entry named name, key node `key`). */
+int yc_map_apply(loader_t *ld, const char *file, const char *name, const yconf_key_t *k,
+                 const node_t *key, const node_t *v);
+
+/* The map key that name ("models.minilm.dimension") falls under, or NULL. */
+const yconf_key_t *yc_map_find(const yconf_key_t *keys, const char *name);
+
+/* --set for a name under map key k; name is the key part of key_eq_value, value the rest. */
+int yc_map_set(const yconf_key_t *k, void *base, const char *name, const char *key_eq_value,
+               const char *value, char *err, size_t errlen);
+
+/* The YAML lines of map key k (its leaf name `leaf`), indented. */
+void yc_map_dump(const yconf_key_t *k, const void *base, FILE *out, unsigned flags, int indent,
+                 const char *leaf);
 
 #endif /* YCONF_INTERNAL_H */

@@ -255,6 +255,9 @@ void yc_describe(const yconf_key_t *k, char *buf, size_t len)
     case YCONF_CUSTOM:
         snprintf(buf, len, "%s", k->custom && k->custom->what ? k->custom->what : "a value");
         return;
+    case YCONF_MAP:
+        snprintf(buf, len, "a mapping of names");
+        return;
     case YCONF_INT:
         snprintf(buf, len, "an integer from %lld to %lld",
                  has_range(k) ? (long long)k->min : (long long)INT_MIN,

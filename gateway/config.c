@@ -171,6 +171,70 @@ static int check_tls_listen(const char *text, const void *value, char *err, size
     return 0;
 }
 
+/* ---- models.NAME.* (the gateway API's model table) ------------------------------------- */
+
+static int check_model_name(const char *name, char *err, size_t errlen)
+{
+    if (name[strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-")] != '\0')
+        return fail(err, errlen, "only a-z, 0-9, _ and - are allowed");
+    return 0;
+}
+
+/* Collection and vector names go into request paths and bodies. */
+static int check_qdrant_name(const char *text, const void *value, char *err, size_t errlen)
+{
+    (void)value;
+    if (strlen(text) > 255) return fail(err, errlen, "must be at most 255 bytes");
+    for (; *text; text++)
+        if ((unsigned char)*text < 0x20 || *text == 0x7f)
+            return fail(err, errlen, "must not contain control characters");
+    return 0;
+}
+
+static int check_model(const void *elem, char *err, size_t errlen)
+{
+    const gw_model_t *m = elem;
+
+    if (!m->collection[0]) return fail(err, errlen, "collection must be set");
+    if (m->dimension == 0) return fail(err, errlen, "dimension must be set (1 to 65536)");
+    if (m->default_limit > m->max_limit) {
+        snprintf(err, errlen, "default_limit (%d) is larger than max_limit (%d)", m->default_limit,
+                 m->max_limit);
+        return -1;
+    }
+    return 0;
+}
+
+#define MKEY(name_, type_, field_, ctype_, min_, max_, def_, check_, help_)                        \
+    {                                                                                              \
+        .name = name_, .flags = type_, .offset = YCONF_OFFSET(gw_model_t, field_, ctype_),         \
+        .min = min_, .max = max_, .def = def_, .validate = check_, .help = help_                   \
+    }
+
+static const yconf_key_t model_keys[] = {
+    MKEY("collection", YCONF_STRING, collection, char *, 0, 0, "", check_qdrant_name,
+         "the Qdrant collection this model searches (required)"),
+    MKEY("vector", YCONF_STRING, vector, char *, 0, 0, "", check_qdrant_name,
+         "the collection's named vector to search; empty = its default (unnamed) vector"),
+    MKEY("dimension", YCONF_INT, dimension, int, 1, 65536, NULL, NULL,
+         "length of the model's vectors, 1..65536 (required)"),
+    MKEY("default_limit", YCONF_INT, default_limit, int, 1, 10000, "10", NULL,
+         "hits returned when a search gives no limit"),
+    MKEY("max_limit", YCONF_INT, max_limit, int, 1, 10000, "100", NULL,
+         "largest limit a search may ask for (at least default_limit)"),
+    YCONF_END,
+};
+
+static const yconf_map_t models_map = {
+    .keys = model_keys,
+    .elem_size = sizeof(gw_model_t),
+    .name_offset = offsetof(gw_model_t, name),
+    .count_offset = offsetof(gw_config_t, nmodels),
+    .max_count = 1000,
+    .check_name = check_model_name,
+    .check = check_model,
+};
+
 /* One line per key. KEY checks at compile time that the field has the C type named. */
 #define KEY(name_, type_, field_, ctype_, min_, max_, def_, check_, help_)                         \
     {                                                                                              \
@@ -269,6 +333,12 @@ static const yconf_key_t gw_keys[] = {
         10, MIN, "200ms", NULL, "give up connecting to Redis after this long"),
     KEY("cache.redis.prefix", YCONF_STRING, cache_redis_prefix, char *, 0, 0, "qgw:",
         check_prefix, "prefix of every Redis key and channel the gateway uses"),
+    /* The gateway API's models (conf/models.yaml), a map of named sections. */
+    {.name = "models",
+     .flags = YCONF_MAP,
+     .offset = YCONF_OFFSET(gw_config_t, models, gw_model_t *),
+     .help = "models served by the gateway API: NAME: {collection, vector, dimension, ...}",
+     .map = &models_map},
     YCONF_END,
 };
 
@@ -326,6 +396,7 @@ int gw_config_finalize(gw_config_t *c, char *err, size_t errlen)
         snprintf(err, errlen, "tls.listen is set: tls.cert and tls.key must name PEM files");
         return -1;
     }
+    if (yconf_check(gw_keys, c, err, errlen) < 0) return -1; /* models declared by --set */
     /* check_url allows "http://host/"; callers append paths that start with "/". */
     n = strlen(c->upstream_url);
     if (n > 0 && c->upstream_url[n - 1] == '/') c->upstream_url[n - 1] = '\0';

@@ -17,6 +17,16 @@ typedef struct gw_listen_addr {
     uint16_t port;
 } gw_listen_addr_t;
 
+/* One model of the gateway API (models.NAME.* in YAML; conf/models.yaml documents them). */
+typedef struct gw_model {
+    char *name;        /* the NAME: [a-z0-9_-], 1 to 64 characters */
+    char *collection;  /* models.NAME.collection: the Qdrant collection searched (required) */
+    char *vector;      /* models.NAME.vector: the named vector to use; "" = the default vector */
+    int dimension;     /* models.NAME.dimension, 1..65536 (required) */
+    int default_limit; /* models.NAME.default_limit, 1..10000, default 10 */
+    int max_limit;     /* models.NAME.max_limit, default_limit..10000, default 100 */
+} gw_model_t;
+
 /* Every field always holds a valid value: defaults first, then files and --set on top. Strings
  * are heap strings owned by the struct, never NULL. Durations are milliseconds. */
 typedef struct gw_config {
@@ -94,6 +104,11 @@ typedef struct gw_config {
     uint64_t cache_redis_timeout_ms; /* cache.redis.timeout, default 5ms */
     uint64_t cache_redis_connect_timeout_ms; /* cache.redis.connect_timeout, default 200ms */
     char *cache_redis_prefix;        /* cache.redis.prefix, default "qgw:" */
+
+    /* Gateway API models (models.NAME.*), in the order they were first declared; none by
+     * default. gw_config_finalize checks each is complete. */
+    gw_model_t *models;
+    size_t nmodels;
 } gw_config_t;
 
 /* A config holding the defaults; NULL when out of memory. Free with gw_config_free. */

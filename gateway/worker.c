@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "gateway/api.h"
 #include "gateway/cache.h"
 #include "gateway/conn.h"
 #include "gateway/health.h"
@@ -280,6 +281,8 @@ void gw_worker_dispatch(gw_worker_t *w, gw_req_t *r)
             gw_proxy_forward(w->proxy, r);
         return;
     }
+    if (gw_api_handle(w, r))
+        return; /* model API: /api/v1/models..., /api/v1/collections (gateway/api.c) */
     if (path_is(r, "/api/v1/cache/purge")) {
         if (w->cache) {
             gw_cache_purge_handle(w->cache, r);

@@ -25,7 +25,8 @@ COMPOSE = os.path.join(SRC, "docker-compose.yml")
 DOCKERFILE = os.path.join(SRC, "Dockerfile")
 DASHBOARD = os.path.join(SRC, "docker", "grafana", "dashboards", "qdrant-gateway.json")
 UNIT = os.path.join(SRC, "docker", "systemd", "qdrant-gateway.service")
-CONF_FILES = ["gateway.yaml", "connection-pools.yaml", "performance.yaml", "caching.yaml"]
+CONF_FILES = ["gateway.yaml", "connection-pools.yaml", "performance.yaml", "caching.yaml",
+              "models.yaml"]
 # Split so that this file does not hold the prefix it looks for.
 PRIVATE_PREFIX = "192." + "168.10."
 

@@ -157,6 +157,29 @@ static inline void conf_path(const char *name, char *buf, size_t len)
     snprintf(buf, len, "%s/conf/%s", src, name);
 }
 
+static inline int same_values(const yconf_key_t *keys, const void *a, const void *b,
+                              bool skip_secrets, const char **which);
+
+/* YCONF_MAP fields: the same names in the same order, each element equal by the sub-table. */
+static inline int same_map(const yconf_key_t *k, const void *a, const void *b, bool skip_secrets,
+                           const char **which)
+{
+    const yconf_map_t *m = k->map;
+    size_t na = *(const size_t *)((const char *)a + m->count_offset), i;
+    const char *ea = *(char *const *)((const char *)a + k->offset);
+    const char *eb = *(char *const *)((const char *)b + k->offset);
+
+    if (na != *(const size_t *)((const char *)b + m->count_offset)) return 0;
+    for (i = 0; i < na; i++) {
+        const char *x = ea + i * m->elem_size, *y = eb + i * m->elem_size;
+        if (strcmp(*(char *const *)(x + m->name_offset), *(char *const *)(y + m->name_offset)))
+            return 0;
+        if (!same_values(m->keys, x, y, skip_secrets, which)) return 0;
+    }
+    *which = k->name;
+    return 1;
+}
+
 /* Whether every key's field is equal in a and b; the first differing key goes to which. */
 static inline int same_values(const yconf_key_t *keys, const void *a, const void *b,
                               bool skip_secrets, const char **which)
@@ -189,6 +212,10 @@ static inline int same_values(const yconf_key_t *keys, const void *a, const void
             eq = strcmp(((const yconf_listen_t *)fa)->host, ((const yconf_listen_t *)fb)->host) ==
                      0 &&
                  ((const yconf_listen_t *)fa)->port == ((const yconf_listen_t *)fb)->port;
+            break;
+        case YCONF_MAP:
+            eq = same_map(keys, a, b, skip_secrets, which);
+            *which = keys->name;
             break;
         default:
             eq = 1; /* custom: compared by the test that owns it */
