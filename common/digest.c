@@ -2,13 +2,30 @@
 #include "common/digest.h"
 
 #include <openssl/evp.h>
+#include <pthread.h>
+
+/* EVP_sha256() makes every EVP_DigestInit_ex look the algorithm up again in OpenSSL 3 (an
+ * implicit fetch, ~4% of a cache hit): fetch it once. */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+static const EVP_MD *sha256(void)
+{
+    pthread_once(&sha256_once, sha256_fetch);
+    return sha256_md ? sha256_md : EVP_sha256();
+}
 
 int gw_digest_init(gw_digest_t *d)
 {
     EVP_MD_CTX *c = EVP_MD_CTX_new();
     if (!c)
         return -1;
-    if (EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1) {
+    if (EVP_DigestInit_ex(c, sha256(), NULL) != 1) {
         EVP_MD_CTX_free(c);
         return -1;
     }
@@ -52,7 +69,7 @@ void gw_digest_dispose(gw_digest_t *d)
 int gw_digest_buf(const void *data, size_t len, unsigned char out[GW_DIGEST_LEN])
 {
     unsigned int n = 0;
-    return EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) == 1 ? 0 : -1;
+    return EVP_Digest(data, len, out, &n, sha256(), NULL) == 1 ? 0 : -1;
 }
 
 void gw_digest_hex(const unsigned char d[GW_DIGEST_LEN], char out[GW_DIGEST_HEX])

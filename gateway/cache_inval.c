@@ -225,7 +225,11 @@ static void alias_on_fetched(void *arg, int ok, long status, const char *body, s
         return;
     }
     if (ok && status == 200 && aliases_apply(c, body, len) == 0) {
-        alias_schedule(c, c->cfg->cache_alias_refresh_ms);
+        /* Something may have asked for a newer list while this one was on its way (another
+         * bump_all): then fetch again now. A plain reschedule would replace that request's
+         * 0 ms timer with alias_refresh and leave reads bypassing the cache that long. */
+        alias_schedule(c, gw_names_aliases_loaded(c->sh->names) ? c->cfg->cache_alias_refresh_ms
+                                                                : 0);
         return;
     }
     if (ok && (status == 401 || status == 403)) {
@@ -235,7 +239,8 @@ static void alias_on_fetched(void *arg, int ok, long status, const char *body, s
             gw_log_warn("cache: cannot list aliases (Qdrant answered %ld; set upstream.api_key): "
                         "caching without alias tracking", status);
         gw_names_set_aliases(c->sh->names, NULL, NULL, 0, c->alias_epoch);
-        alias_schedule(c, c->cfg->cache_alias_refresh_ms);
+        alias_schedule(c, gw_names_aliases_loaded(c->sh->names) ? c->cfg->cache_alias_refresh_ms
+                                                                : 0);
         return;
     }
     if (!loaded)

@@ -549,6 +549,27 @@ class RedisTest(unittest.TestCase):
         b.close()
 
 
+class StartupTest(unittest.TestCase):
+    def test_caching_starts_promptly_with_redis(self):
+        # At startup the Redis subscription's resync invalidates everything while the first
+        # alias fetch may be under way; the alias list must then be fetched again at once, not
+        # after cache.alias_refresh (reads bypass the cache until it is current).
+        redis = harness.start_redis()
+        up = harness.start_fake_qdrant()
+        try:
+            setup_collection(up.port)
+            for _ in range(6):
+                gw = harness.start_gateway(up.port, "cache.redis.url=redis://127.0.0.1:%d" % redis.port,
+                                           "cache.alias_refresh=1h")
+                try:
+                    wait_caching(gw.port)  # fails after 5 s of BYPASS
+                finally:
+                    gw.cleanup()
+        finally:
+            up.cleanup()
+            redis.cleanup()
+
+
 class AsyncWriteTest(unittest.TestCase):
     def test_wait_false_write_is_settled(self):
         up = harness.start_fake_qdrant("--async-apply-ms", "150")
