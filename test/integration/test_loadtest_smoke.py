@@ -1,0 +1,78 @@
+# The load-test kit in smoke mode: loadtest/run --smoke starts fake_qdrant, redis-server, this
+# build's gateway, nginx (plain and proxy_cache) and HAProxy on free loopback ports, runs every
+# scenario for about a second per target, and must exit 0 (every target answered 2xx everywhere)
+# having written a report with a row per target. Timing figures are not asserted: tests never
+# judge wall-clock performance; the full run (loadtest/run) does, in its report.
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import harness
+
+RUNNER = os.path.join(harness.SOURCE_DIR, "loadtest", "run")
+TOOLS = ("wrk", "ab", "h2load", "nginx", "haproxy", "redis-server", "gnuplot")
+LABELS = {
+    "gateway": "gateway",
+    "nginx": "nginx (keep-alive proxy)",
+    "nginx-cache": "nginx proxy_cache",
+    "haproxy": "HAProxy (http-reuse always)",
+    "direct": "direct (fake_qdrant, no proxy)",
+}
+
+
+def missing_tools():
+    return [t for t in TOOLS if not shutil.which(t)]
+
+
+def ensure_tools():
+    """Installs the loadtest packages when something is missing; returns what is still missing."""
+    if missing_tools():
+        subprocess.call([os.path.join(harness.SOURCE_DIR, "scripts", "install-deps"), "loadtest"],
+                        stdin=subprocess.DEVNULL)
+    return missing_tools()
+
+
+class LoadtestSmoke(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        still = ensure_tools()
+        if still:
+            raise unittest.SkipTest("loadtest tools not installed and not installable here: %s" %
+                                    " ".join(still))
+
+    def test_smoke_run_writes_a_report_with_every_target(self):
+        out = tempfile.mkdtemp(prefix="qgw-lt-smoke-")
+        try:
+            r = subprocess.run([sys.executable, RUNNER, "--smoke", "--no-install", "--out", out,
+                                "--gateway-bin", harness.GW_BIN, "--fake-bin", harness.FAKE_QDRANT_BIN],
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               timeout=540)
+            log = r.stdout.decode(errors="replace")
+            self.assertEqual(r.returncode, 0, "loadtest/run --smoke failed:\n" + log[-6000:])
+            self.assertIn("every target answered 2xx", log)
+            path = os.path.join(out, "report.md")
+            self.assertTrue(os.path.exists(path), "no report.md:\n" + log[-3000:])
+            with open(path) as f:
+                report = f.read()
+            # the fixed-search table has one row per target, with a number in the req/s column
+            section = report.split("### fixed", 1)[1].split("\n### ", 1)[0]
+            for t, label in LABELS.items():
+                self.assertRegex(section, r"\n\| %s \| [\d,]+ \|" % re.escape(label),
+                                 "no row for %s in the fixed table:\n%s" % (t, section))
+            # every scenario has its table (h2 without direct), the placeholder is marked skipped
+            for sc in ("zipf", "zipf-10k", "miss", "mix", "health", "newconn", "ab", "ab-k", "h2"):
+                self.assertIn("\n### %s\n" % sc, report)
+            self.assertRegex(report, r"### models\n\n\*\*Skipped\*\*")
+            self.assertIn("## Targets", report)
+            self.assertTrue(os.path.exists(os.path.join(out, "results.json")))
+            self.assertTrue(os.path.exists(os.path.join(out, "throughput.png")), os.listdir(out))
+        finally:
+            shutil.rmtree(out, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
