@@ -2,6 +2,7 @@
  * operations and the routes absent from the spec) matched segment by segment, as actix does. */
 #include "gateway/router.h"
 
+#include <pthread.h>
 #include <string.h>
 
 /* Longest pattern is 7 segments (/collections/{c}/shards/{s}/snapshot/partial/recover_from). */
@@ -249,36 +250,80 @@ static int seg_eq_literal(const seg_t *seg, const char *lit, size_t lit_len)
     return j == lit_len;
 }
 
-/* Matches one table pattern against the split path; on success sets *coll to the
- * {collection_name} segment (or NULL). */
-static int match_pattern(const char *pat, const segs_t *segs, const seg_t **coll)
-{
-    size_t k = 0;
+/* The table, compiled once: each pattern split into segments, so that matching a request is
+ * length checks and memcmp instead of re-parsing every pattern with strchr/strlen (which was
+ * the router's cost, ~10% of a cache hit). */
+enum { PS_LITERAL, PS_PARAM, PS_COLL };
 
-    *coll = NULL;
-    for (;;) {
-        while (*pat == '/')
-            pat++;
-        if (*pat == '\0') return k == segs->n;
-        const char *end = strchr(pat, '/');
-        size_t plen = end ? (size_t)(end - pat) : strlen(pat);
-        if (plen == 1 && pat[0] == '*') return 1;
-        if (k >= segs->n || k >= ROUTE_MAX_SEGS) return 0;
-        if (pat[0] == '{') {
-            /* Segments are never empty after split_path, as actix's "[^/]+" wants. */
-            if (plen == sizeof(COLL) - 1 && memcmp(pat, COLL, plen) == 0) *coll = &segs->s[k];
-        } else if (!seg_eq_literal(&segs->s[k], pat, plen)) {
-            return 0;
+typedef struct pseg {
+    const char *p;
+    size_t len;
+    int kind;
+} pseg_t;
+
+typedef struct cpat {
+    pseg_t seg[ROUTE_MAX_SEGS];
+    size_t n;          /* segments before a final "*" (or all) */
+    int star;          /* ends with "*": matches n or more path segments */
+    size_t method_len; /* 0: any method */
+} cpat_t;
+
+#define NROUTES (sizeof(routes) / sizeof(routes[0]))
+static cpat_t compiled[NROUTES];
+static pthread_once_t compiled_once = PTHREAD_ONCE_INIT;
+
+static void compile_routes(void)
+{
+    for (size_t i = 0; i < NROUTES; i++) {
+        cpat_t *c = &compiled[i];
+        const char *pat = routes[i].pattern;
+        c->method_len = routes[i].method ? strlen(routes[i].method) : 0;
+        for (;;) {
+            while (*pat == '/')
+                pat++;
+            if (*pat == '\0')
+                break;
+            const char *end = strchr(pat, '/');
+            size_t plen = end ? (size_t)(end - pat) : strlen(pat);
+            if (plen == 1 && pat[0] == '*') {
+                c->star = 1;
+                break;
+            }
+            pseg_t *g = &c->seg[c->n++];
+            g->p = pat;
+            g->len = plen;
+            g->kind = pat[0] != '{'                                                 ? PS_LITERAL
+                      : plen == sizeof(COLL) - 1 && memcmp(pat, COLL, plen) == 0 ? PS_COLL
+                                                                                  : PS_PARAM;
+            pat += plen;
         }
-        k++;
-        pat += plen;
     }
 }
 
-static int method_eq(const char *row_method, const char *method, size_t method_len)
+/* A path segment against a literal: the bytes as they are, or percent-decoded when they hold
+ * a '%' (actix matches the requoted path). */
+static int seg_is(const seg_t *seg, const pseg_t *lit)
 {
-    if (row_method == NULL) return 1;
-    return strlen(row_method) == method_len && memcmp(row_method, method, method_len) == 0;
+    if (seg->len == lit->len && memcmp(seg->p, lit->p, lit->len) == 0)
+        return 1;
+    return memchr(seg->p, '%', seg->len) && seg_eq_literal(seg, lit->p, lit->len);
+}
+
+/* Matches compiled pattern c against the split path; on success sets *coll to the
+ * {collection_name} segment (or NULL). */
+static int match_compiled(const cpat_t *c, const segs_t *segs, const seg_t **coll)
+{
+    *coll = NULL;
+    if (c->star ? segs->n < c->n : segs->n != c->n)
+        return 0;
+    for (size_t k = 0; k < c->n; k++) {
+        /* Segments are never empty after split_path, as actix's "[^/]+" wants. */
+        if (c->seg[k].kind == PS_COLL)
+            *coll = &segs->s[k];
+        else if (c->seg[k].kind == PS_LITERAL && !seg_is(&segs->s[k], &c->seg[k]))
+            return 0;
+    }
+    return 1;
 }
 
 gw_route_class_t gw_route_classify(const char *method, size_t method_len, const char *path,
@@ -293,12 +338,15 @@ gw_route_class_t gw_route_classify(const char *method, size_t method_len, const 
     out->flags = 0;
     /* Origin-form only: "*" and absolute-form targets are for the codec to reject or rewrite. */
     if (path_len == 0 || path[0] != '/') return out->cls;
+    pthread_once(&compiled_once, compile_routes);
     split_path(path, path_len, &segs);
-    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+    for (size_t i = 0; i < NROUTES; i++) {
         const route_row_t *row = &routes[i];
+        const cpat_t *c = &compiled[i];
         const seg_t *coll;
-        if (!method_eq(row->method, method, method_len) ||
-            !match_pattern(row->pattern, &segs, &coll))
+        if ((c->method_len && (c->method_len != method_len ||
+                               memcmp(row->method, method, method_len) != 0)) ||
+            !match_compiled(c, &segs, &coll))
             continue;
         out->cls = row->cls;
         out->op = row->op;
