@@ -36,7 +36,9 @@ typedef struct h1_conn {
     char *hbuf;
     size_t hlen, hcap;
     size_t url_len;
-    h1_hoff_t hoff[H1_MAX_HEADERS];
+    h1_hoff_t *hoff; /* grows to H1_MAX_HEADERS; small while idle (4 KB inline was most of an
+                      * idle keep-alive connection's memory) */
+    size_t hoff_cap;
     size_t nh;
     int in_value;
 
@@ -177,6 +179,15 @@ static int h1_on_header_field(llhttp_t *p, const char *at, size_t len)
         if (c->nh == H1_MAX_HEADERS) {
             llhttp_set_error_reason(&c->parser, "too many header fields");
             return HPE_USER;
+        }
+        if (c->nh == c->hoff_cap) {
+            size_t cap = c->hoff_cap ? c->hoff_cap * 2 : 16;
+            h1_hoff_t *h = realloc(c->hoff, (cap < H1_MAX_HEADERS ? cap : H1_MAX_HEADERS) *
+                                                sizeof(*h));
+            if (!h)
+                return -1;
+            c->hoff = h;
+            c->hoff_cap = cap < H1_MAX_HEADERS ? cap : H1_MAX_HEADERS;
         }
         c->hoff[c->nh++] = (h1_hoff_t){(uint32_t)c->hlen, 0, (uint32_t)c->hlen, 0};
         c->in_value = 0;
@@ -612,6 +623,7 @@ static void h1_free(h1_conn_t *c)
     event_free(c->resume_ev);
     bufferevent_free(c->bev);
     free(c->hbuf);
+    free(c->hoff);
     free(c);
 }
 
