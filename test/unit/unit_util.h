@@ -252,4 +252,32 @@ static inline void check_load_error(const err_case_t *tc, int i)
     ck_assert_str_eq(err, want);
 }
 
+/* The gateway config's built-in defaults, checked key by key (test_config*.c). */
+static inline void assert_defaults(const gw_config_t *c)
+{
+    ck_assert_str_eq(c->listen.host, "127.0.0.1");
+    ck_assert_uint_eq(c->listen.port, 8000);
+    ck_assert_int_eq(c->workers, 0);
+    ck_assert_int_eq(c->backlog, 1024);
+    ck_assert_int_eq(c->max_connections, 10000);
+    ck_assert_uint_eq(c->keepalive_timeout_ms, 60000);
+    ck_assert_uint_eq(c->shutdown_timeout_ms, 10000);
+    ck_assert_str_eq(c->upstream_url, "http://127.0.0.1:6333");
+    ck_assert_str_eq(c->upstream_api_key, "");
+    ck_assert_int_eq(c->upstream_max_connections, 64);
+    ck_assert_uint_eq(c->upstream_connect_timeout_ms, 2000);
+    ck_assert_uint_eq(c->upstream_timeout_ms, 60000);
+    ck_assert_uint_eq(c->upstream_idle_timeout_ms, 4000);
+    ck_assert_uint_eq(c->upstream_health_interval_ms, 1000);
+    ck_assert_uint_eq(c->max_header_bytes, 32 * 1024);
+    ck_assert_uint_eq(c->max_body_bytes, 32 * 1024 * 1024);
+    ck_assert_uint_eq(c->header_timeout_ms, 10000);
+    ck_assert_str_eq(c->log_level, "info");
+    ck_assert_str_eq(c->tls_listen, "");
+    ck_assert_str_eq(c->tls_cert, "");
+    ck_assert_str_eq(c->tls_key, "");
+    ck_assert_int_eq(c->h2_max_concurrent_streams, 128);
+    ck_assert_int_eq(c->h2_max_reset_streams, 100);
+}
+
 #endif /* UNIT_UTIL_H */
