@@ -304,6 +304,25 @@ class HttpClient:
             self.conn = None
 
 
+class CacheClient:
+    """One keep-alive connection returning (status, X-Cache, parsed body, headers): for tests of
+    answers that may come from the gateway's cache."""
+
+    def __init__(self, port, headers=None):
+        self.c = HttpClient(port, headers=headers)
+
+    def req(self, method, path, body=None, headers=None):
+        s, h, b = self.c.request(method, path, body, headers)
+        try:
+            doc = json.loads(b) if b else None
+        except ValueError:
+            doc = b
+        return s, h.get("x-cache"), doc, h
+
+    def close(self):
+        self.c.close()
+
+
 def without_time(doc):
     """A Qdrant envelope without its "time" member, for comparisons modulo timing."""
     if isinstance(doc, (bytes, str)):

@@ -24,26 +24,12 @@ def setup_collection(port, name="c", points=20):
     c.close()
 
 
-class Client:
-    """Keep-alive client returning (status, x-cache, parsed body)."""
-
-    def __init__(self, port, headers=None):
-        self.c = harness.HttpClient(port, headers=headers)
-
-    def req(self, method, path, body=None, headers=None):
-        s, h, b = self.c.request(method, path, body, headers)
-        try:
-            doc = json.loads(b) if b else None
-        except ValueError:
-            doc = b
-        return s, h.get("x-cache"), doc, h
+class Client(harness.CacheClient):
+    """A CacheClient with a default search."""
 
     def query(self, coll="c", body=None, headers=None):
         body = body if body is not None else {"query": VEC, "limit": 3, "with_payload": True}
         return self.req("POST", "/collections/%s/points/query" % coll, body, headers)
-
-    def close(self):
-        self.c.close()
 
 
 def wait_caching(port, coll="c"):

@@ -89,25 +89,11 @@ def blackhole():
     return s
 
 
-class Api:
-    """Keep-alive client of the gateway API returning (status, x-cache, parsed body, headers)."""
-
-    def __init__(self, port, headers=None):
-        self.c = harness.HttpClient(port, headers=headers)
-
-    def req(self, method, path, body=None, headers=None):
-        s, h, b = self.c.request(method, path, body, headers)
-        try:
-            doc = json.loads(b) if b else None
-        except ValueError:
-            doc = b
-        return s, h.get("x-cache"), doc, h
+class Api(harness.CacheClient):
+    """A CacheClient that knows the model search path."""
 
     def search(self, model, body, headers=None):
         return self.req("POST", SEARCH % model, body, headers)
-
-    def close(self):
-        self.c.close()
 
 
 def hits_from_points(points, payload):
