@@ -323,6 +323,22 @@ class CacheClient:
         self.c.close()
 
 
+def wait_caching(port, coll="c", headers=None):
+    """After a gateway starts, or after a collection was created or deleted or the cache purged,
+    reads bypass the cache until the alias list has (re)loaded: a probe search on `coll` that no
+    test repeats shows when that is done. Raises after 5 s."""
+    c = CacheClient(port, headers=headers)
+    probe = {"query": [0, 0, 0, 1], "limit": 1, "offset": 99}
+    try:
+        for _ in range(500):
+            if c.req("POST", "/collections/%s/points/query" % coll, probe)[1] != "BYPASS":
+                return
+            time.sleep(0.01)
+    finally:
+        c.close()
+    raise AssertionError("reads still bypass the cache")
+
+
 def without_time(doc):
     """A Qdrant envelope without its "time" member, for comparisons modulo timing."""
     if isinstance(doc, (bytes, str)):

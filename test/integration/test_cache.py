@@ -32,19 +32,7 @@ class Client(harness.CacheClient):
         return self.req("POST", "/collections/%s/points/query" % coll, body, headers)
 
 
-def wait_caching(port, coll="c"):
-    """After a collection is created or deleted, or a purge, reads bypass the cache until the
-    alias list has reloaded (an alias may have changed); a probe no test uses shows when."""
-    c = Client(port)
-    probe = {"query": [0, 0, 0, 1], "limit": 1, "offset": 99}
-    try:
-        for _ in range(500):
-            if c.query(coll=coll, body=probe)[1] != "BYPASS":
-                return
-            time.sleep(0.01)
-    finally:
-        c.close()
-    raise AssertionError("reads still bypass the cache")
+wait_caching = harness.wait_caching
 
 
 def until_hit(read, tries=80):

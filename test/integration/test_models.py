@@ -67,18 +67,7 @@ def setup_collections(port, headers=None):
 
 
 def wait_caching(port, headers=None):
-    """Reads bypass the cache until the gateway has loaded Qdrant's alias list."""
-    c = harness.HttpClient(port, headers=headers)
-    try:
-        for _ in range(500):
-            _, h, _ = c.request("POST", "/collections/docs/points/query",
-                                {"query": [0, 0, 0, 1], "limit": 1, "offset": 29})
-            if h.get("x-cache") != "BYPASS":
-                return
-            time.sleep(0.01)
-    finally:
-        c.close()
-    raise AssertionError("reads still bypass the cache")
+    harness.wait_caching(port, coll="docs", headers=headers)
 
 
 def blackhole():
