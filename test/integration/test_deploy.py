@@ -175,8 +175,14 @@ class ComposeTest(unittest.TestCase):
         rc, out, err = run(argv)
         self.assertEqual(rc, 0, err)
 
-    def test_defaults(self):
+    def test_without_env_names_what_to_set(self):
+        # The compose file holds no addresses of its own: they come from .env.
         rc, cfg, err = compose_config(self.empty_env)
+        self.assertNotEqual(rc, 0)
+        self.assertIn("set it in .env, see .env.example", err)
+
+    def test_defaults(self):
+        rc, cfg, err = compose_config(os.path.join(SRC, ".env.example"))
         self.assertEqual(rc, 0, err)
         self.assertNotIn("is not set", err)
         svc, addrs = self.check_stack(cfg)
@@ -204,9 +210,10 @@ class ComposeTest(unittest.TestCase):
     def test_custom_env(self):
         env = os.path.join(self.tmp, "test.env")
         with open(env, "w") as f:
-            f.write("STACK_SUBNET=10.99.0.0/24\nQDRANT_IPV4=10.99.0.10\nREDIS_IPV4=10.99.0.20\n"
-                    "GATEWAY_IPV4=10.99.0.30\nPROMETHEUS_IPV4=10.99.0.40\n"
-                    "GRAFANA_IPV4=10.99.0.50\nGATEWAY_REDIS_URL=redis://10.99.0.20:6379/1\n"
+            # Only parsed by docker-compose config, never used: loopback-range stand-ins.
+            f.write("STACK_SUBNET=127.99.0.0/24\nQDRANT_IPV4=127.99.0.10\nREDIS_IPV4=127.99.0.20\n"
+                    "GATEWAY_IPV4=127.99.0.30\nPROMETHEUS_IPV4=127.99.0.40\n"
+                    "GRAFANA_IPV4=127.99.0.50\nGATEWAY_REDIS_URL=redis://127.99.0.20:6379/1\n"
                     "GATEWAY_PORT=18000\nQDRANT_API_KEY=s3cret\nGATEWAY_WORKERS=3\n"
                     "GATEWAY_CPUS=3\nGRAFANA_ADMIN_PASSWORD=pw\n")
         rc, cfg, err = compose_config(env)
@@ -220,15 +227,22 @@ class ComposeTest(unittest.TestCase):
         self.check_gateway_command(cmd)
 
     def test_env_example_lists_every_variable_with_its_default(self):
-        """.env.example documents each ${VAR:-default} of docker-compose.yml, same default."""
+        """.env.example documents each ${VAR:-default} of docker-compose.yml, same default, and
+        sets each required ${VAR:?...}."""
         compose = "\n".join(l for l in read(COMPOSE).splitlines() if not l.lstrip().startswith("#"))
         used = dict(re.findall(r"\$\{([A-Z0-9_]+):-([^}]*)\}", compose))
+        required = re.findall(r"\$\{([A-Z0-9_]+):\?[^}]*\}", compose)
+        example = read(os.path.join(SRC, ".env.example"))
+        for var in required:
+            self.assertRegex(example, r"(?m)^%s=\S" % var, var + " is required: set it in .env.example")
+        used.update({var: None for var in required})
         documented = dict(re.findall(r"^#?([A-Z0-9_]+)=(.*)$", read(os.path.join(SRC, ".env.example")),
                                      re.M))
         self.assertFalse(re.search(r"\$\{[A-Z0-9_]+\}", compose), "a variable without default")
         for var, default in used.items():
             self.assertIn(var, documented, var)
-            self.assertEqual(documented[var], default, var)
+            if default is not None:
+                self.assertEqual(documented[var], default, var)
         prod = re.findall(r"^([A-Z0-9_]+)=", read(os.path.join(SRC, "docker", "production.env.example")),
                           re.M)
         for var in prod:
@@ -343,12 +357,14 @@ class GatewayConfigTest(unittest.TestCase):
         need_yaml(self)
         cfg = yaml.safe_load(read(self.PATH))
         compose = yaml.safe_load(read(COMPOSE))
-        default_ip = re.search(r"\$\{REDIS_IPV4:-([^}]*)\}", read(COMPOSE)).group(1)
-        self.assertEqual(cfg["cache"]["redis"]["url"], "redis://%s:6379/0" % default_ip)
+        example = dict(re.findall(r"(?m)^([A-Z0-9_]+)=(.*)$", read(os.path.join(SRC, ".env.example"))))
+        # The address lives in .env (required there), and .env.example points at its redis IP.
+        self.assertEqual(example["GATEWAY_REDIS_URL"], "redis://%s:6379/0" % example["REDIS_IPV4"])
+        self.assertEqual(cfg["cache"]["redis"]["url"], "")
         self.assertIn("redis", compose["services"])
-        # The file's values are the compose command's defaults, so -t on either agrees.
+        # The file's other values are the compose command's defaults, so -t on either agrees.
         text = read(COMPOSE)
-        self.assertIn("cache.redis.url=${GATEWAY_REDIS_URL:-%s}" % cfg["cache"]["redis"]["url"], text)
+        self.assertIn("cache.redis.url=${GATEWAY_REDIS_URL:?", text)
         self.assertIn("upstream.url=${GATEWAY_UPSTREAM_URL:-%s}" % cfg["upstream"]["url"], text)
         self.assertIn("server.workers=${GATEWAY_WORKERS:-%d}" % cfg["server"]["workers"], text)
         self.assertIn("cpus: ${GATEWAY_CPUS:-%d}" % cfg["server"]["workers"], text)

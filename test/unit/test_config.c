@@ -159,7 +159,8 @@ static const err_case_t load_errors[] = {
     {"metrics:\n  qdrant_urls: http://a:1,ftp://b\n",
      F ":2: metrics.qdrant_urls: must start with http:// or https://, got \"http://a:1,ftp://b\""},
     {"cache:\n  size: 1\n", F ":2: cache.size: unknown key"},
-    {"cache:\n  redis:\n    url: http://x\n", F ":3: cache.redis.url: must be empty (no Redis) or start with redis://"},
+    {"cache:\n  redis:\n    url: http://x\n",
+     F ":3: cache.redis.url: must be empty (no Redis) or start with redis://"},
     {"cache:\n  ttl: 0\n", F ":2: cache.ttl: expected a duration from 1s to 168h, got \"0\""},
     {"server:\n  include: x.yaml\n", F ":2: server.include: unknown key"},
     /* models.NAME.* */
@@ -297,7 +298,7 @@ START_TEST(test_good_values)
                                "log: {level: debug}\n"
                                "metrics:\n"
                                "  enabled: false\n"
-                               "  qdrant_urls: http://10.0.0.1:6333,https://q2:6334\n"
+                               "  qdrant_urls: http://127.0.0.2:6333,https://q2:6334\n"
                                "  upstream_ttl: 0\n"
                                "  scrape_timeout: 5s\n"
                                "cache:\n"
@@ -344,7 +345,7 @@ START_TEST(test_good_values)
     ck_assert_uint_eq(c->header_timeout_ms, 120000);
     ck_assert_str_eq(c->log_level, "debug");
     ck_assert(!c->metrics_enabled);
-    ck_assert_str_eq(c->metrics_qdrant_urls, "http://10.0.0.1:6333,https://q2:6334");
+    ck_assert_str_eq(c->metrics_qdrant_urls, "http://127.0.0.2:6333,https://q2:6334");
     ck_assert_uint_eq(c->metrics_upstream_ttl_ms, 0);
     ck_assert_uint_eq(c->metrics_scrape_timeout_ms, 5000);
     ck_assert(!c->cache_enabled && !c->cache_search_enabled && !c->cache_points_enabled);

@@ -13,11 +13,11 @@ static const url_ok_t good_urls[] = {
     {"redis://127.0.0.1", "127.0.0.1", "", 6379, 0},
     {"redis://localhost:6380/2", "127.0.0.1", "", 6380, 2},
     {"REDIS://LocalHost/", "127.0.0.1", "", 6379, 0},
-    {"redis://:s3cr%40t%2f@10.0.0.5:7000/15", "10.0.0.5", "s3cr@t/", 7000, 15},
+    {"redis://:s3cr%40t%2f@127.0.0.5:7000/15", "127.0.0.5", "s3cr@t/", 7000, 15},
     {"redis://:p:w@127.0.0.1", "127.0.0.1", "p:w", 6379, 0},
     {"redis://[::1]:6390", "::1", "", 6390, 0},
     {"redis://[fe80::1]/3", "fe80::1", "", 6379, 3},
-    {"redis://192.168.1.2:65535/2147483647", "192.168.1.2", "", 65535, 2147483647},
+    {"redis://127.1.2.3:65535/2147483647", "127.1.2.3", "", 65535, 2147483647},
 };
 
 START_TEST(test_url_good)
@@ -88,7 +88,7 @@ START_TEST(test_url_bad)
     gw_redis_opts_t o, before;
     char err[ERRLEN] = "";
     memset(&o, 0, sizeof(o));
-    snprintf(o.host, sizeof(o.host), "10.1.1.1");
+    snprintf(o.host, sizeof(o.host), "127.1.1.1");
     o.port = 1234;
     before = o;
     ck_assert_msg(gw_redis_parse_url(c->url, &o, err, sizeof(err)) == -1, "%s parsed", c->url);

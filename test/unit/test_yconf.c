@@ -173,7 +173,7 @@ static const struct {
     {"[::]:1", "::", 1},
     {"gw-1.example.com:65535", "gw-1.example.com", 65535},
     {"[2001:db8::1]:443", "2001:db8::1", 443},
-    {"[::ffff:10.0.0.1]:80", "::ffff:10.0.0.1", 80},
+    {"[::ffff:127.0.0.1]:80", "::ffff:127.0.0.1", 80},
 };
 
 START_TEST(test_listen_forms)
@@ -401,7 +401,6 @@ typedef struct demo {
     int deep;
     yconf_listen_t addr;
 } demo_t;
-
 
 #define D(field, ctype) YCONF_OFFSET(demo_t, field, ctype)
 
