@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CJ_MAX_DEPTH  128 /* serde_json's recursion limit */
-#define CJ_BLOCK      (32u << 10)
+#define CJ_MAX_DEPTH      128 /* serde_json's recursion limit */
+#define CJ_BLOCK          (32u << 10)
 #define CJ_MAX_EXP_DIGITS 9
 
 typedef struct member member_t;
@@ -49,8 +49,7 @@ static void *arena_alloc(gw_cjson_t *doc, size_t size)
     if (!b || b->cap - b->used < size) {
         size_t cap = size > CJ_BLOCK ? size : CJ_BLOCK;
         b = malloc(sizeof(*b) + cap);
-        if (!b)
-            return NULL;
+        if (!b) return NULL;
         b->used = 0;
         b->cap = cap;
         b->next = doc->blocks;
@@ -63,8 +62,7 @@ static void *arena_alloc(gw_cjson_t *doc, size_t size)
 
 void gw_cjson_free(gw_cjson_t *doc)
 {
-    if (!doc)
-        return;
+    if (!doc) return;
     block_t *b = doc->blocks;
     while (b) {
         block_t *next = b->next;
@@ -99,8 +97,7 @@ static int fail(parser_t *ps, const char *at, const char *msg)
 
 static void skip_ws(parser_t *ps)
 {
-    while (ps->p < ps->end &&
-           (*ps->p == ' ' || *ps->p == '\t' || *ps->p == '\n' || *ps->p == '\r'))
+    while (ps->p < ps->end && (*ps->p == ' ' || *ps->p == '\t' || *ps->p == '\n' || *ps->p == '\r'))
         ps->p++;
 }
 
@@ -114,13 +111,11 @@ static int hexval(char c)
 
 static int read_hex4(parser_t *ps, const char *q, unsigned *out)
 {
-    if (ps->end - q < 4)
-        return fail(ps, q, "EOF while parsing a string");
+    if (ps->end - q < 4) return fail(ps, q, "EOF while parsing a string");
     unsigned v = 0;
     for (int i = 0; i < 4; i++) {
         int h = hexval(q[i]);
-        if (h < 0)
-            return fail(ps, q + i, "invalid escape");
+        if (h < 0) return fail(ps, q + i, "invalid escape");
         v = v * 16 + (unsigned)h;
     }
     *out = v;
@@ -165,15 +160,12 @@ static size_t utf8_seq(const unsigned char *q, const unsigned char *end)
         n = 4, min = 0x10000, cp = c & 0x07;
     else
         return 0;
-    if ((size_t)(end - q) < n)
-        return 0;
+    if ((size_t)(end - q) < n) return 0;
     for (size_t i = 1; i < n; i++) {
-        if ((q[i] & 0xc0) != 0x80)
-            return 0;
+        if ((q[i] & 0xc0) != 0x80) return 0;
         cp = (cp << 6) | (q[i] & 0x3f);
     }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
     return n;
 }
 
@@ -182,19 +174,15 @@ static int read_unicode(parser_t *ps, const char **qp, char *o, size_t *olen)
 {
     const char *q = *qp;
     unsigned cp;
-    if (read_hex4(ps, q, &cp) != 0)
-        return -1;
+    if (read_hex4(ps, q, &cp) != 0) return -1;
     q += 4;
-    if (cp >= 0xdc00 && cp <= 0xdfff)
-        return fail(ps, q, "lone trailing surrogate in hex escape");
+    if (cp >= 0xdc00 && cp <= 0xdfff) return fail(ps, q, "lone trailing surrogate in hex escape");
     if (cp >= 0xd800 && cp <= 0xdbff) {
         unsigned lo;
         if (ps->end - q < 2 || q[0] != '\\' || q[1] != 'u')
             return fail(ps, q, "lone leading surrogate in hex escape");
-        if (read_hex4(ps, q + 2, &lo) != 0)
-            return -1;
-        if (lo < 0xdc00 || lo > 0xdfff)
-            return fail(ps, q, "lone leading surrogate in hex escape");
+        if (read_hex4(ps, q + 2, &lo) != 0) return -1;
+        if (lo < 0xdc00 || lo > 0xdfff) return fail(ps, q, "lone leading surrogate in hex escape");
         cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
         q += 6;
     }
@@ -209,15 +197,12 @@ static int parse_string(parser_t *ps, const char **out, uint32_t *outlen)
     const char *q = ps->p + 1;
     const char *close = q;
     while (close < ps->end && *close != '"') {
-        if (*close == '\\' && ps->end - close < 2)
-            break;
+        if (*close == '\\' && ps->end - close < 2) break;
         close += *close == '\\' ? 2 : 1;
     }
-    if (close >= ps->end || *close != '"')
-        return fail(ps, ps->end, "EOF while parsing a string");
+    if (close >= ps->end || *close != '"') return fail(ps, ps->end, "EOF while parsing a string");
     char *o = arena_alloc(ps->doc, (size_t)(close - q) + 1);
-    if (!o)
-        return fail(ps, q, "out of memory");
+    if (!o) return fail(ps, q, "out of memory");
     size_t n = 0;
     while (q < close) {
         unsigned char c = (unsigned char)*q;
@@ -231,8 +216,7 @@ static int parse_string(parser_t *ps, const char **out, uint32_t *outlen)
             } else if (e == 'u') {
                 size_t l;
                 q += 2;
-                if (read_unicode(ps, &q, o + n, &l) != 0)
-                    return -1;
+                if (read_unicode(ps, &q, o + n, &l) != 0) return -1;
                 n += l;
             } else {
                 return fail(ps, q, "invalid escape");
@@ -244,15 +228,13 @@ static int parse_string(parser_t *ps, const char **out, uint32_t *outlen)
             q++;
         } else {
             size_t l = utf8_seq((const unsigned char *)q, (const unsigned char *)close);
-            if (!l)
-                return fail(ps, q, "invalid unicode code point");
+            if (!l) return fail(ps, q, "invalid unicode code point");
             memcpy(o + n, q, l);
             n += l;
             q += l;
         }
     }
-    if (n > UINT32_MAX)
-        return fail(ps, q, "string too long");
+    if (n > UINT32_MAX) return fail(ps, q, "string too long");
     *out = o;
     *outlen = (uint32_t)n;
     ps->p = close + 1;
@@ -268,8 +250,7 @@ static int is_digit(char c)
 static int parse_number(parser_t *ps, gw_cjnode_t *out)
 {
     const char *q = ps->p, *s = q, *end = ps->end;
-    if (*q != '-' && !is_digit(*q))
-        return fail(ps, q, "expected value");
+    if (*q != '-' && !is_digit(*q)) return fail(ps, q, "expected value");
     int neg = q < end && *q == '-';
     q += neg;
     const char *i0 = q;
@@ -287,8 +268,7 @@ static int parse_number(parser_t *ps, gw_cjnode_t *out)
         f0 = ++q;
         while (q < end && is_digit(*q))
             q++;
-        if (q == f0)
-            return fail(ps, q, "invalid number");
+        if (q == f0) return fail(ps, q, "invalid number");
         f1 = q;
         real = 1;
     }
@@ -299,12 +279,10 @@ static int parse_number(parser_t *ps, gw_cjnode_t *out)
         const char *e0 = q;
         while (q < end && is_digit(*q))
             q++;
-        if (q == e0)
-            return fail(ps, q, "invalid number");
+        if (q == e0) return fail(ps, q, "invalid number");
         while (e0 < q - 1 && *e0 == '0')
             e0++;
-        if (q - e0 > CJ_MAX_EXP_DIGITS)
-            return fail(ps, e0, "number out of range");
+        if (q - e0 > CJ_MAX_EXP_DIGITS) return fail(ps, e0, "number out of range");
         for (const char *e = e0; e < q; e++)
             exp = exp * 10 + (*e - '0');
         exp = eneg ? -exp : exp;
@@ -316,8 +294,7 @@ static int parse_number(parser_t *ps, gw_cjnode_t *out)
         out->u.s = s;
         out->n = (uint32_t)(q - s);
         char *copy = arena_alloc(ps->doc, out->n);
-        if (!copy)
-            return fail(ps, s, "out of memory");
+        if (!copy) return fail(ps, s, "out of memory");
         memcpy(copy, s, out->n);
         out->u.s = copy;
         return 0;
@@ -325,30 +302,24 @@ static int parse_number(parser_t *ps, gw_cjnode_t *out)
     /* digits = integer part then fraction; value = digits * 10^(exp - fraction length) */
     size_t nd = (size_t)(i1 - i0) + (size_t)(f1 - f0);
     char *o = arena_alloc(ps->doc, nd + 32);
-    if (!o)
-        return fail(ps, s, "out of memory");
+    if (!o) return fail(ps, s, "out of memory");
     size_t k = 0;
     exp -= (int64_t)(f1 - f0);
     for (const char *c = i0; c < i1; c++)
-        if (k || *c != '0')
-            o[1 + k++] = *c;
+        if (k || *c != '0') o[1 + k++] = *c;
     for (const char *c = f0; c < f1; c++)
-        if (k || *c != '0')
-            o[1 + k++] = *c;
+        if (k || *c != '0') o[1 + k++] = *c;
     while (k && o[k] == '0')
         k--, exp++;
-    if (k == 0)
-        exp = 0;
+    if (k == 0) exp = 0;
     size_t len = 0;
-    if (neg)
-        o[len++] = '-';
+    if (neg) o[len++] = '-';
     if (k == 0)
         o[len++] = '0';
     else
         memmove(o + len, o + 1, k), len += k;
     o[len++] = 'e';
-    if (exp < 0)
-        o[len++] = '-', exp = -exp;
+    if (exp < 0) o[len++] = '-', exp = -exp;
     char digits[24];
     size_t nd2 = 0;
     do
@@ -377,8 +348,7 @@ static int push_member(parser_t *ps, const member_t *m)
     if (ps->mlen == ps->mcap) {
         size_t cap = ps->mcap ? ps->mcap * 2 : 64;
         member_t *ms = realloc(ps->ms, cap * sizeof(*ms));
-        if (!ms)
-            return fail(ps, ps->p, "out of memory");
+        if (!ms) return fail(ps, ps->p, "out of memory");
         ps->ms = ms;
         ps->mcap = cap;
     }
@@ -391,8 +361,7 @@ static int push_item(parser_t *ps, const gw_cjnode_t *v)
     if (ps->vlen == ps->vcap) {
         size_t cap = ps->vcap ? ps->vcap * 2 : 256;
         gw_cjnode_t *vs = realloc(ps->vs, cap * sizeof(*vs));
-        if (!vs)
-            return fail(ps, ps->p, "out of memory");
+        if (!vs) return fail(ps, ps->p, "out of memory");
         ps->vs = vs;
         ps->vcap = cap;
     }
@@ -411,16 +380,12 @@ static int parse_object(parser_t *ps, gw_cjnode_t *out)
         for (;;) {
             member_t m;
             skip_ws(ps);
-            if (ps->p >= ps->end || *ps->p != '"')
-                return fail(ps, ps->p, "key must be a string");
-            if (parse_string(ps, &m.key, &m.klen) != 0)
-                return -1;
+            if (ps->p >= ps->end || *ps->p != '"') return fail(ps, ps->p, "key must be a string");
+            if (parse_string(ps, &m.key, &m.klen) != 0) return -1;
             skip_ws(ps);
-            if (ps->p >= ps->end || *ps->p != ':')
-                return fail(ps, ps->p, "expected `:`");
+            if (ps->p >= ps->end || *ps->p != ':') return fail(ps, ps->p, "expected `:`");
             ps->p++;
-            if (parse_value(ps, &m.val) != 0 || push_member(ps, &m) != 0)
-                return -1;
+            if (parse_value(ps, &m.val) != 0 || push_member(ps, &m) != 0) return -1;
             skip_ws(ps);
             if (ps->p < ps->end && *ps->p == ',') {
                 ps->p++;
@@ -435,16 +400,12 @@ static int parse_object(parser_t *ps, gw_cjnode_t *out)
     }
     size_t n = ps->mlen - mark;
     member_t *ms = n ? arena_alloc(ps->doc, n * sizeof(*ms)) : NULL;
-    if (n && !ms)
-        return fail(ps, ps->p, "out of memory");
-    if (n)
-        memcpy(ms, ps->ms + mark, n * sizeof(*ms));
+    if (n && !ms) return fail(ps, ps->p, "out of memory");
+    if (n) memcpy(ms, ps->ms + mark, n * sizeof(*ms));
     ps->mlen = mark;
-    if (n > 1)
-        qsort(ms, n, sizeof(*ms), member_cmp);
+    if (n > 1) qsort(ms, n, sizeof(*ms), member_cmp);
     for (size_t i = 1; i < n; i++)
-        if (member_cmp(&ms[i - 1], &ms[i]) == 0)
-            return fail(ps, ps->p, "duplicate object key");
+        if (member_cmp(&ms[i - 1], &ms[i]) == 0) return fail(ps, ps->p, "duplicate object key");
     out->type = GW_CJ_OBJ;
     out->n = (uint32_t)n;
     out->u.members = ms;
@@ -460,8 +421,7 @@ static int parse_array(parser_t *ps, gw_cjnode_t *out)
     } else {
         for (;;) {
             gw_cjnode_t v;
-            if (parse_value(ps, &v) != 0 || push_item(ps, &v) != 0)
-                return -1;
+            if (parse_value(ps, &v) != 0 || push_item(ps, &v) != 0) return -1;
             skip_ws(ps);
             if (ps->p < ps->end && *ps->p == ',') {
                 ps->p++;
@@ -476,10 +436,8 @@ static int parse_array(parser_t *ps, gw_cjnode_t *out)
     }
     size_t n = ps->vlen - mark;
     gw_cjnode_t *items = n ? arena_alloc(ps->doc, n * sizeof(*items)) : NULL;
-    if (n && !items)
-        return fail(ps, ps->p, "out of memory");
-    if (n)
-        memcpy(items, ps->vs + mark, n * sizeof(*items));
+    if (n && !items) return fail(ps, ps->p, "out of memory");
+    if (n) memcpy(items, ps->vs + mark, n * sizeof(*items));
     ps->vlen = mark;
     out->type = GW_CJ_ARR;
     out->n = (uint32_t)n;
@@ -501,14 +459,12 @@ static int parse_literal(parser_t *ps, const char *word, int type, gw_cjnode_t *
 static int parse_value(parser_t *ps, gw_cjnode_t *out)
 {
     skip_ws(ps);
-    if (ps->p >= ps->end)
-        return fail(ps, ps->p, "EOF while parsing a value");
+    if (ps->p >= ps->end) return fail(ps, ps->p, "EOF while parsing a value");
     memset(out, 0, sizeof(*out));
     switch (*ps->p) {
     case '{':
     case '[': {
-        if (++ps->depth > CJ_MAX_DEPTH)
-            return fail(ps, ps->p, "recursion limit exceeded");
+        if (++ps->depth > CJ_MAX_DEPTH) return fail(ps, ps->p, "recursion limit exceeded");
         int obj = *ps->p++ == '{';
         int rc = obj ? parse_object(ps, out) : parse_array(ps, out);
         ps->depth--;
@@ -538,13 +494,11 @@ gw_cjson_t *gw_cjson_parse(const char *text, size_t len, char *err, size_t errle
     }
     if (parse_value(&ps, &doc->root) == 0) {
         skip_ws(&ps);
-        if (ps.p != ps.end)
-            fail(&ps, ps.p, "trailing characters");
+        if (ps.p != ps.end) fail(&ps, ps.p, "trailing characters");
     }
     free(ps.vs);
     free(ps.ms);
-    if (!ps.err)
-        return doc;
+    if (!ps.err) return doc;
     int line = 1, col = 1;
     for (const char *c = text; c < ps.err_at && c < text + len; c++)
         if (*c == '\n')
@@ -561,8 +515,8 @@ gw_cjson_t *gw_cjson_parse(const char *text, size_t len, char *err, size_t errle
 typedef struct writer {
     char buf[4096];
     size_t len;
-    gw_digest_t *d;  /* flush into a digest, or */
-    char *out;       /* into a growing string */
+    gw_digest_t *d; /* flush into a digest, or */
+    char *out;      /* into a growing string */
     size_t out_len, out_cap;
     int oom;
 } writer_t;
@@ -592,8 +546,7 @@ static void w_flush(writer_t *w)
 static void w_put(writer_t *w, const char *s, size_t n)
 {
     while (n) {
-        if (w->len == sizeof(w->buf))
-            w_flush(w);
+        if (w->len == sizeof(w->buf)) w_flush(w);
         size_t k = sizeof(w->buf) - w->len;
         k = k < n ? k : n;
         memcpy(w->buf + w->len, s, k);
@@ -609,8 +562,7 @@ static void w_string(writer_t *w, const char *s, size_t n)
     size_t run = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
         w_put(w, s + run, i - run);
         char esc[8];
         if (c == '"' || c == '\\')
@@ -646,8 +598,7 @@ static void w_value(writer_t *w, const gw_cjnode_t *v)
     case GW_CJ_ARR:
         w_put(w, "[", 1);
         for (uint32_t i = 0; i < v->n; i++) {
-            if (i)
-                w_put(w, ",", 1);
+            if (i) w_put(w, ",", 1);
             w_value(w, &v->u.items[i]);
         }
         w_put(w, "]", 1);
@@ -655,8 +606,7 @@ static void w_value(writer_t *w, const gw_cjnode_t *v)
     case GW_CJ_OBJ:
         w_put(w, "{", 1);
         for (uint32_t i = 0; i < v->n; i++) {
-            if (i)
-                w_put(w, ",", 1);
+            if (i) w_put(w, ",", 1);
             w_string(w, v->u.members[i].key, v->u.members[i].klen);
             w_put(w, ":", 1);
             w_value(w, &v->u.members[i].val);
@@ -676,8 +626,7 @@ void gw_cjson_digest(const gw_cjson_t *doc, gw_digest_t *d)
 char *gw_cjson_dump(const gw_cjson_t *doc, size_t *len)
 {
     writer_t *w = calloc(1, sizeof(*w));
-    if (!w)
-        return NULL;
+    if (!w) return NULL;
     w_value(w, &doc->root);
     w_flush(w);
     char *out = w->oom ? NULL : w->out;
@@ -685,8 +634,7 @@ char *gw_cjson_dump(const gw_cjson_t *doc, size_t *len)
         out[w->out_len] = '\0';
     else
         free(w->out);
-    if (len)
-        *len = out ? w->out_len : 0;
+    if (len) *len = out ? w->out_len : 0;
     free(w);
     return out;
 }
@@ -710,15 +658,13 @@ size_t gw_cjnode_count(const gw_cjnode_t *n)
 
 const gw_cjnode_t *gw_cjnode_item(const gw_cjnode_t *n, size_t i)
 {
-    if (i >= gw_cjnode_count(n))
-        return NULL;
+    if (i >= gw_cjnode_count(n)) return NULL;
     return n->type == GW_CJ_ARR ? &n->u.items[i] : &n->u.members[i].val;
 }
 
 const char *gw_cjnode_key(const gw_cjnode_t *n, size_t i, size_t *len)
 {
-    if (n->type != GW_CJ_OBJ || i >= n->n)
-        return NULL;
+    if (n->type != GW_CJ_OBJ || i >= n->n) return NULL;
     *len = n->u.members[i].klen;
     return n->u.members[i].key;
 }
@@ -734,8 +680,7 @@ const gw_cjnode_t *gw_cjnode_get(const gw_cjnode_t *n, const char *key)
 
 const char *gw_cjnode_str(const gw_cjnode_t *n, size_t *len)
 {
-    if (n->type != GW_CJ_STR)
-        return NULL;
+    if (n->type != GW_CJ_STR) return NULL;
     *len = n->n;
     return n->u.s;
 }

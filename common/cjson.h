@@ -25,7 +25,16 @@
 typedef struct gw_cjson gw_cjson_t;   /* a parsed document (owns every node) */
 typedef struct gw_cjnode gw_cjnode_t; /* one value inside it */
 
-enum { GW_CJ_NULL, GW_CJ_TRUE, GW_CJ_FALSE, GW_CJ_INT, GW_CJ_REAL, GW_CJ_STR, GW_CJ_ARR, GW_CJ_OBJ };
+enum {
+    GW_CJ_NULL,
+    GW_CJ_TRUE,
+    GW_CJ_FALSE,
+    GW_CJ_INT,
+    GW_CJ_REAL,
+    GW_CJ_STR,
+    GW_CJ_ARR,
+    GW_CJ_OBJ
+};
 
 /* Parses exactly one JSON value filling text[0..len). NULL with "line L column C: problem" in
  * err on bad input (or "out of memory"). Free with gw_cjson_free. */

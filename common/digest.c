@@ -23,8 +23,7 @@ static const EVP_MD *sha256(void)
 int gw_digest_init(gw_digest_t *d)
 {
     EVP_MD_CTX *c = EVP_MD_CTX_new();
-    if (!c)
-        return -1;
+    if (!c) return -1;
     if (EVP_DigestInit_ex(c, sha256(), NULL) != 1) {
         EVP_MD_CTX_free(c);
         return -1;
@@ -35,8 +34,7 @@ int gw_digest_init(gw_digest_t *d)
 
 void gw_digest_update(gw_digest_t *d, const void *data, size_t len)
 {
-    if (len)
-        EVP_DigestUpdate(d->ctx, data, len);
+    if (len) EVP_DigestUpdate(d->ctx, data, len);
 }
 
 void gw_digest_u64(gw_digest_t *d, uint64_t v)

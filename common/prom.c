@@ -7,18 +7,16 @@
 #include <string.h>
 
 const uint64_t gw_hist_bounds_us[GW_HIST_BOUNDS] = {
-    50,     100,    250,    500,     1000,    2500,    5000,    10000,   25000,
-    50000,  100000, 250000, 500000,  1000000, 2500000, 5000000, 10000000,
+    50,    100,    250,    500,    1000,    2500,    5000,    10000,    25000,
+    50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000,
 };
 
 /* ---- text buffer --------------------------------------------------------------------------- */
 
 static int text_reserve(gw_text_t *t, size_t more)
 {
-    if (t->oom)
-        return -1;
-    if (t->len + more + 1 <= t->cap)
-        return 0;
+    if (t->oom) return -1;
+    if (t->len + more + 1 <= t->cap) return 0;
     size_t cap = t->cap ? t->cap : 4096;
     while (cap < t->len + more + 1)
         cap *= 2;
@@ -34,8 +32,7 @@ static int text_reserve(gw_text_t *t, size_t more)
 
 void gw_text_add(gw_text_t *t, const char *s, size_t len)
 {
-    if (text_reserve(t, len) != 0)
-        return;
+    if (text_reserve(t, len) != 0) return;
     memcpy(t->p + t->len, s, len);
     t->len += len;
     t->p[t->len] = '\0';
@@ -47,8 +44,7 @@ void gw_text_printf(gw_text_t *t, const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    if (n < 0 || text_reserve(t, (size_t)n) != 0)
-        return;
+    if (n < 0 || text_reserve(t, (size_t)n) != 0) return;
     va_start(ap, fmt);
     vsnprintf(t->p + t->len, (size_t)n + 1, fmt, ap);
     va_end(ap);
@@ -150,8 +146,7 @@ gw_prom_merge_t *gw_prom_merge_new(void)
 
 void gw_prom_merge_free(gw_prom_merge_t *m)
 {
-    if (!m)
-        return;
+    if (!m) return;
     for (size_t i = 0; i < m->n; i++) {
         free(m->f[i].help);
         free(m->f[i].type);
@@ -163,16 +158,13 @@ void gw_prom_merge_free(gw_prom_merge_t *m)
 
 static fam_t *merge_family(gw_prom_merge_t *m, const char *name, size_t len)
 {
-    if (len >= sizeof(m->f[0].name))
-        return NULL;
+    if (len >= sizeof(m->f[0].name)) return NULL;
     for (size_t i = 0; i < m->n; i++)
-        if (strlen(m->f[i].name) == len && memcmp(m->f[i].name, name, len) == 0)
-            return &m->f[i];
+        if (strlen(m->f[i].name) == len && memcmp(m->f[i].name, name, len) == 0) return &m->f[i];
     if (m->n == m->cap) {
         size_t cap = m->cap ? m->cap * 2 : 64;
         fam_t *f = realloc(m->f, cap * sizeof(*f));
-        if (!f)
-            return NULL;
+        if (!f) return NULL;
         m->f = f;
         m->cap = cap;
     }
@@ -199,24 +191,20 @@ static size_t name_len(const char *s, size_t len)
 /* Does sample `s` belong to family `f` (histogram/summary/counter suffixes)? */
 static int in_family(const fam_t *f, const char *s, size_t sl)
 {
-    static const char *const suffixes[] = {"", "_bucket", "_sum", "_count", "_total", "_created",
-                                           "_info"};
+    static const char *const suffixes[] = {"",       "_bucket",  "_sum", "_count",
+                                           "_total", "_created", "_info"};
     size_t fl = strlen(f->name);
-    if (sl < fl || memcmp(s, f->name, fl) != 0)
-        return 0;
+    if (sl < fl || memcmp(s, f->name, fl) != 0) return 0;
     for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++)
-        if (sl - fl == strlen(suffixes[i]) && memcmp(s + fl, suffixes[i], sl - fl) == 0)
-            return 1;
+        if (sl - fl == strlen(suffixes[i]) && memcmp(s + fl, suffixes[i], sl - fl) == 0) return 1;
     return 0;
 }
 
 static int reserved_name(const char *name, size_t len, const char *const *reserved)
 {
-    if (len >= 15 && memcmp(name, "qdrant_gateway_", 15) == 0)
-        return 1;
+    if (len >= 15 && memcmp(name, "qdrant_gateway_", 15) == 0) return 1;
     for (; reserved && *reserved; reserved++)
-        if (strlen(*reserved) == len && memcmp(*reserved, name, len) == 0)
-            return 1;
+        if (strlen(*reserved) == len && memcmp(*reserved, name, len) == 0) return 1;
     return 0;
 }
 
@@ -226,26 +214,21 @@ static int merge_meta(gw_prom_merge_t *m, const char *line, size_t len, fam_t **
 {
     int help = len > 7 && memcmp(line, "# HELP ", 7) == 0;
     int type = len > 7 && memcmp(line, "# TYPE ", 7) == 0;
-    if (!help && !type)
-        return 0; /* another comment: ignored */
+    if (!help && !type) return 0; /* another comment: ignored */
     const char *name = line + 7;
     size_t nl = name_len(name, len - 7);
-    if (nl == 0)
-        return -1;
+    if (nl == 0) return -1;
     const char *rest = name + nl;
     size_t rl = len - 7 - nl;
-    if (rl && *rest == ' ')
-        rest++, rl--;
+    if (rl && *rest == ' ') rest++, rl--;
     if (reserved_name(name, nl, reserved)) {
         *cur = NULL;
         return 0;
     }
     fam_t *f = merge_family(m, name, nl);
-    if (!f)
-        return -1;
+    if (!f) return -1;
     char **slot = help ? &f->help : &f->type;
-    if (!*slot)
-        *slot = strndup(rest, rl);
+    if (!*slot) *slot = strndup(rest, rl);
     *cur = f;
     return 0;
 }
@@ -255,8 +238,7 @@ static int merge_sample(gw_prom_merge_t *m, const char *line, size_t len, fam_t 
                         const char *label, const char *value, const char *const *reserved)
 {
     size_t nl = name_len(line, len);
-    if (nl == 0)
-        return -1;
+    if (nl == 0) return -1;
     const char *p = line + nl, *end = line + len;
     const char *labels = NULL;
     size_t ll = 0;
@@ -269,33 +251,27 @@ static int merge_sample(gw_prom_merge_t *m, const char *line, size_t len, fam_t 
             else if (*q == '"')
                 quoted = !quoted;
         }
-        if (q >= end)
-            return -1;
+        if (q >= end) return -1;
         labels = p + 1;
         ll = (size_t)(q - labels);
         p = q + 1;
     }
-    if (p >= end || *p != ' ')
-        return -1;
+    if (p >= end || *p != ' ') return -1;
     while (p < end && *p == ' ')
         p++;
     char num[64];
     size_t vl = 0;
     while (p + vl < end && p[vl] != ' ')
         vl++;
-    if (vl == 0 || vl >= sizeof(num))
-        return -1;
+    if (vl == 0 || vl >= sizeof(num)) return -1;
     memcpy(num, p, vl);
     num[vl] = '\0';
     char *numend;
     strtod(num, &numend);
-    if (*numend != '\0')
-        return -1;
-    if (reserved_name(line, nl, reserved))
-        return 0;
+    if (*numend != '\0') return -1;
+    if (reserved_name(line, nl, reserved)) return 0;
     fam_t *f = *cur && in_family(*cur, line, nl) ? *cur : merge_family(m, line, nl);
-    if (!f)
-        return -1;
+    if (!f) return -1;
     *cur = f;
     gw_text_printf(&f->samples, "%.*s{%s=\"%s\"%s%.*s} %.*s\n", (int)nl, line, label, value,
                    ll ? "," : "", (int)ll, labels ? labels : "", (int)(end - p), p);
@@ -314,14 +290,11 @@ size_t gw_prom_merge_add(gw_prom_merge_t *m, const char *text, size_t len, const
         const char *eol = memchr(line, '\n', len - off);
         size_t ll = eol ? (size_t)(eol - line) : len - off;
         off += ll + 1;
-        if (ll && line[ll - 1] == '\r')
-            ll--;
-        if (ll == 0)
-            continue;
+        if (ll && line[ll - 1] == '\r') ll--;
+        if (ll == 0) continue;
         int rc = line[0] == '#' ? merge_meta(m, line, ll, &cur, reserved)
                                 : merge_sample(m, line, ll, &cur, label, esc, reserved);
-        if (rc != 0)
-            dropped++;
+        if (rc != 0) dropped++;
     }
     return dropped;
 }
@@ -330,12 +303,9 @@ void gw_prom_merge_write(gw_prom_merge_t *m, gw_text_t *t)
 {
     for (size_t i = 0; i < m->n; i++) {
         fam_t *f = &m->f[i];
-        if (f->samples.len == 0)
-            continue;
-        if (f->help)
-            gw_text_printf(t, "# HELP %s %s\n", f->name, f->help);
-        if (f->type)
-            gw_text_printf(t, "# TYPE %s %s\n", f->name, f->type);
+        if (f->samples.len == 0) continue;
+        if (f->help) gw_text_printf(t, "# HELP %s %s\n", f->name, f->help);
+        if (f->type) gw_text_printf(t, "# TYPE %s %s\n", f->name, f->type);
         gw_text_add(t, f->samples.p, f->samples.len);
     }
 }

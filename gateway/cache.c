@@ -27,8 +27,7 @@ static void creq_fetch(creq_t *cr);
 static creq_t *creq_new(gw_cache_t *c, gw_req_t *r, int cls)
 {
     creq_t *cr = calloc(1, sizeof(*cr));
-    if (!cr)
-        return NULL;
+    if (!cr) return NULL;
     cr->c = c;
     cr->r = r;
     cr->cls = cls;
@@ -39,10 +38,8 @@ void creq_free(creq_t *cr)
 {
     gw_centry_unref(cr->stale);
     gw_centry_unref(cr->found);
-    if (cr->cap_hdrs)
-        evbuffer_free(cr->cap_hdrs);
-    if (cr->cap_body)
-        evbuffer_free(cr->cap_body);
+    if (cr->cap_hdrs) evbuffer_free(cr->cap_hdrs);
+    if (cr->cap_body) evbuffer_free(cr->cap_body);
     free(cr);
 }
 
@@ -57,11 +54,9 @@ static void respond_entry(gw_req_t *r, const gw_centry_t *e, const char *xcache)
         const char *eol = memchr(line, '\n', e->hdrs_len - off);
         size_t ll = eol ? (size_t)(eol - line) : e->hdrs_len - off;
         off += ll + 1;
-        if (ll && line[ll - 1] == '\r')
-            ll--;
+        if (ll && line[ll - 1] == '\r') ll--;
         const char *colon = memchr(line, ':', ll);
-        if (!colon || ll < (size_t)(colon - line) + 2)
-            continue;
+        if (!colon || ll < (size_t)(colon - line) + 2) continue;
         size_t nl = (size_t)(colon - line);
         h[n++] = (gw_hdr_t){line, nl, colon + 2, ll - nl - 2};
     }
@@ -74,8 +69,7 @@ static void respond_entry(gw_req_t *r, const gw_centry_t *e, const char *xcache)
     h[n++] = (gw_hdr_t){"age", 3, age, strlen(age)};
     r->status = e->status;
     r->codec->send_head(r, e->status, h, n, (int64_t)e->body_len);
-    if (e->body_len)
-        r->codec->send_body(r, e->body, e->body_len);
+    if (e->body_len) r->codec->send_body(r, e->body, e->body_len);
     r->codec->finish(r, 1);
 }
 
@@ -83,8 +77,7 @@ static void respond_entry(gw_req_t *r, const gw_centry_t *e, const char *xcache)
 static void creq_answer(creq_t *cr, gw_centry_t *e, const char *xcache)
 {
     gw_req_t *r = cr->r;
-    if (r->codec)
-        respond_entry(r, e, xcache);
+    if (r->codec) respond_entry(r, e, xcache);
     r->handler_ctx = NULL;
     gw_req_release(r, GW_REQ_HANDLER);
     flight_land(cr->c->sh->flights, cr, e);
@@ -118,8 +111,8 @@ static int is_failure(int status)
     return status >= 500;
 }
 
-static int read_on_head(void *ctx, gw_req_t *r, int status, gw_hdr_t *hdrs, size_t *n,
-                        size_t room, int64_t clen)
+static int read_on_head(void *ctx, gw_req_t *r, int status, gw_hdr_t *hdrs, size_t *n, size_t room,
+                        int64_t clen)
 {
     creq_t *cr = ctx;
     cr->status = status;
@@ -130,18 +123,15 @@ static int read_on_head(void *ctx, gw_req_t *r, int status, gw_hdr_t *hdrs, size
         return 1;
     }
     const gw_config_t *cfg = cr->c->cfg;
-    if (cr->capturing && clen > (int64_t)cfg->cache_max_entry_bytes)
-        cr->capturing = 0;
+    if (cr->capturing && clen > (int64_t)cfg->cache_max_entry_bytes) cr->capturing = 0;
     if (cr->capturing) {
         cr->cap_hdrs = evbuffer_new();
         cr->cap_body = evbuffer_new();
-        if (!cr->cap_hdrs || !cr->cap_body)
-            cr->capturing = 0;
+        if (!cr->cap_hdrs || !cr->cap_body) cr->capturing = 0;
         for (size_t i = 0; cr->capturing && i < *n; i++) {
-            if (gw_header_name_eq(hdrs[i].name, hdrs[i].name_len, "x-request-id"))
-                continue;
-            evbuffer_add_printf(cr->cap_hdrs, "%.*s: %.*s\r\n", (int)hdrs[i].name_len,
-                                hdrs[i].name, (int)hdrs[i].value_len, hdrs[i].value);
+            if (gw_header_name_eq(hdrs[i].name, hdrs[i].name_len, "x-request-id")) continue;
+            evbuffer_add_printf(cr->cap_hdrs, "%.*s: %.*s\r\n", (int)hdrs[i].name_len, hdrs[i].name,
+                                (int)hdrs[i].value_len, hdrs[i].value);
         }
     }
     if (room > 0 && cr->xcache)
@@ -152,8 +142,7 @@ static int read_on_head(void *ctx, gw_req_t *r, int status, gw_hdr_t *hdrs, size
 static void read_on_body(void *ctx, const void *data, size_t len)
 {
     creq_t *cr = ctx;
-    if (!cr->capturing)
-        return;
+    if (!cr->capturing) return;
     if (evbuffer_get_length(cr->cap_body) + len > cr->c->cfg->cache_max_entry_bytes)
         cr->capturing = 0; /* too big to keep: relayed, not stored */
     else
@@ -163,8 +152,7 @@ static void read_on_body(void *ctx, const void *data, size_t len)
 /* The captured answer as an entry under the request's L1 key; NULL if none. */
 static gw_centry_t *creq_make_entry(creq_t *cr)
 {
-    if (!cr->capturing || cr->status <= 0)
-        return NULL;
+    if (!cr->capturing || cr->status <= 0) return NULL;
     gw_cache_shared_t *sh = cr->c->sh;
     size_t hl = evbuffer_get_length(cr->cap_hdrs), bl = evbuffer_get_length(cr->cap_body);
     const void *h = hl ? (const void *)evbuffer_pullup(cr->cap_hdrs, -1) : "";
@@ -180,10 +168,8 @@ static int read_on_end(void *ctx, gw_req_t *r, gw_proxy_end_t how)
     int answered = 0;
     gw_centry_t *e = how == GW_PROXY_OK ? creq_make_entry(cr) : NULL;
     if (e && e->status == 200 && !(cr->cc & GW_CC_NO_STORE)) {
-        if (gw_l1_put(c->sh->l1, e))
-            gw_stat_inc(&c->st.stores_l1);
-        if (cr->l2_known)
-            l2_store(cr, e);
+        if (gw_l1_put(c->sh->l1, e)) gw_stat_inc(&c->st.stores_l1);
+        if (cr->l2_known) l2_store(cr, e);
     }
     if (how != GW_PROXY_OK && how != GW_PROXY_ABORTED && r && r->codec && !r->head_sent &&
         cr->stale) {
@@ -263,8 +249,7 @@ static void creq_lookup(creq_t *cr)
             return;
         }
         cr->stale = e;
-        if (flight_join(c->sh->flights, cr))
-            return; /* posted back to us when the leader lands */
+        if (flight_join(c->sh->flights, cr)) return; /* posted back to us when the leader lands */
     }
     creq_fetch(cr);
 }
@@ -327,8 +312,7 @@ static void dispatch_read(gw_cache_t *c, gw_req_t *r, int cls)
     }
     r->handler = &creq_handler;
     r->handler_ctx = cr;
-    if (r->body_done)
-        creq_lookup(cr);
+    if (r->body_done) creq_lookup(cr);
 }
 
 /* ---- the mailbox: coalesced waiters coming home ------------------------------------------- */
@@ -397,8 +381,7 @@ void gw_cache_dispatch(gw_cache_t *c, gw_req_t *r)
 gw_cache_shared_t *gw_cache_shared_new(const gw_config_t *cfg, char *err, size_t errlen)
 {
     gw_cache_shared_t *sh = calloc(1, sizeof(*sh));
-    if (!sh)
-        goto oom;
+    if (!sh) goto oom;
     sh->cfg = cfg;
     uint64_t ttl[GW_CCLASS_COUNT] = {cfg->cache_search_ttl_ms, cfg->cache_points_ttl_ms};
     int on[GW_CCLASS_COUNT] = {cfg->cache_search_enabled, cfg->cache_points_enabled};
@@ -425,8 +408,7 @@ gw_cache_shared_t *gw_cache_shared_new(const gw_config_t *cfg, char *err, size_t
     sh->l1 = gw_l1_new(cfg->cache_local_max_bytes);
     sh->names = gw_names_new();
     sh->flights = flights_new();
-    if (!sh->l1 || !sh->names || !sh->flights)
-        goto oom;
+    if (!sh->l1 || !sh->names || !sh->flights) goto oom;
     return sh;
 oom:
     snprintf(err, errlen, "out of memory creating the cache");
@@ -436,8 +418,7 @@ oom:
 
 void gw_cache_shared_free(gw_cache_shared_t *sh)
 {
-    if (!sh)
-        return;
+    if (!sh) return;
     gw_l1_free(sh->l1);
     gw_names_free(sh->names);
     flights_free(sh->flights);
@@ -475,8 +456,7 @@ gw_cache_t *gw_cache_new(gw_worker_t *w, gw_cache_shared_t *sh, char *err, size_
 
 void gw_cache_free(gw_cache_t *c)
 {
-    if (!c)
-        return;
+    if (!c) return;
     inval_free(c);
     gw_redis_free(c->redis); /* runs pending lookups' callbacks: their requests end */
     for (creq_t *cr = mail_take(c); cr;) {
@@ -488,8 +468,7 @@ void gw_cache_free(gw_cache_t *c)
         creq_free(cr);
         cr = next;
     }
-    if (c->mail_ev)
-        event_free(c->mail_ev);
+    if (c->mail_ev) event_free(c->mail_ev);
     gw_ckey_memo_free(c->memo);
     pthread_mutex_destroy(&c->mail_lock);
     free(c);

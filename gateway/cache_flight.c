@@ -48,8 +48,7 @@ gw_flights_t *flights_new(void)
 
 void flights_free(gw_flights_t *f)
 {
-    if (!f)
-        return;
+    if (!f) return;
     for (int i = 0; i < FL_SHARDS; i++) {
         /* Workers are gone: their waiters were freed with their connections. */
         for (int b = 0; b < FL_BUCKETS; b++) {
@@ -91,8 +90,7 @@ int flight_join(gw_flights_t *f, creq_t *cr)
 
 void flight_land(gw_flights_t *f, creq_t *leader, gw_centry_t *e)
 {
-    if (!leader->leader)
-        return;
+    if (!leader->leader) return;
     leader->leader = 0;
     fl_shard_t *s = fl_shard(f, leader->l1key);
     pthread_mutex_lock(&s->lock);
@@ -129,8 +127,7 @@ int flight_leave(gw_flights_t *f, creq_t *cr)
         creq_t **p = &fl->waiters;
         while (*p && *p != cr)
             p = &(*p)->wnext;
-        if (*p)
-            *p = cr->wnext;
+        if (*p) *p = cr->wnext;
         cr->wstate = CR_ALONE;
         cr->flight = NULL;
         removed = 1;

@@ -60,11 +60,11 @@ enum { CR_ALONE = 0, CR_WAITING, CR_POSTED };
 /* One cached or invalidating request, from dispatch to its end. */
 struct creq {
     gw_cache_t *c;
-    gw_req_t *r;       /* NULL once the client is gone */
-    int cls;           /* gw_cclass_t, or -1 for writes and bypasses */
-    unsigned route_flags; /* a write's gw_route_t.flags (r may be gone when it ends) */
-    int wait_true;        /* a write sent with ?wait=true */
-    unsigned cc;       /* GW_CC_* from the request */
+    gw_req_t *r;             /* NULL once the client is gone */
+    int cls;                 /* gw_cclass_t, or -1 for writes and bypasses */
+    unsigned route_flags;    /* a write's gw_route_t.flags (r may be gone when it ends) */
+    int wait_true;           /* a write sent with ?wait=true */
+    unsigned cc;             /* GW_CC_* from the request */
     unsigned gone : 1;       /* the client went away while we still wait on something */
     unsigned leader : 1;     /* owns a flight others may wait on */
     unsigned l2_known : 1;   /* l2gens hold Redis's current generations: may store to L2 */

@@ -43,8 +43,7 @@ static void invalidate(gw_cache_t *c, const char *name)
     size_t n = gw_names_bump(c->sh->names, name, bumped);
     for (size_t i = 0; i < n; i++)
         l2_invalidate(c, bumped[i]);
-    if (n == 0)
-        l2_invalidate(c, "*"); /* could not track the name locally */
+    if (n == 0) l2_invalidate(c, "*"); /* could not track the name locally */
 }
 
 void inval_remote(gw_cache_t *c, const char *name)
@@ -66,8 +65,7 @@ static void settle_unlink(settle_t *s)
         s->prev->next = s->next;
     else
         s->c->settles = s->next;
-    if (s->next)
-        s->next->prev = s->prev;
+    if (s->next) s->next->prev = s->prev;
     event_free(s->ev);
     free(s);
 }
@@ -82,8 +80,7 @@ static void settle_on_timer(evutil_socket_t fd, short what, void *arg)
 static void settle_schedule(gw_cache_t *c, const char *name)
 {
     uint64_t ms = c->cfg->cache_async_write_settle_ms;
-    if (ms == 0)
-        return;
+    if (ms == 0) return;
     settle_t *s = calloc(1, sizeof(*s));
     if (!s || !(s->ev = evtimer_new(c->w->base, settle_on_timer, s))) {
         free(s);
@@ -93,8 +90,7 @@ static void settle_schedule(gw_cache_t *c, const char *name)
     s->c = c;
     snprintf(s->name, sizeof(s->name), "%s", name);
     s->next = c->settles;
-    if (c->settles)
-        c->settles->prev = s;
+    if (c->settles) c->settles->prev = s;
     c->settles = s;
     struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000)};
     evtimer_add(s->ev, &tv);
@@ -111,8 +107,7 @@ static int query_wait_true(const gw_req_t *r)
         size_t s = i;
         while (i < len && q[i] != '&')
             i++;
-        if (i - s == 9 && memcmp(q + s, "wait=true", 9) == 0)
-            return 1;
+        if (i - s == 9 && memcmp(q + s, "wait=true", 9) == 0) return 1;
         i++;
     }
     return 0;
@@ -120,8 +115,7 @@ static int query_wait_true(const gw_req_t *r)
 
 static void write_invalidate(creq_t *cr)
 {
-    if (cr->write_seen)
-        return;
+    if (cr->write_seen) return;
     cr->write_seen = 1;
     const char *name = (cr->route_flags & GW_ROUTE_F_ALL_COLLECTIONS) || cr->key.deps.n == 0
                            ? "*"
@@ -133,8 +127,8 @@ static void write_invalidate(creq_t *cr)
 
 /* Bumped before the client sees the answer, so its next read cannot get the old one. A 4xx
  * changed nothing; anything else (5xx included) may have been applied. */
-static int write_on_head(void *ctx, gw_req_t *r, int status, gw_hdr_t *hdrs, size_t *n,
-                         size_t room, int64_t clen)
+static int write_on_head(void *ctx, gw_req_t *r, int status, gw_hdr_t *hdrs, size_t *n, size_t room,
+                         int64_t clen)
 {
     creq_t *cr = ctx;
     if (status < 400 || status >= 500)
@@ -171,8 +165,8 @@ void inval_dispatch_write(gw_cache_t *c, gw_req_t *r)
     cr->wait_true = query_wait_true(r);
     if (r->route.collection) {
         char name[GW_NAME_MAX];
-        ssize_t nl = gw_route_decode_param(r->route.collection, r->route.collection_len, name,
-                                           sizeof(name));
+        ssize_t nl =
+            gw_route_decode_param(r->route.collection, r->route.collection_len, name, sizeof(name));
         if (nl < 0 || gw_deps_add(&cr->key.deps, name, (size_t)nl) != 0)
             cr->route_flags |= GW_ROUTE_F_ALL_COLLECTIONS; /* name too long: bump everything */
     }
@@ -203,8 +197,7 @@ static int aliases_apply(gw_cache_t *c, const char *body, size_t len)
         }
     }
     int rc = alias && coll ? 0 : -1;
-    if (rc == 0)
-        gw_names_set_aliases(c->sh->names, alias, coll, k, c->alias_epoch);
+    if (rc == 0) gw_names_set_aliases(c->sh->names, alias, coll, k, c->alias_epoch);
     free(alias);
     free(coll);
     json_decref(root);
@@ -228,8 +221,8 @@ static void alias_on_fetched(void *arg, int ok, long status, const char *body, s
         /* Something may have asked for a newer list while this one was on its way (another
          * bump_all): then fetch again now. A plain reschedule would replace that request's
          * 0 ms timer with alias_refresh and leave reads bypassing the cache that long. */
-        alias_schedule(c, gw_names_aliases_loaded(c->sh->names) ? c->cfg->cache_alias_refresh_ms
-                                                                : 0);
+        alias_schedule(c,
+                       gw_names_aliases_loaded(c->sh->names) ? c->cfg->cache_alias_refresh_ms : 0);
         return;
     }
     if (ok && (status == 401 || status == 403)) {
@@ -237,15 +230,19 @@ static void alias_on_fetched(void *arg, int ok, long status, const char *body, s
          * alias are then invalidated only by writes through that same alias. */
         if (!loaded)
             gw_log_warn("cache: cannot list aliases (Qdrant answered %ld; set upstream.api_key): "
-                        "caching without alias tracking", status);
+                        "caching without alias tracking",
+                        status);
         gw_names_set_aliases(c->sh->names, NULL, NULL, 0, c->alias_epoch);
-        alias_schedule(c, gw_names_aliases_loaded(c->sh->names) ? c->cfg->cache_alias_refresh_ms
-                                                                : 0);
+        alias_schedule(c,
+                       gw_names_aliases_loaded(c->sh->names) ? c->cfg->cache_alias_refresh_ms : 0);
         return;
     }
     if (!loaded)
         gw_log_debug("cache: alias list not loaded yet (%s%ld): reads bypass the cache",
-                     ok ? "status " : error ? error : "", ok ? status : 0L);
+                     ok      ? "status "
+                     : error ? error
+                             : "",
+                     ok ? status : 0L);
     alias_schedule(c, loaded ? c->cfg->cache_alias_refresh_ms : ALIAS_RETRY_MS);
 }
 
@@ -267,8 +264,7 @@ static void alias_on_timer(evutil_socket_t fd, short what, void *arg)
 int inval_init(gw_cache_t *c)
 {
     c->alias_ev = evtimer_new(c->w->base, alias_on_timer, c);
-    if (!c->alias_ev)
-        return -1;
+    if (!c->alias_ev) return -1;
     if (c->sh->class_on[GW_CCLASS_SEARCH] || c->sh->class_on[GW_CCLASS_POINTS])
         alias_schedule(c, 0);
     return 0;
@@ -278,8 +274,7 @@ void inval_free(gw_cache_t *c)
 {
     while (c->settles)
         settle_unlink(c->settles);
-    if (c->alias_ev)
-        event_free(c->alias_ev);
+    if (c->alias_ev) event_free(c->alias_ev);
 }
 
 /* ---- POST /api/v1/cache/purge ------------------------------------------------------------- */
@@ -296,8 +291,7 @@ static int key_matches(const char *want, const char *got, size_t len)
 static const char *purge_credential(const gw_req_t *r, size_t *len)
 {
     const char *v = gw_req_header(r, "api-key", len);
-    if (v)
-        return v;
+    if (v) return v;
     v = gw_req_header(r, "authorization", len);
     if (v && *len > 7 && strncasecmp(v, "Bearer ", 7) == 0) {
         *len -= 7;
@@ -318,8 +312,7 @@ static void purge_finish(gw_cache_t *c, gw_req_t *r)
         gw_req_respond_error(r, 400, "Bad request: body must be {} or {\"collection\": \"name\"}");
     } else {
         const char *name = coll ? json_string_value(coll) : "*";
-        if (!coll)
-            gw_l1_clear(c->sh->l1);
+        if (!coll) gw_l1_clear(c->sh->l1);
         invalidate(c, name);
         gw_stat_inc(&c->st.purges);
         gw_log_info("cache purge: %s", coll ? name : "everything");
@@ -339,8 +332,7 @@ static void purge_finish(gw_cache_t *c, gw_req_t *r)
 static void purge_on_body(gw_req_t *r)
 {
     gw_cache_t *c = r->handler_ctx;
-    if (r->finished)
-        return;
+    if (r->finished) return;
     if (evbuffer_get_length(r->body) > PURGE_MAX_BODY) {
         gw_req_respond_error(r, 413, "Payload too large: purge body over %u bytes", PURGE_MAX_BODY);
     } else if (r->body_done) {

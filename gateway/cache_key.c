@@ -15,24 +15,31 @@ int gw_ckey_class(const gw_route_t *rt)
         const char *op;
         int cls;
     } ops[] = {
-        {"search_points", GW_CCLASS_SEARCH},        {"search_batch_points", GW_CCLASS_SEARCH},
-        {"search_point_groups", GW_CCLASS_SEARCH},  {"search_matrix_pairs", GW_CCLASS_SEARCH},
-        {"search_matrix_offsets", GW_CCLASS_SEARCH}, {"query_points", GW_CCLASS_SEARCH},
-        {"query_batch_points", GW_CCLASS_SEARCH},   {"query_points_groups", GW_CCLASS_SEARCH},
-        {"recommend_points", GW_CCLASS_SEARCH},     {"recommend_batch_points", GW_CCLASS_SEARCH},
-        {"recommend_point_groups", GW_CCLASS_SEARCH}, {"discover_points", GW_CCLASS_SEARCH},
-        {"discover_batch_points", GW_CCLASS_SEARCH}, {"scroll_points", GW_CCLASS_POINTS},
-        {"count_points", GW_CCLASS_POINTS},         {"facet", GW_CCLASS_POINTS},
-        {"get_point", GW_CCLASS_POINTS},            {"get_points", GW_CCLASS_POINTS},
+        {"search_points", GW_CCLASS_SEARCH},
+        {"search_batch_points", GW_CCLASS_SEARCH},
+        {"search_point_groups", GW_CCLASS_SEARCH},
+        {"search_matrix_pairs", GW_CCLASS_SEARCH},
+        {"search_matrix_offsets", GW_CCLASS_SEARCH},
+        {"query_points", GW_CCLASS_SEARCH},
+        {"query_batch_points", GW_CCLASS_SEARCH},
+        {"query_points_groups", GW_CCLASS_SEARCH},
+        {"recommend_points", GW_CCLASS_SEARCH},
+        {"recommend_batch_points", GW_CCLASS_SEARCH},
+        {"recommend_point_groups", GW_CCLASS_SEARCH},
+        {"discover_points", GW_CCLASS_SEARCH},
+        {"discover_batch_points", GW_CCLASS_SEARCH},
+        {"scroll_points", GW_CCLASS_POINTS},
+        {"count_points", GW_CCLASS_POINTS},
+        {"facet", GW_CCLASS_POINTS},
+        {"get_point", GW_CCLASS_POINTS},
+        {"get_points", GW_CCLASS_POINTS},
         {"local_shard_get_points", GW_CCLASS_POINTS},
         {"local_shard_scroll_points", GW_CCLASS_POINTS},
         {"local_shard_count_points", GW_CCLASS_POINTS},
     };
-    if (rt->cls != GW_ROUTE_QDRANT_READ || !rt->op || !rt->collection)
-        return -1;
+    if (rt->cls != GW_ROUTE_QDRANT_READ || !rt->op || !rt->collection) return -1;
     for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
-        if (strcmp(ops[i].op, rt->op) == 0)
-            return ops[i].cls;
+        if (strcmp(ops[i].op, rt->op) == 0) return ops[i].cls;
     return -1;
 }
 
@@ -66,23 +73,19 @@ long gw_ckey_norm_query(const char *q, size_t len, char *out, size_t cap)
             i++;
         span_t s = {q + start, i - start};
         i++;
-        if (s.len == 0)
-            continue;
+        if (s.len == 0) continue;
         const char *eq = memchr(s.p, '=', s.len);
         size_t nl = eq ? (size_t)(eq - s.p) : s.len;
         if (nl == 7 && memcmp(s.p, "timeout", 7) == 0)
             continue; /* how long Qdrant may take does not change the answer */
-        if (n == CKEY_MAX_PARAMS)
-            return -1;
+        if (n == CKEY_MAX_PARAMS) return -1;
         params[n++] = s;
     }
     qsort(params, n, sizeof(params[0]), span_cmp);
     size_t o = 0;
     for (i = 0; i < n; i++) {
-        if (o + params[i].len + 1 > cap)
-            return -1;
-        if (i)
-            out[o++] = '&';
+        if (o + params[i].len + 1 > cap) return -1;
+        if (i) out[o++] = '&';
         memcpy(out + o, params[i].p, params[i].len);
         o += params[i].len;
     }
@@ -95,8 +98,7 @@ static void digest_path(gw_digest_t *d, const char *p, size_t len)
     char buf[2048];
     size_t o = 0;
     for (size_t i = 0; i < len; i++) {
-        if (p[i] == '/' && o && buf[o - 1] == '/')
-            continue;
+        if (p[i] == '/' && o && buf[o - 1] == '/') continue;
         if (o == sizeof(buf)) {
             gw_digest_field(d, p, len); /* absurdly long: exact bytes, still a valid key */
             return;
@@ -119,12 +121,10 @@ static void digest_header(gw_digest_t *d, const gw_req_t *r, const char *lower_n
 /* lookup_from: {"collection": name, ...}; with_lookup: name or {"collection": name, ...}. */
 static int add_lookup(gw_deps_t *deps, const gw_cjnode_t *v)
 {
-    if (gw_cjnode_type(v) == GW_CJ_OBJ)
-        v = gw_cjnode_get(v, "collection");
+    if (gw_cjnode_type(v) == GW_CJ_OBJ) v = gw_cjnode_get(v, "collection");
     size_t len = 0;
     const char *name = v ? gw_cjnode_str(v, &len) : NULL;
-    if (!name)
-        return 0; /* Qdrant will reject it; the key still covers the body */
+    if (!name) return 0; /* Qdrant will reject it; the key still covers the body */
     return gw_deps_add(deps, name, len);
 }
 
@@ -135,12 +135,12 @@ static int find_deps(gw_deps_t *deps, const gw_cjnode_t *v)
         const gw_cjnode_t *item = gw_cjnode_item(v, i);
         size_t kl = 0;
         const char *k = obj ? gw_cjnode_key(v, i, &kl) : NULL;
-        if (k && ((kl == 11 && memcmp(k, "lookup_from", 11) == 0) ||
-                  (kl == 11 && memcmp(k, "with_lookup", 11) == 0)) &&
+        if (k &&
+            ((kl == 11 && memcmp(k, "lookup_from", 11) == 0) ||
+             (kl == 11 && memcmp(k, "with_lookup", 11) == 0)) &&
             add_lookup(deps, item) != 0)
             return -1;
-        if (find_deps(deps, item) != 0)
-            return -1;
+        if (find_deps(deps, item) != 0) return -1;
     }
     return 0;
 }
@@ -159,22 +159,20 @@ static int digest_body(gw_digest_t *d, gw_deps_t *deps, const char *body, size_t
         return -1;
     }
     int rc = find_deps(deps, gw_cjson_root(doc));
-    if (rc != 0)
-        *why = "too many collections";
+    if (rc != 0) *why = "too many collections";
     gw_digest_u64(d, 1);
-    if (rc == 0)
-        gw_cjson_digest(doc, d);
+    if (rc == 0) gw_cjson_digest(doc, d);
     gw_cjson_free(doc);
     return rc;
 }
 
-int gw_ckey_build(gw_ckey_t *k, const gw_req_t *r, const char *body, size_t len,
-                  int per_credential, const char **why)
+int gw_ckey_build(gw_ckey_t *k, const gw_req_t *r, const char *body, size_t len, int per_credential,
+                  const char **why)
 {
     char name[GW_NAME_MAX];
     k->deps.n = 0;
-    ssize_t nl = gw_route_decode_param(r->route.collection, r->route.collection_len, name,
-                                       sizeof(name));
+    ssize_t nl =
+        gw_route_decode_param(r->route.collection, r->route.collection_len, name, sizeof(name));
     if (nl < 0 || gw_deps_add(&k->deps, name, (size_t)nl) != 0) {
         *why = "collection name too long";
         return -1;

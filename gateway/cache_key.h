@@ -30,8 +30,8 @@ typedef struct gw_ckey {
 
 /* Builds the key of a cacheable read from the request and its whole body. 0, or -1 with *why
  * set to a short reason ("body is not valid JSON") when it must not be cached. */
-int gw_ckey_build(gw_ckey_t *k, const gw_req_t *r, const char *body, size_t len,
-                  int per_credential, const char **why);
+int gw_ckey_build(gw_ckey_t *k, const gw_req_t *r, const char *body, size_t len, int per_credential,
+                  const char **why);
 
 /* The local (L1) key: base plus the generation of every dependency and the global one. */
 void gw_ckey_l1(const gw_ckey_t *k, const uint64_t *gens, uint64_t global,

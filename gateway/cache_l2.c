@@ -34,8 +34,8 @@ struct l2_lookup {
     creq_t *cr;
     int ngens;
     int due;
-    int bad;      /* a reply failed: a miss, and nothing is stored */
-    int unknown;  /* a generation key was missing: a miss, and nothing is stored */
+    int bad;     /* a reply failed: a miss, and nothing is stored */
+    int unknown; /* a generation key was missing: a miss, and nothing is stored */
     l2_tok_t tok[GW_DEPS_MAX + 2];
     char *val;
     size_t val_len;
@@ -92,31 +92,27 @@ static double wall_ms(void)
 static gw_centry_t *l2_decode(creq_t *cr, const unsigned char *v, size_t len)
 {
     gw_cache_shared_t *sh = cr->c->sh;
-    if (len < L2_FIXED_LEN || memcmp(v, L2_MAGIC, 4) != 0)
-        return NULL;
+    if (len < L2_FIXED_LEN || memcmp(v, L2_MAGIC, 4) != 0) return NULL;
     const unsigned char *inst = v + 4, *l1key = inst + L2_INST_LEN, *p = l1key + GW_DIGEST_LEN;
     uint64_t created_ms = get_u64(p);
     int status = (int)get_u32(p + 8);
     uint32_t ngens = get_u32(p + 12);
     p += 16;
-    if (ngens != cr->key.deps.n + 1 || (size_t)(p - v) + 8u * ngens + 8 > len)
-        return NULL;
+    if (ngens != cr->key.deps.n + 1 || (size_t)(p - v) + 8u * ngens + 8 > len) return NULL;
     for (uint32_t i = 0; i < ngens; i++)
         if (get_u64(p + 8 * i) != cr->l2gens[i])
             return NULL; /* written under other generations: stale */
     p += 8 * ngens;
     uint32_t hl = get_u32(p), bl = get_u32(p + 4);
     p += 8;
-    if ((size_t)(p - v) + hl + bl != len)
-        return NULL;
+    if ((size_t)(p - v) + hl + bl != len) return NULL;
     if (memcmp(inst, sh->instance, L2_INST_LEN) == 0 &&
         memcmp(l1key, cr->l1key, GW_DIGEST_LEN) != 0)
         return NULL; /* ours, from before a local bump Redis may not have seen yet */
     double age_ms = wall_ms() - (double)created_ms;
     uint64_t age_us = age_ms > 0 ? (uint64_t)(age_ms * 1000.0) : 0;
     uint64_t ttl = sh->ttl_us[cr->cls], now = gw_mono_us();
-    if (age_us >= ttl || age_us > now)
-        return NULL;
+    if (age_us >= ttl || age_us > now) return NULL;
     return gw_centry_new(cr->l1key, status, p, hl, p + hl, bl, now - age_us, ttl,
                          cr->c->cfg->cache_stale_if_error_ms * 1000u);
 }
@@ -136,11 +132,9 @@ static void l2_finish(l2_lookup_t *lk)
     cr->pending = 0;
     if (!lk->bad && !lk->unknown) {
         cr->l2_known = 1;
-        if (lk->val)
-            e = l2_decode(cr, (const unsigned char *)lk->val, lk->val_len);
+        if (lk->val) e = l2_decode(cr, (const unsigned char *)lk->val, lk->val_len);
     }
-    if (lk->bad)
-        cr->l2_bad = 1;
+    if (lk->bad) cr->l2_bad = 1;
     free(lk->val);
     free(lk);
     cache_l2_done(cr, e);
@@ -172,18 +166,15 @@ static void l2_on_reply(void *arg, gw_redis_status_t st, const char *data, size_
             lk->val_len = len;
         }
     }
-    if (--lk->due == 0)
-        l2_finish(lk);
+    if (--lk->due == 0) l2_finish(lk);
 }
 
 int l2_lookup(creq_t *cr)
 {
     gw_cache_t *c = cr->c;
-    if (!gw_redis_up(c->redis))
-        return -1;
+    if (!gw_redis_up(c->redis)) return -1;
     l2_lookup_t *lk = calloc(1, sizeof(*lk));
-    if (!lk)
-        return -1;
+    if (!lk) return -1;
     lk->cr = cr;
     lk->ngens = (int)cr->key.deps.n + 1;
     char key[L2_KEY_MAX];
@@ -213,13 +204,11 @@ int l2_lookup(creq_t *cr)
 void l2_store(creq_t *cr, const gw_centry_t *e)
 {
     gw_cache_t *c = cr->c;
-    if (!cr->l2_known || cr->l2_bad || !gw_redis_up(c->redis))
-        return;
+    if (!cr->l2_known || cr->l2_bad || !gw_redis_up(c->redis)) return;
     uint32_t ngens = (uint32_t)cr->key.deps.n + 1;
     size_t len = L2_FIXED_LEN + 8u * ngens + 8 + e->hdrs_len + e->body_len;
     unsigned char *v = malloc(len), *p = v;
-    if (!v)
-        return;
+    if (!v) return;
     memcpy(p, L2_MAGIC, 4);
     memcpy(p + 4, c->sh->instance, L2_INST_LEN);
     memcpy(p + 4 + L2_INST_LEN, cr->l1key, GW_DIGEST_LEN);
@@ -240,8 +229,7 @@ void l2_store(creq_t *cr, const gw_centry_t *e)
     snprintf(ttl, sizeof(ttl), "%llu", (unsigned long long)(c->sh->ttl_us[cr->cls] / 1000u));
     const char *argv[] = {"SET", key, (const char *)v, "PX", ttl};
     size_t argvlen[] = {3, strlen(key), len, 2, strlen(ttl)};
-    if (gw_redis_send(c->redis, 5, argv, argvlen) == 0)
-        gw_stat_inc(&c->st.stores_l2);
+    if (gw_redis_send(c->redis, 5, argv, argvlen) == 0) gw_stat_inc(&c->st.stores_l2);
     free(v);
 }
 
@@ -265,10 +253,8 @@ void l2_invalidate(gw_cache_t *c, const char *name)
 static void l2_on_message(void *arg, const char *msg, size_t len)
 {
     gw_cache_t *c = arg;
-    if (len <= L2_INST_LEN + 1 || msg[L2_INST_LEN] != ' ')
-        return;
-    if (memcmp(msg, c->sh->instance, L2_INST_LEN) == 0)
-        return; /* our own bump, already applied */
+    if (len <= L2_INST_LEN + 1 || msg[L2_INST_LEN] != ' ') return;
+    if (memcmp(msg, c->sh->instance, L2_INST_LEN) == 0) return; /* our own bump, already applied */
     char name[GW_NAME_MAX];
     size_t nl = len - L2_INST_LEN - 1;
     if (nl >= sizeof(name)) {

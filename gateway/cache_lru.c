@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define L1_SHARDS       16
-#define L1_MIN_BUCKETS  64
-#define L1_ENTRY_EXTRA  64 /* allocator and table overhead per entry, roughly */
+#define L1_SHARDS      16
+#define L1_MIN_BUCKETS 64
+#define L1_ENTRY_EXTRA 64 /* allocator and table overhead per entry, roughly */
 
 typedef struct l1_shard {
     pthread_mutex_t lock;
@@ -25,12 +25,11 @@ struct gw_l1 {
 };
 
 gw_centry_t *gw_centry_new(const unsigned char key[GW_DIGEST_LEN], int status, const void *hdrs,
-                           size_t hdrs_len, const void *body, size_t body_len,
-                           uint64_t created_us, uint64_t ttl_us, uint64_t stale_us)
+                           size_t hdrs_len, const void *body, size_t body_len, uint64_t created_us,
+                           uint64_t ttl_us, uint64_t stale_us)
 {
     gw_centry_t *e = malloc(sizeof(*e) + hdrs_len + body_len + 1);
-    if (!e)
-        return NULL;
+    if (!e) return NULL;
     memset(e, 0, sizeof(*e));
     char *p = (char *)(e + 1);
     memcpy(e->key, key, GW_DIGEST_LEN);
@@ -39,12 +38,10 @@ gw_centry_t *gw_centry_new(const unsigned char key[GW_DIGEST_LEN], int status, c
     e->created_us = created_us;
     e->expires_us = created_us + ttl_us;
     e->stale_until_us = e->expires_us + stale_us;
-    if (hdrs_len)
-        memcpy(p, hdrs, hdrs_len);
+    if (hdrs_len) memcpy(p, hdrs, hdrs_len);
     e->hdrs = p;
     e->hdrs_len = hdrs_len;
-    if (body_len)
-        memcpy(p + hdrs_len, body, body_len);
+    if (body_len) memcpy(p + hdrs_len, body, body_len);
     p[hdrs_len + body_len] = '\0';
     e->body = p + hdrs_len;
     e->body_len = body_len;
@@ -60,8 +57,7 @@ gw_centry_t *gw_centry_ref(gw_centry_t *e)
 
 void gw_centry_unref(gw_centry_t *e)
 {
-    if (e && atomic_fetch_sub_explicit(&e->refs, 1, memory_order_acq_rel) == 1)
-        free(e);
+    if (e && atomic_fetch_sub_explicit(&e->refs, 1, memory_order_acq_rel) == 1) free(e);
 }
 
 /* ---- one shard (caller holds the lock) ----------------------------------------------------- */
@@ -110,8 +106,7 @@ static void shard_grow(l1_shard_t *s)
 {
     size_t nb = s->nbuckets * 2;
     gw_centry_t **b = calloc(nb, sizeof(*b));
-    if (!b)
-        return; /* longer chains, still correct */
+    if (!b) return; /* longer chains, still correct */
     for (size_t i = 0; i < s->nbuckets; i++) {
         gw_centry_t *e = s->buckets[i];
         while (e) {
@@ -143,8 +138,7 @@ static void shard_evict_to(l1_shard_t *s, size_t budget)
 gw_l1_t *gw_l1_new(size_t max_bytes)
 {
     gw_l1_t *c = calloc(1, sizeof(*c));
-    if (!c)
-        return NULL;
+    if (!c) return NULL;
     c->max_bytes = max_bytes;
     for (int i = 0; i < L1_SHARDS; i++) {
         l1_shard_t *s = &c->shards[i];
@@ -163,8 +157,7 @@ gw_l1_t *gw_l1_new(size_t max_bytes)
 
 void gw_l1_free(gw_l1_t *c)
 {
-    if (!c)
-        return;
+    if (!c) return;
     gw_l1_clear(c);
     for (int i = 0; i < L1_SHARDS; i++) {
         free(c->shards[i].buckets);
@@ -196,15 +189,12 @@ gw_centry_t *gw_l1_get(gw_l1_t *c, const unsigned char key[GW_DIGEST_LEN], uint6
 int gw_l1_put(gw_l1_t *c, gw_centry_t *e)
 {
     l1_shard_t *s = &c->shards[e->key[0] % L1_SHARDS];
-    if (e->charge > s->max_bytes)
-        return 0;
+    if (e->charge > s->max_bytes) return 0;
     pthread_mutex_lock(&s->lock);
     gw_centry_t **slot = shard_find(s, e->key);
-    if (*slot)
-        shard_remove(s, slot);
+    if (*slot) shard_remove(s, slot);
     shard_evict_to(s, s->max_bytes - e->charge);
-    if (s->n >= s->nbuckets)
-        shard_grow(s);
+    if (s->n >= s->nbuckets) shard_grow(s);
     size_t b = l1_bucket(s, e->key);
     e->hnext = s->buckets[b];
     s->buckets[b] = gw_centry_ref(e);

@@ -22,7 +22,7 @@ typedef struct gw_centry {
     size_t hdrs_len;
     const char *body;
     size_t body_len;
-    size_t charge;           /* bytes counted against the budget */
+    size_t charge; /* bytes counted against the budget */
     /* Owned by the shard. */
     struct gw_centry *hnext, *lru_prev, *lru_next;
 } gw_centry_t;
@@ -30,8 +30,8 @@ typedef struct gw_centry {
 /* One allocation holding the entry, a copy of hdrs and a copy of body; refs = 1 (the caller's).
  * NULL on OOM. */
 gw_centry_t *gw_centry_new(const unsigned char key[GW_DIGEST_LEN], int status, const void *hdrs,
-                           size_t hdrs_len, const void *body, size_t body_len,
-                           uint64_t created_us, uint64_t ttl_us, uint64_t stale_us);
+                           size_t hdrs_len, const void *body, size_t body_len, uint64_t created_us,
+                           uint64_t ttl_us, uint64_t stale_us);
 gw_centry_t *gw_centry_ref(gw_centry_t *e);
 void gw_centry_unref(gw_centry_t *e);
 

@@ -19,8 +19,7 @@ struct gw_ckey_memo {
 gw_ckey_memo_t *gw_ckey_memo_new(unsigned slots_log2)
 {
     gw_ckey_memo_t *m = calloc(1, sizeof(*m));
-    if (!m)
-        return NULL;
+    if (!m) return NULL;
     m->mask = ((size_t)1 << slots_log2) - 1;
     m->slot = calloc(m->mask + 1, sizeof(*m->slot));
     if (!m->slot) {
@@ -32,8 +31,7 @@ gw_ckey_memo_t *gw_ckey_memo_new(unsigned slots_log2)
 
 void gw_ckey_memo_free(gw_ckey_memo_t *m)
 {
-    if (!m)
-        return;
+    if (!m) return;
     for (size_t i = 0; i <= m->mask; i++)
         free(m->slot[i].names);
     free(m->slot);
@@ -53,8 +51,7 @@ static int raw_digest(const gw_req_t *r, const char *body, size_t len, int per_c
                       unsigned char out[GW_DIGEST_LEN])
 {
     gw_digest_t d;
-    if (gw_digest_init(&d) != 0)
-        return -1;
+    if (gw_digest_init(&d) != 0) return -1;
     gw_digest_field(&d, "qgw-raw-1", 9);
     gw_digest_u64(&d, (uint64_t)per_credential);
     gw_digest_field(&d, r->method, r->method_len);
@@ -78,8 +75,7 @@ static void memo_store(memo_slot_t *s, const unsigned char *raw, const gw_ckey_t
     for (size_t i = 0; i < k->deps.n; i++)
         total += strlen(k->deps.name[i]) + 1;
     char *names = malloc(total ? total : 1);
-    if (!names)
-        return; /* not memoised: the next one takes the long way again */
+    if (!names) return; /* not memoised: the next one takes the long way again */
     char *p = names;
     for (size_t i = 0; i < k->deps.n; i++) {
         size_t l = strlen(k->deps.name[i]) + 1;
@@ -113,8 +109,7 @@ int gw_ckey_build_memo(gw_ckey_memo_t *m, gw_ckey_t *k, const gw_req_t *r, const
         }
         return 0;
     }
-    if (gw_ckey_build(k, r, body, len, per_credential, why) != 0)
-        return -1;
+    if (gw_ckey_build(k, r, body, len, per_credential, why) != 0) return -1;
     memo_store(s, raw, k);
     return 0;
 }

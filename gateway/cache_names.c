@@ -26,18 +26,14 @@ struct gw_names {
 
 int gw_deps_add(gw_deps_t *d, const char *name, size_t len)
 {
-    if (len >= GW_NAME_MAX)
-        return -1;
+    if (len >= GW_NAME_MAX) return -1;
     size_t i = 0;
     for (; i < d->n; i++) {
         int c = strncmp(d->name[i], name, len);
-        if (c == 0 && d->name[i][len] == '\0')
-            return 0; /* already there */
-        if (c > 0 || (c == 0 && d->name[i][len] != '\0'))
-            break;
+        if (c == 0 && d->name[i][len] == '\0') return 0; /* already there */
+        if (c > 0 || (c == 0 && d->name[i][len] != '\0')) break;
     }
-    if (d->n == GW_DEPS_MAX)
-        return -1;
+    if (d->n == GW_DEPS_MAX) return -1;
     memmove(d->name[i + 1], d->name[i], (d->n - i) * GW_NAME_MAX);
     memcpy(d->name[i], name, len);
     d->name[i][len] = '\0';
@@ -65,12 +61,10 @@ static name_ent_t *names_find(gw_names_t *t, const char *name)
 static name_ent_t *names_get(gw_names_t *t, const char *name)
 {
     name_ent_t *e = names_find(t, name);
-    if (e)
-        return e;
+    if (e) return e;
     size_t len = strlen(name);
     e = calloc(1, sizeof(*e) + len + 1);
-    if (!e)
-        return NULL;
+    if (!e) return NULL;
     memcpy(e->name, name, len + 1);
     unsigned b = names_hash(name);
     e->next = t->buckets[b];
@@ -81,15 +75,13 @@ static name_ent_t *names_get(gw_names_t *t, const char *name)
 gw_names_t *gw_names_new(void)
 {
     gw_names_t *t = calloc(1, sizeof(*t));
-    if (t)
-        pthread_rwlock_init(&t->lock, NULL);
+    if (t) pthread_rwlock_init(&t->lock, NULL);
     return t;
 }
 
 void gw_names_free(gw_names_t *t)
 {
-    if (!t)
-        return;
+    if (!t) return;
     for (int i = 0; i < NAMES_BUCKETS; i++) {
         name_ent_t *e = t->buckets[i];
         while (e) {
@@ -110,8 +102,7 @@ int gw_names_capture(gw_names_t *t, gw_deps_t *d, uint64_t *gens, uint64_t *glob
     size_t n = d->n;
     for (size_t i = 0; i < n && rc == 0; i++) {
         name_ent_t *e = names_find(t, d->name[i]);
-        if (e && e->alias_of)
-            rc = gw_deps_add(d, e->alias_of, strlen(e->alias_of));
+        if (e && e->alias_of) rc = gw_deps_add(d, e->alias_of, strlen(e->alias_of));
     }
     for (size_t i = 0; i < d->n; i++) {
         name_ent_t *e = names_find(t, d->name[i]);
@@ -183,13 +174,10 @@ void gw_names_set_aliases(gw_names_t *t, const char *const *alias, const char *c
         }
     for (size_t i = 0; i < n; i++) {
         name_ent_t *e = names_get(t, alias[i]);
-        if (e)
-            e->alias_of = strdup(coll[i]);
-        if (!e || !e->alias_of)
-            t->global++; /* out of memory: do not trust what is cached */
+        if (e) e->alias_of = strdup(coll[i]);
+        if (!e || !e->alias_of) t->global++; /* out of memory: do not trust what is cached */
     }
-    if (epoch + 1 > t->alias_loaded)
-        t->alias_loaded = epoch + 1;
+    if (epoch + 1 > t->alias_loaded) t->alias_loaded = epoch + 1;
     pthread_rwlock_unlock(&t->lock);
 }
 

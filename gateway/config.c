@@ -127,11 +127,9 @@ static int check_url_list(const char *text, const void *value, char *err, size_t
             return fail(err, errlen, "must be URLs separated by commas, without empty items");
         memcpy(one, p, n);
         one[n] = '\0';
-        if (check_url(one, value, err, errlen) != 0)
-            return -1;
+        if (check_url(one, value, err, errlen) != 0) return -1;
         p += n;
-        if (*p == ',')
-            p++;
+        if (*p == ',') p++;
     }
     return 0;
 }
@@ -153,8 +151,7 @@ static int check_redis_url(const char *text, const void *value, char *err, size_
 /* cache.redis.prefix: part of every Redis key and channel name. */
 static int check_prefix(const char *text, const void *value, char *err, size_t errlen)
 {
-    if (strlen(text) > 64)
-        return fail(err, errlen, "must be at most 64 bytes");
+    if (strlen(text) > 64) return fail(err, errlen, "must be at most 64 bytes");
     return check_api_key(text, value, err, errlen);
 }
 
@@ -281,22 +278,22 @@ static const yconf_key_t gw_keys[] = {
         "PEM certificate chain for tls.listen (re-read on SIGHUP)"),
     KEY("tls.key", YCONF_STRING, tls_key, char *, 0, 0, "", NULL,
         "PEM private key for tls.cert (re-read on SIGHUP)"),
-    KEY("http2.max_concurrent_streams", YCONF_INT, h2_max_concurrent_streams, int, 1, 10000,
-        "128", NULL, "HTTP/2 streams a client may have open at once on one connection"),
-    KEY("http2.max_reset_streams", YCONF_INT, h2_max_reset_streams, int, 1, 1000000, "100",
-        NULL, "streams a client may reset before they are answered (beyond those it let "
+    KEY("http2.max_concurrent_streams", YCONF_INT, h2_max_concurrent_streams, int, 1, 10000, "128",
+        NULL, "HTTP/2 streams a client may have open at once on one connection"),
+    KEY("http2.max_reset_streams", YCONF_INT, h2_max_reset_streams, int, 1, 1000000, "100", NULL,
+        "streams a client may reset before they are answered (beyond those it let "
         "finish) before its HTTP/2 connection is closed with GOAWAY"),
     KEY("log.level", YCONF_STRING, log_level, char *, 0, 0, "info", check_log_level,
         "error, warn, info or debug"),
     KEY("metrics.enabled", YCONF_BOOL, metrics_enabled, bool, 0, 0, "true", NULL,
         "serve GET /metrics (gateway, Qdrant and Redis metrics in one scrape)"),
-    KEY("metrics.qdrant_urls", YCONF_STRING, metrics_qdrant_urls, char *, 0, 0, "",
-        check_url_list, "Qdrant nodes whose /metrics are re-exported, comma-separated; "
+    KEY("metrics.qdrant_urls", YCONF_STRING, metrics_qdrant_urls, char *, 0, 0, "", check_url_list,
+        "Qdrant nodes whose /metrics are re-exported, comma-separated; "
         "empty = upstream.url"),
     KEY("metrics.upstream_ttl", YCONF_DURATION, metrics_upstream_ttl_ms, uint64_t, 0, MIN, "2s",
         NULL, "reuse a node's /metrics text this long across scrapes"),
-    KEY("metrics.scrape_timeout", YCONF_DURATION, metrics_scrape_timeout_ms, uint64_t, 100,
-        MIN, "2s", NULL, "a node slower than this shows qdrant_up 0 instead of stalling"),
+    KEY("metrics.scrape_timeout", YCONF_DURATION, metrics_scrape_timeout_ms, uint64_t, 100, MIN,
+        "2s", NULL, "a node slower than this shows qdrant_up 0 instead of stalling"),
     KEY("cache.enabled", YCONF_BOOL, cache_enabled, bool, 0, 0, "true", NULL,
         "answer repeated reads from the cache"),
     KEY("cache.ttl", YCONF_DURATION, cache_ttl_ms, uint64_t, SEC, 7 * 24 * HOUR, "60s", NULL,
@@ -309,16 +306,16 @@ static const yconf_key_t gw_keys[] = {
         "cache scroll, count, facet and point retrieval"),
     KEY("cache.points.ttl", YCONF_DURATION, cache_points_ttl_ms, uint64_t, 0, 7 * 24 * HOUR, "0",
         NULL, "TTL for the points class; 0 = cache.ttl"),
-    KEY("cache.local.max_bytes", YCONF_SIZE, cache_local_max_bytes, size_t, 0, 1024 * GIB,
-        "256MiB", NULL, "memory for the in-process tier, shared by all workers; 0 = none"),
+    KEY("cache.local.max_bytes", YCONF_SIZE, cache_local_max_bytes, size_t, 0, 1024 * GIB, "256MiB",
+        NULL, "memory for the in-process tier, shared by all workers; 0 = none"),
     KEY("cache.max_entry_bytes", YCONF_SIZE, cache_max_entry_bytes, size_t, KIB, 512 * MIB, "1MiB",
         NULL, "answers larger than this are not stored"),
     KEY("cache.max_request_bytes", YCONF_SIZE, cache_max_request_bytes, size_t, KIB, 64 * MIB,
         "1MiB", NULL, "read bodies larger than this bypass the cache"),
-    KEY("cache.stale_if_error", YCONF_DURATION, cache_stale_if_error_ms, uint64_t, 0,
-        7 * 24 * HOUR, "5m", NULL, "serve an answer expired at most this long when Qdrant fails"),
-    KEY("cache.async_write_settle", YCONF_DURATION, cache_async_write_settle_ms, uint64_t, 0,
-        MIN, "1s", NULL, "after a wait=false write, invalidate again this much later"),
+    KEY("cache.stale_if_error", YCONF_DURATION, cache_stale_if_error_ms, uint64_t, 0, 7 * 24 * HOUR,
+        "5m", NULL, "serve an answer expired at most this long when Qdrant fails"),
+    KEY("cache.async_write_settle", YCONF_DURATION, cache_async_write_settle_ms, uint64_t, 0, MIN,
+        "1s", NULL, "after a wait=false write, invalidate again this much later"),
     KEY("cache.alias_refresh", YCONF_DURATION, cache_alias_refresh_ms, uint64_t, SEC, HOUR, "30s",
         NULL, "reload Qdrant's alias list this often"),
     KEY("cache.share_across_keys", YCONF_BOOL, cache_share_across_keys, bool, 0, 0, "false", NULL,
@@ -327,12 +324,12 @@ static const yconf_key_t gw_keys[] = {
         check_api_key, "api-key for POST /api/v1/cache/purge; empty = purge disabled"),
     KEY("cache.redis.url", YCONF_STRING | YCONF_SECRET, cache_redis_url, char *, 0, 0, "",
         check_redis_url, "redis://[:password@]host[:port][/db] shared by replicas; empty = none"),
-    KEY("cache.redis.timeout", YCONF_DURATION, cache_redis_timeout_ms, uint64_t, 1, 10 * SEC,
-        "5ms", NULL, "a Redis lookup slower than this is treated as a miss"),
-    KEY("cache.redis.connect_timeout", YCONF_DURATION, cache_redis_connect_timeout_ms, uint64_t,
-        10, MIN, "200ms", NULL, "give up connecting to Redis after this long"),
-    KEY("cache.redis.prefix", YCONF_STRING, cache_redis_prefix, char *, 0, 0, "qgw:",
-        check_prefix, "prefix of every Redis key and channel the gateway uses"),
+    KEY("cache.redis.timeout", YCONF_DURATION, cache_redis_timeout_ms, uint64_t, 1, 10 * SEC, "5ms",
+        NULL, "a Redis lookup slower than this is treated as a miss"),
+    KEY("cache.redis.connect_timeout", YCONF_DURATION, cache_redis_connect_timeout_ms, uint64_t, 10,
+        MIN, "200ms", NULL, "give up connecting to Redis after this long"),
+    KEY("cache.redis.prefix", YCONF_STRING, cache_redis_prefix, char *, 0, 0, "qgw:", check_prefix,
+        "prefix of every Redis key and channel the gateway uses"),
     /* The gateway API's models (conf/models.yaml), a map of named sections. */
     {.name = "models",
      .flags = YCONF_MAP,

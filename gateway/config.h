@@ -80,30 +80,30 @@ typedef struct gw_config {
     char *log_level;
 
     /* metrics.*: the /metrics endpoint (conf/performance.yaml documents each key). */
-    bool metrics_enabled;          /* metrics.enabled, default true */
-    char *metrics_qdrant_urls;     /* metrics.qdrant_urls: comma-separated; "" = upstream.url */
-    uint64_t metrics_upstream_ttl_ms;  /* metrics.upstream_ttl, default 2s */
+    bool metrics_enabled;             /* metrics.enabled, default true */
+    char *metrics_qdrant_urls;        /* metrics.qdrant_urls: comma-separated; "" = upstream.url */
+    uint64_t metrics_upstream_ttl_ms; /* metrics.upstream_ttl, default 2s */
     uint64_t metrics_scrape_timeout_ms; /* metrics.scrape_timeout, default 2s */
 
     /* Search cache (conf/caching.yaml documents each key). */
-    bool cache_enabled;              /* cache.enabled, default true */
-    uint64_t cache_ttl_ms;           /* cache.ttl, 1s..7d, default 60s */
-    bool cache_search_enabled;       /* cache.search.enabled: search/query/recommend/discover */
-    uint64_t cache_search_ttl_ms;    /* cache.search.ttl, 0 = cache.ttl */
-    bool cache_points_enabled;       /* cache.points.enabled: scroll/count/facet/retrieve */
-    uint64_t cache_points_ttl_ms;    /* cache.points.ttl, 0 = cache.ttl */
-    size_t cache_local_max_bytes;    /* cache.local.max_bytes, 0..1TiB, default 256MiB */
-    size_t cache_max_entry_bytes;    /* cache.max_entry_bytes: larger answers are not stored */
-    size_t cache_max_request_bytes;  /* cache.max_request_bytes: larger bodies bypass */
+    bool cache_enabled;               /* cache.enabled, default true */
+    uint64_t cache_ttl_ms;            /* cache.ttl, 1s..7d, default 60s */
+    bool cache_search_enabled;        /* cache.search.enabled: search/query/recommend/discover */
+    uint64_t cache_search_ttl_ms;     /* cache.search.ttl, 0 = cache.ttl */
+    bool cache_points_enabled;        /* cache.points.enabled: scroll/count/facet/retrieve */
+    uint64_t cache_points_ttl_ms;     /* cache.points.ttl, 0 = cache.ttl */
+    size_t cache_local_max_bytes;     /* cache.local.max_bytes, 0..1TiB, default 256MiB */
+    size_t cache_max_entry_bytes;     /* cache.max_entry_bytes: larger answers are not stored */
+    size_t cache_max_request_bytes;   /* cache.max_request_bytes: larger bodies bypass */
     uint64_t cache_stale_if_error_ms; /* cache.stale_if_error, default 5m, 0 = off */
     uint64_t cache_async_write_settle_ms; /* cache.async_write_settle, default 1s */
-    uint64_t cache_alias_refresh_ms; /* cache.alias_refresh, default 30s */
-    bool cache_share_across_keys;    /* cache.share_across_keys, default false */
+    uint64_t cache_alias_refresh_ms;      /* cache.alias_refresh, default 30s */
+    bool cache_share_across_keys;         /* cache.share_across_keys, default false */
     char *cache_admin_key;           /* cache.admin_key: guards /api/v1/cache/purge; "" = off */
     char *cache_redis_url;           /* cache.redis.url, "" = no Redis (L1 only) */
     uint64_t cache_redis_timeout_ms; /* cache.redis.timeout, default 5ms */
     uint64_t cache_redis_connect_timeout_ms; /* cache.redis.connect_timeout, default 200ms */
-    char *cache_redis_prefix;        /* cache.redis.prefix, default "qgw:" */
+    char *cache_redis_prefix;                /* cache.redis.prefix, default "qgw:" */
 
     /* Gateway API models (models.NAME.*), in the order they were first declared; none by
      * default. gw_config_finalize checks each is complete. */

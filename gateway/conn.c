@@ -56,8 +56,7 @@ void gw_conn_format_peer(const struct sockaddr *sa, char *buf, size_t len)
 static void conn_free(conn_pending_t *p)
 {
     gw_worker_t *w = p->w;
-    if (p->bev)
-        bufferevent_free(p->bev);
+    if (p->bev) bufferevent_free(p->bev);
     event_free(p->timer);
     atomic_fetch_sub(&w->shared->connections, 1);
     gw_worker_conn_remove(w, &p->link); /* last: may end a draining worker's loop */
@@ -75,8 +74,7 @@ static void conn_handoff(conn_pending_t *p, int h2)
     evtimer_del(p->timer);
     int rc = h2 ? gw_h2_conn_start(w, bev, p->peer, p->refuse)
                 : gw_h1_conn_start(w, bev, p->peer, p->refuse);
-    if (rc != 0)
-        gw_log_warn("cannot set up a connection: out of memory");
+    if (rc != 0) gw_log_warn("cannot set up a connection: out of memory");
     event_free(p->timer);
     gw_worker_conn_remove(w, &p->link);
     free(p);
@@ -103,8 +101,7 @@ static void conn_sniff(conn_pending_t *p)
 static void conn_on_read(struct bufferevent *bev, void *arg)
 {
     conn_pending_t *p = arg;
-    if (!p->handshaking)
-        conn_sniff(p);
+    if (!p->handshaking) conn_sniff(p);
 }
 
 static void conn_on_event(struct bufferevent *bev, short what, void *arg)
@@ -134,8 +131,7 @@ static void conn_drain(gw_conn_link_t *link)
     /* No request yet (still in the TLS handshake, or nothing received): close now. A half-sent
      * first request may finish (the timer bounds it); the codec it goes to sees the worker
      * draining and closes after answering. */
-    if (p->handshaking || evbuffer_get_length(bufferevent_get_input(p->bev)) == 0)
-        conn_free(p);
+    if (p->handshaking || evbuffer_get_length(bufferevent_get_input(p->bev)) == 0) conn_free(p);
 }
 
 static void conn_destroy(gw_conn_link_t *link)
@@ -145,11 +141,9 @@ static void conn_destroy(gw_conn_link_t *link)
 
 static struct bufferevent *conn_bev_new(gw_worker_t *w, evutil_socket_t fd, gw_tls_t *tls)
 {
-    if (!tls)
-        return bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    if (!tls) return bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
     SSL *ssl = gw_tls_ssl_new(tls);
-    if (!ssl)
-        return NULL;
+    if (!ssl) return NULL;
     struct bufferevent *bev = bufferevent_openssl_socket_new(
         w->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
     if (!bev) {
@@ -173,8 +167,7 @@ int gw_conn_accept(gw_worker_t *w, evutil_socket_t fd, const struct sockaddr *pe
             bufferevent_free(bev);
         else
             evutil_closesocket(fd);
-        if (timer)
-            event_free(timer);
+        if (timer) event_free(timer);
         free(p);
         return -1;
     }

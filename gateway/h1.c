@@ -14,7 +14,7 @@
 #include "common/log.h"
 #include "gateway/headers.h"
 
-#define H1_FEED_BYTES (64u << 10) /* bytes given to llhttp per call; also the input high-water */
+#define H1_FEED_BYTES  (64u << 10) /* bytes given to llhttp per call; also the input high-water */
 #define H1_MAX_HEADERS 256
 #define H1_LINGER_MS   2000 /* how long a closing connection keeps dropping client input */
 
@@ -70,8 +70,7 @@ static void h1_arm_timer(h1_conn_t *c, uint64_t ms)
 /* Stop reading, flush what is queued, then free (from the write callback). */
 static void h1_start_closing(h1_conn_t *c)
 {
-    if (c->closing)
-        return;
+    if (c->closing) return;
     c->closing = 1;
     evtimer_del(c->timer);
     bufferevent_disable(c->bev, EV_READ);
@@ -143,8 +142,7 @@ static int h1_append(h1_conn_t *c, const char *at, size_t len)
         while (cap < c->hlen + len)
             cap *= 2;
         char *p = realloc(c->hbuf, cap);
-        if (!p)
-            return -1;
+        if (!p) return -1;
         c->hbuf = p;
         c->hcap = cap;
     }
@@ -182,10 +180,9 @@ static int h1_on_header_field(llhttp_t *p, const char *at, size_t len)
         }
         if (c->nh == c->hoff_cap) {
             size_t cap = c->hoff_cap ? c->hoff_cap * 2 : 16;
-            h1_hoff_t *h = realloc(c->hoff, (cap < H1_MAX_HEADERS ? cap : H1_MAX_HEADERS) *
-                                                sizeof(*h));
-            if (!h)
-                return -1;
+            h1_hoff_t *h =
+                realloc(c->hoff, (cap < H1_MAX_HEADERS ? cap : H1_MAX_HEADERS) * sizeof(*h));
+            if (!h) return -1;
             c->hoff = h;
             c->hoff_cap = cap < H1_MAX_HEADERS ? cap : H1_MAX_HEADERS;
         }
@@ -200,8 +197,7 @@ static int h1_on_header_field(llhttp_t *p, const char *at, size_t len)
 static int h1_on_header_value(llhttp_t *p, const char *at, size_t len)
 {
     h1_conn_t *c = p->data;
-    if (c->nh == 0)
-        return -1;
+    if (c->nh == 0) return -1;
     c->in_value = 1;
     c->hoff[c->nh - 1].value_len += (uint32_t)len;
     return h1_append(c, at, len);
@@ -212,8 +208,7 @@ static int h1_on_header_value(llhttp_t *p, const char *at, size_t len)
 static int h1_is_token(const char *s, size_t n)
 {
     static const char extra[] = "!#$%&'*+-.^_`|~";
-    if (n == 0)
-        return 0;
+    if (n == 0) return 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)s[i];
         if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
@@ -230,12 +225,11 @@ static int h1_build_request(h1_conn_t *c, gw_req_t *r)
     c->hbuf = NULL;
     c->hcap = 0;
     r->hdrs = calloc(c->nh ? c->nh : 1, sizeof(gw_hdr_t));
-    if (!r->hdrs)
-        return -1;
+    if (!r->hdrs) return -1;
     for (size_t i = 0; i < c->nh; i++) {
         const h1_hoff_t *o = &c->hoff[i];
-        r->hdrs[i] = (gw_hdr_t){r->raw + o->name_off, o->name_len, r->raw + o->value_off,
-                                o->value_len};
+        r->hdrs[i] =
+            (gw_hdr_t){r->raw + o->name_off, o->name_len, r->raw + o->value_off, o->value_len};
     }
     r->nhdrs = c->nh;
     r->method = llhttp_method_name((llhttp_method_t)c->parser.method);
@@ -264,14 +258,12 @@ static int h1_handle_expect(h1_conn_t *c, gw_req_t *r)
 {
     size_t n;
     const char *v = gw_req_header(r, "expect", &n);
-    if (!v)
-        return 0;
+    if (!v) return 0;
     if (!gw_header_has_token(v, n, "100-continue") || r->http_minor == 0) {
         h1_fail(c, 417, "Expectation failed: %s", "only 100-continue is supported");
         return -1;
     }
-    if (r->has_body)
-        bufferevent_write(c->bev, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+    if (r->has_body) bufferevent_write(c->bev, "HTTP/1.1 100 Continue\r\n\r\n", 25);
     return 0;
 }
 
@@ -281,8 +273,7 @@ static int h1_on_headers_complete(llhttp_t *p)
     evtimer_del(c->timer);
     gw_req_t *r = gw_req_new(c->w, &h1_codec, c);
     if (!r || h1_build_request(c, r) != 0) {
-        if (r)
-            gw_req_release(r, GW_REQ_CODEC | GW_REQ_HANDLER);
+        if (r) gw_req_release(r, GW_REQ_CODEC | GW_REQ_HANDLER);
         h1_fail(c, 500, "Service internal error: %s", "out of memory");
         return -1;
     }
@@ -310,8 +301,10 @@ static int h1_on_headers_complete(llhttp_t *p)
     if (!(r->route.flags & GW_ROUTE_F_STREAM) && r->content_length > limit) {
         gw_req_release(r, GW_REQ_HANDLER);
         char detail[128];
-        snprintf(detail, sizeof(detail), "request body of %lld bytes is larger than allowed "
-                 "(limit: %lld bytes)", (long long)r->content_length, (long long)limit);
+        snprintf(detail, sizeof(detail),
+                 "request body of %lld bytes is larger than allowed "
+                 "(limit: %lld bytes)",
+                 (long long)r->content_length, (long long)limit);
         h1_fail(c, 413, "Payload too large: %s", detail);
         return -1;
     }
@@ -321,8 +314,7 @@ static int h1_on_headers_complete(llhttp_t *p)
     }
     if (p->upgrade)
         c->close_after = 1; /* Upgrade (h2c, websocket) is answered in HTTP/1.1, then closed */
-    if (!r->has_body)
-        r->body_done = 1;
+    if (!r->has_body) r->body_done = 1;
     gw_worker_dispatch(c->w, r);
     return c->closing ? -1 : 0;
 }
@@ -342,8 +334,7 @@ static int h1_on_body(llhttp_t *p, const char *at, size_t len)
         return HPE_USER;
     }
     evbuffer_add(r->body, at, len);
-    if (r->handler && r->handler->on_body)
-        r->handler->on_body(r);
+    if (r->handler && r->handler->on_body) r->handler->on_body(r);
     return 0;
 }
 
@@ -359,15 +350,13 @@ static int h1_on_message_complete(llhttp_t *p)
             r->handler->on_body(r);
             /* A handler that answered right here (a cache hit) ended the request through
              * h1_finish, which released our side: r may be gone. */
-            if (!c->req)
-                return c->closing ? -1 : HPE_PAUSED;
+            if (!c->req) return c->closing ? -1 : HPE_PAUSED;
         }
     }
     if (r && r->finished) {
         /* Answered before the body ended (or before this callback): the request is over. */
         h1_request_done(c);
-        if (c->closing)
-            return -1;
+        if (c->closing) return -1;
     }
     return HPE_PAUSED; /* next pipelined request waits for this response */
 }
@@ -376,8 +365,7 @@ static int h1_on_message_complete(llhttp_t *p)
 
 static void h1_parse_error(h1_conn_t *c, llhttp_errno_t e)
 {
-    if (c->closing)
-        return;
+    if (c->closing) return;
     if (e == HPE_PAUSED_H2_UPGRADE) {
         /* Prior-knowledge HTTP/2 is recognised before the first request (gateway/conn.c);
          * here it follows HTTP/1.1 requests, or came after ALPN chose http/1.1. */
@@ -402,8 +390,7 @@ static void h1_process(h1_conn_t *c)
     struct evbuffer *in = bufferevent_get_input(c->bev);
     while (!c->closing && !c->paused && !c->body_blocked) {
         size_t len = evbuffer_get_length(in);
-        if (len == 0)
-            break;
+        if (len == 0) break;
         size_t n = len < H1_FEED_BYTES ? len : H1_FEED_BYTES;
         const char *data = (const char *)evbuffer_pullup(in, (ev_ssize_t)n);
         llhttp_errno_t e = llhttp_execute(&c->parser, data, n);
@@ -444,8 +431,7 @@ static void h1_on_read(struct bufferevent *bev, void *arg)
  * closes or H1_LINGER_MS passes, like nginx's lingering close. */
 static void h1_flushed(h1_conn_t *c)
 {
-    if (c->lingering)
-        return;
+    if (c->lingering) return;
     c->lingering = 1;
     shutdown(bufferevent_getfd(c->bev), SHUT_WR);
     struct evbuffer *in = bufferevent_get_input(c->bev);
@@ -461,8 +447,7 @@ static void h1_on_resume(evutil_socket_t fd, short what, void *arg)
 {
     h1_conn_t *c = arg;
     if (c->closing) {
-        if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
-            h1_flushed(c);
+        if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) h1_flushed(c);
         return;
     }
     if (c->paused && !c->req) {
@@ -476,8 +461,7 @@ static void h1_on_write(struct bufferevent *bev, void *arg)
 {
     h1_conn_t *c = arg;
     if (c->closing) {
-        if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-            h1_flushed(c);
+        if (evbuffer_get_length(bufferevent_get_output(bev)) == 0) h1_flushed(c);
         return;
     }
     gw_req_t *r = c->req;
@@ -524,10 +508,8 @@ static void h1_send_head(gw_req_t *r, int status, const gw_hdr_t *h, size_t n, i
         else
             c->close_after = 1; /* HTTP/1.0: the end of the body is the end of the connection */
     }
-    if (c->chunked_out)
-        evbuffer_add(out, "Transfer-Encoding: chunked\r\n", 28);
-    if (!llhttp_should_keep_alive(&c->parser) || c->w->draining)
-        c->close_after = 1;
+    if (c->chunked_out) evbuffer_add(out, "Transfer-Encoding: chunked\r\n", 28);
+    if (!llhttp_should_keep_alive(&c->parser) || c->w->draining) c->close_after = 1;
     if (c->close_after)
         evbuffer_add(out, "Connection: close\r\n\r\n", 21);
     else if (r->http_minor == 0)
@@ -539,21 +521,17 @@ static void h1_send_head(gw_req_t *r, int status, const gw_hdr_t *h, size_t n, i
 static void h1_send_body(gw_req_t *r, const void *data, size_t len)
 {
     h1_conn_t *c = r->codec_ctx;
-    if (r->is_head || len == 0)
-        return;
+    if (r->is_head || len == 0) return;
     struct evbuffer *out = bufferevent_get_output(c->bev);
-    if (c->chunked_out)
-        evbuffer_add_printf(out, "%zx\r\n", len);
+    if (c->chunked_out) evbuffer_add_printf(out, "%zx\r\n", len);
     evbuffer_add(out, data, len);
-    if (c->chunked_out)
-        evbuffer_add(out, "\r\n", 2);
+    if (c->chunked_out) evbuffer_add(out, "\r\n", 2);
 }
 
 static void h1_finish(gw_req_t *r, int ok)
 {
     h1_conn_t *c = r->codec_ctx;
-    if (r->finished)
-        return;
+    if (r->finished) return;
     r->finished = 1;
     c->served_any = 1;
     if (!ok) {
@@ -565,8 +543,7 @@ static void h1_finish(gw_req_t *r, int ok)
     }
     if (!c->msg_complete) {
         /* Body still arriving: keep reading and dropping it unless we are closing anyway. */
-        if (c->close_after)
-            h1_start_closing(c);
+        if (c->close_after) h1_start_closing(c);
         return;
     }
     h1_request_done(c);
@@ -635,8 +612,7 @@ static void h1_destroy(gw_conn_link_t *link)
 static void h1_settings_once(void)
 {
     static int done;
-    if (done)
-        return;
+    if (done) return;
     llhttp_settings_init(&h1_settings);
     h1_settings.on_message_begin = h1_on_message_begin;
     h1_settings.on_url = h1_on_url;
@@ -654,10 +630,8 @@ int gw_h1_conn_start(gw_worker_t *w, struct bufferevent *bev, const char *peer, 
     struct event *timer = c ? evtimer_new(w->base, h1_on_timer, c) : NULL;
     struct event *resume_ev = c ? event_new(w->base, -1, 0, h1_on_resume, c) : NULL;
     if (!c || !timer || !resume_ev) {
-        if (timer)
-            event_free(timer);
-        if (resume_ev)
-            event_free(resume_ev);
+        if (timer) event_free(timer);
+        if (resume_ev) event_free(resume_ev);
         free(c);
         bufferevent_free(bev);
         atomic_fetch_sub(&w->shared->connections, 1);
@@ -681,12 +655,10 @@ int gw_h1_conn_start(gw_worker_t *w, struct bufferevent *bev, const char *peer, 
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
     h1_arm_timer(c, w->cfg->header_timeout_ms);
     if (refuse) {
-        h1_fail(c, 503, "Service unavailable: %s",
-                "too many connections (server.max_connections)");
+        h1_fail(c, 503, "Service unavailable: %s", "too many connections (server.max_connections)");
         return 0;
     }
     /* The bytes that decided the protocol are already buffered: parse them from the loop. */
-    if (evbuffer_get_length(bufferevent_get_input(bev)) > 0)
-        event_active(c->resume_ev, EV_READ, 0);
+    if (evbuffer_get_length(bufferevent_get_input(bev)) > 0) event_active(c->resume_ev, EV_READ, 0);
     return 0;
 }

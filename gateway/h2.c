@@ -24,8 +24,8 @@
 #define H2_GOAWAY_MS   1000         /* final GOAWAY at the latest this long after the notice */
 /* Library-side rapid-reset guard (CVE-2023-44487): a token bucket of incoming RST_STREAM. Our
  * own counter (http2.max_reset_streams) usually trips first; this bounds pathological rates. */
-#define H2_RST_BURST 1000
-#define H2_RST_RATE  100
+#define H2_RST_BURST         1000
+#define H2_RST_RATE          100
 #define H2_MAX_CONTINUATIONS 8
 
 static const uint8_t h2_ping_opaque[8] = {'g', 'w', '-', 'd', 'r', 'a', 'i', 'n'};
@@ -47,11 +47,9 @@ static void h2_arm(h2_conn_t *c, int kind, uint64_t ms)
  * (the upstream timeout bounds each of them). */
 static void h2_update_timer(h2_conn_t *c)
 {
-    if (c->tkind == H2_T_GOAWAY || c->tkind == H2_T_CLOSING || c->tkind == H2_T_LINGER)
-        return;
+    if (c->tkind == H2_T_GOAWAY || c->tkind == H2_T_CLOSING || c->tkind == H2_T_LINGER) return;
     if (!c->got_settings) {
-        if (c->tkind != H2_T_SETTINGS)
-            h2_arm(c, H2_T_SETTINGS, c->w->cfg->header_timeout_ms);
+        if (c->tkind != H2_T_SETTINGS) h2_arm(c, H2_T_SETTINGS, c->w->cfg->header_timeout_ms);
     } else if (c->nstreams == 0) {
         h2_arm(c, H2_T_IDLE, c->w->cfg->keepalive_timeout_ms);
     } else if (c->tkind != H2_T_NONE) {
@@ -62,8 +60,7 @@ static void h2_update_timer(h2_conn_t *c)
 
 static void h2_final_goaway(h2_conn_t *c)
 {
-    if (c->goaway_final)
-        return;
+    if (c->goaway_final) return;
     c->goaway_final = 1;
     if (c->tkind == H2_T_GOAWAY) {
         evtimer_del(c->timer);
@@ -78,8 +75,7 @@ static void h2_final_goaway(h2_conn_t *c)
  * GOAWAY names the last stream we will answer. The streams in flight then finish. */
 static void h2_start_shutdown(h2_conn_t *c)
 {
-    if (c->draining)
-        return;
+    if (c->draining) return;
     c->draining = 1;
     nghttp2_submit_shutdown_notice(c->ng);
     nghttp2_submit_ping(c->ng, NGHTTP2_FLAG_NONE, h2_ping_opaque);
@@ -117,19 +113,16 @@ static ssize_t h2_on_send(nghttp2_session *ng, const uint8_t *data, size_t len, 
     h2_conn_t *c = user_data;
     if (evbuffer_get_length(bufferevent_get_output(c->bev)) >= H2_OUT_HIGH)
         return NGHTTP2_ERR_WOULDBLOCK; /* resumed by the write callback */
-    if (bufferevent_write(c->bev, data, len) != 0)
-        return NGHTTP2_ERR_CALLBACK_FAILURE;
+    if (bufferevent_write(c->bev, data, len) != 0) return NGHTTP2_ERR_CALLBACK_FAILURE;
     return (ssize_t)len;
 }
 
 static int h2_on_begin_headers(nghttp2_session *ng, const nghttp2_frame *frame, void *user_data)
 {
     h2_conn_t *c = user_data;
-    if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
-        return 0;
+    if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
     h2_stream_t *st = h2_stream_new(c, frame->hd.stream_id);
-    if (!st)
-        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* this stream is reset, others go on */
+    if (!st) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* this stream is reset, others go on */
     nghttp2_session_set_stream_user_data(ng, frame->hd.stream_id, st);
     return 0;
 }
@@ -138,8 +131,7 @@ static int h2_on_header(nghttp2_session *ng, const nghttp2_frame *frame, const u
                         size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags,
                         void *user_data)
 {
-    if (frame->hd.type != NGHTTP2_HEADERS)
-        return 0;
+    if (frame->hd.type != NGHTTP2_HEADERS) return 0;
     h2_stream_t *st = nghttp2_session_get_stream_user_data(ng, frame->hd.stream_id);
     return st ? h2_stream_on_header(st, name, namelen, value, valuelen) : 0;
 }
@@ -148,9 +140,8 @@ static int h2_on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, voi
 {
     h2_conn_t *c = user_data;
     /* May run after the stream closed: then there is no stream data. */
-    h2_stream_t *st = frame->hd.stream_id
-                          ? nghttp2_session_get_stream_user_data(ng, frame->hd.stream_id)
-                          : NULL;
+    h2_stream_t *st =
+        frame->hd.stream_id ? nghttp2_session_get_stream_user_data(ng, frame->hd.stream_id) : NULL;
     int end = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
     switch (frame->hd.type) {
     case NGHTTP2_HEADERS:
@@ -160,16 +151,13 @@ static int h2_on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, voi
             h2_stream_on_end(st); /* trailers */
         break;
     case NGHTTP2_DATA:
-        if (st && end)
-            h2_stream_on_end(st);
+        if (st && end) h2_stream_on_end(st);
         break;
     case NGHTTP2_RST_STREAM:
-        if (st)
-            st->reset_by_peer = 1;
+        if (st) st->reset_by_peer = 1;
         break;
     case NGHTTP2_SETTINGS:
-        if (!(frame->hd.flags & NGHTTP2_FLAG_ACK))
-            c->got_settings = 1;
+        if (!(frame->hd.flags & NGHTTP2_FLAG_ACK)) c->got_settings = 1;
         break;
     case NGHTTP2_PING:
         if ((frame->hd.flags & NGHTTP2_FLAG_ACK) && c->draining &&
@@ -198,8 +186,7 @@ static int h2_on_frame_send(nghttp2_session *ng, const nghttp2_frame *frame, voi
     if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
         (frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
         h2_stream_t *st = nghttp2_session_get_stream_user_data(ng, frame->hd.stream_id);
-        if (st)
-            h2_stream_on_sent_end(st);
+        if (st) h2_stream_on_sent_end(st);
     }
     return 0;
 }
@@ -211,8 +198,7 @@ static int h2_on_frame_send(nghttp2_session *ng, const nghttp2_frame *frame, voi
 static void h2_check_resets(h2_conn_t *c)
 {
     uint64_t max = (uint64_t)c->w->cfg->h2_max_reset_streams;
-    if (c->calm_sent || c->resets_unanswered <= max || c->resets_unanswered <= c->answered)
-        return;
+    if (c->calm_sent || c->resets_unanswered <= max || c->resets_unanswered <= c->answered) return;
     c->calm_sent = 1;
     gw_log_warn("HTTP/2 client %s reset %llu streams before they were answered: closing its "
                 "connection (GOAWAY ENHANCE_YOUR_CALM)",
@@ -225,10 +211,8 @@ static int h2_on_stream_close(nghttp2_session *ng, int32_t stream_id, uint32_t e
 {
     h2_conn_t *c = user_data;
     h2_stream_t *st = nghttp2_session_get_stream_user_data(ng, stream_id);
-    if (!st)
-        return 0;
-    if (st->reset_by_peer && !(st->req && st->req->finished))
-        c->resets_unanswered++;
+    if (!st) return 0;
+    if (st->reset_by_peer && !(st->req && st->req->finished)) c->resets_unanswered++;
     nghttp2_session_set_stream_user_data(ng, stream_id, NULL);
     h2_stream_free(st);
     h2_check_resets(c);
@@ -239,8 +223,7 @@ static nghttp2_session_callbacks *h2_cbs;
 
 static void h2_cbs_init(void)
 {
-    if (nghttp2_session_callbacks_new(&h2_cbs) != 0)
-        return;
+    if (nghttp2_session_callbacks_new(&h2_cbs) != 0) return;
     nghttp2_session_callbacks_set_send_callback(h2_cbs, h2_on_send);
     nghttp2_session_callbacks_set_on_begin_headers_callback(h2_cbs, h2_on_begin_headers);
     nghttp2_session_callbacks_set_on_header_callback(h2_cbs, h2_on_header);
@@ -304,8 +287,7 @@ static void h2_linger(h2_conn_t *c)
 
 static void h2_notify_drain(h2_conn_t *c)
 {
-    if (!c->drain_pending)
-        return;
+    if (!c->drain_pending) return;
     c->drain_pending = 0;
     for (h2_stream_t *st = c->streams.next; st != &c->streams; st = st->next)
         h2_stream_notify_drain(st); /* handlers only queue data here: no stream closes */
@@ -315,8 +297,7 @@ static void h2_notify_drain(h2_conn_t *c)
  * done. 0, or -1 when c was freed. */
 static int h2_flush(h2_conn_t *c)
 {
-    if (c->lingering)
-        return 0;
+    if (c->lingering) return 0;
     int rv = nghttp2_session_send(c->ng);
     if (rv != 0) {
         gw_log_debug("HTTP/2 client %s: %s", c->peer, nghttp2_strerror(rv));
@@ -371,8 +352,7 @@ static void h2_on_read(struct bufferevent *bev, void *arg)
 static void h2_on_write(struct bufferevent *bev, void *arg)
 {
     h2_conn_t *c = arg;
-    if (c->lingering)
-        return;
+    if (c->lingering) return;
     if (c->read_blocked) {
         c->read_blocked = 0;
         bufferevent_enable(bev, EV_READ);
@@ -421,8 +401,7 @@ static int h2_session_new(h2_conn_t *c)
     const gw_config_t *cfg = c->w->cfg;
     const nghttp2_session_callbacks *cbs = h2_callbacks();
     nghttp2_option *opt = NULL;
-    if (!cbs || nghttp2_option_new(&opt) != 0)
-        return -1;
+    if (!cbs || nghttp2_option_new(&opt) != 0) return -1;
     /* Window credit only as handlers read request bodies: flow control is the backpressure. */
     nghttp2_option_set_no_auto_window_update(opt, 1);
 #ifdef HAVE_NGHTTP2_RST_RATELIMIT
@@ -433,8 +412,7 @@ static int h2_session_new(h2_conn_t *c)
 #endif
     int rv = nghttp2_session_server_new2(&c->ng, cbs, c, opt);
     nghttp2_option_del(opt);
-    if (rv != 0)
-        return -1;
+    if (rv != 0) return -1;
     nghttp2_settings_entry iv[] = {
         {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, (uint32_t)cfg->h2_max_concurrent_streams},
         {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, GW_REQ_HIGH_WATER},
@@ -449,15 +427,13 @@ static int h2_session_new(h2_conn_t *c)
 int gw_h2_conn_start(gw_worker_t *w, struct bufferevent *bev, const char *peer, int refuse)
 {
     h2_conn_t *c = calloc(1, sizeof(*c));
-    if (!c)
-        goto fail;
+    if (!c) goto fail;
     c->w = w;
     c->bev = bev;
     c->streams.next = c->streams.prev = &c->streams;
     c->timer = evtimer_new(w->base, h2_on_timer, c);
     c->kick_ev = event_new(w->base, -1, 0, h2_on_kick, c);
-    if (!c->timer || !c->kick_ev || h2_session_new(c) != 0)
-        goto fail;
+    if (!c->timer || !c->kick_ev || h2_session_new(c) != 0) goto fail;
     snprintf(c->peer, sizeof(c->peer), "%s", peer);
     c->refuse = refuse != 0;
     c->link.drain = h2_drain;
@@ -476,12 +452,9 @@ int gw_h2_conn_start(gw_worker_t *w, struct bufferevent *bev, const char *peer, 
     return 0;
 fail:
     if (c) {
-        if (c->ng)
-            nghttp2_session_del(c->ng);
-        if (c->timer)
-            event_free(c->timer);
-        if (c->kick_ev)
-            event_free(c->kick_ev);
+        if (c->ng) nghttp2_session_del(c->ng);
+        if (c->timer) event_free(c->timer);
+        if (c->kick_ev) event_free(c->kick_ev);
         free(c);
     }
     bufferevent_free(bev);

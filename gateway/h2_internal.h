@@ -29,7 +29,7 @@ struct h2_stream {
     h2_stream_t *prev, *next; /* the connection's list */
     h2_conn_t *c;
     int32_t id;
-    gw_req_t *req;                    /* NULL until the request head is complete */
+    gw_req_t *req;                     /* NULL until the request head is complete */
     struct evbuffer_cb_entry *body_cb; /* on req->body: window credit as the handler reads */
 
     /* The request head as it arrives; moved into req->raw when complete. */
@@ -46,17 +46,17 @@ struct h2_stream {
     uint64_t received;    /* request body bytes received in all */
     uint64_t drop_until;  /* answered early: drop body bytes up to here, then RST_STREAM */
 
-    unsigned too_large : 1;    /* header list over limits.max_header_bytes: 431 */
-    unsigned recv_done : 1;    /* END_STREAM received */
+    unsigned too_large : 1;     /* header list over limits.max_header_bytes: 431 */
+    unsigned recv_done : 1;     /* END_STREAM received */
     unsigned reset_by_peer : 1; /* the client sent RST_STREAM */
-    unsigned resp_body : 1;    /* the response has a DATA provider */
-    unsigned out_done : 1;     /* finish(ok): EOF once out is empty */
-    unsigned deferred : 1;     /* the provider returned NGHTTP2_ERR_DEFERRED */
-    unsigned out_high : 1;     /* out reached GW_REQ_HIGH_WATER: on_drain owed below low water */
-    unsigned drain_wanted : 1; /* call the handler's on_drain after this send round */
-    unsigned body_hold : 1;    /* want_body(0): keep credit until want_body(1) */
-    unsigned end_sent : 1;     /* our END_STREAM went out */
-    unsigned rst_sent : 1;     /* we reset the stream */
+    unsigned resp_body : 1;     /* the response has a DATA provider */
+    unsigned out_done : 1;      /* finish(ok): EOF once out is empty */
+    unsigned deferred : 1;      /* the provider returned NGHTTP2_ERR_DEFERRED */
+    unsigned out_high : 1;      /* out reached GW_REQ_HIGH_WATER: on_drain owed below low water */
+    unsigned drain_wanted : 1;  /* call the handler's on_drain after this send round */
+    unsigned body_hold : 1;     /* want_body(0): keep credit until want_body(1) */
+    unsigned end_sent : 1;      /* our END_STREAM went out */
+    unsigned rst_sent : 1;      /* we reset the stream */
 };
 
 /* Timer roles, one timer per connection. */
@@ -104,7 +104,7 @@ int h2_stream_on_header(h2_stream_t *st, const uint8_t *name, size_t nl, const u
 /* The request head is complete: build the request, check it, dispatch it. */
 void h2_stream_on_head_done(h2_stream_t *st, int end_stream);
 void h2_stream_on_data(h2_stream_t *st, const uint8_t *data, size_t len);
-void h2_stream_on_end(h2_stream_t *st); /* END_STREAM received (DATA or trailers) */
+void h2_stream_on_end(h2_stream_t *st);      /* END_STREAM received (DATA or trailers) */
 void h2_stream_on_sent_end(h2_stream_t *st); /* our END_STREAM went out */
 /* Calls the handler's on_drain if owed (from the connection, after a send round). */
 void h2_stream_notify_drain(h2_stream_t *st);

@@ -24,8 +24,7 @@ static const gw_codec_ops_t h2_codec;
 h2_stream_t *h2_stream_new(h2_conn_t *c, int32_t id)
 {
     h2_stream_t *st = calloc(1, sizeof(*st));
-    if (!st)
-        return NULL;
+    if (!st) return NULL;
     st->out = evbuffer_new();
     if (!st->out) {
         free(st);
@@ -76,8 +75,7 @@ static int h2_append(h2_stream_t *st, const void *p, size_t n, uint32_t *off)
         while (cap < st->hlen + n)
             cap *= 2;
         char *b = realloc(st->hbuf, cap);
-        if (!b)
-            return -1;
+        if (!b) return -1;
         st->hbuf = b;
         st->hcap = cap;
     }
@@ -96,8 +94,7 @@ static int h2_pseudo(h2_stream_t *st, const uint8_t *name, size_t nl, const uint
         slot = &st->path;
     else if (nl == 10 && memcmp(name, ":authority", 10) == 0)
         slot = &st->authority;
-    if (!slot)
-        return 0; /* :scheme and the like: nghttp2 validated them, nothing to keep */
+    if (!slot) return 0; /* :scheme and the like: nghttp2 validated them, nothing to keep */
     uint32_t off, nul;
     /* NUL after each: handlers compare r->method with strcmp. */
     if (h2_append(st, v, vl, &off) != 0 || h2_append(st, "", 1, &nul) != 0)
@@ -117,8 +114,7 @@ int h2_stream_on_header(h2_stream_t *st, const uint8_t *name, size_t nl, const u
         st->too_large = 1; /* keep decoding (HPACK state must stay in sync), answer 431 */
         return 0;
     }
-    if (nl > 0 && name[0] == ':')
-        return h2_pseudo(st, name, nl, value, vl);
+    if (nl > 0 && name[0] == ':') return h2_pseudo(st, name, nl, value, vl);
     if (st->nh == H2_MAX_HEADERS) {
         st->too_large = 1;
         return 0;
@@ -126,8 +122,7 @@ int h2_stream_on_header(h2_stream_t *st, const uint8_t *name, size_t nl, const u
     if (st->nh == st->hoff_cap) {
         size_t cap = st->hoff_cap ? 2 * st->hoff_cap : 16;
         h2_hoff_t *h = realloc(st->hoff, cap * sizeof(*h));
-        if (!h)
-            return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+        if (!h) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
         st->hoff = h;
         st->hoff_cap = cap;
     }
@@ -143,11 +138,9 @@ int h2_stream_on_header(h2_stream_t *st, const uint8_t *name, size_t nl, const u
 static int64_t h2_parse_length(const char *v, size_t n)
 {
     int64_t x = 0;
-    if (n == 0 || n > 18)
-        return -1;
+    if (n == 0 || n > 18) return -1;
     for (size_t i = 0; i < n; i++) {
-        if (v[i] < '0' || v[i] > '9')
-            return -1;
+        if (v[i] < '0' || v[i] > '9') return -1;
         x = x * 10 + (v[i] - '0');
     }
     return x;
@@ -158,8 +151,7 @@ static int64_t h2_parse_length(const char *v, size_t n)
 static int h2_build_request(h2_stream_t *st, gw_req_t *r)
 {
     r->hdrs = calloc(st->nh + 1, sizeof(gw_hdr_t));
-    if (!r->hdrs)
-        return -1;
+    if (!r->hdrs) return -1;
     r->raw = st->hbuf;
     st->hbuf = NULL;
     st->hcap = st->hlen = 0;
@@ -170,8 +162,8 @@ static int h2_build_request(h2_stream_t *st, gw_req_t *r)
     }
     r->nhdrs = st->nh;
     if (st->authority.value_len && !gw_req_header(r, "host", NULL))
-        r->hdrs[r->nhdrs++] = (gw_hdr_t){"host", 4, raw + st->authority.value_off,
-                                         st->authority.value_len};
+        r->hdrs[r->nhdrs++] =
+            (gw_hdr_t){"host", 4, raw + st->authority.value_off, st->authority.value_len};
     r->method = st->method.value_len ? raw + st->method.value_off : "";
     r->method_len = st->method.value_len;
     r->target = raw + st->path.value_off;
@@ -187,8 +179,7 @@ static int h2_build_request(h2_stream_t *st, gw_req_t *r)
     r->is_head = strcmp(r->method, "HEAD") == 0;
     size_t n;
     const char *cl = gw_req_header(r, "content-length", &n);
-    if (cl)
-        r->content_length = h2_parse_length(cl, n); /* nghttp2 checked it against the DATA */
+    if (cl) r->content_length = h2_parse_length(cl, n); /* nghttp2 checked it against the DATA */
     r->has_body = !st->recv_done && r->content_length != 0;
     snprintf(r->peer, sizeof(r->peer), "%s", st->c->peer);
     return 0;
@@ -236,8 +227,10 @@ static int h2_check_request(h2_stream_t *st, gw_req_t *r)
     int64_t limit = (int64_t)c->w->cfg->max_body_bytes;
     if (!(r->route.flags & GW_ROUTE_F_STREAM) && r->content_length > limit) {
         char detail[128];
-        snprintf(detail, sizeof(detail), "request body of %lld bytes is larger than allowed "
-                 "(limit: %lld bytes)", (long long)r->content_length, (long long)limit);
+        snprintf(detail, sizeof(detail),
+                 "request body of %lld bytes is larger than allowed "
+                 "(limit: %lld bytes)",
+                 (long long)r->content_length, (long long)limit);
         h2_reject(r, 413, "Payload too large: %s", detail);
         return -1;
     }
@@ -252,12 +245,10 @@ static int h2_check_request(h2_stream_t *st, gw_req_t *r)
 void h2_stream_on_head_done(h2_stream_t *st, int end_stream)
 {
     h2_conn_t *c = st->c;
-    if (end_stream)
-        st->recv_done = 1;
+    if (end_stream) st->recv_done = 1;
     gw_req_t *r = gw_req_new(c->w, &h2_codec, st);
     if (!r || h2_build_request(st, r) != 0) {
-        if (r)
-            gw_req_release(r, GW_REQ_CODEC | GW_REQ_HANDLER);
+        if (r) gw_req_release(r, GW_REQ_CODEC | GW_REQ_HANDLER);
         nghttp2_submit_rst_stream(c->ng, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_INTERNAL_ERROR);
         return;
     }
@@ -268,10 +259,8 @@ void h2_stream_on_head_done(h2_stream_t *st, int end_stream)
         return;
     }
     gw_req_assign_id(r);
-    if (h2_check_request(st, r) != 0)
-        return;
-    if (st->recv_done)
-        r->body_done = 1;
+    if (h2_check_request(st, r) != 0) return;
+    if (st->recv_done) r->body_done = 1;
     gw_worker_dispatch(c->w, r);
 }
 
@@ -283,10 +272,8 @@ static void h2_on_body_drained(struct evbuffer *b, const struct evbuffer_cb_info
 {
     h2_stream_t *st = arg;
     size_t n = info->n_deleted;
-    if (n == 0)
-        return;
-    if (n > st->unconsumed)
-        n = st->unconsumed;
+    if (n == 0) return;
+    if (n > st->unconsumed) n = st->unconsumed;
     st->unconsumed -= n;
     if (st->body_hold) {
         st->held += n;
@@ -298,8 +285,7 @@ static void h2_on_body_drained(struct evbuffer *b, const struct evbuffer_cb_info
 
 static void h2_stop_upload(h2_stream_t *st)
 {
-    if (st->rst_sent)
-        return;
+    if (st->rst_sent) return;
     st->rst_sent = 1;
     nghttp2_submit_rst_stream(st->c->ng, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_NO_ERROR);
 }
@@ -311,8 +297,7 @@ void h2_stream_on_data(h2_stream_t *st, const uint8_t *data, size_t len)
     st->received += len;
     if (!r || r->finished || !(r->holders & GW_REQ_HANDLER)) {
         nghttp2_session_consume(c->ng, st->id, len); /* answered already: read and dropped */
-        if (st->end_sent && st->received > st->drop_until)
-            h2_stop_upload(st);
+        if (st->end_sent && st->received > st->drop_until) h2_stop_upload(st);
         return;
     }
     r->body_received += len;
@@ -330,16 +315,14 @@ void h2_stream_on_data(h2_stream_t *st, const uint8_t *data, size_t len)
         h2_stream_fail(st, 500, "Service internal error: %s", "out of memory");
         return;
     }
-    if (r->handler && r->handler->on_body)
-        r->handler->on_body(r);
+    if (r->handler && r->handler->on_body) r->handler->on_body(r);
 }
 
 void h2_stream_on_end(h2_stream_t *st)
 {
     st->recv_done = 1;
     gw_req_t *r = st->req;
-    if (!r || r->body_done)
-        return;
+    if (!r || r->body_done) return;
     r->body_done = 1;
     if ((r->holders & GW_REQ_HANDLER) && !r->finished && r->handler && r->handler->on_body)
         r->handler->on_body(r);
@@ -348,14 +331,12 @@ void h2_stream_on_end(h2_stream_t *st)
 void h2_stream_on_sent_end(h2_stream_t *st)
 {
     st->end_sent = 1;
-    if (st->recv_done)
-        return;
+    if (st->recv_done) return;
     /* A complete response while the request body is still coming: drop a little more of it,
      * past that ask the client to stop sending, without error (RFC 9113 8.1). */
     st->drop_until = st->received + H2_DROP_BUDGET;
     int64_t clen = st->req ? st->req->content_length : -1;
-    if (clen >= 0 && (uint64_t)clen > st->drop_until)
-        h2_stop_upload(st);
+    if (clen >= 0 && (uint64_t)clen > st->drop_until) h2_stop_upload(st);
 }
 
 static void h2_want_body(gw_req_t *r, int want)
@@ -385,11 +366,9 @@ static ssize_t h2_on_read_body(nghttp2_session *ng, int32_t id, uint8_t *buf, si
         return NGHTTP2_ERR_DEFERRED;
     }
     int n = have ? evbuffer_remove(st->out, buf, length) : 0;
-    if (n < 0)
-        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    if (n < 0) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
     size_t left = evbuffer_get_length(st->out);
-    if (st->out_done && left == 0)
-        *flags |= NGHTTP2_DATA_FLAG_EOF;
+    if (st->out_done && left == 0) *flags |= NGHTTP2_DATA_FLAG_EOF;
     if (st->out_high && left < GW_REQ_LOW_WATER) {
         st->out_high = 0;
         st->drain_wanted = 1; /* not from here: the handler may write back synchronously */
@@ -400,8 +379,7 @@ static ssize_t h2_on_read_body(nghttp2_session *ng, int32_t id, uint8_t *buf, si
 
 void h2_stream_notify_drain(h2_stream_t *st)
 {
-    if (!st->drain_wanted)
-        return;
+    if (!st->drain_wanted) return;
     st->drain_wanted = 0;
     gw_req_t *r = st->req;
     if (r && !r->finished && (r->holders & GW_REQ_HANDLER) && r->handler && r->handler->on_drain)
@@ -480,11 +458,9 @@ static void h2_send_head(gw_req_t *r, int status, const gw_hdr_t *h, size_t n, i
 static void h2_send_body(gw_req_t *r, const void *data, size_t len)
 {
     h2_stream_t *st = r->codec_ctx;
-    if (!st->resp_body || len == 0)
-        return; /* HEAD, 204/304, or a response declared empty */
+    if (!st->resp_body || len == 0) return; /* HEAD, 204/304, or a response declared empty */
     evbuffer_add(st->out, data, len);
-    if (evbuffer_get_length(st->out) >= GW_REQ_HIGH_WATER)
-        st->out_high = 1;
+    if (evbuffer_get_length(st->out) >= GW_REQ_HIGH_WATER) st->out_high = 1;
     h2_resume(st);
 }
 
@@ -492,8 +468,7 @@ static void h2_finish(gw_req_t *r, int ok)
 {
     h2_stream_t *st = r->codec_ctx;
     h2_conn_t *c = st->c;
-    if (r->finished)
-        return;
+    if (r->finished) return;
     r->finished = 1;
     if (!ok || !r->head_sent) {
         /* Cut short: only a reset tells an HTTP/2 client the body is incomplete. */

@@ -62,13 +62,11 @@ static json_t *health_cache_json(gw_worker_t *w)
     json_t *c = json_object();
     gw_shared_t *sh = w->shared;
     json_object_set_new(c, "enabled", json_boolean(sh->cache != NULL));
-    if (!sh->cache)
-        return c;
+    if (!sh->cache) return c;
     uint64_t hits = 0, lookups = 0;
     for (int i = 0; i < sh->nworkers; i++) {
         gw_cache_stats_t s;
-        if (!sh->workers || !sh->workers[i].cache)
-            continue;
+        if (!sh->workers || !sh->workers[i].cache) continue;
         gw_cache_get_stats(sh->workers[i].cache, &s);
         hits += s.l1_hits + s.l2_hits + s.coalesced;
         lookups += s.l1_hits + s.l2_hits + s.coalesced + s.misses;
@@ -80,8 +78,8 @@ static json_t *health_cache_json(gw_worker_t *w)
     json_object_set_new(c, "max_bytes", json_integer((json_int_t)l1.max_bytes));
     json_object_set_new(c, "hits", json_integer((json_int_t)hits));
     json_object_set_new(c, "lookups", json_integer((json_int_t)lookups));
-    json_object_set_new(c, "hit_ratio", lookups ? json_real((double)hits / (double)lookups)
-                                                : json_null());
+    json_object_set_new(c, "hit_ratio",
+                        lookups ? json_real((double)hits / (double)lookups) : json_null());
     gw_redis_t *redis = w->cache ? gw_cache_redis(w->cache) : NULL;
     json_t *rj = json_object();
     json_object_set_new(rj, "configured", json_boolean(redis != NULL));
@@ -100,8 +98,7 @@ static void health_respond(gw_health_t *h, gw_req_t *r)
                         json_real((double)(gw_mono_us() - w->shared->start_us) / 1e6));
     json_object_set_new(res, "workers", json_integer(w->shared->nworkers));
     json_object_set_new(res, "worker", json_integer(w->id));
-    json_object_set_new(res, "connections",
-                        json_integer(atomic_load(&w->shared->connections)));
+    json_object_set_new(res, "connections", json_integer(atomic_load(&w->shared->connections)));
     json_object_set_new(res, "upstream", health_upstream_json(h));
     json_object_set_new(res, "cache", health_cache_json(w));
     json_t *env = json_object();
@@ -147,8 +144,7 @@ static void health_on_probe(void *arg, int ok, long status, const char *body, si
     if (ok && status == 200) {
         json_t *root = json_loadb(body, len, 0, NULL);
         const char *v = json_string_value(json_object_get(root, "version"));
-        if (v)
-            snprintf(h->version, sizeof(h->version), "%s", v);
+        if (v) snprintf(h->version, sizeof(h->version), "%s", v);
         json_decref(root);
     }
     /* Answer in arrival order; each answer removes nothing from the array we walk. */
@@ -166,8 +162,7 @@ static int health_enqueue(gw_health_t *h, gw_req_t *r)
     if (h->nwait == h->cap) {
         size_t cap = h->cap ? h->cap * 2 : 8;
         gw_req_t **p = realloc(h->waiting, cap * sizeof(*p));
-        if (!p)
-            return -1;
+        if (!p) return -1;
         h->waiting = p;
         h->cap = cap;
     }
@@ -190,8 +185,7 @@ void gw_health_handle(gw_health_t *h, gw_req_t *r)
         gw_req_release(r, GW_REQ_HANDLER);
         return;
     }
-    if (h->probing)
-        return;
+    if (h->probing) return;
     h->probing = 1;
     uint64_t timeout = cfg->upstream_connect_timeout_ms + 1000;
     if (gw_proxy_fetch(h->w->proxy, "/", timeout, health_on_probe, h) != 0)
@@ -201,15 +195,13 @@ void gw_health_handle(gw_health_t *h, gw_req_t *r)
 gw_health_t *gw_health_new(gw_worker_t *w)
 {
     gw_health_t *h = calloc(1, sizeof(*h));
-    if (h)
-        h->w = w;
+    if (h) h->w = w;
     return h;
 }
 
 void gw_health_free(gw_health_t *h)
 {
-    if (!h)
-        return;
+    if (!h) return;
     for (size_t i = 0; i < h->nwait; i++) {
         gw_req_t *r = h->waiting[i];
         gw_req_respond_error(r, 503, "Service unavailable: %s", "shutting down");

@@ -30,41 +30,56 @@ typedef struct gw_args {
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "Usage: qdrant-gateway [options]\n"
-            "A caching, pooling gateway in front of Qdrant's REST API.\n\n"
-            "  -c, --config FILE     load configuration from FILE (YAML); without it the\n"
-            "                        built-in defaults are used (see conf/gateway.yaml)\n"
-            "  -s, --set KEY=VALUE   override one configuration key, e.g.\n"
-            "                        --set server.listen=127.0.0.1:8000 (repeatable)\n"
-            "  -t, --check-config    validate the configuration and exit (0 if valid)\n"
-            "  -v, --verbose         with -t, print the effective configuration\n"
-            "  -V, --version         print the version and exit\n"
-            "  -h, --help            print this help and exit\n");
+    fprintf(out, "Usage: qdrant-gateway [options]\n"
+                 "A caching, pooling gateway in front of Qdrant's REST API.\n\n"
+                 "  -c, --config FILE     load configuration from FILE (YAML); without it the\n"
+                 "                        built-in defaults are used (see conf/gateway.yaml)\n"
+                 "  -s, --set KEY=VALUE   override one configuration key, e.g.\n"
+                 "                        --set server.listen=127.0.0.1:8000 (repeatable)\n"
+                 "  -t, --check-config    validate the configuration and exit (0 if valid)\n"
+                 "  -v, --verbose         with -t, print the effective configuration\n"
+                 "  -V, --version         print the version and exit\n"
+                 "  -h, --help            print this help and exit\n");
 }
 
 /* 0: run; 1: exit 0 (help/version); -1: usage error. */
 static int parse_args(int argc, char **argv, gw_args_t *a)
 {
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'}, {"set", required_argument, NULL, 's'},
-        {"check-config", no_argument, NULL, 't'}, {"verbose", no_argument, NULL, 'v'},
-        {"version", no_argument, NULL, 'V'},      {"help", no_argument, NULL, 'h'},
+        {"config", required_argument, NULL, 'c'},
+        {"set", required_argument, NULL, 's'},
+        {"check-config", no_argument, NULL, 't'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     a->sets = calloc((size_t)argc, sizeof(*a->sets));
-    if (!a->sets)
-        return -1;
+    if (!a->sets) return -1;
     int ch;
     while ((ch = getopt_long(argc, argv, "c:s:tvVh", opts, NULL)) != -1) {
         switch (ch) {
-        case 'c': a->config_path = optarg; break;
-        case 's': a->sets[a->nsets++] = optarg; break;
-        case 't': a->check_only = 1; break;
-        case 'v': a->verbose = 1; break;
-        case 'V': printf("qdrant-gateway %s\n", GW_VERSION); return 1;
-        case 'h': usage(stdout); return 1;
-        default: usage(stderr); return -1;
+        case 'c':
+            a->config_path = optarg;
+            break;
+        case 's':
+            a->sets[a->nsets++] = optarg;
+            break;
+        case 't':
+            a->check_only = 1;
+            break;
+        case 'v':
+            a->verbose = 1;
+            break;
+        case 'V':
+            printf("qdrant-gateway %s\n", GW_VERSION);
+            return 1;
+        case 'h':
+            usage(stdout);
+            return 1;
+        default:
+            usage(stderr);
+            return -1;
         }
     }
     if (optind < argc) {
@@ -86,10 +101,8 @@ static gw_config_t *load_config(const gw_args_t *a)
     if (a->config_path && gw_config_load_file(cfg, a->config_path, err, sizeof(err)) != 0)
         goto fail;
     for (size_t i = 0; i < a->nsets; i++)
-        if (gw_config_set(cfg, a->sets[i], err, sizeof(err)) != 0)
-            goto fail;
-    if (gw_config_finalize(cfg, err, sizeof(err)) != 0)
-        goto fail;
+        if (gw_config_set(cfg, a->sets[i], err, sizeof(err)) != 0) goto fail;
+    if (gw_config_finalize(cfg, err, sizeof(err)) != 0) goto fail;
     return cfg;
 fail:
     fprintf(stderr, "qdrant-gateway: %s\n", err);
@@ -108,8 +121,7 @@ static void resolve_upstream(gw_shared_t *sh)
         curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK)
         goto done;
     unsigned char tmp[16];
-    if (host[0] == '[' || inet_pton(AF_INET, host, tmp) == 1)
-        goto done;
+    if (host[0] == '[' || inet_pton(AF_INET, host, tmp) == 1) goto done;
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
     struct addrinfo *res = NULL;
     int rc = getaddrinfo(host, port, &hints, &res);
@@ -171,14 +183,15 @@ static int add_signals(struct event_base *base, run_state_t *st, gw_shared_t *sh
     evs[1] = evsignal_new(base, SIGINT, on_signal, st);
     evs[2] = evsignal_new(base, SIGHUP, on_sighup, sh);
     for (int i = 0; i < 3; i++)
-        if (!evs[i] || event_add(evs[i], NULL) != 0)
-            return -1;
+        if (!evs[i] || event_add(evs[i], NULL) != 0) return -1;
     return 0;
 }
 
 static int run(const gw_config_t *cfg)
 {
-    gw_shared_t shared = {.cfg = cfg, .nworkers = cfg->workers, .start_us = gw_mono_us(),
+    gw_shared_t shared = {.cfg = cfg,
+                          .nworkers = cfg->workers,
+                          .start_us = gw_mono_us(),
                           .start_wall = gw_wall_seconds()};
     atomic_init(&shared.connections, 0);
     resolve_upstream(&shared);
@@ -188,8 +201,7 @@ static int run(const gw_config_t *cfg)
     struct event *sigs[3] = {NULL, NULL, NULL};
     char err[512];
     int rc = 1;
-    if (!workers || !base)
-        goto out;
+    if (!workers || !base) goto out;
     shared.workers = workers;
     if (cfg->metrics_enabled && !(shared.metrics = gw_metrics_shared_new(cfg, err, sizeof(err)))) {
         gw_log_error("%s", err);
@@ -212,8 +224,7 @@ static int run(const gw_config_t *cfg)
             goto out;
         }
     }
-    if (add_signals(base, &st, &shared, sigs) != 0)
-        goto out;
+    if (add_signals(base, &st, &shared, sigs) != 0) goto out;
     /* Workers inherit a mask without these signals, so they reach the main thread. */
     sigset_t set, old;
     sigemptyset(&set);
@@ -233,24 +244,20 @@ static int run(const gw_config_t *cfg)
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     gw_log_info("qdrant-gateway %s listening on %s:%u with %d worker(s), upstream %s", GW_VERSION,
                 cfg->listen.host, (unsigned)cfg->listen.port, cfg->workers, cfg->upstream_url);
-    if (shared.tls)
-        gw_log_info("TLS (ALPN h2, http/1.1) listening on %s", cfg->tls_listen);
+    if (shared.tls) gw_log_info("TLS (ALPN h2, http/1.1) listening on %s", cfg->tls_listen);
     event_base_dispatch(base);
     rc = 0;
 out:
     for (int i = 0; i < st.n; i++)
         gw_worker_dispose(&workers[i]); /* joins: waits for each worker's drain */
     for (int i = 0; i < 3; i++)
-        if (sigs[i])
-            event_free(sigs[i]);
+        if (sigs[i]) event_free(sigs[i]);
     gw_tls_free(shared.tls);
-    if (base)
-        event_base_free(base);
+    if (base) event_base_free(base);
     free(workers);
     gw_cache_shared_free(shared.cache);
     gw_metrics_shared_free(shared.metrics);
-    if (rc == 0)
-        gw_log_info("stopped");
+    if (rc == 0) gw_log_info("stopped");
     return rc;
 }
 
@@ -264,11 +271,9 @@ int main(int argc, char **argv)
     }
     gw_config_t *cfg = load_config(&args);
     free(args.sets);
-    if (!cfg)
-        return 1;
+    if (!cfg) return 1;
     if (args.check_only) {
-        if (args.verbose)
-            gw_config_dump(cfg, stdout);
+        if (args.verbose) gw_config_dump(cfg, stdout);
         fprintf(stderr, "qdrant-gateway: configuration %s is valid\n",
                 args.config_path ? args.config_path : "(built-in defaults)");
         gw_config_free(cfg);

@@ -51,8 +51,7 @@ struct scrape {
 
 static int add_node(gw_metrics_shared_t *m, const char *url, size_t len)
 {
-    if (m->n == METRICS_MAX_NODES)
-        return -1;
+    if (m->n == METRICS_MAX_NODES) return -1;
     node_t *n = &m->node[m->n++];
     while (len && url[len - 1] == '/')
         len--;
@@ -87,8 +86,7 @@ gw_metrics_shared_t *gw_metrics_shared_new(const gw_config_t *cfg, char *err, si
 
 void gw_metrics_shared_free(gw_metrics_shared_t *m)
 {
-    if (!m)
-        return;
+    if (!m) return;
     for (size_t i = 0; i < m->n; i++)
         free(m->node[i].text);
     pthread_mutex_destroy(&m->lock);
@@ -126,8 +124,7 @@ static void scrape_finish(scrape_t *s)
 
 static void scrape_done_one(scrape_t *s)
 {
-    if (--s->pending == 0)
-        scrape_finish(s);
+    if (--s->pending == 0) scrape_finish(s);
 }
 
 static void scrape_on_abort(gw_req_t *r)
@@ -169,7 +166,9 @@ static void node_fetched(void *arg, int ok, long status, const char *body, size_
         pthread_mutex_unlock(&m->lock);
     } else {
         gw_log_debug("metrics: %s: %s", m->node[tok->idx].url,
-                     ok ? "not a 200 answer" : error ? error : "failed");
+                     ok      ? "not a 200 answer"
+                     : error ? error
+                             : "failed");
     }
     scrape_done_one(s);
 }
@@ -190,12 +189,11 @@ static void node_start(scrape_t *s, size_t i)
         out->up = 1;
     }
     pthread_mutex_unlock(&m->lock);
-    if (out->up)
-        return;
+    if (out->up) return;
     s->tok[i] = (scrape_tok_t){s, i};
     s->pending++;
-    if (gw_proxy_fetch(s->w->proxy, m->node[i].url, cfg->metrics_scrape_timeout_ms,
-                       node_fetched, &s->tok[i]) != 0)
+    if (gw_proxy_fetch(s->w->proxy, m->node[i].url, cfg->metrics_scrape_timeout_ms, node_fetched,
+                       &s->tok[i]) != 0)
         s->pending--;
 }
 
@@ -235,8 +233,7 @@ void gw_metrics_handle(gw_worker_t *w, gw_req_t *r)
     if (redis && gw_redis_up(redis)) {
         const char *argv[] = {"INFO"};
         s->pending++;
-        if (gw_redis_command(redis, redis_info_done, s, 1, argv, NULL) != 0)
-            s->pending--;
+        if (gw_redis_command(redis, redis_info_done, s, 1, argv, NULL) != 0) s->pending--;
     }
     scrape_done_one(s);
 }

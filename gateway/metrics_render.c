@@ -18,9 +18,15 @@
 
 /* Families we write ourselves: an upstream exporter's family of the same name is dropped. */
 static const char *const own_names[] = {
-    "process_cpu_seconds_total", "process_resident_memory_bytes", "process_virtual_memory_bytes",
-    "process_open_fds", "process_max_fds", "process_start_time_seconds", "qdrant_up",
-    "qdrant_scrape_duration_seconds", NULL,
+    "process_cpu_seconds_total",
+    "process_resident_memory_bytes",
+    "process_virtual_memory_bytes",
+    "process_open_fds",
+    "process_max_fds",
+    "process_start_time_seconds",
+    "qdrant_up",
+    "qdrant_scrape_duration_seconds",
+    NULL,
 };
 
 static void render_requests(gw_worker_t *w, gw_text_t *t)
@@ -34,8 +40,7 @@ static void render_requests(gw_worker_t *w, gw_text_t *t)
                 uint64_t v = 0;
                 for (int i = 0; i < sh->nworkers; i++)
                     v += gw_stat_get(&sh->workers[i].stats->requests[c][m][k]);
-                if (!v)
-                    continue;
+                if (!v) continue;
                 char labels[160];
                 snprintf(labels, sizeof(labels), "route_class=\"%s\",method=\"%s\",code=\"%d\"",
                          gw_route_class_name((gw_route_class_t)c), gw_stats_method_name(m),
@@ -95,8 +100,9 @@ static void render_conns_upstream(gw_worker_t *w, gw_text_t *t)
         gw_prom_sample_u64(t, NS "upstream_errors_total", labels, SUM(upstream_errors[k]));
     }
     uint64_t open = SUM(upstream_opened) - SUM(upstream_closed), active = SUM(upstream_active);
-    gw_prom_family(t, NS "upstream_connections", "gauge",
-                   "Pooled connections to Qdrant: open, and idle (open minus transfers under way).");
+    gw_prom_family(
+        t, NS "upstream_connections", "gauge",
+        "Pooled connections to Qdrant: open, and idle (open minus transfers under way).");
     gw_prom_sample_u64(t, NS "upstream_connections", "state=\"open\"", open);
     gw_prom_sample_u64(t, NS "upstream_connections", "state=\"idle\"",
                        open > active ? open - active : 0);
@@ -105,16 +111,14 @@ static void render_conns_upstream(gw_worker_t *w, gw_text_t *t)
 static void render_cache(gw_worker_t *w, gw_text_t *t)
 {
     gw_shared_t *sh = w->shared;
-    if (!sh->cache)
-        return;
+    if (!sh->cache) return;
     gw_cache_stats_t sum = {0};
     gw_redis_stats_t rs = {0};
     int redis_any = 0, redis_up = 0;
     for (int i = 0; i < sh->nworkers; i++) {
         gw_cache_stats_t s;
         gw_cache_t *c = sh->workers[i].cache;
-        if (!c)
-            continue;
+        if (!c) continue;
         gw_cache_get_stats(c, &s);
         sum.l1_hits += s.l1_hits, sum.l2_hits += s.l2_hits, sum.l2_misses += s.l2_misses;
         sum.misses += s.misses, sum.stale += s.stale, sum.bypass += s.bypass;
@@ -167,8 +171,7 @@ static void render_cache(gw_worker_t *w, gw_text_t *t)
     gw_prom_sample_u64(t, NS "cache_max_bytes", NULL, l1.max_bytes);
     gw_prom_family(t, NS "cache_evictions_total", "counter", "Entries evicted to make room.");
     gw_prom_sample_u64(t, NS "cache_evictions_total", NULL, l1.evictions);
-    if (!redis_any)
-        return;
+    if (!redis_any) return;
     gw_prom_family(t, NS "redis_up", "gauge", "1 when the Redis client is connected.");
     gw_prom_sample_u64(t, NS "redis_up", NULL, (uint64_t)redis_up);
     gw_prom_family(t, NS "redis_errors_total", "counter",
@@ -198,8 +201,10 @@ static void render_process(gw_worker_t *w, gw_text_t *t)
         const char *p = strrchr(buf, ')'); /* comm may contain spaces */
         unsigned long ut = 0, st = 0, vs = 0;
         long rs = 0;
-        if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %*d %*d %*d "
-                               "%*d %*d %*d %*u %lu %ld", &ut, &st, &vs, &rs) == 4) {
+        if (p && sscanf(p + 2,
+                        "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %*d %*d %*d "
+                        "%*d %*d %*d %*u %lu %ld",
+                        &ut, &st, &vs, &rs) == 4) {
             long hz = sysconf(_SC_CLK_TCK);
             cpu = (double)(ut + st) / (double)(hz > 0 ? hz : 100);
             vsize = (double)vs;
@@ -271,8 +276,7 @@ void gw_metrics_render_redis(const char *info, size_t len, int configured, gw_te
         {"total_commands_processed", "redis_commands_processed_total", "counter",
          "Commands processed."},
     };
-    if (!configured)
-        return;
+    if (!configured) return;
     gw_prom_family(t, "redis_up", "gauge", "1 when Redis answered INFO for this scrape.");
     gw_prom_sample_u64(t, "redis_up", NULL, info != NULL);
     for (size_t k = 0; info && k < sizeof(map) / sizeof(map[0]); k++) {

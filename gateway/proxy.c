@@ -39,7 +39,7 @@ struct px_xfer {
     CURL *easy;
     px_xfer_t *next_free;
     px_xfer_t *next_all;
-    int active; /* added to the multi handle */
+    int active;    /* added to the multi handle */
     gw_req_t *req; /* NULL for internal fetches, or once the client went away */
     struct curl_slist *hdrs;
     struct evbuffer *resp_hdrs; /* header lines of the final response, raw */
@@ -67,7 +67,8 @@ static void px_on_socket_event(evutil_socket_t fd, short what, void *arg)
 {
     px_sock_t *s = arg;
     gw_proxy_t *px = s->px; /* s may be freed inside socket_action (CURL_POLL_REMOVE) */
-    int mask = ((what & EV_READ) ? CURL_CSELECT_IN : 0) | ((what & EV_WRITE) ? CURL_CSELECT_OUT : 0);
+    int mask =
+        ((what & EV_READ) ? CURL_CSELECT_IN : 0) | ((what & EV_WRITE) ? CURL_CSELECT_OUT : 0);
     int running;
     curl_multi_socket_action(px->multi, fd, mask, &running);
     px_check_done(px);
@@ -97,16 +98,14 @@ static int px_socket_cb(CURL *e, curl_socket_t fd, int what, void *userp, void *
                          ((what & CURL_POLL_OUT) ? EV_WRITE : 0) | EV_PERSIST);
     if (!s) {
         s = calloc(1, sizeof(*s));
-        if (!s)
-            return -1;
+        if (!s) return -1;
         s->px = px;
         curl_multi_assign(px->multi, fd, s);
     } else {
         event_free(s->ev);
     }
     s->ev = event_new(px->w->base, fd, kind, px_on_socket_event, s);
-    if (!s->ev)
-        return -1;
+    if (!s->ev) return -1;
     event_add(s->ev, NULL);
     return 0;
 }
@@ -134,15 +133,12 @@ static px_xfer_t *px_xfer_get(gw_proxy_t *px)
         curl_easy_reset(x->easy);
     } else {
         x = calloc(1, sizeof(*x));
-        if (!x)
-            return NULL;
+        if (!x) return NULL;
         x->easy = curl_easy_init();
         x->resp_hdrs = evbuffer_new();
         if (!x->easy || !x->resp_hdrs) {
-            if (x->easy)
-                curl_easy_cleanup(x->easy);
-            if (x->resp_hdrs)
-                evbuffer_free(x->resp_hdrs);
+            if (x->easy) curl_easy_cleanup(x->easy);
+            if (x->resp_hdrs) evbuffer_free(x->resp_hdrs);
             free(x);
             return NULL;
         }
@@ -168,8 +164,7 @@ static px_xfer_t *px_xfer_get(gw_proxy_t *px)
 
 static void px_xfer_put(px_xfer_t *x)
 {
-    if (x->active && x->px->w->stats)
-        gw_stat_dec(&x->px->w->stats->upstream_active);
+    if (x->active && x->px->w->stats) gw_stat_dec(&x->px->w->stats->upstream_active);
     curl_slist_free_all(x->hdrs);
     x->hdrs = NULL;
     if (x->fetch_body) {
@@ -185,8 +180,7 @@ static void px_xfer_put(px_xfer_t *x)
 static void px_xfer_destroy(px_xfer_t *x)
 {
     curl_slist_free_all(x->hdrs);
-    if (x->fetch_body)
-        evbuffer_free(x->fetch_body);
+    if (x->fetch_body) evbuffer_free(x->fetch_body);
     evbuffer_free(x->resp_hdrs);
     curl_easy_cleanup(x->easy);
     free(x);
@@ -197,16 +191,14 @@ static curl_socket_t px_open_socket(void *ud, curlsocktype purpose, struct curl_
 {
     gw_proxy_t *px = ud;
     curl_socket_t fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
-    if (fd != CURL_SOCKET_BAD && px->w->stats)
-        gw_stat_inc(&px->w->stats->upstream_opened);
+    if (fd != CURL_SOCKET_BAD && px->w->stats) gw_stat_inc(&px->w->stats->upstream_opened);
     return fd;
 }
 
 static int px_close_socket(void *ud, curl_socket_t fd)
 {
     gw_proxy_t *px = ud;
-    if (px->w->stats)
-        gw_stat_inc(&px->w->stats->upstream_closed);
+    if (px->w->stats) gw_stat_inc(&px->w->stats->upstream_closed);
     return close(fd);
 }
 
@@ -217,10 +209,10 @@ static void px_common_opts(px_xfer_t *x, const char *target, size_t target_len)
     const gw_config_t *cfg = px->w->cfg;
     char url[8192];
     /* An absolute URL (internal fetches of other Qdrant nodes) is used as it is. */
-    int absolute = target_len > 7 && (strncmp(target, "http://", 7) == 0 ||
-                                      strncmp(target, "https://", 8) == 0);
-    int n = snprintf(url, sizeof(url), "%s%.*s", absolute ? "" : px->base_url, (int)target_len,
-                     target);
+    int absolute = target_len > 7 &&
+                   (strncmp(target, "http://", 7) == 0 || strncmp(target, "https://", 8) == 0);
+    int n =
+        snprintf(url, sizeof(url), "%s%.*s", absolute ? "" : px->base_url, (int)target_len, target);
     if (n < 0 || (size_t)n >= sizeof(url))
         url[sizeof(url) - 1] = '\0'; /* over-long targets fail upstream, visibly */
     CURL *e = x->easy;
@@ -239,8 +231,7 @@ static void px_common_opts(px_xfer_t *x, const char *target, size_t target_len)
     curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, px);
     curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, px_close_socket);
     curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, px);
-    if (px->resolve)
-        curl_easy_setopt(e, CURLOPT_RESOLVE, px->resolve);
+    if (px->resolve) curl_easy_setopt(e, CURLOPT_RESOLVE, px->resolve);
 }
 
 /* Ends the tap exactly once; returns what on_end returned (1: it answered the client). */
@@ -274,11 +265,9 @@ static void px_forward_head(px_xfer_t *x)
             size_t ll = eol ? (size_t)(eol - (buf + off)) : len - off;
             const char *line = buf + off;
             off += ll + 1;
-            if (ll && line[ll - 1] == '\r')
-                ll--;
+            if (ll && line[ll - 1] == '\r') ll--;
             const char *colon = memchr(line, ':', ll);
-            if (!colon || colon == line)
-                continue;
+            if (!colon || colon == line) continue;
             size_t nl = (size_t)(colon - line);
             const char *v = colon + 1;
             size_t vl = ll - nl - 1;
@@ -287,8 +276,7 @@ static void px_forward_head(px_xfer_t *x)
             while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
                 vl--;
             if (pass == 0) {
-                if (gw_header_name_eq(line, nl, "connection"))
-                    conn_val = v, conn_len = vl;
+                if (gw_header_name_eq(line, nl, "connection")) conn_val = v, conn_len = vl;
                 continue;
             }
             if (gw_header_name_eq(line, nl, "content-length")) {
@@ -321,8 +309,7 @@ static size_t px_on_header(char *line, size_t size, size_t nitems, void *ud)
         return len;
     }
     if (len <= 2 && (line[0] == '\r' || line[0] == '\n')) {
-        if (x->status >= 200 && x->req && x->req->codec && !x->head_forwarded)
-            px_forward_head(x);
+        if (x->status >= 200 && x->req && x->req->codec && !x->head_forwarded) px_forward_head(x);
         return len;
     }
     if (evbuffer_get_length(x->resp_hdrs) + len > (256u << 10))
@@ -336,25 +323,20 @@ static size_t px_on_write(char *data, size_t size, size_t nmemb, void *ud)
     px_xfer_t *x = ud;
     size_t len = size * nmemb;
     if (x->fetch_body) {
-        if (evbuffer_get_length(x->fetch_body) + len > PX_FETCH_MAX_BODY)
-            return 0;
+        if (evbuffer_get_length(x->fetch_body) + len > PX_FETCH_MAX_BODY) return 0;
         evbuffer_add(x->fetch_body, data, len);
         return len;
     }
     gw_req_t *r = x->req;
-    if (!r || !r->codec)
-        return 0; /* nobody to deliver to: abort the transfer */
-    if (!x->head_forwarded)
-        px_forward_head(x);
-    if (x->swallowed)
-        return len;
+    if (!r || !r->codec) return 0; /* nobody to deliver to: abort the transfer */
+    if (!x->head_forwarded) px_forward_head(x);
+    if (x->swallowed) return len;
     if (r->codec->out_pending(r) >= GW_REQ_HIGH_WATER) {
         x->recv_paused = 1; /* resumed from on_drain when the client has read enough */
         return CURL_WRITEFUNC_PAUSE;
     }
     r->codec->send_body(r, data, len);
-    if (x->tap && x->tap->on_body)
-        x->tap->on_body(x->tap_ctx, data, len);
+    if (x->tap && x->tap->on_body) x->tap->on_body(x->tap_ctx, data, len);
     return len;
 }
 
@@ -364,17 +346,14 @@ static size_t px_on_read(char *buf, size_t size, size_t nitems, void *ud)
 {
     px_xfer_t *x = ud;
     gw_req_t *r = x->req;
-    if (!r)
-        return CURL_READFUNC_ABORT;
+    if (!r) return CURL_READFUNC_ABORT;
     size_t want = size * nitems;
     int n = evbuffer_remove(r->body, buf, want);
     if (n > 0) {
-        if (r->codec && evbuffer_get_length(r->body) < GW_REQ_LOW_WATER)
-            r->codec->want_body(r, 1);
+        if (r->codec && evbuffer_get_length(r->body) < GW_REQ_LOW_WATER) r->codec->want_body(r, 1);
         return (size_t)n;
     }
-    if (r->body_done)
-        return 0;
+    if (r->body_done) return 0;
     x->send_paused = 1; /* resumed from on_body when the client sends more */
     return CURL_READFUNC_PAUSE;
 }
@@ -454,8 +433,7 @@ static void px_fail_request(px_xfer_t *x, CURLcode res)
         px_tap_end(x, r, px_end_kind(res));
         return;
     }
-    if (px_tap_end(x, r, px_end_kind(res)))
-        return; /* answered by the tap (a stale copy) */
+    if (px_tap_end(x, r, px_end_kind(res))) return; /* answered by the tap (a stale copy) */
     switch (res) {
     case CURLE_OPERATION_TIMEDOUT:
         gw_req_respond_error(r, 504, "Gateway timeout: upstream did not answer in time (%s)",
@@ -476,8 +454,7 @@ static void px_fail_request(px_xfer_t *x, CURLcode res)
 static void px_count(px_xfer_t *x, CURLcode res)
 {
     gw_wstats_t *st = x->px->w->stats;
-    if (!st || !x->req || !x->req->codec)
-        return;
+    if (!st || !x->req || !x->req->codec) return;
     gw_hist_observe(&st->upstream_duration, gw_mono_us() - x->start_us);
     switch (res) {
     case CURLE_OK:
@@ -502,13 +479,13 @@ static void px_count(px_xfer_t *x, CURLcode res)
 
 static void px_complete(px_xfer_t *x, CURLcode res)
 {
-    if (!x->cb)
-        px_count(x, res);
+    if (!x->cb) px_count(x, res);
     if (x->cb) {
         double secs = (double)(gw_mono_us() - x->start_us) / 1e6;
         size_t len = evbuffer_get_length(x->fetch_body);
         const char *body = len ? (const char *)evbuffer_pullup(x->fetch_body, -1) : "";
-        const char *err = res == CURLE_OK ? NULL : (x->errbuf[0] ? x->errbuf : curl_easy_strerror(res));
+        const char *err =
+            res == CURLE_OK ? NULL : (x->errbuf[0] ? x->errbuf : curl_easy_strerror(res));
         gw_fetch_cb cb = x->cb;
         void *arg = x->cb_arg;
         long status = x->status;
@@ -523,10 +500,8 @@ static void px_complete(px_xfer_t *x, CURLcode res)
         if (!r->codec) {
             px_tap_end(x, NULL, GW_PROXY_ABORTED); /* client gone; nothing to answer */
         } else if (res == CURLE_OK) {
-            if (!x->head_forwarded)
-                px_forward_head(x);
-            if (!x->swallowed)
-                r->codec->finish(r, 1);
+            if (!x->head_forwarded) px_forward_head(x);
+            if (!x->swallowed) r->codec->finish(r, 1);
             px_tap_end(x, r, GW_PROXY_OK);
         } else {
             px_fail_request(x, res);
@@ -541,8 +516,7 @@ static void px_check_done(gw_proxy_t *px)
     CURLMsg *msg;
     int left;
     while ((msg = curl_multi_info_read(px->multi, &left))) {
-        if (msg->msg != CURLMSG_DONE)
-            continue;
+        if (msg->msg != CURLMSG_DONE) continue;
         px_xfer_t *x = NULL;
         CURL *e = msg->easy_handle;
         CURLcode res = msg->data.result;
@@ -562,11 +536,9 @@ static int px_add_header(px_xfer_t *x, const char *name, size_t nl, const char *
         n = snprintf(line, sizeof(line), "%.*s;", (int)nl, name);
     else
         n = snprintf(line, sizeof(line), "%.*s: %.*s", (int)nl, name, (int)vl, v);
-    if (n < 0 || (size_t)n >= sizeof(line))
-        return -1;
+    if (n < 0 || (size_t)n >= sizeof(line)) return -1;
     struct curl_slist *l = curl_slist_append(x->hdrs, line);
-    if (!l)
-        return -1;
+    if (!l) return -1;
     x->hdrs = l;
     return 0;
 }
@@ -594,8 +566,7 @@ static int px_build_headers(px_xfer_t *x, const gw_req_t *r)
             has_cred = 1;
         has_accept |= gw_header_name_eq(h->name, h->name_len, "accept");
         has_ctype |= gw_header_name_eq(h->name, h->name_len, "content-type");
-        if (px_add_header(x, h->name, h->name_len, h->value, h->value_len) != 0)
-            return -1;
+        if (px_add_header(x, h->name, h->name_len, h->value, h->value_len) != 0) return -1;
     }
     char buf[1024];
     int n = xff ? snprintf(buf, sizeof(buf), "%.*s, %s", (int)xffl, xff, r->peer)
@@ -603,19 +574,15 @@ static int px_build_headers(px_xfer_t *x, const gw_req_t *r)
     if (n > 0 && (size_t)n < sizeof(buf) && r->peer[0] &&
         px_add_header(x, "X-Forwarded-For", 15, buf, (size_t)n) != 0)
         return -1;
-    if (px_add_header(x, "X-Request-Id", 12, r->id, strlen(r->id)) != 0)
-        return -1;
+    if (px_add_header(x, "X-Request-Id", 12, r->id, strlen(r->id)) != 0) return -1;
     if (!has_cred && cfg->upstream_api_key && cfg->upstream_api_key[0] &&
         px_add_header(x, "api-key", 7, cfg->upstream_api_key, strlen(cfg->upstream_api_key)) != 0)
         return -1;
     /* libcurl would otherwise add headers the client never sent. */
     struct curl_slist *l = curl_slist_append(x->hdrs, "Expect:");
-    if (l && !has_accept)
-        l = curl_slist_append(l, "Accept:");
-    if (l && !has_ctype)
-        l = curl_slist_append(l, "Content-Type:");
-    if (!l)
-        return -1;
+    if (l && !has_accept) l = curl_slist_append(l, "Accept:");
+    if (l && !has_ctype) l = curl_slist_append(l, "Content-Type:");
+    if (!l) return -1;
     x->hdrs = l;
     return 0;
 }
@@ -630,8 +597,7 @@ static void px_set_method(px_xfer_t *x, const gw_req_t *r)
         return;
     }
     if (!framed) {
-        if (strcmp(r->method, "GET") != 0)
-            curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
+        if (strcmp(r->method, "GET") != 0) curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
         return;
     }
     curl_easy_setopt(e, CURLOPT_READFUNCTION, px_on_read);
@@ -642,8 +608,7 @@ static void px_set_method(px_xfer_t *x, const gw_req_t *r)
     } else {
         curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
         curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, size);
-        if (strcmp(r->method, "PUT") != 0)
-            curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
+        if (strcmp(r->method, "PUT") != 0) curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
     }
 }
 
@@ -669,8 +634,7 @@ void gw_proxy_forward_tap(gw_proxy_t *px, gw_req_t *r, const gw_proxy_tap_t *tap
     const gw_config_t *cfg = px->w->cfg;
     px_xfer_t *x = px_xfer_get(px);
     if (!x) {
-        if (tap && tap->on_end)
-            tap->on_end(ctx, r, GW_PROXY_FAILED);
+        if (tap && tap->on_end) tap->on_end(ctx, r, GW_PROXY_FAILED);
         px_start_failed(NULL, r, "out of memory");
         return;
     }
@@ -700,19 +664,16 @@ void gw_proxy_forward_tap(gw_proxy_t *px, gw_req_t *r, const gw_proxy_tap_t *tap
     }
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->hdrs);
     x->active = 1;
-    if (px->w->stats)
-        gw_stat_inc(&px->w->stats->upstream_active);
+    if (px->w->stats) gw_stat_inc(&px->w->stats->upstream_active);
     if (curl_multi_add_handle(px->multi, e) != CURLM_OK)
         px_start_failed(x, r, "cannot start upstream request");
 }
 
-int gw_proxy_fetch(gw_proxy_t *px, const char *path, uint64_t timeout_ms, gw_fetch_cb cb,
-                   void *arg)
+int gw_proxy_fetch(gw_proxy_t *px, const char *path, uint64_t timeout_ms, gw_fetch_cb cb, void *arg)
 {
     const gw_config_t *cfg = px->w->cfg;
     px_xfer_t *x = px_xfer_get(px);
-    if (!x)
-        return -1;
+    if (!x) return -1;
     x->cb = cb;
     x->cb_arg = arg;
     x->fetch_body = evbuffer_new();
@@ -734,8 +695,7 @@ int gw_proxy_fetch(gw_proxy_t *px, const char *path, uint64_t timeout_ms, gw_fet
     }
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->hdrs);
     x->active = 1;
-    if (px->w->stats)
-        gw_stat_inc(&px->w->stats->upstream_active);
+    if (px->w->stats) gw_stat_inc(&px->w->stats->upstream_active);
     if (curl_multi_add_handle(px->multi, e) != CURLM_OK) {
         px_xfer_put(x);
         return -1;
@@ -749,8 +709,7 @@ gw_proxy_t *gw_proxy_new(gw_worker_t *w, char *err, size_t errlen)
 {
     const gw_config_t *cfg = w->cfg;
     gw_proxy_t *px = calloc(1, sizeof(*px));
-    if (!px)
-        goto fail;
+    if (!px) goto fail;
     px->w = w;
     size_t ul = strlen(cfg->upstream_url);
     while (ul && cfg->upstream_url[ul - 1] == '/')
@@ -763,18 +722,17 @@ gw_proxy_t *gw_proxy_new(gw_worker_t *w, char *err, size_t errlen)
     px->base_url[ul] = '\0';
     if (w->shared->upstream_resolve[0]) {
         px->resolve = curl_slist_append(NULL, w->shared->upstream_resolve);
-        if (!px->resolve)
-            goto oom;
+        if (!px->resolve) goto oom;
     }
     px->multi = curl_multi_init();
     px->timer = evtimer_new(w->base, px_on_timer, px);
-    if (!px->multi || !px->timer)
-        goto oom;
+    if (!px->multi || !px->timer) goto oom;
     curl_multi_setopt(px->multi, CURLMOPT_SOCKETFUNCTION, px_socket_cb);
     curl_multi_setopt(px->multi, CURLMOPT_SOCKETDATA, px);
     curl_multi_setopt(px->multi, CURLMOPT_TIMERFUNCTION, px_timer_cb);
     curl_multi_setopt(px->multi, CURLMOPT_TIMERDATA, px);
-    curl_multi_setopt(px->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)cfg->upstream_max_connections);
+    curl_multi_setopt(px->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+                      (long)cfg->upstream_max_connections);
     curl_multi_setopt(px->multi, CURLMOPT_MAXCONNECTS, (long)cfg->upstream_max_connections);
     curl_multi_setopt(px->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_NOTHING);
     return px;
@@ -787,13 +745,11 @@ fail:
 
 void gw_proxy_free(gw_proxy_t *px)
 {
-    if (!px)
-        return;
+    if (!px) return;
     if (px->multi) {
         /* In-flight transfers: detach them from their requests without calling back. */
         for (px_xfer_t *x = px->all; x; x = x->next_all) {
-            if (!x->active)
-                continue;
+            if (!x->active) continue;
             curl_multi_remove_handle(px->multi, x->easy);
             px_tap_end(x, NULL, GW_PROXY_ABORTED);
             if (x->req) {
@@ -809,8 +765,7 @@ void gw_proxy_free(gw_proxy_t *px)
         px->all = x->next_all;
         px_xfer_destroy(x);
     }
-    if (px->timer)
-        event_free(px->timer);
+    if (px->timer) event_free(px->timer);
     curl_slist_free_all(px->resolve);
     free(px);
 }

@@ -723,7 +723,8 @@ gw_redis_t *gw_redis_new(struct event_base *base, const gw_redis_opts_t *opts, c
     r->deadline = evtimer_new(base, on_deadline, r);
     r->keepalive = event_new(base, -1, EV_PERSIST, on_keepalive, r);
     if (!r->cmd.timer || !r->sub.timer || !r->deadline || !r->keepalive) goto fail;
-    struct timeval ka = {(time_t)(r->o.keepalive_ms / 1000), (suseconds_t)(r->o.keepalive_ms % 1000) * 1000};
+    struct timeval ka = {(time_t)(r->o.keepalive_ms / 1000),
+                         (suseconds_t)(r->o.keepalive_ms % 1000) * 1000};
     evtimer_add(r->keepalive, &ka);
     conn_start(&r->cmd);
     return r;

@@ -22,8 +22,8 @@ typedef struct gw_redis_opts {
     uint32_t max_pending;        /* outstanding commands cap; over it = refused; default 1024 */
     uint32_t backoff_min_ms;     /* reconnect delay doubles from min to max, with jitter */
     uint32_t backoff_max_ms;     /* defaults 100 and 5000 */
-    uint32_t keepalive_ms; /* PING the command connection when idle this long; default 30000,
-                            * below Redis's `timeout` (pub/sub connections are exempt from it) */
+    uint32_t keepalive_ms;       /* PING the command connection when idle this long; default 30000,
+                                  * below Redis's `timeout` (pub/sub connections are exempt from it) */
 } gw_redis_opts_t;
 
 /* Fills host, port, password and db from redis://[:password@]host[:port][/db] (password

@@ -17,8 +17,7 @@
 gw_req_t *gw_req_new(gw_worker_t *w, const gw_codec_ops_t *codec, void *codec_ctx)
 {
     gw_req_t *r = calloc(1, sizeof(*r));
-    if (!r)
-        return NULL;
+    if (!r) return NULL;
     r->body = evbuffer_new();
     if (!r->body) {
         free(r);
@@ -30,8 +29,7 @@ gw_req_t *gw_req_new(gw_worker_t *w, const gw_codec_ops_t *codec, void *codec_ct
     r->holders = GW_REQ_CODEC | GW_REQ_HANDLER;
     r->content_length = -1;
     r->start_us = gw_mono_us();
-    if (w && w->stats)
-        gw_stat_inc(&w->stats->in_flight);
+    if (w && w->stats) gw_stat_inc(&w->stats->in_flight);
     return r;
 }
 
@@ -40,17 +38,14 @@ gw_req_t *gw_req_new(gw_worker_t *w, const gw_codec_ops_t *codec, void *codec_ct
 static void req_count(const gw_req_t *r)
 {
     gw_wstats_t *st = r->worker ? r->worker->stats : NULL;
-    if (!st)
-        return;
+    if (!st) return;
     gw_stat_dec(&st->in_flight);
-    if (r->internal)
-        return;
+    if (r->internal) return;
     int cls = (int)r->route.cls;
-    if (cls < 0 || cls >= GW_CLASSES)
-        cls = 0;
+    if (cls < 0 || cls >= GW_CLASSES) cls = 0;
     int code = r->status ? r->status : 499;
     int ci = code >= GW_CODE_MIN && code < GW_CODE_MIN + GW_CODES - 1 ? code - GW_CODE_MIN
-                                                                       : GW_CODES - 1;
+                                                                      : GW_CODES - 1;
     int mi = r->method ? gw_stats_method_index(r->method) : GW_M_OTHER;
     gw_stat_inc(&st->requests[cls][mi][ci]);
     gw_hist_observe(&st->duration[cls], gw_mono_us() - r->start_us);
@@ -60,27 +55,24 @@ int gw_stats_method_index(const char *m)
 {
     static const char *const names[GW_M_N - 1] = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"};
     for (int i = 0; i < GW_M_N - 1; i++)
-        if (strcmp(m, names[i]) == 0)
-            return i;
+        if (strcmp(m, names[i]) == 0) return i;
     return GW_M_OTHER;
 }
 
 const char *gw_stats_method_name(int idx)
 {
-    static const char *const names[GW_M_N] = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD",
-                                              "OTHER"};
+    static const char *const names[GW_M_N] = {"GET",    "POST", "PUT",  "PATCH",
+                                              "DELETE", "HEAD", "OTHER"};
     return idx >= 0 && idx < GW_M_N ? names[idx] : "OTHER";
 }
 
 void gw_req_release(gw_req_t *r, unsigned holder)
 {
-    if (!r)
-        return;
+    if (!r) return;
     r->holders &= ~holder;
     if (holder == GW_REQ_CODEC)
         r->codec = NULL; /* the codec is gone: handlers must not write any more */
-    if (r->holders)
-        return;
+    if (r->holders) return;
     req_count(r);
     evbuffer_free(r->body);
     free(r->hdrs);
@@ -92,8 +84,7 @@ const char *gw_req_header(const gw_req_t *r, const char *lower_name, size_t *len
 {
     for (size_t i = 0; i < r->nhdrs; i++) {
         if (gw_header_name_eq(r->hdrs[i].name, r->hdrs[i].name_len, lower_name)) {
-            if (len)
-                *len = r->hdrs[i].value_len;
+            if (len) *len = r->hdrs[i].value_len;
             return r->hdrs[i].value;
         }
     }
@@ -104,8 +95,7 @@ const char *gw_req_header(const gw_req_t *r, const char *lower_name, size_t *len
  * logged and forwarded without escaping. */
 static int id_is_safe(const char *v, size_t n)
 {
-    if (n == 0 || n >= sizeof(((gw_req_t *)0)->id))
-        return 0;
+    if (n == 0 || n >= sizeof(((gw_req_t *)0)->id)) return 0;
     for (size_t i = 0; i < n; i++) {
         char c = v[i];
         if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
@@ -143,18 +133,15 @@ void gw_req_assign_id(gw_req_t *r)
              (unsigned long long)next_random());
 }
 
-void gw_req_respond(gw_req_t *r, int status, const char *content_type, const void *body,
-                    size_t len)
+void gw_req_respond(gw_req_t *r, int status, const char *content_type, const void *body, size_t len)
 {
-    if (!r->codec || r->head_sent)
-        return;
+    if (!r->codec || r->head_sent) return;
     gw_hdr_t h[2] = {
         {"content-type", 12, content_type, strlen(content_type)},
         {"x-request-id", 12, r->id, strlen(r->id)},
     };
     r->codec->send_head(r, status, h, r->id[0] ? 2 : 1, (int64_t)len);
-    if (len && !r->is_head)
-        r->codec->send_body(r, body, len);
+    if (len && !r->is_head) r->codec->send_body(r, body, len);
     r->codec->finish(r, 1);
 }
 
@@ -181,36 +168,67 @@ void gw_req_respond_error(gw_req_t *r, int status, const char *fmt, ...)
 const char *gw_http_reason(int status)
 {
     switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 206: return "Partial Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 411: return "Length Required";
-    case 413: return "Payload Too Large";
-    case 415: return "Unsupported Media Type";
-    case 417: return "Expectation Failed";
-    case 422: return "Unprocessable Entity";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 505: return "HTTP Version Not Supported";
-    case 507: return "Insufficient Storage";
-    default: return "Unknown";
+    case 100:
+        return "Continue";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 206:
+        return "Partial Content";
+    case 301:
+        return "Moved Permanently";
+    case 302:
+        return "Found";
+    case 304:
+        return "Not Modified";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 409:
+        return "Conflict";
+    case 411:
+        return "Length Required";
+    case 413:
+        return "Payload Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 417:
+        return "Expectation Failed";
+    case 422:
+        return "Unprocessable Entity";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    case 505:
+        return "HTTP Version Not Supported";
+    case 507:
+        return "Insufficient Storage";
+    default:
+        return "Unknown";
     }
 }

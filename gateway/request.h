@@ -84,9 +84,9 @@ struct gw_req {
     int body_done;
 
     gw_route_t route;
-    char peer[64];       /* client address, for X-Forwarded-For */
-    char id[40];         /* X-Request-Id, kept from the client or generated */
-    uint64_t start_us;   /* monotonic, when the request began */
+    char peer[64];     /* client address, for X-Forwarded-For */
+    char id[40];       /* X-Request-Id, kept from the client or generated */
+    uint64_t start_us; /* monotonic, when the request began */
 
     int internal;  /* made by the gateway itself (model API): not counted as a client request */
     int status;    /* response status once sent */

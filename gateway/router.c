@@ -281,8 +281,7 @@ static void compile_routes(void)
         for (;;) {
             while (*pat == '/')
                 pat++;
-            if (*pat == '\0')
-                break;
+            if (*pat == '\0') break;
             const char *end = strchr(pat, '/');
             size_t plen = end ? (size_t)(end - pat) : strlen(pat);
             if (plen == 1 && pat[0] == '*') {
@@ -292,9 +291,9 @@ static void compile_routes(void)
             pseg_t *g = &c->seg[c->n++];
             g->p = pat;
             g->len = plen;
-            g->kind = pat[0] != '{'                                                 ? PS_LITERAL
+            g->kind = pat[0] != '{'                                              ? PS_LITERAL
                       : plen == sizeof(COLL) - 1 && memcmp(pat, COLL, plen) == 0 ? PS_COLL
-                                                                                  : PS_PARAM;
+                                                                                 : PS_PARAM;
             pat += plen;
         }
     }
@@ -304,8 +303,7 @@ static void compile_routes(void)
  * a '%' (actix matches the requoted path). */
 static int seg_is(const seg_t *seg, const pseg_t *lit)
 {
-    if (seg->len == lit->len && memcmp(seg->p, lit->p, lit->len) == 0)
-        return 1;
+    if (seg->len == lit->len && memcmp(seg->p, lit->p, lit->len) == 0) return 1;
     return memchr(seg->p, '%', seg->len) && seg_eq_literal(seg, lit->p, lit->len);
 }
 
@@ -314,8 +312,7 @@ static int seg_is(const seg_t *seg, const pseg_t *lit)
 static int match_compiled(const cpat_t *c, const segs_t *segs, const seg_t **coll)
 {
     *coll = NULL;
-    if (c->star ? segs->n < c->n : segs->n != c->n)
-        return 0;
+    if (c->star ? segs->n < c->n : segs->n != c->n) return 0;
     for (size_t k = 0; k < c->n; k++) {
         /* Segments are never empty after split_path, as actix's "[^/]+" wants. */
         if (c->seg[k].kind == PS_COLL)
@@ -344,8 +341,8 @@ gw_route_class_t gw_route_classify(const char *method, size_t method_len, const 
         const route_row_t *row = &routes[i];
         const cpat_t *c = &compiled[i];
         const seg_t *coll;
-        if ((c->method_len && (c->method_len != method_len ||
-                               memcmp(row->method, method, method_len) != 0)) ||
+        if ((c->method_len &&
+             (c->method_len != method_len || memcmp(row->method, method, method_len) != 0)) ||
             !match_compiled(c, &segs, &coll))
             continue;
         out->cls = row->cls;

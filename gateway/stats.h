@@ -6,9 +6,9 @@
 #include "common/stat.h"
 
 enum { GW_M_GET, GW_M_POST, GW_M_PUT, GW_M_PATCH, GW_M_DELETE, GW_M_HEAD, GW_M_OTHER, GW_M_N };
-#define GW_CLASSES   5   /* gw_route_class_t values */
-#define GW_CODE_MIN  100
-#define GW_CODES     501 /* 100..599, and one slot for anything else */
+#define GW_CLASSES  5 /* gw_route_class_t values */
+#define GW_CODE_MIN 100
+#define GW_CODES    501 /* 100..599, and one slot for anything else */
 
 /* Connection protocols (gw_conn_link_t.proto). */
 enum { GW_PROTO_PENDING = 0, GW_PROTO_HTTP1, GW_PROTO_H2, GW_PROTO_N };

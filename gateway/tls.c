@@ -30,8 +30,7 @@ static void tls_error(char *err, size_t errlen, const char *what, const char *pa
 {
     char reason[256] = "";
     unsigned long e = ERR_get_error();
-    if (e)
-        ERR_error_string_n(e, reason, sizeof(reason));
+    if (e) ERR_error_string_n(e, reason, sizeof(reason));
     ERR_clear_error();
     snprintf(err, errlen, "%s %s: %s", what, path, reason[0] ? reason : "unknown error");
 }
@@ -42,8 +41,7 @@ static int tls_on_alpn(SSL *ssl, const unsigned char **out, unsigned char *outle
     /* nghttp2 picks "h2" when offered, else "http/1.1"; anything else: no ALPN, and the
      * connection sniffs the first bytes like a cleartext one. */
     unsigned char *sel = NULL;
-    if (nghttp2_select_next_protocol(&sel, outlen, in, inlen) < 0)
-        return SSL_TLSEXT_ERR_NOACK;
+    if (nghttp2_select_next_protocol(&sel, outlen, in, inlen) < 0) return SSL_TLSEXT_ERR_NOACK;
     *out = sel;
     return SSL_TLSEXT_ERR_OK;
 }
@@ -99,8 +97,7 @@ gw_tls_t *gw_tls_new(const char *cert_path, const char *key_path, char *err, siz
         goto fail;
     }
     t->ctx = tls_build(cert_path, key_path, err, errlen);
-    if (!t->ctx)
-        goto fail;
+    if (!t->ctx) goto fail;
     return t;
 fail:
     gw_tls_free(t);
@@ -110,8 +107,7 @@ fail:
 int gw_tls_reload(gw_tls_t *t, char *err, size_t errlen)
 {
     SSL_CTX *fresh = tls_build(t->cert_path, t->key_path, err, errlen);
-    if (!fresh)
-        return -1;
+    if (!fresh) return -1;
     pthread_mutex_lock(&t->mu);
     SSL_CTX *old = t->ctx;
     t->ctx = fresh;
@@ -133,17 +129,14 @@ int gw_tls_alpn(const SSL *ssl)
     const unsigned char *p = NULL;
     unsigned int n = 0;
     SSL_get0_alpn_selected(ssl, &p, &n);
-    if (n == 2 && memcmp(p, "h2", 2) == 0)
-        return 1;
-    if (n == 8 && memcmp(p, "http/1.1", 8) == 0)
-        return 0;
+    if (n == 2 && memcmp(p, "h2", 2) == 0) return 1;
+    if (n == 8 && memcmp(p, "http/1.1", 8) == 0) return 0;
     return -1;
 }
 
 void gw_tls_free(gw_tls_t *t)
 {
-    if (!t)
-        return;
+    if (!t) return;
     SSL_CTX_free(t->ctx);
     free(t->cert_path);
     free(t->key_path);

@@ -49,8 +49,8 @@ static void worker_on_accept(struct evconnlistener *l, evutil_socket_t fd, struc
     worker_accept(arg, fd, sa, salen, NULL);
 }
 
-static void worker_on_accept_tls(struct evconnlistener *l, evutil_socket_t fd,
-                                 struct sockaddr *sa, int salen, void *arg)
+static void worker_on_accept_tls(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+                                 int salen, void *arg)
 {
     gw_worker_t *w = arg;
     worker_accept(w, fd, sa, salen, w->shared->tls);
@@ -73,8 +73,7 @@ static void worker_on_deadline(evutil_socket_t fd, short what, void *arg)
 static void worker_on_stop(evutil_socket_t fd, short what, void *arg)
 {
     gw_worker_t *w = arg;
-    if (w->draining)
-        return;
+    if (w->draining) return;
     w->draining = 1;
     if (w->listener) {
         evconnlistener_free(w->listener);
@@ -105,11 +104,11 @@ static struct evconnlistener *worker_listen(gw_worker_t *w, const gw_listen_addr
                                             size_t errlen)
 {
     const char *host = addr->host;
-    if (strcmp(host, "*") == 0)
-        host = "0.0.0.0";
+    if (strcmp(host, "*") == 0) host = "0.0.0.0";
     char port[8];
     snprintf(port, sizeof(port), "%u", (unsigned)addr->port);
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
     struct addrinfo *res = NULL;
     int rc = getaddrinfo(host, port, &hints, &res);
@@ -117,8 +116,8 @@ static struct evconnlistener *worker_listen(gw_worker_t *w, const gw_listen_addr
         snprintf(err, errlen, "%s %s: %s", key, host, gai_strerror(rc));
         return NULL;
     }
-    unsigned flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE |
-                     LEV_OPT_REUSEABLE_PORT;
+    unsigned flags =
+        LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE | LEV_OPT_REUSEABLE_PORT;
     struct evconnlistener *l = evconnlistener_new_bind(w->base, cb, w, flags, w->cfg->backlog,
                                                        res->ai_addr, (int)res->ai_addrlen);
     int saved = errno;
@@ -134,15 +133,11 @@ static struct evconnlistener *worker_listen(gw_worker_t *w, const gw_listen_addr
 
 static int worker_bind(gw_worker_t *w, char *err, size_t errlen)
 {
-    w->listener = worker_listen(w, &w->cfg->listen, "server.listen", worker_on_accept, err,
-                                errlen);
-    if (!w->listener)
-        return -1;
-    if (!w->shared->tls)
-        return 0;
+    w->listener = worker_listen(w, &w->cfg->listen, "server.listen", worker_on_accept, err, errlen);
+    if (!w->listener) return -1;
+    if (!w->shared->tls) return 0;
     gw_listen_addr_t addr;
-    if (gw_config_tls_addr(w->cfg, &addr, err, errlen) != 0)
-        return -1;
+    if (gw_config_tls_addr(w->cfg, &addr, err, errlen) != 0) return -1;
     w->tls_listener = worker_listen(w, &addr, "tls.listen", worker_on_accept_tls, err, errlen);
     free(addr.host);
     return w->tls_listener ? 0 : -1;
@@ -167,18 +162,15 @@ int gw_worker_init(gw_worker_t *w, gw_shared_t *shared, int id, char *err, size_
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
-    if (worker_bind(w, err, errlen) != 0)
-        goto fail;
+    if (worker_bind(w, err, errlen) != 0) goto fail;
     w->proxy = gw_proxy_new(w, err, errlen);
-    if (!w->proxy)
-        goto fail;
+    if (!w->proxy) goto fail;
     w->health = gw_health_new(w);
     if (!w->health) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
-    if (shared->cache && !(w->cache = gw_cache_new(w, shared->cache, err, errlen)))
-        goto fail;
+    if (shared->cache && !(w->cache = gw_cache_new(w, shared->cache, err, errlen))) goto fail;
     return 0;
 fail:
     gw_worker_dispose(w);
@@ -197,16 +189,14 @@ static void *worker_main(void *arg)
 
 int gw_worker_start(gw_worker_t *w)
 {
-    if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
-        return -1;
+    if (pthread_create(&w->thread, NULL, worker_main, w) != 0) return -1;
     w->thread_started = 1;
     return 0;
 }
 
 void gw_worker_stop(gw_worker_t *w)
 {
-    if (w->stop_ev)
-        event_active(w->stop_ev, EV_READ, 0);
+    if (w->stop_ev) event_active(w->stop_ev, EV_READ, 0);
 }
 
 void gw_worker_dispose(gw_worker_t *w)
@@ -222,16 +212,11 @@ void gw_worker_dispose(gw_worker_t *w)
     gw_health_free(w->health);
     gw_proxy_free(w->proxy); /* ends the cache's taps on transfers still running */
     gw_cache_free(w->cache);
-    if (w->listener)
-        evconnlistener_free(w->listener);
-    if (w->tls_listener)
-        evconnlistener_free(w->tls_listener);
-    if (w->stop_ev)
-        event_free(w->stop_ev);
-    if (w->deadline_ev)
-        event_free(w->deadline_ev);
-    if (w->base)
-        event_base_free(w->base);
+    if (w->listener) evconnlistener_free(w->listener);
+    if (w->tls_listener) evconnlistener_free(w->tls_listener);
+    if (w->stop_ev) event_free(w->stop_ev);
+    if (w->deadline_ev) event_free(w->deadline_ev);
+    if (w->base) event_base_free(w->base);
     free(w->stats);
     memset(w, 0, sizeof(*w));
 }
@@ -243,8 +228,7 @@ void gw_worker_conn_add(gw_worker_t *w, gw_conn_link_t *c)
     w->conns.next->prev = c;
     w->conns.next = c;
     w->nconns++;
-    if (w->stats)
-        gw_stat_inc(&w->stats->conns[c->proto]);
+    if (w->stats) gw_stat_inc(&w->stats->conns[c->proto]);
 }
 
 void gw_worker_conn_remove(gw_worker_t *w, gw_conn_link_t *c)
@@ -253,10 +237,8 @@ void gw_worker_conn_remove(gw_worker_t *w, gw_conn_link_t *c)
     c->next->prev = c->prev;
     c->next = c->prev = c;
     w->nconns--;
-    if (w->stats)
-        gw_stat_dec(&w->stats->conns[c->proto]);
-    if (w->draining && w->nconns == 0)
-        event_base_loopexit(w->base, NULL);
+    if (w->stats) gw_stat_dec(&w->stats->conns[c->proto]);
+    if (w->draining && w->nconns == 0) event_base_loopexit(w->base, NULL);
 }
 
 static int path_is(const gw_req_t *r, const char *p)

@@ -26,21 +26,21 @@ typedef struct gw_tls gw_tls_t;
 typedef struct gw_shared {
     const gw_config_t *cfg;
     int nworkers;
-    atomic_int connections; /* open client connections, all workers */
-    uint64_t start_us;      /* monotonic start time, for uptime */
+    atomic_int connections;     /* open client connections, all workers */
+    uint64_t start_us;          /* monotonic start time, for uptime */
     char upstream_resolve[300]; /* CURLOPT_RESOLVE entry "host:port:addr", or "" for IP literals */
     gw_cache_shared_t *cache;   /* NULL when cache.enabled is false */
     struct gw_worker *workers;  /* all of them, for the metrics scrape */
     double start_wall;          /* process start, seconds since the epoch */
     struct gw_metrics_shared *metrics; /* scrape cache for upstream /metrics texts */
-    gw_tls_t *tls;              /* the TLS context when tls.listen is set, else NULL */
+    gw_tls_t *tls;                     /* the TLS context when tls.listen is set, else NULL */
 } gw_shared_t;
 
 /* Every client connection, whatever its protocol, is linked into its worker so that shutdown
  * can close the idle ones and wait for the busy ones. */
 typedef struct gw_conn_link {
     struct gw_conn_link *prev, *next;
-    int proto; /* GW_PROTO_*, set before gw_worker_conn_add */
+    int proto;                                  /* GW_PROTO_*, set before gw_worker_conn_add */
     void (*drain)(struct gw_conn_link *self);   /* shutting down: close when idle */
     void (*destroy)(struct gw_conn_link *self); /* shutdown deadline passed: close now */
 } gw_conn_link_t;
@@ -58,8 +58,8 @@ struct gw_worker {
     struct event *deadline_ev;
     gw_proxy_t *proxy;
     gw_health_t *health;
-    gw_cache_t *cache; /* NULL when the cache is off */
-    gw_wstats_t *stats; /* this worker's counters (the scrape reads them from any thread) */
+    gw_cache_t *cache;    /* NULL when the cache is off */
+    gw_wstats_t *stats;   /* this worker's counters (the scrape reads them from any thread) */
     gw_conn_link_t conns; /* list head */
     size_t nconns;
     int draining;

@@ -14,8 +14,9 @@
 
 void fq_h_root(fq_rq_t *rq)
 {
-    fq_reply_json(rq, 200, json_pack("{s:s,s:s,s:s}", "title", "qdrant - vector search engine",
-                                     "version", "1.19.0", "commit", QDRANT_COMMIT));
+    fq_reply_json(rq, 200,
+                  json_pack("{s:s,s:s,s:s}", "title", "qdrant - vector search engine", "version",
+                            "1.19.0", "commit", QDRANT_COMMIT));
 }
 
 void fq_h_healthz(fq_rq_t *rq)
@@ -59,16 +60,15 @@ static void merge_nonnull(json_t *dst, const json_t *src)
 {
     const char *k;
     json_t *v;
-    json_object_foreach((json_t *)src, k, v) {
-        if (!json_is_null(v))
-            json_object_set(dst, k, v);
+    json_object_foreach((json_t *)src, k, v)
+    {
+        if (!json_is_null(v)) json_object_set(dst, k, v);
     }
 }
 
 static json_t *vectors_json(const fq_collection_t *c)
 {
-    if (!c->named && c->nvp == 1)
-        return json_deep_copy(c->vp[0].params);
+    if (!c->named && c->nvp == 1) return json_deep_copy(c->vp[0].params);
     json_t *o = json_object();
     for (size_t k = 0; k < c->nvp; k++)
         json_object_set_new(o, c->vp[k].name, json_deep_copy(c->vp[k].params));
@@ -85,7 +85,8 @@ static json_t *collection_info(const fq_collection_t *c)
     json_t *schema = json_deep_copy(c->payload_schema);
     const char *field;
     json_t *info;
-    json_object_foreach(schema, field, info) {
+    json_object_foreach(schema, field, info)
+    {
         size_t n = 0;
         for (size_t k = 0; k < c->npts; k++) {
             json_t *vals = json_array();
@@ -98,10 +99,10 @@ static json_t *collection_info(const fq_collection_t *c)
         }
         json_object_set_new(info, "points", json_integer((json_int_t)n));
     }
-    return json_pack("{s:s,s:s,s:i,s:I,s:i,s:o,s:o,s:{s:i}}", "status", "green",
-                     "optimizer_status", "ok", "indexed_vectors_count", 0, "points_count",
-                     (json_int_t)c->npts, "segments_count", 2, "config", cfg, "payload_schema",
-                     schema, "update_queue", "length", (int)fq_async_pending(c));
+    return json_pack("{s:s,s:s,s:i,s:I,s:i,s:o,s:o,s:{s:i}}", "status", "green", "optimizer_status",
+                     "ok", "indexed_vectors_count", 0, "points_count", (json_int_t)c->npts,
+                     "segments_count", 2, "config", cfg, "payload_schema", schema, "update_queue",
+                     "length", (int)fq_async_pending(c));
 }
 
 /* One VectorParams object. 0 ok, 1 malformed (caller reports), -1 answered (422). */
@@ -117,25 +118,23 @@ static int parse_vparam(fq_rq_t *rq, const char *name, const json_t *o, fq_vpara
         return 1;
     json_int_t n = json_integer_value(size);
     if (n < 1 || n > 65536)
-        return fq_validation_error(rq, "%s.size: value %" JSON_INTEGER_FORMAT
-                                       " invalid, must be from 1 to 65536",
-                                   vpath, n);
+        return fq_validation_error(
+            rq, "%s.size: value %" JSON_INTEGER_FORMAT " invalid, must be from 1 to 65536", vpath,
+            n);
     vp->name = strdup(name);
     vp->size = (uint32_t)n;
     vp->dist = d;
     vp->params = json_pack("{s:I,s:s}", "size", n, "distance", fq_dist_name(d));
     for (size_t k = 0; k < sizeof(extras) / sizeof(extras[0]); k++) {
         json_t *x = json_object_get(o, extras[k]);
-        if (x && !json_is_null(x))
-            json_object_set(vp->params, extras[k], x);
+        if (x && !json_is_null(x)) json_object_set(vp->params, extras[k], x);
     }
     return 0;
 }
 
 static int parse_vectors(fq_rq_t *rq, fq_collection_t *c, const json_t *v)
 {
-    if (!v || json_is_null(v))
-        return 0;
+    if (!v || json_is_null(v)) return 0;
     int rc = 1;
     if (json_is_object(v) && (json_object_get(v, "size") || json_object_get(v, "distance"))) {
         c->vp = calloc(1, sizeof(*c->vp));
@@ -147,11 +146,11 @@ static int parse_vectors(fq_rq_t *rq, fq_collection_t *c, const json_t *v)
         const char *name;
         json_t *o;
         rc = 0;
-        json_object_foreach((json_t *)v, name, o) {
+        json_object_foreach((json_t *)v, name, o)
+        {
             char path[512];
             snprintf(path, sizeof(path), "vectors.%s", name);
-            if ((rc = parse_vparam(rq, name, o, &c->vp[c->nvp], path)) != 0)
-                break;
+            if ((rc = parse_vparam(rq, name, o, &c->vp[c->nvp], path)) != 0) break;
             c->nvp++;
         }
     }
@@ -177,8 +176,8 @@ static int check_sections(fq_rq_t *rq, const json_t *body, const char *const *ke
 
 static void apply_create_options(fq_collection_t *c, const json_t *b)
 {
-    static const char *pkeys[] = {"shard_number", "replication_factor",
-                                  "write_consistency_factor", "on_disk_payload", "sparse_vectors"};
+    static const char *pkeys[] = {"shard_number", "replication_factor", "write_consistency_factor",
+                                  "on_disk_payload", "sparse_vectors"};
     json_t *params = json_object_get(c->config, "params"), *x;
     for (size_t k = 0; k < sizeof(pkeys) / sizeof(pkeys[0]); k++) {
         if ((x = json_object_get(b, pkeys[k])) && !json_is_null(x))
@@ -215,8 +214,9 @@ void fq_h_create_collection(fq_rq_t *rq)
     }
     if (strlen(name) > 255) {
         fq_col_free(c);
-        fq_fail0(rq, 422, "Validation error in path parameters: [collection_name: length must "
-                          "be between 1 and 255]");
+        fq_fail0(rq, 422,
+                 "Validation error in path parameters: [collection_name: length must "
+                 "be between 1 and 255]");
         return;
     }
     fq_store_t *s = rq->app->store;
@@ -242,8 +242,7 @@ void fq_h_create_collection(fq_rq_t *rq)
 void fq_h_get_collection(fq_rq_t *rq)
 {
     fq_collection_t *c = fq_rq_collection(rq);
-    if (c)
-        fq_ok(rq, collection_info(c));
+    if (c) fq_ok(rq, collection_info(c));
 }
 
 void fq_h_list_collections(fq_rq_t *rq)
@@ -263,8 +262,7 @@ void fq_h_collection_exists(fq_rq_t *rq)
 
 void fq_h_delete_collection(fq_rq_t *rq)
 {
-    if (fq_parse_common_query(rq, 0) < 0)
-        return;
+    if (fq_parse_common_query(rq, 0) < 0) return;
     fq_ok(rq, json_boolean(fq_store_remove(rq->app->store, rq->params[0])));
 }
 
@@ -272,31 +270,32 @@ static int update_vectors_diff(fq_rq_t *rq, fq_collection_t *c, const json_t *di
 {
     const char *name;
     json_t *d;
-    json_object_foreach((json_t *)diff, name, d) {
+    json_object_foreach((json_t *)diff, name, d)
+    {
         int slot = fq_col_vslot(c, name);
         if (slot < 0) {
             fq_fail(rq, 400, "Wrong input: Not existing vector name error: %s", name);
             return -1;
         }
-        if (json_is_object(d))
-            merge_nonnull(c->vp[slot].params, d);
+        if (json_is_object(d)) merge_nonnull(c->vp[slot].params, d);
     }
     return 0;
 }
 
 void fq_h_update_collection(fq_rq_t *rq)
 {
-    static const char *const secs[] = {"vectors", "optimizers_config", "params", "hnsw_config",
-                                       "strict_mode_config", "metadata", "sparse_vectors"};
-    static const char *const types[] = {"VectorsConfigDiff", "OptimizersConfigDiff",
+    static const char *const secs[] = {"vectors",       "optimizers_config",  "params",
+                                       "hnsw_config",   "strict_mode_config", "metadata",
+                                       "sparse_vectors"};
+    static const char *const types[] = {"VectorsConfigDiff",    "OptimizersConfigDiff",
                                         "CollectionParamsDiff", "HnswConfigDiff",
-                                        "StrictModeConfig", "Payload", "SparseVectorsConfig"};
+                                        "StrictModeConfig",     "Payload",
+                                        "SparseVectorsConfig"};
     if (fq_parse_common_query(rq, 0) < 0 || fq_body_object(rq, "UpdateCollection") < 0 ||
         check_sections(rq, rq->body, secs, types, 7))
         return;
     fq_collection_t *c = fq_rq_collection(rq);
-    if (!c)
-        return;
+    if (!c) return;
     const json_t *b = rq->body, *x;
     if ((x = json_object_get(b, "vectors")) && json_is_object(x) &&
         update_vectors_diff(rq, c, x) < 0)
@@ -329,8 +328,7 @@ void fq_h_update_collection(fq_rq_t *rq)
 void fq_h_collection_cluster(fq_rq_t *rq)
 {
     fq_collection_t *c = fq_rq_collection(rq);
-    if (!c)
-        return;
+    if (!c) return;
     fq_ok(rq, json_pack("{s:I,s:i,s:[{s:i,s:I,s:s}],s:[],s:[]}", "peer_id",
                         (json_int_t)5734189315432109LL, "shard_count", 1, "local_shards",
                         "shard_id", 0, "points_count", (json_int_t)c->npts, "state", "Active",
@@ -341,12 +339,11 @@ void fq_h_collection_cluster(fq_rq_t *rq)
 
 static const char *index_type(const json_t *schema)
 {
-    static const char *types[] = {"keyword", "integer", "float", "geo",
+    static const char *types[] = {"keyword", "integer", "float",    "geo",
                                   "text",    "bool",    "datetime", "uuid"};
     const json_t *t = json_is_object(schema) ? json_object_get(schema, "type") : schema;
     for (size_t k = 0; json_is_string(t) && k < sizeof(types) / sizeof(types[0]); k++) {
-        if (strcmp(json_string_value(t), types[k]) == 0)
-            return types[k];
+        if (strcmp(json_string_value(t), types[k]) == 0) return types[k];
     }
     return NULL;
 }
@@ -372,11 +369,9 @@ void fq_h_create_index(fq_rq_t *rq)
 {
     fq_pctx_t pc = {rq, NULL, 1};
     const char *field = NULL;
-    if (fq_parse_common_query(rq, 0) < 0 || fq_body_object(rq, "CreateFieldIndex") < 0)
-        return;
+    if (fq_parse_common_query(rq, 0) < 0 || fq_body_object(rq, "CreateFieldIndex") < 0) return;
     int r = fq_get_str(&pc, rq->body, "field_name", &field);
-    if (r < 0)
-        return;
+    if (r < 0) return;
     if (r == 1) {
         fq_fmt_error(rq, NULL, "missing field `field_name`");
         return;
@@ -384,13 +379,13 @@ void fq_h_create_index(fq_rq_t *rq)
     const json_t *schema = json_object_get(rq->body, "field_schema");
     const char *type = schema && !json_is_null(schema) ? index_type(schema) : "keyword";
     if (!type) {
-        fq_fmt_error(rq, schema, "data did not match any variant of untagged enum "
-                                 "PayloadFieldSchema");
+        fq_fmt_error(rq, schema,
+                     "data did not match any variant of untagged enum "
+                     "PayloadFieldSchema");
         return;
     }
     fq_collection_t *c = fq_rq_collection(rq);
-    if (!c)
-        return;
+    if (!c) return;
     json_t *info = json_pack("{s:s}", "data_type", type);
     if (json_is_object(schema) && json_object_size(schema) > 1)
         json_object_set_new(info, "params", json_deep_copy(schema));
@@ -401,13 +396,10 @@ void fq_h_create_index(fq_rq_t *rq)
 
 void fq_h_delete_index(fq_rq_t *rq)
 {
-    if (fq_parse_common_query(rq, 0) < 0)
-        return;
+    if (fq_parse_common_query(rq, 0) < 0) return;
     fq_collection_t *c = fq_rq_collection(rq);
-    if (!c)
-        return;
-    uint64_t op = fq_async_write(rq, c, apply_delete_index,
-                                 json_string_nocheck(rq->params[1]));
+    if (!c) return;
+    uint64_t op = fq_async_write(rq, c, apply_delete_index, json_string_nocheck(rq->params[1]));
     fq_ok(rq, fq_render_update(op, rq->wait));
 }
 
@@ -417,8 +409,7 @@ static json_t *alias_list(fq_store_t *s, const char *only)
 {
     json_t *a = json_array();
     for (size_t k = 0; k < s->naliases; k++) {
-        if (only && strcmp(s->aliases[k].collection, only) != 0)
-            continue;
+        if (only && strcmp(s->aliases[k].collection, only) != 0) continue;
         json_array_append_new(a, json_pack("{s:s,s:s}", "alias_name", s->aliases[k].alias,
                                            "collection_name", s->aliases[k].collection));
     }
@@ -433,8 +424,7 @@ void fq_h_list_aliases(fq_rq_t *rq)
 void fq_h_collection_aliases(fq_rq_t *rq)
 {
     fq_collection_t *c = fq_rq_collection(rq);
-    if (c)
-        fq_ok(rq, alias_list(rq->app->store, c->name));
+    if (c) fq_ok(rq, alias_list(rq->app->store, c->name));
 }
 
 /* Kind of one alias action: 1 create, 2 delete, 3 rename, 0 malformed. */
@@ -494,8 +484,7 @@ void fq_h_update_aliases(fq_rq_t *rq)
     if (fq_parse_common_query(rq, 0) < 0 || fq_body_object(rq, "ChangeAliasesOperation") < 0)
         return;
     int r = fq_get_array(&pc, rq->body, "actions", &actions);
-    if (r < 0)
-        return;
+    if (r < 0) return;
     if (r == 1) {
         fq_fmt_error(rq, NULL, "missing field `actions`");
         return;
@@ -510,8 +499,7 @@ void fq_h_update_aliases(fq_rq_t *rq)
     }
     for (size_t k = 0; k < json_array_size(actions); k++) {
         int kind = alias_action_kind(json_array_get(actions, k), &x, &y);
-        if (apply_alias_action(rq, kind, x, y) < 0)
-            return;
+        if (apply_alias_action(rq, kind, x, y) < 0) return;
     }
     fq_ok(rq, json_true());
 }

@@ -31,8 +31,7 @@ typedef struct {
 
 static void pending_free(pending_t *p, size_t n, size_t nvp)
 {
-    if (!p)
-        return;
+    if (!p) return;
     for (size_t k = 0; k < n; k++) {
         fq_free_vectors(p[k].vec, nvp);
         free(p[k].vec);
@@ -43,29 +42,21 @@ static void pending_free(pending_t *p, size_t n, size_t nvp)
 static int parse_payload_field(fq_pctx_t *pc, const json_t *v, const json_t **out)
 {
     *out = NULL;
-    if (!v || json_is_null(v))
-        return 0;
-    if (!json_is_object(v))
-        return fq_type_error(pc, v, "a map");
+    if (!v || json_is_null(v)) return 0;
+    if (!json_is_object(v)) return fq_type_error(pc, v, "a map");
     *out = v;
     return 0;
 }
 
 static int parse_point_struct(fq_pctx_t *pc, fq_collection_t *c, const json_t *e, pending_t *p)
 {
-    if (!json_is_object(e))
-        return fq_type_error(pc, e, "struct PointStruct");
+    if (!json_is_object(e)) return fq_type_error(pc, e, "struct PointStruct");
     const json_t *id = json_object_get(e, "id"), *vec = json_object_get(e, "vector");
-    if (!vec)
-        vec = json_object_get(e, "vectors");
-    if (!id)
-        return fq_missing(pc, e, "id");
-    if (fq_parse_pid(pc, id, &p->id) < 0)
-        return -1;
-    if (!vec)
-        return fq_missing(pc, e, "vector");
-    if (fq_parse_point_vectors(pc, c, vec, p->vec) < 0)
-        return -1;
+    if (!vec) vec = json_object_get(e, "vectors");
+    if (!id) return fq_missing(pc, e, "id");
+    if (fq_parse_pid(pc, id, &p->id) < 0) return -1;
+    if (!vec) return fq_missing(pc, e, "vector");
+    if (fq_parse_point_vectors(pc, c, vec, p->vec) < 0) return -1;
     return parse_payload_field(pc, json_object_get(e, "payload"), &p->payload);
 }
 
@@ -80,13 +71,11 @@ static pending_t *pending_new(size_t n, fq_collection_t *c)
 static int parse_points_list(fq_pctx_t *pc, fq_collection_t *c, const json_t *pts, pending_t **out,
                              size_t *n)
 {
-    if (!json_is_array(pts))
-        return fq_type_error(pc, pts, "a sequence");
+    if (!json_is_array(pts)) return fq_type_error(pc, pts, "a sequence");
     *n = json_array_size(pts);
     *out = pending_new(*n, c);
     for (size_t k = 0; k < *n; k++) {
-        if (parse_point_struct(pc, c, json_array_get(pts, k), &(*out)[k]) < 0)
-            return -1;
+        if (parse_point_struct(pc, c, json_array_get(pts, k), &(*out)[k]) < 0) return -1;
     }
     return 0;
 }
@@ -94,15 +83,14 @@ static int parse_points_list(fq_pctx_t *pc, fq_collection_t *c, const json_t *pt
 /* One point's vectors out of a BatchVectorStruct (list, or name → list). */
 static const json_t *batch_vector_at(const json_t *vectors, size_t k, json_t *tmp)
 {
-    if (json_is_array(vectors))
-        return json_array_get(vectors, k);
+    if (json_is_array(vectors)) return json_array_get(vectors, k);
     const char *name;
     json_t *list;
     json_object_clear(tmp);
-    json_object_foreach((json_t *)vectors, name, list) {
+    json_object_foreach((json_t *)vectors, name, list)
+    {
         json_t *v = json_array_get(list, k);
-        if (v)
-            json_object_set(tmp, name, v);
+        if (v) json_object_set(tmp, name, v);
     }
     return tmp;
 }
@@ -110,16 +98,12 @@ static const json_t *batch_vector_at(const json_t *vectors, size_t k, json_t *tm
 static int parse_batch(fq_pctx_t *pc, fq_collection_t *c, const json_t *b, pending_t **out,
                        size_t *n)
 {
-    if (!json_is_object(b))
-        return fq_type_error(pc, b, "struct Batch");
+    if (!json_is_object(b)) return fq_type_error(pc, b, "struct Batch");
     const json_t *ids = json_object_get(b, "ids"), *vectors = json_object_get(b, "vectors");
     const json_t *payloads = json_object_get(b, "payloads");
-    if (!ids)
-        return fq_missing(pc, b, "ids");
-    if (!json_is_array(ids))
-        return fq_type_error(pc, ids, "a sequence");
-    if (!vectors)
-        return fq_missing(pc, b, "vectors");
+    if (!ids) return fq_missing(pc, b, "ids");
+    if (!json_is_array(ids)) return fq_type_error(pc, ids, "a sequence");
+    if (!vectors) return fq_missing(pc, b, "vectors");
     if (!json_is_array(vectors) && !json_is_object(vectors))
         return fq_fmt_error(pc->rq, pc->pos,
                             "data did not match any variant of untagged enum BatchVectorStruct");
@@ -134,8 +118,7 @@ static int parse_batch(fq_pctx_t *pc, fq_collection_t *c, const json_t *b, pendi
     for (size_t k = 0; k < *n && rc == 0; k++) {
         pending_t *p = &(*out)[k];
         rc = fq_parse_pid(pc, json_array_get(ids, k), &p->id);
-        if (rc == 0)
-            rc = fq_parse_point_vectors(pc, c, batch_vector_at(vectors, k, tmp), p->vec);
+        if (rc == 0) rc = fq_parse_point_vectors(pc, c, batch_vector_at(vectors, k, tmp), p->vec);
         if (rc == 0 && json_is_array(payloads))
             rc = parse_payload_field(pc, json_array_get(payloads, k), &p->payload);
     }
@@ -148,16 +131,16 @@ static int check_update_mode(fq_rq_t *rq, const json_t *body, int *mode)
     static const char *modes[] = {"upsert", "insert_only", "update_only"};
     const json_t *m = json_object_get(body, "update_mode");
     *mode = 0;
-    if (!m || json_is_null(m))
-        return 0;
+    if (!m || json_is_null(m)) return 0;
     for (int k = 0; json_is_string(m) && k < 3; k++) {
         if (strcmp(json_string_value(m), modes[k]) == 0) {
             *mode = k;
             return 0;
         }
     }
-    return fq_fmt_error(rq, NULL, "unknown variant `%s`, expected one of `upsert`, "
-                                  "`insert_only`, `update_only`",
+    return fq_fmt_error(rq, NULL,
+                        "unknown variant `%s`, expected one of `upsert`, "
+                        "`insert_only`, `update_only`",
                         json_is_string(m) ? json_string_value(m) : "?");
 }
 
@@ -166,15 +149,12 @@ static void apply_upsert(fq_collection_t *c, pending_t *pend, size_t n, const js
 {
     for (size_t k = 0; k < n; k++) {
         fq_point_t *old = fq_col_find(c, &pend[k].id);
-        if ((mode == 1 && old) || (mode == 2 && !old))
-            continue;
-        if (old && filter && !fq_filter_match(c, old, filter))
-            continue;
+        if ((mode == 1 && old) || (mode == 2 && !old)) continue;
+        if (old && filter && !fq_filter_match(c, old, filter)) continue;
         fq_point_t *p = fq_col_upsert(c, &pend[k].id);
         fq_point_clear_vecs(c, p);
         for (size_t s = 0; s < c->nvp; s++) {
-            if (pend[k].vec[s])
-                fq_point_set_vec(c, p, (int)s, pend[k].vec[s]);
+            if (pend[k].vec[s]) fq_point_set_vec(c, p, (int)s, pend[k].vec[s]);
         }
         json_decref(p->payload);
         p->payload = pend[k].payload ? json_deep_copy(pend[k].payload) : json_object();
@@ -182,8 +162,7 @@ static void apply_upsert(fq_collection_t *c, pending_t *pend, size_t n, const js
     }
 }
 
-static int op_upsert(fq_rq_t *rq, fq_collection_t *c, const json_t *body, uint64_t op,
-                     int mode)
+static int op_upsert(fq_rq_t *rq, fq_collection_t *c, const json_t *body, uint64_t op, int mode)
 {
     fq_pctx_t pc = {rq, NULL, 0};
     pending_t *pend = NULL;
@@ -199,10 +178,8 @@ static int op_upsert(fq_rq_t *rq, fq_collection_t *c, const json_t *body, uint64
         rc = parse_points_list(&pc, c, pts, &pend, &n);
     else
         rc = fq_fmt_error(rq, NULL, "Invalid PointInsertOperations format");
-    if (rc == 0)
-        rc = check_update_mode(rq, body, &umode);
-    if (rc == 0)
-        rc = fq_filter_check(rq, filter, "update_filter");
+    if (rc == 0) rc = check_update_mode(rq, body, &umode);
+    if (rc == 0) rc = fq_filter_check(rq, filter, "update_filter");
     if (rc == 0 && c && mode == OP_APPLY)
         apply_upsert(c, pend, n, json_is_null(filter) ? NULL : filter, umode, op);
     pending_free(pend, n, c ? c->nvp : 1);
@@ -228,8 +205,7 @@ static int parse_selection(fq_rq_t *rq, const json_t *body, selector_t *s, const
         return fq_fmt_error(rq, NULL, "data did not match any variant of untagged enum %s",
                             untagged);
     if (pts && !json_is_null(pts)) {
-        if (!json_is_array(pts))
-            return fq_type_error(&pc, pts, "a sequence");
+        if (!json_is_array(pts)) return fq_type_error(&pc, pts, "a sequence");
         s->nids = json_array_size(pts);
         s->ids = calloc(s->nids ? s->nids : 1, sizeof(*s->ids));
         for (size_t k = 0; k < s->nids; k++) {
@@ -240,8 +216,7 @@ static int parse_selection(fq_rq_t *rq, const json_t *body, selector_t *s, const
             }
         }
     } else if (f && !json_is_null(f)) {
-        if (fq_filter_check(rq, f, "filter") < 0)
-            return -1;
+        if (fq_filter_check(rq, f, "filter") < 0) return -1;
         s->filter = f;
     } else if (need_one) {
         return fq_fmt_error(rq, NULL, "Either list of point ids or filter must be provided");
@@ -257,15 +232,13 @@ static fq_point_t **select_points(fq_collection_t *c, const selector_t *s, size_
     if (s->filter) {
         fq_point_t **pts = fq_col_sorted(c);
         for (size_t k = 0; k < c->npts; k++) {
-            if (fq_filter_match(c, pts[k], s->filter))
-                out[(*n)++] = pts[k];
+            if (fq_filter_match(c, pts[k], s->filter)) out[(*n)++] = pts[k];
         }
         return out;
     }
     for (size_t k = 0; k < s->nids; k++) {
         fq_point_t *p = fq_col_find(c, &s->ids[k]);
-        if (p)
-            out[(*n)++] = p;
+        if (p) out[(*n)++] = p;
     }
     return out;
 }
@@ -284,8 +257,7 @@ static int require_ids(fq_rq_t *rq, fq_collection_t *c, const selector_t *s)
     return 0;
 }
 
-static int op_delete(fq_rq_t *rq, fq_collection_t *c, const json_t *body, uint64_t op,
-                     int mode)
+static int op_delete(fq_rq_t *rq, fq_collection_t *c, const json_t *body, uint64_t op, int mode)
 {
     selector_t s;
     int rc = parse_selection(rq, body, &s, "PointsSelector", 1);
@@ -339,19 +311,16 @@ static void set_at_key(json_t *dst, const char *key, const json_t *src)
     json_object_update(cur, (json_t *)src);
 }
 
-static int payload_op(fq_rq_t *rq, fq_collection_t *c, const json_t *body, uint64_t op,
-                      int mode, int overwrite)
+static int payload_op(fq_rq_t *rq, fq_collection_t *c, const json_t *body, uint64_t op, int mode,
+                      int overwrite)
 {
     fq_pctx_t pc = {rq, NULL, 1};
     const char *key = NULL;
     selector_t s;
-    if (!json_is_object(body))
-        return fq_type_error(&pc, body, "struct SetPayload");
+    if (!json_is_object(body)) return fq_type_error(&pc, body, "struct SetPayload");
     const json_t *payload = json_object_get(body, "payload");
-    if (!payload)
-        return fq_missing(&pc, body, "payload");
-    if (!json_is_object(payload))
-        return fq_type_error(&pc, payload, "a map");
+    if (!payload) return fq_missing(&pc, body, "payload");
+    if (!json_is_object(payload)) return fq_type_error(&pc, payload, "a map");
     if (fq_get_str(&pc, body, "key", &key) < 0 || parse_selection(rq, body, &s, NULL, 1) < 0)
         return -1;
     int rc = c && mode != OP_CHECK_NODATA ? require_ids(rq, c, &s) : 0;
@@ -359,8 +328,7 @@ static int payload_op(fq_rq_t *rq, fq_collection_t *c, const json_t *body, uint6
         size_t n;
         fq_point_t **pts = select_points(c, &s, &n);
         for (size_t k = 0; k < n; k++) {
-            if (overwrite)
-                json_object_clear(pts[k]->payload);
+            if (overwrite) json_object_clear(pts[k]->payload);
             set_at_key(pts[k]->payload, key, payload);
             pts[k]->version = op;
         }
@@ -392,8 +360,7 @@ static void delete_key(json_t *payload, const char *key)
     char *head = strndup(key, dot - key);
     json_t *sub = json_object_get(payload, head);
     free(head);
-    if (json_is_object(sub))
-        delete_key(sub, dot + 1);
+    if (json_is_object(sub)) delete_key(sub, dot + 1);
 }
 
 static int op_delete_payload(fq_rq_t *rq, fq_collection_t *c, const json_t *body, uint64_t op,
@@ -402,19 +369,15 @@ static int op_delete_payload(fq_rq_t *rq, fq_collection_t *c, const json_t *body
     fq_pctx_t pc = {rq, NULL, 1};
     json_t *keys = NULL;
     selector_t s;
-    if (!json_is_object(body))
-        return fq_type_error(&pc, body, "struct DeletePayload");
+    if (!json_is_object(body)) return fq_type_error(&pc, body, "struct DeletePayload");
     int r = fq_get_array(&pc, body, "keys", &keys);
-    if (r < 0)
-        return -1;
-    if (r == 1)
-        return fq_missing(&pc, body, "keys");
+    if (r < 0) return -1;
+    if (r == 1) return fq_missing(&pc, body, "keys");
     for (size_t k = 0; k < json_array_size(keys); k++) {
         if (!json_is_string(json_array_get(keys, k)))
             return fq_type_error(&pc, json_array_get(keys, k), "a string");
     }
-    if (parse_selection(rq, body, &s, NULL, 1) < 0)
-        return -1;
+    if (parse_selection(rq, body, &s, NULL, 1) < 0) return -1;
     int rc = c && mode != OP_CHECK_NODATA ? require_ids(rq, c, &s) : 0;
     if (rc == 0 && c && mode == OP_APPLY) {
         size_t n;
@@ -435,16 +398,12 @@ static int parse_point_vectors_list(fq_pctx_t *pc, fq_collection_t *c, const jso
 {
     for (size_t k = 0; k < json_array_size(pts); k++) {
         const json_t *e = json_array_get(pts, k), *vec;
-        if (!json_is_object(e))
-            return fq_type_error(pc, e, "struct PointVectors");
-        if (!json_object_get(e, "id"))
-            return fq_missing(pc, e, "id");
-        if (fq_parse_pid(pc, json_object_get(e, "id"), &pend[k].id) < 0)
-            return -1;
+        if (!json_is_object(e)) return fq_type_error(pc, e, "struct PointVectors");
+        if (!json_object_get(e, "id")) return fq_missing(pc, e, "id");
+        if (fq_parse_pid(pc, json_object_get(e, "id"), &pend[k].id) < 0) return -1;
         if (!(vec = json_object_get(e, "vector")) && !(vec = json_object_get(e, "vectors")))
             return fq_missing(pc, e, "vector");
-        if (fq_parse_point_vectors(pc, c, vec, pend[k].vec) < 0)
-            return -1;
+        if (fq_parse_point_vectors(pc, c, vec, pend[k].vec) < 0) return -1;
     }
     return 0;
 }
@@ -454,19 +413,16 @@ static int op_update_vectors(fq_rq_t *rq, fq_collection_t *c, const json_t *body
 {
     fq_pctx_t pc = {rq, NULL, 1};
     json_t *pts = NULL;
-    if (!json_is_object(body))
-        return fq_type_error(&pc, body, "struct UpdateVectors");
+    if (!json_is_object(body)) return fq_type_error(&pc, body, "struct UpdateVectors");
     int r = fq_get_array(&pc, body, "points", &pts);
-    if (r)
-        return r < 0 ? -1 : fq_missing(&pc, body, "points");
+    if (r) return r < 0 ? -1 : fq_missing(&pc, body, "points");
     if (json_array_size(pts) == 0)
         return fq_validation_error(rq, "points: must specify points to update");
     const json_t *filter = json_object_get(body, "update_filter");
     size_t n = json_array_size(pts);
     pending_t *pend = pending_new(n, c);
     int rc = parse_point_vectors_list(&pc, c, pts, pend);
-    if (rc == 0)
-        rc = fq_filter_check(rq, filter, "update_filter");
+    if (rc == 0) rc = fq_filter_check(rq, filter, "update_filter");
     for (size_t k = 0; rc == 0 && c && mode != OP_CHECK_NODATA && k < n; k++) {
         fq_point_t *p = fq_col_find(c, &pend[k].id);
         if (!p) {
@@ -478,11 +434,9 @@ static int op_update_vectors(fq_rq_t *rq, fq_collection_t *c, const json_t *body
     }
     for (size_t k = 0; rc == 0 && c && mode == OP_APPLY && k < n; k++) {
         fq_point_t *p = fq_col_find(c, &pend[k].id);
-        if (filter && !json_is_null(filter) && !fq_filter_match(c, p, filter))
-            continue;
+        if (filter && !json_is_null(filter) && !fq_filter_match(c, p, filter)) continue;
         for (size_t s = 0; s < c->nvp; s++) {
-            if (pend[k].vec[s])
-                fq_point_set_vec(c, p, (int)s, pend[k].vec[s]);
+            if (pend[k].vec[s]) fq_point_set_vec(c, p, (int)s, pend[k].vec[s]);
         }
         p->version = op;
     }
@@ -496,15 +450,12 @@ static int op_delete_vectors(fq_rq_t *rq, fq_collection_t *c, const json_t *body
     fq_pctx_t pc = {rq, NULL, 1};
     json_t *names = NULL;
     selector_t s;
-    if (!json_is_object(body))
-        return fq_type_error(&pc, body, "struct DeleteVectors");
+    if (!json_is_object(body)) return fq_type_error(&pc, body, "struct DeleteVectors");
     int r = fq_get_array(&pc, body, "vector", &names);
-    if (r)
-        return r < 0 ? -1 : fq_missing(&pc, body, "vector");
+    if (r) return r < 0 ? -1 : fq_missing(&pc, body, "vector");
     if (json_array_size(names) == 0)
         return fq_validation_error(rq, "vector: must specify vector names to delete");
-    if (parse_selection(rq, body, &s, NULL, 1) < 0)
-        return -1;
+    if (parse_selection(rq, body, &s, NULL, 1) < 0) return -1;
     int rc = 0;
     for (size_t k = 0; c && rc == 0 && k < json_array_size(names); k++)
         rc = fq_slot_or_fail(rq, c, json_string_value(json_array_get(names, k))) < 0 ? -1 : 0;
@@ -547,8 +498,7 @@ static const op_entry_t batch_ops[] = {
 static const op_entry_t *batch_op(const json_t *o, const json_t **body)
 {
     for (size_t k = 0; json_is_object(o) && k < sizeof(batch_ops) / sizeof(batch_ops[0]); k++) {
-        if ((*body = json_object_get(o, batch_ops[k].key)))
-            return &batch_ops[k];
+        if ((*body = json_object_get(o, batch_ops[k].key))) return &batch_ops[k];
     }
     return NULL;
 }
@@ -559,8 +509,7 @@ static void apply_queued(fq_rq_t *rq, fq_collection_t *c, const json_t *arg, uin
 {
     const json_t *body = NULL;
     const op_entry_t *e = batch_op(arg, &body);
-    if (e)
-        e->fn(rq, c, body, op, OP_APPLY);
+    if (e) e->fn(rq, c, body, op, OP_APPLY);
 }
 
 /* One shape-checked write on c with operation id c->next_op: applied now (after c's pending
@@ -571,11 +520,9 @@ static int do_write(fq_rq_t *rq, fq_collection_t *c, const op_entry_t *e, const 
     uint64_t op = c->next_op;
     if (!fq_async_defer(rq)) {
         fq_async_flush(c);
-        if (e->fn(rq, c, body, op, OP_APPLY) < 0)
-            return -1;
+        if (e->fn(rq, c, body, op, OP_APPLY) < 0) return -1;
     } else {
-        if (e->fn(rq, c, body, op, fq_async_pending(c) ? OP_CHECK_NODATA : OP_CHECK) < 0)
-            return -1;
+        if (e->fn(rq, c, body, op, fq_async_pending(c) ? OP_CHECK_NODATA : OP_CHECK) < 0) return -1;
         json_t *arg = json_object();
         json_object_set_new(arg, e->key, json_deep_copy(body));
         fq_async_push(rq->app, c, apply_queued, arg, op);
@@ -588,15 +535,12 @@ static void run_write(fq_rq_t *rq, const char *key)
 {
     const op_entry_t *e = NULL;
     for (size_t k = 0; !e && k < sizeof(batch_ops) / sizeof(batch_ops[0]); k++) {
-        if (strcmp(batch_ops[k].key, key) == 0)
-            e = &batch_ops[k];
+        if (strcmp(batch_ops[k].key, key) == 0) e = &batch_ops[k];
     }
-    if (fq_parse_common_query(rq, 0) < 0 || e->fn(rq, NULL, rq->body, 0, OP_APPLY) < 0)
-        return;
+    if (fq_parse_common_query(rq, 0) < 0 || e->fn(rq, NULL, rq->body, 0, OP_APPLY) < 0) return;
     fq_collection_t *c = fq_rq_collection(rq);
     uint64_t op = c ? c->next_op : 0;
-    if (!c || do_write(rq, c, e, rq->body) < 0)
-        return;
+    if (!c || do_write(rq, c, e, rq->body) < 0) return;
     fq_ok(rq, fq_render_update(op, rq->wait));
 }
 
@@ -645,12 +589,10 @@ void fq_h_batch_update(fq_rq_t *rq)
     fq_pctx_t pc = {rq, NULL, 1};
     json_t *ops = NULL;
     const json_t *body = NULL;
-    if (fq_parse_common_query(rq, 0) < 0 || fq_body_object(rq, "UpdateOperations") < 0)
-        return;
+    if (fq_parse_common_query(rq, 0) < 0 || fq_body_object(rq, "UpdateOperations") < 0) return;
     int r = fq_get_array(&pc, rq->body, "operations", &ops);
     if (r) {
-        if (r > 0)
-            fq_missing(&pc, rq->body, "operations");
+        if (r > 0) fq_missing(&pc, rq->body, "operations");
         return;
     }
     for (size_t k = 0; k < json_array_size(ops); k++) {
@@ -662,13 +604,11 @@ void fq_h_batch_update(fq_rq_t *rq)
             fq_fmt_error(rq, o, "unknown operation");
             return;
         }
-        if (e->fn(rq, NULL, body, 0, OP_APPLY) < 0)
-            return;
+        if (e->fn(rq, NULL, body, 0, OP_APPLY) < 0) return;
     }
     rq->untagged_name = NULL;
     fq_collection_t *c = fq_rq_collection(rq);
-    if (!c)
-        return;
+    if (!c) return;
     json_t *results = json_array();
     for (size_t k = 0; k < json_array_size(ops); k++) {
         const op_entry_t *e = batch_op(json_array_get(ops, k), &body);

@@ -45,13 +45,13 @@ typedef struct fq_rq fq_rq_t;
 typedef void (*fq_handler_fn)(fq_rq_t *rq);
 
 enum {
-    FQ_R_WRITE = 1 << 0,     /* needs a read-write key */
-    FQ_R_LATENCY = 1 << 1,   /* search-type read: --latency-ms applies */
-    FQ_R_JSON = 1 << 2,      /* takes a JSON body (parsed before the handler runs) */
-    FQ_R_NOAUTH = 1 << 3,    /* whitelisted from api-key checks */
-    FQ_R_HOOK = 1 << 4,      /* /__fake/ test hook: no faults, not counted */
-    FQ_R_HASHBODY = 1 << 5,  /* body is only counted and hashed (uploads, echo) */
-    FQ_R_NOMETRIC = 1 << 6,  /* not counted in rest_responses_* */
+    FQ_R_WRITE = 1 << 0,    /* needs a read-write key */
+    FQ_R_LATENCY = 1 << 1,  /* search-type read: --latency-ms applies */
+    FQ_R_JSON = 1 << 2,     /* takes a JSON body (parsed before the handler runs) */
+    FQ_R_NOAUTH = 1 << 3,   /* whitelisted from api-key checks */
+    FQ_R_HOOK = 1 << 4,     /* /__fake/ test hook: no faults, not counted */
+    FQ_R_HASHBODY = 1 << 5, /* body is only counted and hashed (uploads, echo) */
+    FQ_R_NOMETRIC = 1 << 6, /* not counted in rest_responses_* */
 };
 
 typedef struct {
@@ -72,7 +72,7 @@ struct fq_rq {
     json_t *body; /* root of doc, borrowed */
     struct timespec t0;
     struct event *delay_ev;
-    int wait;          /* ?wait=… (default depends on the route family) */
+    int wait; /* ?wait=… (default depends on the route family) */
     int wait_given;
     /* Inside an untagged enum (batch operations): format errors collapse to
      * "data did not match any variant of untagged enum <untagged_name>" at untagged_node. */

@@ -27,8 +27,7 @@ typedef struct {
 static void queue_free(void *p)
 {
     queue_t *q = p;
-    if (!q)
-        return;
+    if (!q) return;
     event_free(q->timer);
     while (q->head) {
         entry_t *e = q->head;
@@ -44,8 +43,7 @@ static void apply_head(queue_t *q)
 {
     entry_t *e = q->head;
     q->head = e->next;
-    if (!q->head)
-        q->tail = NULL;
+    if (!q->head) q->tail = NULL;
     q->n--;
     fq_rq_t silent;
     memset(&silent, 0, sizeof(silent));
@@ -79,8 +77,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     (void)what;
     while (q->head && ms_until(&q->head->due) == 0)
         apply_head(q);
-    if (q->head)
-        arm(q, ms_until(&q->head->due));
+    if (q->head) arm(q, ms_until(&q->head->due));
 }
 
 int fq_async_defer(const fq_rq_t *rq)
@@ -93,19 +90,16 @@ void fq_async_push(fq_app_t *app, fq_collection_t *c, fq_async_fn fn, json_t *ar
     queue_t *q = c->pending;
     if (!q) {
         q = calloc(1, sizeof(*q));
-        if (!q)
-            abort();
+        if (!q) abort();
         q->app = app;
         q->c = c;
         q->timer = evtimer_new(app->base, on_timer, q);
-        if (!q->timer)
-            abort();
+        if (!q->timer) abort();
         c->pending = q;
         c->pending_free = queue_free;
     }
     entry_t *e = calloc(1, sizeof(*e));
-    if (!e)
-        abort();
+    if (!e) abort();
     e->fn = fn;
     e->arg = arg;
     e->op = op;
@@ -123,15 +117,13 @@ void fq_async_push(fq_app_t *app, fq_collection_t *c, fq_async_fn fn, json_t *ar
         q->head = e;
     q->tail = e;
     q->n++;
-    if (!evtimer_pending(q->timer, NULL))
-        arm(q, ms);
+    if (!evtimer_pending(q->timer, NULL)) arm(q, ms);
 }
 
 void fq_async_flush(fq_collection_t *c)
 {
     queue_t *q = c->pending;
-    if (!q || !q->head)
-        return;
+    if (!q || !q->head) return;
     evtimer_del(q->timer);
     while (q->head)
         apply_head(q);

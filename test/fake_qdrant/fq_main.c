@@ -53,8 +53,7 @@ static int parse_listen(const char *v, fq_options_t *o)
     }
     memcpy(o->host, v, colon - v);
     o->host[colon - v] = '\0';
-    if (strcmp(o->host, "localhost") == 0)
-        strcpy(o->host, "127.0.0.1");
+    if (strcmp(o->host, "localhost") == 0) strcpy(o->host, "127.0.0.1");
     o->port = (int)port;
     return 0;
 }
@@ -63,8 +62,7 @@ static int parse_listen(const char *v, fq_options_t *o)
 static int apply_option(fq_options_t *o, const char *name, const char *v)
 {
     double d;
-    if (strcmp(name, "--listen") == 0)
-        return parse_listen(v, o);
+    if (strcmp(name, "--listen") == 0) return parse_listen(v, o);
     if (strcmp(name, "--api-key") == 0) {
         o->api_key = *v ? v : NULL;
         return 0;
@@ -76,24 +74,38 @@ static int apply_option(fq_options_t *o, const char *name, const char *v)
     static const struct {
         const char *name;
         double lo, hi;
-    } nums[] = {{"--latency-ms", 0, 3600000},    {"--error-rate", 0, 1},
-                {"--reset-rate", 0, 1},          {"--slow-body-ms", 0, 3600000},
-                {"--snapshot-mb", 0, 1048576},   {"--keepalive-timeout", 1, 86400},
-                {"--seed", 0, 1e18},             {"--async-apply-ms", 0, 3600000}};
+    } nums[] = {{"--latency-ms", 0, 3600000},  {"--error-rate", 0, 1},
+                {"--reset-rate", 0, 1},        {"--slow-body-ms", 0, 3600000},
+                {"--snapshot-mb", 0, 1048576}, {"--keepalive-timeout", 1, 86400},
+                {"--seed", 0, 1e18},           {"--async-apply-ms", 0, 3600000}};
     for (size_t k = 0; k < sizeof(nums) / sizeof(nums[0]); k++) {
-        if (strcmp(name, nums[k].name) != 0)
-            continue;
-        if (parse_num(name, v, nums[k].lo, nums[k].hi, &d) < 0)
-            return -1;
+        if (strcmp(name, nums[k].name) != 0) continue;
+        if (parse_num(name, v, nums[k].lo, nums[k].hi, &d) < 0) return -1;
         switch (k) {
-        case 0: o->latency_ms = (int)d; break;
-        case 1: o->error_rate = d; break;
-        case 2: o->reset_rate = d; break;
-        case 3: o->slow_body_ms = (int)d; break;
-        case 4: o->snapshot_mb = (uint64_t)d; break;
-        case 5: o->keepalive_timeout_s = (int)d; break;
-        case 6: o->seed = (uint64_t)d; break;
-        default: o->async_apply_ms = (int)d; break;
+        case 0:
+            o->latency_ms = (int)d;
+            break;
+        case 1:
+            o->error_rate = d;
+            break;
+        case 2:
+            o->reset_rate = d;
+            break;
+        case 3:
+            o->slow_body_ms = (int)d;
+            break;
+        case 4:
+            o->snapshot_mb = (uint64_t)d;
+            break;
+        case 5:
+            o->keepalive_timeout_s = (int)d;
+            break;
+        case 6:
+            o->seed = (uint64_t)d;
+            break;
+        default:
+            o->async_apply_ms = (int)d;
+            break;
         }
         return 0;
     }
@@ -127,8 +139,7 @@ static int parse_args(int argc, char **argv, fq_options_t *o)
             fprintf(stderr, "fake_qdrant: %s needs a value\n", name);
             return -1;
         }
-        if (apply_option(o, name, val) < 0)
-            return -1;
+        if (apply_option(o, name, val) < 0) return -1;
     }
     if (o->port < 0) {
         fprintf(stderr, "fake_qdrant: --listen HOST:PORT is required\n%s", usage);
@@ -158,8 +169,7 @@ int main(int argc, char **argv)
 {
     fq_app_t app;
     memset(&app, 0, sizeof(app));
-    if (parse_args(argc, argv, &app.opt) < 0)
-        return 2;
+    if (parse_args(argc, argv, &app.opt) < 0) return 2;
     signal(SIGPIPE, SIG_IGN);
     app.base = event_base_new();
     app.store = fq_store_new();

@@ -20,8 +20,7 @@ double fq_elapsed(const fq_rq_t *rq)
 static void finish(fq_rq_t *rq, int status, const char *ctype, struct evbuffer *body)
 {
     if (!rq->http) { /* the silent request of a deferred write (fq_async.c): nobody to answer */
-        if (body)
-            evbuffer_free(body);
+        if (body) evbuffer_free(body);
         return;
     }
     fq_metrics_response(rq->app->metrics, rq->route, rq->http->method, status, fq_elapsed(rq));
@@ -96,8 +95,7 @@ void fq_not_found_collection(fq_rq_t *rq, const char *name)
 fq_collection_t *fq_rq_collection(fq_rq_t *rq)
 {
     fq_collection_t *c = fq_store_resolve(rq->app->store, rq->params[0]);
-    if (!c)
-        fq_not_found_collection(rq, rq->params[0]);
+    if (!c) fq_not_found_collection(rq, rq->params[0]);
     return c;
 }
 

@@ -33,8 +33,7 @@ void fq_store_clear(fq_store_t *s)
 
 void fq_store_free(fq_store_t *s)
 {
-    if (!s)
-        return;
+    if (!s) return;
     fq_store_clear(s);
     free(s);
 }
@@ -42,8 +41,7 @@ void fq_store_free(fq_store_t *s)
 fq_collection_t *fq_store_get(fq_store_t *s, const char *name)
 {
     for (size_t k = 0; k < s->ncols; k++) {
-        if (strcmp(s->cols[k]->name, name) == 0)
-            return s->cols[k];
+        if (strcmp(s->cols[k]->name, name) == 0) return s->cols[k];
     }
     return NULL;
 }
@@ -51,8 +49,7 @@ fq_collection_t *fq_store_get(fq_store_t *s, const char *name)
 fq_collection_t *fq_store_resolve(fq_store_t *s, const char *name)
 {
     fq_collection_t *c = fq_store_get(s, name);
-    if (c)
-        return c;
+    if (c) return c;
     const char *target = fq_alias_target(s, name);
     return target ? fq_store_get(s, target) : NULL;
 }
@@ -60,8 +57,7 @@ fq_collection_t *fq_store_resolve(fq_store_t *s, const char *name)
 void fq_store_add(fq_store_t *s, fq_collection_t *c)
 {
     fq_collection_t **n = realloc(s->cols, (s->ncols + 1) * sizeof(*n));
-    if (!n)
-        abort();
+    if (!n) abort();
     s->cols = n;
     s->cols[s->ncols++] = c;
 }
@@ -69,8 +65,7 @@ void fq_store_add(fq_store_t *s, fq_collection_t *c)
 int fq_store_remove(fq_store_t *s, const char *name)
 {
     for (size_t k = 0; k < s->ncols; k++) {
-        if (strcmp(s->cols[k]->name, name) != 0)
-            continue;
+        if (strcmp(s->cols[k]->name, name) != 0) continue;
         fq_col_free(s->cols[k]);
         memmove(&s->cols[k], &s->cols[k + 1], (s->ncols - k - 1) * sizeof(*s->cols));
         s->ncols--;
@@ -92,8 +87,7 @@ int fq_store_remove(fq_store_t *s, const char *name)
 const char *fq_alias_target(fq_store_t *s, const char *alias)
 {
     for (size_t k = 0; k < s->naliases; k++) {
-        if (strcmp(s->aliases[k].alias, alias) == 0)
-            return s->aliases[k].collection;
+        if (strcmp(s->aliases[k].alias, alias) == 0) return s->aliases[k].collection;
     }
     return NULL;
 }
@@ -108,8 +102,7 @@ void fq_alias_set(fq_store_t *s, const char *alias, const char *collection)
         }
     }
     fq_alias_t *n = realloc(s->aliases, (s->naliases + 1) * sizeof(*n));
-    if (!n)
-        abort();
+    if (!n) abort();
     s->aliases = n;
     s->aliases[s->naliases].alias = strdup(alias);
     s->aliases[s->naliases].collection = strdup(collection);
@@ -119,8 +112,7 @@ void fq_alias_set(fq_store_t *s, const char *alias, const char *collection)
 int fq_alias_delete(fq_store_t *s, const char *alias)
 {
     for (size_t k = 0; k < s->naliases; k++) {
-        if (strcmp(s->aliases[k].alias, alias) != 0)
-            continue;
+        if (strcmp(s->aliases[k].alias, alias) != 0) continue;
         free(s->aliases[k].alias);
         free(s->aliases[k].collection);
         memmove(&s->aliases[k], &s->aliases[k + 1], (s->naliases - k - 1) * sizeof(*s->aliases));
@@ -135,8 +127,7 @@ int fq_alias_delete(fq_store_t *s, const char *alias)
 fq_collection_t *fq_col_new(const char *name)
 {
     fq_collection_t *c = calloc(1, sizeof(*c));
-    if (!c)
-        return NULL;
+    if (!c) return NULL;
     c->name = strdup(name);
     c->sorted = 1;
     c->payload_schema = json_object();
@@ -153,10 +144,8 @@ static void point_free(fq_collection_t *c, fq_point_t *p)
 
 void fq_col_free(fq_collection_t *c)
 {
-    if (!c)
-        return;
-    if (c->pending_free)
-        c->pending_free(c->pending);
+    if (!c) return;
+    if (c->pending_free) c->pending_free(c->pending);
     for (size_t k = 0; k < c->npts; k++)
         point_free(c, c->pts[k]);
     free(c->pts);
@@ -179,11 +168,9 @@ void fq_col_free(fq_collection_t *c)
 
 int fq_col_vslot(const fq_collection_t *c, const char *name)
 {
-    if (!name)
-        name = "";
+    if (!name) name = "";
     for (size_t k = 0; k < c->nvp; k++) {
-        if (strcmp(c->vp[k].name, name) == 0)
-            return (int)k;
+        if (strcmp(c->vp[k].name, name) == 0) return (int)k;
     }
     return -1;
 }
@@ -205,8 +192,7 @@ static uint64_t pid_hash(const fq_pid_t *id)
 
 static int pid_eq(const fq_pid_t *a, const fq_pid_t *b)
 {
-    if (a->is_uuid != b->is_uuid)
-        return 0;
+    if (a->is_uuid != b->is_uuid) return 0;
     return a->is_uuid ? memcmp(a->uuid, b->uuid, 16) == 0 : a->num == b->num;
 }
 
@@ -222,8 +208,7 @@ static void tab_grow(fq_collection_t *c)
 {
     size_t ncap = c->tabcap ? c->tabcap * 2 : 64;
     fq_point_t **nt = calloc(ncap, sizeof(*nt));
-    if (!nt)
-        abort();
+    if (!nt) abort();
     for (size_t k = 0; k < c->npts; k++)
         tab_insert(nt, ncap, c->pts[k]);
     free(c->tab);
@@ -233,12 +218,10 @@ static void tab_grow(fq_collection_t *c)
 
 fq_point_t *fq_col_find(fq_collection_t *c, const fq_pid_t *id)
 {
-    if (!c->tabcap)
-        return NULL;
+    if (!c->tabcap) return NULL;
     size_t i = pid_hash(id) & (c->tabcap - 1);
     while (c->tab[i]) {
-        if (pid_eq(&c->tab[i]->id, id))
-            return c->tab[i];
+        if (pid_eq(&c->tab[i]->id, id)) return c->tab[i];
         i = (i + 1) & (c->tabcap - 1);
     }
     return NULL;
@@ -247,24 +230,20 @@ fq_point_t *fq_col_find(fq_collection_t *c, const fq_pid_t *id)
 fq_point_t *fq_col_upsert(fq_collection_t *c, const fq_pid_t *id)
 {
     fq_point_t *p = fq_col_find(c, id);
-    if (p)
-        return p;
+    if (p) return p;
     p = calloc(1, sizeof(*p));
-    if (!p)
-        return NULL;
+    if (!p) return NULL;
     p->id = *id;
     p->vec = calloc(c->nvp ? c->nvp : 1, sizeof(float *));
     p->payload = json_object();
     if (c->npts == c->cappts) {
         size_t ncap = c->cappts ? c->cappts * 2 : 64;
         fq_point_t **np = realloc(c->pts, ncap * sizeof(*np));
-        if (!np)
-            abort();
+        if (!np) abort();
         c->pts = np;
         c->cappts = ncap;
     }
-    if (c->npts && fq_pid_cmp(&c->pts[c->npts - 1]->id, id) > 0)
-        c->sorted = 0;
+    if (c->npts && fq_pid_cmp(&c->pts[c->npts - 1]->id, id) > 0) c->sorted = 0;
     p->idx = c->npts;
     c->pts[c->npts++] = p;
     if (c->npts * 2 > c->tabcap)
@@ -285,11 +264,9 @@ static void tab_remove(fq_collection_t *c, fq_point_t *p)
         c->tab[i] = NULL;
         for (;;) {
             j = (j + 1) & mask;
-            if (!c->tab[j])
-                return;
+            if (!c->tab[j]) return;
             size_t home = pid_hash(&c->tab[j]->id) & mask;
-            if (i <= j ? (home <= i || home > j) : (home <= i && home > j))
-                break;
+            if (i <= j ? (home <= i || home > j) : (home <= i && home > j)) break;
         }
         c->tab[i] = c->tab[j];
         i = j;
@@ -299,8 +276,7 @@ static void tab_remove(fq_collection_t *c, fq_point_t *p)
 int fq_col_delete(fq_collection_t *c, const fq_pid_t *id)
 {
     fq_point_t *p = fq_col_find(c, id);
-    if (!p)
-        return 0;
+    if (!p) return 0;
     tab_remove(c, p);
     size_t idx = p->idx;
     if (idx != c->npts - 1) {
@@ -336,13 +312,11 @@ void fq_point_set_vec(fq_collection_t *c, fq_point_t *p, int slot, const float *
     float *dst = p->vec[slot];
     if (!dst) {
         dst = malloc(n * sizeof(float));
-        if (!dst)
-            abort();
+        if (!dst) abort();
         p->vec[slot] = dst;
     }
     memcpy(dst, v, n * sizeof(float));
-    if (c->vp[slot].dist != FQ_DIST_COSINE)
-        return;
+    if (c->vp[slot].dist != FQ_DIST_COSINE) return;
     double norm = 0;
     for (uint32_t k = 0; k < n; k++)
         norm += (double)dst[k] * dst[k];
@@ -365,17 +339,14 @@ void fq_point_clear_vecs(fq_collection_t *c, fq_point_t *p)
 
 int fq_pid_cmp(const fq_pid_t *a, const fq_pid_t *b)
 {
-    if (a->is_uuid != b->is_uuid)
-        return a->is_uuid ? 1 : -1;
-    if (a->is_uuid)
-        return memcmp(a->uuid, b->uuid, 16);
+    if (a->is_uuid != b->is_uuid) return a->is_uuid ? 1 : -1;
+    if (a->is_uuid) return memcmp(a->uuid, b->uuid, 16);
     return a->num < b->num ? -1 : a->num > b->num;
 }
 
 static int hexv(int ch)
 {
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
+    if (ch >= '0' && ch <= '9') return ch - '0';
     ch = tolower(ch);
     return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
 }
@@ -394,23 +365,19 @@ static int parse_uuid(const char *s, unsigned char out[16])
         n -= 2;
     }
     if (n == 36) {
-        if (s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-')
-            return -1;
+        if (s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-') return -1;
         size_t w = 0;
         for (size_t k = 0; k < 36; k++) {
-            if (k != 8 && k != 13 && k != 18 && k != 23)
-                buf[w++] = s[k];
+            if (k != 8 && k != 13 && k != 18 && k != 23) buf[w++] = s[k];
         }
         buf[w] = '\0';
         s = buf;
         n = 32;
     }
-    if (n != 32)
-        return -1;
+    if (n != 32) return -1;
     for (int k = 0; k < 16; k++) {
         int hi = hexv((unsigned char)s[2 * k]), lo = hexv((unsigned char)s[2 * k + 1]);
-        if (hi < 0 || lo < 0)
-            return -1;
+        if (hi < 0 || lo < 0) return -1;
         out[k] = (unsigned char)(hi * 16 + lo);
     }
     return 0;
@@ -422,13 +389,11 @@ int fq_pid_from_str(const char *s, fq_pid_t *out)
     if (*s && strspn(s, "0123456789") == strlen(s) && strlen(s) <= 20) {
         char *end;
         unsigned long long v = strtoull(s, &end, 10);
-        if (strlen(s) == 20 && strcmp(s, "18446744073709551615") > 0)
-            return -1;
+        if (strlen(s) == 20 && strcmp(s, "18446744073709551615") > 0) return -1;
         out->num = v;
         return 0;
     }
-    if (parse_uuid(s, out->uuid) < 0)
-        return -1;
+    if (parse_uuid(s, out->uuid) < 0) return -1;
     out->is_uuid = 1;
     return 0;
 }
@@ -437,8 +402,7 @@ int fq_pid_from_json(const json_t *v, fq_pid_t *out)
 {
     memset(out, 0, sizeof(*out));
     if (json_is_integer(v)) {
-        if (json_integer_value(v) < 0)
-            return -1;
+        if (json_integer_value(v) < 0) return -1;
         out->num = (uint64_t)json_integer_value(v);
         return 0;
     }
@@ -456,16 +420,14 @@ void fq_pid_fmt(const fq_pid_t *id, char *buf, size_t len)
         return;
     }
     const unsigned char *u = id->uuid;
-    snprintf(buf, len,
-             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1],
-             u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14],
-             u[15]);
+    snprintf(buf, len, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0],
+             u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13],
+             u[14], u[15]);
 }
 
 json_t *fq_pid_to_json(const fq_pid_t *id)
 {
-    if (!id->is_uuid)
-        return json_integer((json_int_t)id->num);
+    if (!id->is_uuid) return json_integer((json_int_t)id->num);
     char buf[40];
     fq_pid_fmt(id, buf, sizeof(buf));
     return json_string(buf);
@@ -474,18 +436,21 @@ json_t *fq_pid_to_json(const fq_pid_t *id)
 const char *fq_dist_name(fq_dist_t d)
 {
     switch (d) {
-    case FQ_DIST_COSINE: return "Cosine";
-    case FQ_DIST_EUCLID: return "Euclid";
-    case FQ_DIST_DOT: return "Dot";
-    case FQ_DIST_MANHATTAN: return "Manhattan";
+    case FQ_DIST_COSINE:
+        return "Cosine";
+    case FQ_DIST_EUCLID:
+        return "Euclid";
+    case FQ_DIST_DOT:
+        return "Dot";
+    case FQ_DIST_MANHATTAN:
+        return "Manhattan";
     }
     return "Cosine";
 }
 
 int fq_dist_parse(const char *s, fq_dist_t *out)
 {
-    static const fq_dist_t all[] = {FQ_DIST_COSINE, FQ_DIST_EUCLID, FQ_DIST_DOT,
-                                    FQ_DIST_MANHATTAN};
+    static const fq_dist_t all[] = {FQ_DIST_COSINE, FQ_DIST_EUCLID, FQ_DIST_DOT, FQ_DIST_MANHATTAN};
     for (size_t k = 0; k < 4; k++) {
         if (strcmp(s, fq_dist_name(all[k])) == 0) {
             *out = all[k];

@@ -193,7 +193,8 @@ typedef struct rec {
     long long integer;
 } rec_t;
 
-static inline void on_rec(void *arg, gw_redis_status_t st, const char *data, size_t len, long long integer)
+static inline void on_rec(void *arg, gw_redis_status_t st, const char *data, size_t len,
+                          long long integer)
 {
     rec_t *r = arg;
     r->calls++;
@@ -247,8 +248,8 @@ static inline gw_redis_t *client_up(loop_t *l, const gw_redis_opts_t *o)
 }
 
 /* One command to completion; returns its status (rec filled). */
-static inline gw_redis_status_t cmd(loop_t *l, gw_redis_t *r, rec_t *rec, int argc, const char **argv,
-                             const size_t *lens)
+static inline gw_redis_status_t cmd(loop_t *l, gw_redis_t *r, rec_t *rec, int argc,
+                                    const char **argv, const size_t *lens)
 {
     memset(rec, 0, sizeof(*rec));
     ck_assert_int_eq(gw_redis_command(r, on_rec, rec, argc, argv, lens), 0);

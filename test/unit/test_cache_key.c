@@ -77,20 +77,47 @@ END_TEST
 START_TEST(canonical_form_is_compact_and_sorted)
 {
     char out[256];
-    canon("{ \"b\" : [ 1 , 0.50, -12.5e3, false ], \"a\" : { \"d\" : null, \"c\" : \"x\\ty\\u0001\\\"\" } }",
+    canon("{ \"b\" : [ 1 , 0.50, -12.5e3, false ], \"a\" : { \"d\" : null, \"c\" : "
+          "\"x\\ty\\u0001\\\"\" } }",
           out, sizeof(out));
-    ck_assert_str_eq(out,
-                     "{\"a\":{\"c\":\"x\\u0009y\\u0001\\\"\",\"d\":null},\"b\":[1,5e-1,-125e2,false]}");
+    ck_assert_str_eq(
+        out, "{\"a\":{\"c\":\"x\\u0009y\\u0001\\\"\",\"d\":null},\"b\":[1,5e-1,-125e2,false]}");
     canon("{\"b\":1,\"a\":{},\"ab\":[],\"\":\"\"}", out, sizeof(out));
     ck_assert_str_eq(out, "{\"\":\"\",\"a\":{},\"ab\":[],\"b\":1}");
 }
 END_TEST
 
 static const char *const bad_json[] = {
-    "", "{", "{\"a\":1,}", "{\"a\":1} x", "{\"a\":1,\"a\":2}", "[1,2", "{'a':1}",
-    "{\"a\":NaN}", "\xff", "[01]", "[1.]", "[.5]", "[1e]", "[-]", "[+1]", "[1e9999999999]",
-    "\"\\ud800\"", "\"\\udc00\"", "\"\\ud800\\u0041\"", "\"\\x\"", "\"a\tb\"", "\"\xc0\xaf\"",
-    "\"\xed\xa0\x80\"", "\"abc", "\"\\", "tru", "nul", "[1 2]", "{\"a\" 1}", "{1:2}",
+    "",
+    "{",
+    "{\"a\":1,}",
+    "{\"a\":1} x",
+    "{\"a\":1,\"a\":2}",
+    "[1,2",
+    "{'a':1}",
+    "{\"a\":NaN}",
+    "\xff",
+    "[01]",
+    "[1.]",
+    "[.5]",
+    "[1e]",
+    "[-]",
+    "[+1]",
+    "[1e9999999999]",
+    "\"\\ud800\"",
+    "\"\\udc00\"",
+    "\"\\ud800\\u0041\"",
+    "\"\\x\"",
+    "\"a\tb\"",
+    "\"\xc0\xaf\"",
+    "\"\xed\xa0\x80\"",
+    "\"abc",
+    "\"\\",
+    "tru",
+    "nul",
+    "[1 2]",
+    "{\"a\" 1}",
+    "{1:2}",
 };
 
 START_TEST(rejects_deep_nesting)
@@ -150,8 +177,8 @@ static void mkreq(fake_req_t *f, const char *method, const char *path, const cha
     gw_route_classify(method, r->method_len, path, r->path_len, &r->route);
 }
 
-static void key_of(const char *method, const char *path, const char *query,
-                   const char *const *hdrs, const char *body, int per_cred, gw_ckey_t *k)
+static void key_of(const char *method, const char *path, const char *query, const char *const *hdrs,
+                   const char *body, int per_cred, gw_ckey_t *k)
 {
     fake_req_t f;
     const char *why = NULL;
@@ -246,9 +273,12 @@ START_TEST(key_not_cacheable)
     ck_assert_int_eq(gw_ckey_build(&k, &f.r, "{\"a\":", 5, 1, &why), -1);
     ck_assert_str_eq(why, "body is not valid JSON");
     static const char *const writes[][2] = {
-        {"PUT", "/collections/c/points"}, {"POST", "/collections/c/points/delete"},
-        {"GET", "/collections/c"},        {"GET", "/collections"},
-        {"GET", "/telemetry"},            {"POST", "/collections/c/points/payload"},
+        {"PUT", "/collections/c/points"},
+        {"POST", "/collections/c/points/delete"},
+        {"GET", "/collections/c"},
+        {"GET", "/collections"},
+        {"GET", "/telemetry"},
+        {"POST", "/collections/c/points/payload"},
     };
     for (size_t i = 0; i < NELEM(writes); i++) {
         mkreq(&f, writes[i][0], writes[i][1], NULL, NULL);

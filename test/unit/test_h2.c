@@ -82,8 +82,7 @@ typedef struct client {
 static h2_resp_t *resp_for(client_t *cl, int32_t id)
 {
     for (int i = 0; i < cl->nresp; i++)
-        if (cl->resp[i].id == id)
-            return &cl->resp[i];
+        if (cl->resp[i].id == id) return &cl->resp[i];
     ck_assert_int_lt(cl->nresp, MAX_STREAMS);
     h2_resp_t *r = &cl->resp[cl->nresp++];
     memset(r, 0, sizeof(*r));
@@ -111,8 +110,8 @@ static int cl_header(nghttp2_session *s, const nghttp2_frame *fr, const uint8_t 
     else if (nl == 12 && memcmp(name, "x-request-id", 12) == 0)
         r->has_request_id = 1;
     for (size_t i = 0; i < nl; i++)
-        ck_assert_msg(!(name[i] >= 'A' && name[i] <= 'Z'), "upper-case header name %.*s",
-                      (int)nl, name);
+        ck_assert_msg(!(name[i] >= 'A' && name[i] <= 'Z'), "upper-case header name %.*s", (int)nl,
+                      name);
     ck_assert_msg(!(nl == 10 && memcmp(name, "connection", 10) == 0), "connection header sent");
     return 0;
 }
@@ -160,7 +159,10 @@ static void cl_init(client_t *cl)
     ck_assert_int_eq(nghttp2_submit_settings(cl->s, NGHTTP2_FLAG_NONE, NULL, 0), 0);
 }
 
-#define NV(n, v) {(uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NONE}
+#define NV(n, v)                                                                                   \
+    {                                                                                              \
+        (uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NONE             \
+    }
 
 typedef struct body_src {
     const char *data;
@@ -174,8 +176,7 @@ static ssize_t cl_read_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t
     size_t n = b->len - b->off < len ? b->len - b->off : len;
     memcpy(buf, b->data + b->off, n);
     b->off += n;
-    if (b->off == b->len)
-        *flags |= NGHTTP2_DATA_FLAG_EOF;
+    if (b->off == b->len) *flags |= NGHTTP2_DATA_FLAG_EOF;
     return (ssize_t)n;
 }
 
@@ -281,8 +282,7 @@ START_TEST(test_limits_per_stream)
     /* The body streams to an unreachable upstream: 413 when the limit is crossed first, or
      * the 502 of the upstream; either way on this stream only. */
     ck_assert_msg(r->status == 413 || r->status == 502, "status %d", r->status);
-    if (r->status == 413)
-        check_json_error(r, 413, "larger than allowed (limit: 4096 bytes)");
+    if (r->status == 413) check_json_error(r, 413, "larger than allowed (limit: 4096 bytes)");
     check_json_error(resp_for(&cl, hdr), 431, "too large");
     check_json_error(resp_for(&cl, ok), 404, "/api/v1/fine");
     ck_assert_int_eq(cl.goaway, 0);

@@ -10,7 +10,7 @@
 START_TEST(hist_bucket_bounds)
 {
     ck_assert_int_eq(gw_hist_index(0), 0);
-    ck_assert_int_eq(gw_hist_index(50), 0);  /* le="5e-05" includes 50 us */
+    ck_assert_int_eq(gw_hist_index(50), 0); /* le="5e-05" includes 50 us */
     ck_assert_int_eq(gw_hist_index(51), 1);
     ck_assert_int_eq(gw_hist_index(1000), 4);
     ck_assert_int_eq(gw_hist_index(1001), 5);
@@ -26,9 +26,9 @@ START_TEST(histogram_text)
     gw_hist_t a, b;
     memset(&a, 0, sizeof(a));
     memset(&b, 0, sizeof(b));
-    gw_hist_observe(&a, 40);      /* 5e-05 */
-    gw_hist_observe(&a, 700);     /* 0.001 */
-    gw_hist_observe(&b, 3000000); /* 5 */
+    gw_hist_observe(&a, 40);       /* 5e-05 */
+    gw_hist_observe(&a, 700);      /* 0.001 */
+    gw_hist_observe(&b, 3000000);  /* 5 */
     gw_hist_observe(&b, 99000000); /* +Inf */
     const gw_hist_t *h[] = {&a, &b};
     gw_text_t t = {0};

@@ -373,7 +373,6 @@ START_TEST(test_map_mutations)
 }
 END_TEST
 
-
 /* ---------------------------------------------------------------- runner */
 
 static Suite *yconf_map_suite(void)

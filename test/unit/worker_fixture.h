@@ -77,8 +77,8 @@ static inline void spin(fixture_t *f, int rounds)
 /* Sends `len` bytes in pieces of `step` (running the loop between pieces), then collects what
  * the gateway wrote until it has been quiet for a while or closed. Returns a malloc'd buffer,
  * NUL-terminated; its length (it may hold NULs) goes to *outlen when outlen is not NULL. */
-static inline char *exchange_n(fixture_t *f, const void *data, size_t len, size_t step,
-                               int *closed, size_t *outlen)
+static inline char *exchange_n(fixture_t *f, const void *data, size_t len, size_t step, int *closed,
+                               size_t *outlen)
 {
     const char *in = data;
     for (size_t off = 0; off < len; off += step) {
@@ -93,8 +93,7 @@ static inline char *exchange_n(fixture_t *f, const void *data, size_t len, size_
     fcntl(f->client, F_SETFL, O_NONBLOCK);
     for (int quiet = 0; quiet < 200 && !*closed;) {
         spin(f, 1);
-        if (used + 1 == cap)
-            out = realloc(out, cap *= 2);
+        if (used + 1 == cap) out = realloc(out, cap *= 2);
         ssize_t r = read(f->client, out + used, cap - used - 1);
         if (r > 0) {
             used += (size_t)r;
@@ -107,8 +106,7 @@ static inline char *exchange_n(fixture_t *f, const void *data, size_t len, size_
         }
     }
     out[used] = '\0';
-    if (outlen)
-        *outlen = used;
+    if (outlen) *outlen = used;
     return out;
 }
 
