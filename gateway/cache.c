@@ -474,20 +474,25 @@ void gw_cache_free(gw_cache_t *c)
     free(c);
 }
 
-void gw_cache_get_stats(const gw_cache_t *c, gw_cache_stats_t *out)
+void gw_cache_sum_stats(const gw_worker_t *workers, int n, gw_cache_stats_t *out)
 {
-    const cache_counters_t *s = &c->st;
-    out->l1_hits = gw_stat_get(&s->l1_hits);
-    out->l2_hits = gw_stat_get(&s->l2_hits);
-    out->l2_misses = gw_stat_get(&s->l2_misses);
-    out->misses = gw_stat_get(&s->misses);
-    out->stale = gw_stat_get(&s->stale);
-    out->bypass = gw_stat_get(&s->bypass);
-    out->coalesced = gw_stat_get(&s->coalesced);
-    out->stores_l1 = gw_stat_get(&s->stores_l1);
-    out->stores_l2 = gw_stat_get(&s->stores_l2);
-    out->invalidations = gw_stat_get(&s->invalidations);
-    out->purges = gw_stat_get(&s->purges);
+    memset(out, 0, sizeof(*out));
+    for (int i = 0; workers && i < n; i++) {
+        const gw_cache_t *c = workers[i].cache;
+        if (!c) continue;
+        const cache_counters_t *s = &c->st;
+        out->l1_hits += gw_stat_get(&s->l1_hits);
+        out->l2_hits += gw_stat_get(&s->l2_hits);
+        out->l2_misses += gw_stat_get(&s->l2_misses);
+        out->misses += gw_stat_get(&s->misses);
+        out->stale += gw_stat_get(&s->stale);
+        out->bypass += gw_stat_get(&s->bypass);
+        out->coalesced += gw_stat_get(&s->coalesced);
+        out->stores_l1 += gw_stat_get(&s->stores_l1);
+        out->stores_l2 += gw_stat_get(&s->stores_l2);
+        out->invalidations += gw_stat_get(&s->invalidations);
+        out->purges += gw_stat_get(&s->purges);
+    }
 }
 
 void gw_cache_get_l1_stats(const gw_cache_shared_t *sh, gw_l1_stats_t *out)

@@ -37,7 +37,8 @@ typedef struct gw_cache_stats {
     uint64_t l1_hits, l2_hits, l2_misses, misses, stale, bypass, coalesced, stores_l1, stores_l2;
     uint64_t invalidations, purges;
 } gw_cache_stats_t;
-void gw_cache_get_stats(const gw_cache_t *c, gw_cache_stats_t *out);
+/* The counters of every worker's cache, summed (workers without a cache count nothing). */
+void gw_cache_sum_stats(const gw_worker_t *workers, int n, gw_cache_stats_t *out);
 
 struct gw_l1_stats;
 /* Entries, bytes and evictions of the in-process tier. */

@@ -48,7 +48,6 @@ struct gw_cache {
     struct event *alias_ev;
     int alias_fetching;
     uint64_t alias_epoch; /* gw_names_alias_epoch when the fetch under way started */
-    int alias_again;      /* a reload was asked for while a fetch was under way */
     settle_t *settles;
     gw_ckey_memo_t *memo; /* raw request bytes -> key, so repeats skip the JSON work */
     cache_counters_t st;

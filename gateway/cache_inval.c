@@ -204,25 +204,21 @@ static int aliases_apply(gw_cache_t *c, const char *body, size_t len)
     return rc;
 }
 
+/* After a load: the regular refresh, unless something asked for a newer list while this one
+ * was on its way (a bump_all moved the epoch on); then fetch again now. */
+static void alias_schedule_next(gw_cache_t *c)
+{
+    alias_schedule(c, gw_names_aliases_loaded(c->sh->names) ? c->cfg->cache_alias_refresh_ms : 0);
+}
+
 static void alias_on_fetched(void *arg, int ok, long status, const char *body, size_t len,
                              double seconds, const char *error)
 {
     gw_cache_t *c = arg;
     int loaded = gw_names_aliases_loaded(c->sh->names);
     c->alias_fetching = 0;
-    if (c->alias_again) {
-        c->alias_again = 0;
-        alias_schedule(c, 0);
-        if (ok && status == 200)
-            aliases_apply(c, body, len); /* its epoch is older: applied, still not current */
-        return;
-    }
     if (ok && status == 200 && aliases_apply(c, body, len) == 0) {
-        /* Something may have asked for a newer list while this one was on its way (another
-         * bump_all): then fetch again now. A plain reschedule would replace that request's
-         * 0 ms timer with alias_refresh and leave reads bypassing the cache that long. */
-        alias_schedule(c,
-                       gw_names_aliases_loaded(c->sh->names) ? c->cfg->cache_alias_refresh_ms : 0);
+        alias_schedule_next(c);
         return;
     }
     if (ok && (status == 401 || status == 403)) {
@@ -233,8 +229,7 @@ static void alias_on_fetched(void *arg, int ok, long status, const char *body, s
                         "caching without alias tracking",
                         status);
         gw_names_set_aliases(c->sh->names, NULL, NULL, 0, c->alias_epoch);
-        alias_schedule(c,
-                       gw_names_aliases_loaded(c->sh->names) ? c->cfg->cache_alias_refresh_ms : 0);
+        alias_schedule_next(c);
         return;
     }
     if (!loaded)
@@ -249,11 +244,8 @@ static void alias_on_fetched(void *arg, int ok, long status, const char *body, s
 static void alias_on_timer(evutil_socket_t fd, short what, void *arg)
 {
     gw_cache_t *c = arg;
-    if (c->alias_fetching) {
-        /* The answer under way may predate what asked for this reload: ask again after it. */
-        c->alias_again = 1;
-        return;
-    }
+    if (c->alias_fetching)
+        return; /* its answer reschedules, at once if a newer list was asked for meanwhile */
     c->alias_epoch = gw_names_alias_epoch(c->sh->names);
     if (gw_proxy_fetch(c->w->proxy, "/aliases", ALIAS_TIMEOUT_MS, alias_on_fetched, c) == 0)
         c->alias_fetching = 1;

@@ -110,7 +110,7 @@ static void digest_path(gw_digest_t *d, const char *p, size_t len)
     gw_digest_field(d, buf, o);
 }
 
-static void digest_header(gw_digest_t *d, const gw_req_t *r, const char *lower_name)
+void gw_ckey_digest_header(gw_digest_t *d, const gw_req_t *r, const char *lower_name)
 {
     size_t len = 0;
     const char *v = gw_req_header(r, lower_name, &len);
@@ -192,11 +192,11 @@ int gw_ckey_build(gw_ckey_t *k, const gw_req_t *r, const char *body, size_t len,
     gw_digest_field(&d, r->method, r->method_len);
     digest_path(&d, r->path, r->path_len);
     gw_digest_field(&d, q, (size_t)ql);
-    digest_header(&d, r, "content-type");
-    digest_header(&d, r, "accept-encoding");
+    gw_ckey_digest_header(&d, r, "content-type");
+    gw_ckey_digest_header(&d, r, "accept-encoding");
     if (per_credential) {
-        digest_header(&d, r, "api-key");
-        digest_header(&d, r, "authorization");
+        gw_ckey_digest_header(&d, r, "api-key");
+        gw_ckey_digest_header(&d, r, "authorization");
     }
     if (digest_body(&d, &k->deps, body, len, why) != 0) {
         gw_digest_dispose(&d);

@@ -33,6 +33,9 @@ typedef struct gw_ckey {
 int gw_ckey_build(gw_ckey_t *k, const gw_req_t *r, const char *body, size_t len, int per_credential,
                   const char **why);
 
+/* Feeds whether request header `lower_name` is present, and its value, into d. */
+void gw_ckey_digest_header(gw_digest_t *d, const gw_req_t *r, const char *lower_name);
+
 /* The local (L1) key: base plus the generation of every dependency and the global one. */
 void gw_ckey_l1(const gw_ckey_t *k, const uint64_t *gens, uint64_t global,
                 unsigned char out[GW_DIGEST_LEN]);

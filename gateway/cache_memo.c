@@ -38,14 +38,6 @@ void gw_ckey_memo_free(gw_ckey_memo_t *m)
     free(m);
 }
 
-static void field_hdr(gw_digest_t *d, const gw_req_t *r, const char *name)
-{
-    size_t len = 0;
-    const char *v = gw_req_header(r, name, &len);
-    gw_digest_u64(d, v != NULL);
-    gw_digest_field(d, v ? v : "", v ? len : 0);
-}
-
 /* Everything gw_ckey_build reads, as it arrived: equal digests give equal keys. */
 static int raw_digest(const gw_req_t *r, const char *body, size_t len, int per_credential,
                       unsigned char out[GW_DIGEST_LEN])
@@ -58,11 +50,11 @@ static int raw_digest(const gw_req_t *r, const char *body, size_t len, int per_c
     gw_digest_field(&d, r->path, r->path_len);
     gw_digest_field(&d, r->query ? r->query : "", r->query ? r->query_len : 0);
     gw_digest_field(&d, r->route.collection ? r->route.collection : "", r->route.collection_len);
-    field_hdr(&d, r, "content-type");
-    field_hdr(&d, r, "accept-encoding");
+    gw_ckey_digest_header(&d, r, "content-type");
+    gw_ckey_digest_header(&d, r, "accept-encoding");
     if (per_credential) {
-        field_hdr(&d, r, "api-key");
-        field_hdr(&d, r, "authorization");
+        gw_ckey_digest_header(&d, r, "api-key");
+        gw_ckey_digest_header(&d, r, "authorization");
     }
     gw_digest_field(&d, body, len);
     gw_digest_final(&d, out);

@@ -63,14 +63,9 @@ static json_t *health_cache_json(gw_worker_t *w)
     gw_shared_t *sh = w->shared;
     json_object_set_new(c, "enabled", json_boolean(sh->cache != NULL));
     if (!sh->cache) return c;
-    uint64_t hits = 0, lookups = 0;
-    for (int i = 0; i < sh->nworkers; i++) {
-        gw_cache_stats_t s;
-        if (!sh->workers || !sh->workers[i].cache) continue;
-        gw_cache_get_stats(sh->workers[i].cache, &s);
-        hits += s.l1_hits + s.l2_hits + s.coalesced;
-        lookups += s.l1_hits + s.l2_hits + s.coalesced + s.misses;
-    }
+    gw_cache_stats_t s;
+    gw_cache_sum_stats(sh->workers, sh->nworkers, &s);
+    uint64_t hits = s.l1_hits + s.l2_hits + s.coalesced, lookups = hits + s.misses;
     gw_l1_stats_t l1;
     gw_cache_get_l1_stats(sh->cache, &l1);
     json_object_set_new(c, "entries", json_integer((json_int_t)l1.entries));

@@ -112,18 +112,13 @@ static void render_cache(gw_worker_t *w, gw_text_t *t)
 {
     gw_shared_t *sh = w->shared;
     if (!sh->cache) return;
-    gw_cache_stats_t sum = {0};
+    gw_cache_stats_t sum;
+    gw_cache_sum_stats(sh->workers, sh->nworkers, &sum);
     gw_redis_stats_t rs = {0};
     int redis_any = 0, redis_up = 0;
     for (int i = 0; i < sh->nworkers; i++) {
-        gw_cache_stats_t s;
         gw_cache_t *c = sh->workers[i].cache;
         if (!c) continue;
-        gw_cache_get_stats(c, &s);
-        sum.l1_hits += s.l1_hits, sum.l2_hits += s.l2_hits, sum.l2_misses += s.l2_misses;
-        sum.misses += s.misses, sum.stale += s.stale, sum.bypass += s.bypass;
-        sum.coalesced += s.coalesced, sum.stores_l1 += s.stores_l1, sum.stores_l2 += s.stores_l2;
-        sum.invalidations += s.invalidations, sum.purges += s.purges;
         gw_redis_t *r = gw_cache_redis(c);
         if (r) {
             gw_redis_stats_t one;
