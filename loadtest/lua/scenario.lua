@@ -2,6 +2,8 @@
 --   LT_MODE     fixed | zipf | miss | mix | get        (default fixed)
 --   LT_PATH     request path (default /collections/loadtest/points/query; GET path for "get")
 --   LT_DIM      vector size of the collection (default 8)
+--   LT_VECTOR_KEY  body member holding the search vector: "query" (Qdrant's points/query, the
+--               default) or "query_vector" (the gateway's /api/v1/models/NAME/vectors/search)
 --   LT_BODIES   distinct bodies for zipf/mix (default 1000)
 --   LT_ZIPF_S   Zipf exponent (default 1.1)
 --   LT_SALT     makes this run's bodies unique to it (zipf, mix, miss), so every run starts cold
@@ -22,6 +24,7 @@ local salt = tonumber(os.getenv("LT_SALT") or "0")
 local write_pct = tonumber(os.getenv("LT_WRITE_PCT") or "10")
 local npoints = tonumber(os.getenv("LT_POINTS") or "1000")
 local count_xcache = os.getenv("LT_XCACHE") == "1"
+local vector_key = os.getenv("LT_VECTOR_KEY") or "query"
 
 local FIXED = '{"query":[0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8],"limit":10,"with_payload":true}'
 
@@ -65,7 +68,7 @@ local function vector(k)
 end
 
 local function search_body(k)
-   return '{"query":' .. vector(k) .. ',"limit":10,"with_payload":true}'
+   return '{"' .. vector_key .. '":' .. vector(k) .. ',"limit":10,"with_payload":true}'
 end
 
 -- The Zipf table: 65536 slots, body rank r (1..n) filling a share of slots proportional to

@@ -63,10 +63,14 @@ class LoadtestSmoke(unittest.TestCase):
             for t, label in LABELS.items():
                 self.assertRegex(section, r"\n\| %s \| [\d,]+ \|" % re.escape(label),
                                  "no row for %s in the fixed table:\n%s" % (t, section))
-            # every scenario has its table (h2 without direct), the placeholder is marked skipped
-            for sc in ("zipf", "zipf-10k", "miss", "mix", "health", "newconn", "ab", "ab-k", "h2"):
+            # every scenario has its table (h2 without direct)
+            for sc in ("zipf", "zipf-10k", "miss", "mix", "health", "newconn", "ab", "ab-k", "h2",
+                       "models"):
                 self.assertIn("\n### %s\n" % sc, report)
-            self.assertRegex(report, r"### models\n\n\*\*Skipped\*\*")
+            # the model API runs through the gateway: its row has a number too
+            section = report.split("### models\n", 1)[1].split("\n### ", 1)[0]
+            self.assertRegex(section, r"\n\| %s \| [\d,]+ \|" % re.escape(LABELS["gateway"]),
+                             "no gateway row in the models table:\n" + section)
             self.assertIn("## Targets", report)
             self.assertTrue(os.path.exists(os.path.join(out, "results.json")))
             self.assertTrue(os.path.exists(os.path.join(out, "throughput.png")), os.listdir(out))
