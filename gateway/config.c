@@ -256,7 +256,7 @@ static const yconf_key_t gw_keys[] = {
         check_url, "Qdrant's REST endpoint, http(s)://host[:port] without a path"),
     KEY("upstream.api_key", YCONF_STRING | YCONF_SECRET, upstream_api_key, char *, 0, 0, "",
         check_api_key, "api-key header for Qdrant; empty = none"),
-    KEY("upstream.max_connections", YCONF_INT, upstream_max_connections, int, 1, 10000, "64", NULL,
+    KEY("upstream.max_connections", YCONF_INT, upstream_max_connections, int, 1, 10000, "256", NULL,
         "pooled connections to Qdrant, per worker"),
     KEY("upstream.connect_timeout", YCONF_DURATION, upstream_connect_timeout_ms, uint64_t, 10, MIN,
         "2s", NULL, "give up connecting to Qdrant after this long"),

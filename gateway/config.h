@@ -47,7 +47,7 @@ typedef struct gw_config {
     char *upstream_url;
     /* upstream.api_key, default "" (none); printable ASCII, never shown by gw_config_dump */
     char *upstream_api_key;
-    /* upstream.max_connections, per worker, 1..10000, default 64 */
+    /* upstream.max_connections, per worker, 1..10000, default 256 */
     int upstream_max_connections;
     /* upstream.connect_timeout, 10ms..1m, default 2s */
     uint64_t upstream_connect_timeout_ms;

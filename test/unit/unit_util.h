@@ -264,7 +264,7 @@ static inline void assert_defaults(const gw_config_t *c)
     ck_assert_uint_eq(c->shutdown_timeout_ms, 10000);
     ck_assert_str_eq(c->upstream_url, "http://127.0.0.1:6333");
     ck_assert_str_eq(c->upstream_api_key, "");
-    ck_assert_int_eq(c->upstream_max_connections, 64);
+    ck_assert_int_eq(c->upstream_max_connections, 256);
     ck_assert_uint_eq(c->upstream_connect_timeout_ms, 2000);
     ck_assert_uint_eq(c->upstream_timeout_ms, 60000);
     ck_assert_uint_eq(c->upstream_idle_timeout_ms, 4000);

@@ -1,0 +1,876 @@
+/* The own engine of the upstream pool: HTTP/1.1 to an http:// Qdrant over plain non-blocking
+ * sockets on the worker's loop, answers parsed with llhttp. Each worker keeps at most
+ * upstream.max_connections keep-alive connections, reuses the most recently used first (a hot
+ * set stays warm, the rest time out after upstream.idle_timeout), and queues transfers when all
+ * are busy. One request at a time per connection (no pipelining).
+ *
+ * Per exchange on a warm connection the cost is one writev (head and body from the client's
+ * buffer, no copy) and one read: no allocation, no epoll_ctl. A body complete before the
+ * transfer starts ("whole") is never drained, so a read that fails on a reused connection
+ * before any answer byte (Qdrant closed it while idle) is sent again once, on a new
+ * connection. Bodies still arriving are streamed (Content-Length, or chunked when the length
+ * is unknown) and never retried. */
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <llhttp.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "gateway/proxy_int.h"
+
+#define PXH_READ_BYTES    (64u << 10)
+#define PXH_MAX_HEAD      (256u << 10) /* larger answer header sections fail the transfer */
+#define PXH_IOV           16
+#define PXH_CHUNK_FRAMING 16 /* "%zx\r\n" */
+
+struct pxh_conn {
+    pxh_pool_t *pool;
+    int fd;
+    struct event *rev, *wev, *idle_timer;
+    llhttp_t parser;
+    px_xfer_t *x;            /* the exchange under way, NULL when idle */
+    pxh_conn_t *prev, *next; /* every connection */
+    pxh_conn_t *idle_next;   /* the idle stack, most recently used on top */
+    unsigned connecting : 1, idle : 1;
+    unsigned reused : 1;     /* carried an exchange before this one */
+    unsigned got_bytes : 1;  /* some of the current answer arrived */
+    unsigned in_value : 1;   /* header parsing: the last piece was a value */
+    unsigned msg_done : 1;   /* the final answer is complete */
+    unsigned keep_alive : 1; /* ... and allows another exchange */
+    unsigned read_paused : 1;
+};
+
+struct pxh_pool {
+    gw_proxy_t *px;
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+    char authority[300]; /* Host header and logs: host[:port] as written in upstream.url */
+    pxh_conn_t *conns;
+    pxh_conn_t *idle;
+    int nconns;
+    px_xfer_t *wait_head, *wait_tail;
+    char rbuf[PXH_READ_BYTES];
+};
+
+static llhttp_settings_t pxh_settings;
+static pthread_once_t pxh_settings_once = PTHREAD_ONCE_INIT;
+
+static void pxh_send(pxh_conn_t *c);
+static void pxh_acquire(px_xfer_t *x, int fresh);
+
+/* ---- connections ------------------------------------------------------------------------- */
+
+static void pxh_idle_unlink(pxh_conn_t *c)
+{
+    if (!c->idle) return;
+    pxh_pool_t *p = c->pool;
+    for (pxh_conn_t **pp = &p->idle; *pp; pp = &(*pp)->idle_next) {
+        if (*pp == c) {
+            *pp = c->idle_next;
+            break;
+        }
+    }
+    c->idle = 0;
+    c->idle_next = NULL;
+    evtimer_del(c->idle_timer);
+}
+
+static void pxh_conn_close(pxh_conn_t *c)
+{
+    pxh_pool_t *p = c->pool;
+    gw_wstats_t *st = p->px->w->stats;
+    pxh_idle_unlink(c);
+    if (c->x) c->x->conn = NULL;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        p->conns = c->next;
+    if (c->next) c->next->prev = c->prev;
+    event_free(c->rev);
+    event_free(c->wev);
+    event_free(c->idle_timer);
+    close(c->fd);
+    if (st) gw_stat_inc(&st->upstream_closed);
+    p->nconns--;
+    free(c);
+}
+
+static void pxh_on_idle_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    pxh_conn_close(arg);
+}
+
+static void pxh_on_read(evutil_socket_t fd, short what, void *arg);
+static void pxh_on_write(evutil_socket_t fd, short what, void *arg);
+
+/* A new connection, connecting (or connected: loopback often is at once). NULL with errno. */
+static pxh_conn_t *pxh_conn_open(pxh_pool_t *p)
+{
+    struct event_base *base = p->px->w->base;
+    int fd = socket(p->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return NULL;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+    pxh_conn_t *c = calloc(1, sizeof(*c));
+    if (!c) goto fail;
+    c->pool = p;
+    c->fd = fd;
+    c->rev = event_new(base, fd, EV_READ | EV_PERSIST, pxh_on_read, c);
+    c->wev = event_new(base, fd, EV_WRITE | EV_PERSIST, pxh_on_write, c);
+    c->idle_timer = evtimer_new(base, pxh_on_idle_timeout, c);
+    if (!c->rev || !c->wev || !c->idle_timer) goto fail;
+    if (connect(fd, (struct sockaddr *)&p->addr, p->addrlen) != 0) {
+        if (errno != EINPROGRESS) goto fail;
+        c->connecting = 1;
+        event_add(c->wev, NULL);
+    }
+    event_add(c->rev, NULL);
+    c->next = p->conns;
+    if (p->conns) p->conns->prev = c;
+    p->conns = c;
+    p->nconns++;
+    if (p->px->w->stats) gw_stat_inc(&p->px->w->stats->upstream_opened);
+    return c;
+fail:;
+    int e = errno;
+    if (c) {
+        if (c->rev) event_free(c->rev);
+        if (c->wev) event_free(c->wev);
+        if (c->idle_timer) event_free(c->idle_timer);
+        free(c);
+    }
+    close(fd);
+    errno = e ? e : ENOMEM;
+    return NULL;
+}
+
+/* ---- transfers on connections ------------------------------------------------------------ */
+
+static uint64_t pxh_deadline_ms(const px_xfer_t *x)
+{
+    const gw_config_t *cfg = x->px->w->cfg;
+    uint64_t t = cfg->upstream_timeout_ms;
+    if (x->req && (x->req->route.flags & GW_ROUTE_F_STREAM)) return t; /* idle window */
+    uint64_t spent = (gw_mono_us() - x->start_us) / 1000;
+    return spent < t ? t - spent : 1;
+}
+
+static void pxh_arm(px_xfer_t *x, uint64_t ms)
+{
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000)};
+    evtimer_add(x->timer, &tv);
+}
+
+/* Hands a connection (connected or connecting) to a transfer. */
+static void pxh_attach(pxh_conn_t *c, px_xfer_t *x)
+{
+    c->x = x;
+    x->conn = c;
+    c->got_bytes = c->msg_done = c->keep_alive = c->in_value = 0;
+    llhttp_init(&c->parser, HTTP_RESPONSE, &pxh_settings);
+    c->parser.data = c;
+    if (c->connecting) {
+        uint64_t ct = x->px->w->cfg->upstream_connect_timeout_ms, left = pxh_deadline_ms(x);
+        pxh_arm(x, ct < left ? ct : left);
+        return;
+    }
+    pxh_send(c);
+}
+
+/* A transfer waiting for a connection gets the first free one. */
+static void pxh_wait_push(pxh_pool_t *p, px_xfer_t *x)
+{
+    x->queued = 1;
+    x->wait_next = NULL;
+    if (p->wait_tail)
+        p->wait_tail->wait_next = x;
+    else
+        p->wait_head = x;
+    p->wait_tail = x;
+}
+
+static void pxh_wait_remove(pxh_pool_t *p, px_xfer_t *x)
+{
+    px_xfer_t *prev = NULL;
+    for (px_xfer_t *y = p->wait_head; y; prev = y, y = y->wait_next) {
+        if (y != x) continue;
+        if (prev)
+            prev->wait_next = y->wait_next;
+        else
+            p->wait_head = y->wait_next;
+        if (p->wait_tail == y) p->wait_tail = prev;
+        break;
+    }
+    x->queued = 0;
+    x->wait_next = NULL;
+}
+
+static px_xfer_t *pxh_wait_pop(pxh_pool_t *p)
+{
+    px_xfer_t *x = p->wait_head;
+    if (x) pxh_wait_remove(p, x);
+    return x;
+}
+
+/* Ends x (which no connection carries any more) with a failure. */
+static void pxh_fail(px_xfer_t *x, gw_proxy_end_t end, int uperr)
+{
+    evtimer_del(x->timer);
+    px_complete(x, (px_outcome_t){end, uperr, x->errbuf});
+}
+
+/* After a connection closed: a waiting transfer may now open one. */
+static void pxh_kick_waiters(pxh_pool_t *p)
+{
+    while (p->wait_head && p->nconns < p->px->w->cfg->upstream_max_connections) {
+        px_xfer_t *x = pxh_wait_pop(p);
+        pxh_acquire(x, 1);
+    }
+}
+
+/* A connection becomes free: the oldest waiter takes it, or it goes on the idle stack. */
+static void pxh_release(pxh_conn_t *c)
+{
+    pxh_pool_t *p = c->pool;
+    c->x = NULL;
+    c->reused = 1;
+    if (c->read_paused) {
+        c->read_paused = 0;
+        event_add(c->rev, NULL);
+    }
+    px_xfer_t *w = pxh_wait_pop(p);
+    if (w) {
+        pxh_attach(c, w);
+        return;
+    }
+    c->idle = 1;
+    c->idle_next = p->idle;
+    p->idle = c;
+    uint64_t ms = p->px->w->cfg->upstream_idle_timeout_ms;
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000)};
+    evtimer_add(c->idle_timer, &tv);
+}
+
+static void pxh_acquire(px_xfer_t *x, int fresh)
+{
+    pxh_pool_t *p = x->px->h1;
+    pxh_conn_t *c = fresh ? NULL : p->idle;
+    if (c) {
+        pxh_idle_unlink(c);
+        pxh_attach(c, x);
+        return;
+    }
+    if (p->nconns >= x->px->w->cfg->upstream_max_connections && p->idle)
+        pxh_conn_close(p->idle); /* a retry wants a new connection: make room */
+    if (p->nconns >= x->px->w->cfg->upstream_max_connections) {
+        pxh_wait_push(p, x);
+        return;
+    }
+    c = pxh_conn_open(p);
+    if (!c) {
+        snprintf(x->errbuf, sizeof(x->errbuf), "connect to %s: %s", p->authority, strerror(errno));
+        pxh_fail(x, GW_PROXY_UNREACHABLE, GW_UPERR_REFUSED);
+        return;
+    }
+    pxh_attach(c, x);
+}
+
+/* Only reads go again after a failure: a write might have been applied. */
+static int pxh_may_retry(const px_xfer_t *x, const pxh_conn_t *c)
+{
+    const gw_req_t *r = x->req;
+    if (!r || !r->codec || !x->whole || x->retried || !c->reused || c->got_bytes) return 0;
+    return r->route.cls == GW_ROUTE_QDRANT_READ || r->route.cls == GW_ROUTE_QDRANT_READ_VOLATILE ||
+           strcmp(r->method, "GET") == 0 || r->is_head;
+}
+
+/* The connection broke (errno-style cause in x->errbuf already): close it, and either send the
+ * transfer again on a new connection or fail it. */
+static void pxh_conn_failed(pxh_conn_t *c, gw_proxy_end_t end, int uperr)
+{
+    pxh_pool_t *p = c->pool;
+    px_xfer_t *x = c->x;
+    int retry = x && end == GW_PROXY_FAILED && pxh_may_retry(x, c);
+    pxh_conn_close(c);
+    if (x) {
+        if (retry) {
+            gw_log_debug("upstream connection closed before answering %s %.*s (id %s): "
+                         "sending it again on a new connection",
+                         x->req->method, (int)x->req->target_len, x->req->target, x->req->id);
+            x->retried = 1;
+            x->sent = 0;
+            pxh_acquire(x, 1);
+        } else {
+            pxh_fail(x, end, uperr);
+        }
+    }
+    pxh_kick_waiters(p);
+}
+
+static int pxh_errno_kind(int e)
+{
+    return e == ECONNRESET || e == EPIPE || e == ECONNABORTED ? GW_UPERR_RESET : GW_UPERR_OTHER;
+}
+
+/* ---- writing the request ----------------------------------------------------------------- */
+
+static int pxh_write_done(const px_xfer_t *x)
+{
+    if (x->whole) return x->sent == x->head_len + x->body_len;
+    return x->body_end && evbuffer_get_length(x->out) == 0;
+}
+
+/* Whole mode: head and body straight from r->body, from offset x->sent on. */
+static int pxh_send_whole(pxh_conn_t *c, px_xfer_t *x)
+{
+    struct evbuffer *body = x->req->body;
+    while (!pxh_write_done(x)) {
+        struct iovec iov[PXH_IOV];
+        int n = 0;
+        size_t body_off = 0;
+        if (x->sent < x->head_len) {
+            iov[n++] = (struct iovec){x->head + x->sent, x->head_len - x->sent};
+        } else {
+            body_off = x->sent - x->head_len;
+        }
+        if (x->body_len > body_off) {
+            struct evbuffer_ptr at;
+            evbuffer_ptr_set(body, &at, body_off, EVBUFFER_PTR_SET);
+            n += evbuffer_peek(body, -1, &at, (struct evbuffer_iovec *)&iov[n], PXH_IOV - n);
+            if (n > PXH_IOV) n = PXH_IOV; /* peek counts every chain; only the first fit */
+        }
+        ssize_t w = writev(c->fd, iov, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN) return 1;
+            return -1;
+        }
+        x->sent += (size_t)w;
+    }
+    return 0;
+}
+
+/* Stream mode: move what the client sent so far into x->out (framed when chunked), write. */
+static int pxh_send_stream(pxh_conn_t *c, px_xfer_t *x)
+{
+    gw_req_t *r = x->req;
+    while (!x->body_end && evbuffer_get_length(x->out) < GW_REQ_LOW_WATER) {
+        size_t have = evbuffer_get_length(r->body);
+        if (have) {
+            if (x->chunked) evbuffer_add_printf(x->out, "%zx\r\n", have);
+            evbuffer_remove_buffer(r->body, x->out, have);
+            if (x->chunked) evbuffer_add(x->out, "\r\n", 2);
+            if (r->codec) r->codec->want_body(r, 1);
+            continue;
+        }
+        if (!r->body_done) break;
+        if (x->chunked) evbuffer_add(x->out, "0\r\n\r\n", 5);
+        x->body_end = 1;
+    }
+    while (evbuffer_get_length(x->out)) {
+        int w = evbuffer_write(x->out, c->fd);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN) return 1;
+            return -1;
+        }
+        if (x->req->route.flags & GW_ROUTE_F_STREAM) pxh_arm(x, pxh_deadline_ms(x));
+        if (w == 0) break;
+    }
+    /* Drained: more body may be waiting behind the low-water mark. */
+    if (!x->body_end && evbuffer_get_length(r->body)) return pxh_send_stream(c, x);
+    return 0;
+}
+
+static void pxh_send(pxh_conn_t *c)
+{
+    px_xfer_t *x = c->x;
+    if (!x || !x->req || pxh_write_done(x)) {
+        event_del(c->wev);
+        return;
+    }
+    int rc = x->whole ? pxh_send_whole(c, x) : pxh_send_stream(c, x);
+    if (rc < 0) {
+        int e = errno;
+        snprintf(x->errbuf, sizeof(x->errbuf), "sending to %s: %s", c->pool->authority,
+                 strerror(e));
+        pxh_conn_failed(c, GW_PROXY_FAILED, pxh_errno_kind(e));
+        return;
+    }
+    if (rc > 0)
+        event_add(c->wev, NULL);
+    else
+        event_del(c->wev);
+}
+
+static void pxh_on_write(evutil_socket_t fd, short what, void *arg)
+{
+    pxh_conn_t *c = arg;
+    if (c->connecting) {
+        int err = 0;
+        socklen_t len = sizeof(err);
+        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+        if (err == EINPROGRESS) return;
+        if (err) {
+            px_xfer_t *x = c->x;
+            if (x)
+                snprintf(x->errbuf, sizeof(x->errbuf), "connect to %s: %s", c->pool->authority,
+                         strerror(err));
+            pxh_conn_failed(c, GW_PROXY_UNREACHABLE, GW_UPERR_REFUSED);
+            return;
+        }
+        c->connecting = 0;
+        pxh_arm(c->x, pxh_deadline_ms(c->x));
+    }
+    pxh_send(c);
+}
+
+/* ---- reading the answer ------------------------------------------------------------------ */
+
+static int pxh_hdr_add(pxh_conn_t *c, const char *at, size_t len)
+{
+    px_xfer_t *x = c->x;
+    if (evbuffer_get_length(x->resp_hdrs) + len > PXH_MAX_HEAD) {
+        llhttp_set_error_reason(&c->parser, "header section too large");
+        return HPE_USER;
+    }
+    evbuffer_add(x->resp_hdrs, at, len);
+    return 0;
+}
+
+static int pxh_on_message_begin(llhttp_t *p)
+{
+    pxh_conn_t *c = p->data;
+    evbuffer_drain(c->x->resp_hdrs, evbuffer_get_length(c->x->resp_hdrs));
+    c->in_value = 0;
+    return 0;
+}
+
+static int pxh_on_header_field(llhttp_t *p, const char *at, size_t len)
+{
+    pxh_conn_t *c = p->data;
+    if (c->in_value) {
+        c->in_value = 0;
+        if (pxh_hdr_add(c, "\r\n", 2)) return HPE_USER;
+    }
+    return pxh_hdr_add(c, at, len);
+}
+
+static int pxh_on_header_value(llhttp_t *p, const char *at, size_t len)
+{
+    pxh_conn_t *c = p->data;
+    if (!c->in_value) {
+        c->in_value = 1;
+        if (pxh_hdr_add(c, ": ", 2)) return HPE_USER;
+    }
+    return pxh_hdr_add(c, at, len);
+}
+
+static int pxh_on_headers_complete(llhttp_t *p)
+{
+    pxh_conn_t *c = p->data;
+    px_xfer_t *x = c->x;
+    if (c->in_value && pxh_hdr_add(c, "\r\n", 2)) return HPE_USER;
+    c->in_value = 0;
+    if (p->status_code < 200) return 0; /* 1xx: the final answer follows */
+    x->status = p->status_code;
+    if (x->req && x->req->codec && !x->head_forwarded) px_forward_head(x);
+    return x->req && x->req->is_head ? 1 : 0; /* an answer to HEAD has no body */
+}
+
+static int pxh_on_resp_body(llhttp_t *p, const char *at, size_t len)
+{
+    pxh_conn_t *c = p->data;
+    px_xfer_t *x = c->x;
+    if (x->req && x->req->codec) px_relay_body(x, at, len);
+    return 0;
+}
+
+static int pxh_on_message_complete(llhttp_t *p)
+{
+    pxh_conn_t *c = p->data;
+    if (p->status_code < 200) return 0;
+    c->msg_done = 1;
+    c->keep_alive = llhttp_should_keep_alive(p) ? 1 : 0;
+    return HPE_PAUSED; /* anything after the answer is not ours */
+}
+
+static void pxh_settings_init(void)
+{
+    llhttp_settings_init(&pxh_settings);
+    pxh_settings.on_message_begin = pxh_on_message_begin;
+    pxh_settings.on_header_field = pxh_on_header_field;
+    pxh_settings.on_header_value = pxh_on_header_value;
+    pxh_settings.on_headers_complete = pxh_on_headers_complete;
+    pxh_settings.on_body = pxh_on_resp_body;
+    pxh_settings.on_message_complete = pxh_on_message_complete;
+}
+
+/* The answer is complete: the connection goes back (or closes), then the client is answered. */
+static void pxh_done(pxh_conn_t *c, int leftover)
+{
+    px_xfer_t *x = c->x;
+    int reuse = c->keep_alive && !leftover && pxh_write_done(x);
+    evtimer_del(x->timer);
+    x->conn = NULL;
+    c->x = NULL;
+    if (reuse) {
+        pxh_release(c);
+    } else {
+        pxh_conn_close(c);
+        pxh_kick_waiters(x->px->h1);
+    }
+    px_complete(x, (px_outcome_t){GW_PROXY_OK, -1, NULL});
+}
+
+static void pxh_on_eof(pxh_conn_t *c)
+{
+    px_xfer_t *x = c->x;
+    if (!x) {
+        pxh_conn_close(c); /* Qdrant closed an idle connection */
+        return;
+    }
+    if (c->got_bytes) {
+        llhttp_errno_t e = llhttp_finish(&c->parser);
+        if ((e == HPE_OK || e == HPE_PAUSED) && c->msg_done) {
+            c->keep_alive = 0;
+            pxh_done(c, 0); /* an answer delimited by the end of the connection */
+            return;
+        }
+    }
+    snprintf(x->errbuf, sizeof(x->errbuf), "%s closed the connection %s", c->pool->authority,
+             c->got_bytes ? "in the middle of the answer" : "without answering");
+    pxh_conn_failed(c, GW_PROXY_FAILED, GW_UPERR_RESET);
+}
+
+static void pxh_on_read(evutil_socket_t fd, short what, void *arg)
+{
+    pxh_conn_t *c = arg;
+    pxh_pool_t *p = c->pool;
+    if (c->connecting) {
+        pxh_on_write(fd, EV_WRITE, c); /* refused connects are reported as readable too */
+        return;
+    }
+    ssize_t n = read(fd, p->rbuf, sizeof(p->rbuf));
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EINTR) return;
+        if (c->x)
+            snprintf(c->x->errbuf, sizeof(c->x->errbuf), "reading from %s: %s", p->authority,
+                     strerror(errno));
+        pxh_conn_failed(c, GW_PROXY_FAILED, pxh_errno_kind(errno));
+        return;
+    }
+    if (n == 0) {
+        pxh_on_eof(c);
+        return;
+    }
+    px_xfer_t *x = c->x;
+    if (!x) {
+        gw_log_warn("upstream %s sent %zd bytes nobody asked for: closing that connection",
+                    p->authority, n);
+        pxh_conn_close(c);
+        return;
+    }
+    c->got_bytes = 1;
+    if (x->req && (x->req->route.flags & GW_ROUTE_F_STREAM)) pxh_arm(x, pxh_deadline_ms(x));
+    llhttp_errno_t e = llhttp_execute(&c->parser, p->rbuf, (size_t)n);
+    if (e == HPE_PAUSED && c->msg_done) {
+        const char *end = llhttp_get_error_pos(&c->parser);
+        pxh_done(c, end && end < p->rbuf + n);
+        return;
+    }
+    if (e != HPE_OK) {
+        const char *why = llhttp_get_error_reason(&c->parser);
+        snprintf(x->errbuf, sizeof(x->errbuf), "invalid answer from %s: %s", p->authority,
+                 why ? why : llhttp_errno_name(e));
+        pxh_conn_failed(c, GW_PROXY_FAILED, GW_UPERR_OTHER);
+        return;
+    }
+    gw_req_t *r = x->req;
+    if (r && r->codec && !x->swallowed && r->codec->out_pending(r) >= GW_REQ_HIGH_WATER) {
+        c->read_paused = 1; /* resumed from on_drain when the client has read enough */
+        event_del(c->rev);
+    }
+}
+
+/* ---- the engine's side of proxy.c -------------------------------------------------------- */
+
+static int pxh_head_reserve(px_xfer_t *x, size_t more)
+{
+    if (x->head_len + more <= x->head_cap) return 0;
+    size_t cap = x->head_cap ? x->head_cap : 1024;
+    while (cap < x->head_len + more)
+        cap *= 2;
+    char *h = realloc(x->head, cap);
+    if (!h) return -1;
+    x->head = h;
+    x->head_cap = cap;
+    return 0;
+}
+
+static int pxh_head_put(px_xfer_t *x, const char *s, size_t n)
+{
+    if (pxh_head_reserve(x, n)) return -1;
+    memcpy(x->head + x->head_len, s, n);
+    x->head_len += n;
+    return 0;
+}
+
+static int pxh_head_header(void *ctx, const char *n, size_t nl, const char *v, size_t vl)
+{
+    px_xfer_t *x = ctx;
+    if (pxh_head_reserve(x, nl + vl + 4)) return -1;
+    char *o = x->head + x->head_len;
+    memcpy(o, n, nl);
+    o[nl] = ':';
+    o[nl + 1] = ' ';
+    memcpy(o + nl + 2, v, vl);
+    o[nl + 2 + vl] = '\r';
+    o[nl + 3 + vl] = '\n';
+    x->head_len += nl + vl + 4;
+    return 0;
+}
+
+/* The request head as Qdrant gets it, and how its body will travel. */
+static int pxh_build(px_xfer_t *x, gw_req_t *r)
+{
+    pxh_pool_t *p = x->px->h1;
+    int has_accept, has_ctype;
+    char line[64];
+    x->head_len = 0;
+    x->sent = 0;
+    x->whole = x->chunked = x->body_end = 0;
+    x->body_len = 0;
+    if (pxh_head_put(x, r->method, strlen(r->method)) || pxh_head_put(x, " ", 1) ||
+        pxh_head_put(x, r->target, r->target_len) || pxh_head_put(x, " HTTP/1.1\r\n", 11) ||
+        pxh_head_header(x, "Host", 4, p->authority, strlen(p->authority)) ||
+        px_each_header(x->px, r, pxh_head_header, x, &has_accept, &has_ctype))
+        return -1;
+    int framed = !r->is_head && (r->has_body || r->content_length == 0);
+    if (!framed) {
+        x->whole = 1;
+    } else if (r->body_done) {
+        x->whole = 1;
+        x->body_len = evbuffer_get_length(r->body);
+        snprintf(line, sizeof(line), "%llu", (unsigned long long)x->body_len);
+        if (pxh_head_header(x, "Content-Length", 14, line, strlen(line))) return -1;
+    } else {
+        if (!x->out && !(x->out = evbuffer_new())) return -1;
+        evbuffer_drain(x->out, evbuffer_get_length(x->out));
+        if (r->content_length >= 0) {
+            snprintf(line, sizeof(line), "%lld", (long long)r->content_length);
+            if (pxh_head_header(x, "Content-Length", 14, line, strlen(line))) return -1;
+        } else {
+            x->chunked = 1;
+            if (pxh_head_header(x, "Transfer-Encoding", 17, "chunked", 7)) return -1;
+        }
+    }
+    if (pxh_head_put(x, "\r\n", 2)) return -1;
+    if (!x->whole && evbuffer_add(x->out, x->head, x->head_len)) return -1;
+    return 0;
+}
+
+static void pxh_on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    px_xfer_t *x = arg;
+    pxh_pool_t *p = x->px->h1;
+    const gw_config_t *cfg = x->px->w->cfg;
+    if (x->queued) {
+        pxh_wait_remove(p, x);
+        snprintf(x->errbuf, sizeof(x->errbuf), "all %d connections to %s stayed busy for %llu ms",
+                 cfg->upstream_max_connections, p->authority,
+                 (unsigned long long)cfg->upstream_timeout_ms);
+        pxh_fail(x, GW_PROXY_TIMEOUT, GW_UPERR_TIMEOUT);
+        return;
+    }
+    pxh_conn_t *c = x->conn;
+    if (c && c->connecting) {
+        snprintf(x->errbuf, sizeof(x->errbuf), "connect to %s timed out after %llu ms",
+                 p->authority, (unsigned long long)cfg->upstream_connect_timeout_ms);
+        pxh_conn_failed(c, GW_PROXY_TIMEOUT, GW_UPERR_TIMEOUT); /* 504, as nginx */
+        return;
+    }
+    int streaming = x->req && (x->req->route.flags & GW_ROUTE_F_STREAM);
+    snprintf(x->errbuf, sizeof(x->errbuf), "%s for %llu ms",
+             streaming ? "no progress" : "no complete answer",
+             (unsigned long long)cfg->upstream_timeout_ms);
+    if (c)
+        pxh_conn_failed(c, GW_PROXY_TIMEOUT, GW_UPERR_TIMEOUT);
+    else
+        pxh_fail(x, GW_PROXY_TIMEOUT, GW_UPERR_TIMEOUT);
+}
+
+static void pxh_start(px_xfer_t *x, gw_req_t *r)
+{
+    x->start_us = gw_mono_us(); /* upstream time, not the client's upload */
+    if (pxh_build(x, r) != 0) {
+        px_start_failed(x, r, "cannot build upstream request");
+        return;
+    }
+    pxh_arm(x, x->px->w->cfg->upstream_timeout_ms);
+    pxh_acquire(x, 0);
+}
+
+void pxh_forward(px_xfer_t *x, gw_req_t *r)
+{
+    x->conn = NULL;
+    x->retried = x->queued = x->await_body = 0;
+    if (!x->timer) x->timer = evtimer_new(x->px->w->base, pxh_on_timer, x);
+    if (!x->timer) {
+        px_start_failed(x, r, "out of memory");
+        return;
+    }
+    /* A body that fits in the request buffer is read whole first, as nginx does: a slow client
+     * then holds no upstream connection, and the request can be sent again if need be. */
+    if (!r->body_done && r->content_length >= 0 &&
+        (uint64_t)r->content_length < GW_REQ_HIGH_WATER) {
+        x->await_body = 1;
+        return;
+    }
+    pxh_start(x, r);
+}
+
+void pxh_on_body(px_xfer_t *x)
+{
+    if (x->await_body) {
+        if (x->req && x->req->body_done) {
+            x->await_body = 0;
+            pxh_start(x, x->req);
+        }
+        return;
+    }
+    pxh_conn_t *c = x->conn;
+    if (c && !c->connecting && !x->whole) pxh_send(c);
+}
+
+void pxh_on_drain(px_xfer_t *x)
+{
+    pxh_conn_t *c = x->conn;
+    if (!c || !c->read_paused) return;
+    c->read_paused = 0;
+    event_add(c->rev, NULL);
+    event_active(c->rev, EV_READ, 0); /* what the kernel already holds */
+}
+
+void pxh_abort(px_xfer_t *x)
+{
+    pxh_pool_t *p = x->px->h1;
+    if (x->timer) evtimer_del(x->timer);
+    if (x->queued) pxh_wait_remove(p, x);
+    if (x->conn) {
+        pxh_conn_t *c = x->conn;
+        c->x = NULL;
+        x->conn = NULL;
+        pxh_conn_close(c); /* mid-exchange: the rest of its answer would be in the way */
+        pxh_kick_waiters(p);
+    }
+}
+
+void pxh_destroy_xfer(px_xfer_t *x)
+{
+    if (x->timer) event_free(x->timer);
+    if (x->out) evbuffer_free(x->out);
+    free(x->head);
+    x->timer = NULL;
+    x->out = NULL;
+    x->head = NULL;
+}
+
+/* ---- engine lifetime --------------------------------------------------------------------- */
+
+/* Where the upstream is: the address resolved at startup (or the literal), and the authority. */
+static int pxh_locate(pxh_pool_t *p, const char *url, const char *resolved)
+{
+    CURLU *u = curl_url();
+    char *scheme = NULL, *host = NULL, *port = NULL, *dport = NULL;
+    int ok = 0;
+    if (!u || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK || strcmp(scheme, "http") != 0 ||
+        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_PORT, &dport, CURLU_DEFAULT_PORT) != CURLUE_OK)
+        goto done;
+    curl_url_get(u, CURLUPART_PORT, &port, 0); /* only when written */
+    snprintf(p->authority, sizeof(p->authority), "%s%s%s", host, port ? ":" : "", port ? port : "");
+    /* resolved: "host:port:addr" from startup, else the host must be a literal */
+    char addr[INET6_ADDRSTRLEN + 2];
+    const char *a = host;
+    if (resolved && resolved[0]) {
+        size_t pre = strlen(host) + 1 + strlen(dport) + 1;
+        if (strlen(resolved) > pre) a = resolved + pre;
+    }
+    size_t al = strlen(a);
+    if (al >= sizeof(addr)) goto done;
+    if (a[0] == '[' && al > 2) {
+        memcpy(addr, a + 1, al - 2);
+        addr[al - 2] = '\0';
+    } else {
+        memcpy(addr, a, al + 1);
+    }
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV};
+    struct addrinfo *res = NULL;
+    if (getaddrinfo(addr, dport, &hints, &res) != 0) goto done;
+    memcpy(&p->addr, res->ai_addr, res->ai_addrlen);
+    p->addrlen = res->ai_addrlen;
+    freeaddrinfo(res);
+    ok = 1;
+done:
+    curl_free(scheme);
+    curl_free(host);
+    curl_free(port);
+    curl_free(dport);
+    curl_url_cleanup(u);
+    return ok;
+}
+
+int pxh_init(gw_proxy_t *px, char *err, size_t errlen)
+{
+    pthread_once(&pxh_settings_once, pxh_settings_init);
+    pxh_pool_t *p = calloc(1, sizeof(*p));
+    if (!p) {
+        snprintf(err, errlen, "out of memory creating the upstream pool");
+        return -1;
+    }
+    p->px = px;
+    if (!pxh_locate(p, px->w->cfg->upstream_url, px->w->shared->upstream_resolve)) {
+        if (px->w->id == 0 && strncmp(px->w->cfg->upstream_url, "http://", 7) == 0)
+            gw_log_warn("upstream %s has no address yet: libcurl will carry requests",
+                        px->w->cfg->upstream_url);
+        free(p); /* https://, or a host that did not resolve: libcurl carries everything */
+        return 0;
+    }
+    px->h1 = p;
+    return 0;
+}
+
+void pxh_free(gw_proxy_t *px)
+{
+    pxh_pool_t *p = px->h1;
+    if (!p) return;
+    for (px_xfer_t *x = px->all; x; x = x->next_all) {
+        if (!x->active || !x->on_h1) continue;
+        pxh_abort(x);
+        px_tap_end(x, NULL, GW_PROXY_ABORTED);
+        if (x->req) {
+            x->req->handler_ctx = NULL;
+            gw_req_release(x->req, GW_REQ_HANDLER);
+        }
+        px_xfer_put(x);
+    }
+    while (p->conns)
+        pxh_conn_close(p->conns);
+    free(p);
+    px->h1 = NULL;
+}

@@ -1,0 +1,123 @@
+/* Inside the upstream pool: what proxy.c (transfer semantics: heads, taps, errors, counting)
+ * shares with its two engines. proxy_h1.c is our own HTTP/1.1 client and carries every
+ * proxied request when upstream.url is http://; proxy_curl.c (libcurl multi) carries internal
+ * fetches, absolute URLs (other Qdrant nodes) and proxied requests to an https:// upstream.
+ * Private to proxy*.c. */
+#ifndef GW_PROXY_INT_H
+#define GW_PROXY_INT_H
+
+#include <curl/curl.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gateway/proxy.h"
+
+struct event;
+struct evbuffer;
+typedef struct px_xfer px_xfer_t;
+typedef struct pxh_pool pxh_pool_t;
+typedef struct pxh_conn pxh_conn_t;
+
+struct gw_proxy {
+    gw_worker_t *w;
+    /* libcurl engine */
+    CURLM *multi;
+    struct event *timer;
+    struct curl_slist *resolve;
+    char base_url[512];
+    /* own HTTP/1.1 engine, NULL when upstream.url is https:// (or its host did not resolve) */
+    pxh_pool_t *h1;
+    px_xfer_t *free_list;
+    px_xfer_t *all; /* every transfer object, idle or not, for teardown */
+};
+
+/* One exchange with Qdrant, recycled through px->free_list. */
+struct px_xfer {
+    gw_proxy_t *px;
+    px_xfer_t *next_free;
+    px_xfer_t *next_all;
+    int active;                 /* under way on one of the engines */
+    gw_req_t *req;              /* NULL for internal fetches, or once the client went away */
+    struct evbuffer *resp_hdrs; /* header lines of the final response, "Name: value\r\n" */
+    long status;
+    int head_forwarded;
+    unsigned swallowed : 1; /* the tap answered the client: upstream body is discarded */
+    const gw_proxy_tap_t *tap;
+    void *tap_ctx;
+    uint64_t start_us;
+    char errbuf[CURL_ERROR_SIZE + 512]; /* the engine's description of a failure */
+
+    /* libcurl engine */
+    CURL *easy;
+    struct curl_slist *hdrs;
+    unsigned send_paused : 1, recv_paused : 1;
+    gw_fetch_cb cb; /* internal fetch */
+    void *cb_arg;
+    struct evbuffer *fetch_body;
+
+    /* own engine */
+    pxh_conn_t *conn;     /* the connection carrying it, NULL while waiting for one */
+    px_xfer_t *wait_next; /* FIFO of transfers waiting for a connection */
+    struct event *timer;  /* connect / whole-answer / idle-stream deadline */
+    char *head;           /* the request head, built once */
+    size_t head_len, head_cap;
+    struct evbuffer *out;    /* request bytes not yet written (streamed bodies, short writes) */
+    size_t sent;             /* bytes of head + body written so far (whole mode) */
+    uint64_t body_len;       /* whole mode: the request body's length */
+    unsigned whole : 1;      /* the body was complete at start: written from r->body, not drained */
+    unsigned chunked : 1;    /* streamed body of unknown length: chunked upstream */
+    unsigned body_end : 1;   /* streamed body: all of it is in `out` */
+    unsigned retried : 1;    /* already moved once to a fresh connection */
+    unsigned queued : 1;     /* in the wait FIFO */
+    unsigned await_body : 1; /* small body still arriving: starts once it is complete */
+    unsigned on_h1 : 1;      /* carried by the own engine (else libcurl) */
+};
+
+/* How an exchange ended, engine-neutral. */
+typedef struct px_outcome {
+    gw_proxy_end_t end;
+    int uperr;          /* GW_UPERR_* for the metrics, or -1 when it went fine */
+    const char *detail; /* for logs and error bodies, NULL when OK */
+} px_outcome_t;
+
+/* proxy.c */
+px_xfer_t *px_xfer_get(gw_proxy_t *px);
+void px_xfer_put(px_xfer_t *x);
+/* Parses x->resp_hdrs, drops hop-by-hop headers, runs the tap's on_head and sends the head. */
+void px_forward_head(px_xfer_t *x);
+/* Relays one piece of the answer's body (forwarding the head first if needed). */
+void px_relay_body(px_xfer_t *x, const void *data, size_t len);
+/* The exchange is over: answers or fails the request, ends the tap, recycles x. */
+void px_complete(px_xfer_t *x, px_outcome_t o);
+/* Ends the tap exactly once; returns what on_end returned (1: it answered the client). */
+int px_tap_end(px_xfer_t *x, gw_req_t *r, gw_proxy_end_t how);
+/* A transfer that could not start: the tap still ends, the client gets a 500. */
+void px_start_failed(px_xfer_t *x, gw_req_t *r, const char *what);
+/* Passes each header of r that goes upstream (client headers minus hop-by-hop and the ones
+ * the proxy sets, plus X-Forwarded-For, X-Request-Id and the configured api-key when the client
+ * sent no credentials) to add(). Sets *has_accept / *has_ctype. 0, or -1 when add() failed. */
+int px_each_header(const gw_proxy_t *px, const gw_req_t *r,
+                   int (*add)(void *ctx, const char *n, size_t nl, const char *v, size_t vl),
+                   void *ctx, int *has_accept, int *has_ctype);
+
+/* proxy_curl.c */
+int pxc_init(gw_proxy_t *px, char *err, size_t errlen);
+void pxc_free(gw_proxy_t *px); /* detaches and recycles its transfers, then the multi handle */
+void pxc_forward(px_xfer_t *x, gw_req_t *r);
+int pxc_fetch(px_xfer_t *x, const char *path, uint64_t timeout_ms);
+void pxc_destroy_xfer(px_xfer_t *x); /* the engine's parts of a transfer object */
+void pxc_on_body(px_xfer_t *x);
+void pxc_on_drain(px_xfer_t *x);
+void pxc_abort(px_xfer_t *x);
+
+/* proxy_h1.c */
+/* Sets px->h1 for an http:// upstream; leaves it NULL (libcurl then) for https://. */
+int pxh_init(gw_proxy_t *px, char *err, size_t errlen);
+void pxh_free(gw_proxy_t *px); /* detaches and recycles its transfers, closes connections */
+void pxh_forward(px_xfer_t *x, gw_req_t *r);
+void pxh_destroy_xfer(px_xfer_t *x);
+void pxh_on_body(px_xfer_t *x);
+void pxh_on_drain(px_xfer_t *x);
+void pxh_abort(px_xfer_t *x);
+
+#endif
