@@ -4,8 +4,10 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <llhttp.h>
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +30,7 @@ typedef struct h1_conn {
     struct bufferevent *bev;
     struct event *timer;
     struct event *resume_ev;
+    struct event *flush_ev; /* plain sockets: writes the queued response after this callback */
     llhttp_t parser;
     gw_req_t *req; /* the request being read or answered; codec side held */
     char peer[64];
@@ -51,6 +54,11 @@ typedef struct h1_conn {
     unsigned closing : 1;      /* flushing the last bytes, then lingering, then free */
     unsigned lingering : 1;    /* flushed and half-closed: dropping input until EOF or timeout */
     unsigned served_any : 1;   /* at least one request was answered */
+    /* Plain TCP: responses are written straight to the socket once the current callback is
+     * done; the bufferevent writes (EV_WRITE enabled) only what the socket did not take. That
+     * saves the two epoll_ctl calls per response of arming and disarming EV_WRITE. */
+    unsigned direct : 1;
+    unsigned flush_pending : 1;
 } h1_conn_t;
 
 static llhttp_settings_t h1_settings;
@@ -67,6 +75,39 @@ static void h1_arm_timer(h1_conn_t *c, uint64_t ms)
     evtimer_add(c->timer, &tv);
 }
 
+/* Writes what is queued; leaves the rest (socket full, or an error the bufferevent will
+ * report) to the bufferevent by enabling EV_WRITE. */
+static void h1_flush(h1_conn_t *c)
+{
+    c->flush_pending = 0;
+    if (bufferevent_get_enabled(c->bev) & EV_WRITE) return; /* the bufferevent is writing */
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    evutil_socket_t fd = bufferevent_getfd(c->bev);
+    /* A socket bufferevent freezes the start of its output so that only it drains it; it
+     * unfreezes the same way around its own writes. */
+    evbuffer_unfreeze(out, 1);
+    int rc = 0;
+    while (rc >= 0 && evbuffer_get_length(out) > 0) {
+        rc = evbuffer_write(out, fd);
+        if (rc < 0 && errno == EINTR) rc = 0;
+    }
+    evbuffer_freeze(out, 1);
+    if (rc < 0) bufferevent_enable(c->bev, EV_WRITE);
+}
+
+static void h1_on_flush(evutil_socket_t fd, short what, void *arg)
+{
+    h1_flush(arg);
+}
+
+/* Response bytes were queued. */
+static void h1_out_added(h1_conn_t *c)
+{
+    if (!c->direct || c->flush_pending) return;
+    c->flush_pending = 1;
+    event_active(c->flush_ev, EV_WRITE, 0);
+}
+
 /* Stop reading, flush what is queued, then free (from the write callback). */
 static void h1_start_closing(h1_conn_t *c)
 {
@@ -75,6 +116,7 @@ static void h1_start_closing(h1_conn_t *c)
     evtimer_del(c->timer);
     bufferevent_disable(c->bev, EV_READ);
     bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+    if (c->direct) h1_flush(c);
     if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
         event_active(c->resume_ev, EV_WRITE, 0); /* free from a callback, not from here */
     else
@@ -263,7 +305,10 @@ static int h1_handle_expect(h1_conn_t *c, gw_req_t *r)
         h1_fail(c, 417, "Expectation failed: %s", "only 100-continue is supported");
         return -1;
     }
-    if (r->has_body) bufferevent_write(c->bev, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+    if (r->has_body) {
+        bufferevent_write(c->bev, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+        h1_out_added(c);
+    }
     return 0;
 }
 
@@ -460,6 +505,8 @@ static void h1_on_resume(evutil_socket_t fd, short what, void *arg)
 static void h1_on_write(struct bufferevent *bev, void *arg)
 {
     h1_conn_t *c = arg;
+    if (c->direct && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+        bufferevent_disable(bev, EV_WRITE); /* caught up: back to writing directly */
     if (c->closing) {
         if (evbuffer_get_length(bufferevent_get_output(bev)) == 0) h1_flushed(c);
         return;
@@ -516,6 +563,7 @@ static void h1_send_head(gw_req_t *r, int status, const gw_hdr_t *h, size_t n, i
         evbuffer_add(out, "Connection: keep-alive\r\n\r\n", 26);
     else
         evbuffer_add(out, "\r\n", 2);
+    h1_out_added(c);
 }
 
 static void h1_send_body(gw_req_t *r, const void *data, size_t len)
@@ -526,6 +574,7 @@ static void h1_send_body(gw_req_t *r, const void *data, size_t len)
     if (c->chunked_out) evbuffer_add_printf(out, "%zx\r\n", len);
     evbuffer_add(out, data, len);
     if (c->chunked_out) evbuffer_add(out, "\r\n", 2);
+    h1_out_added(c);
 }
 
 static void h1_finish(gw_req_t *r, int ok)
@@ -540,6 +589,7 @@ static void h1_finish(gw_req_t *r, int ok)
         c->close_after = 1;
     } else if (c->chunked_out && !r->is_head) {
         evbuffer_add(bufferevent_get_output(c->bev), "0\r\n\r\n", 5);
+        h1_out_added(c);
     }
     if (!c->msg_complete) {
         /* Body still arriving: keep reading and dropping it unless we are closing anyway. */
@@ -598,6 +648,7 @@ static void h1_free(h1_conn_t *c)
     atomic_fetch_sub(&c->w->shared->connections, 1);
     event_free(c->timer);
     event_free(c->resume_ev);
+    event_free(c->flush_ev);
     bufferevent_free(c->bev);
     free(c->hbuf);
     free(c->hoff);
@@ -629,9 +680,11 @@ int gw_h1_conn_start(gw_worker_t *w, struct bufferevent *bev, const char *peer, 
     h1_conn_t *c = calloc(1, sizeof(*c));
     struct event *timer = c ? evtimer_new(w->base, h1_on_timer, c) : NULL;
     struct event *resume_ev = c ? event_new(w->base, -1, 0, h1_on_resume, c) : NULL;
-    if (!c || !timer || !resume_ev) {
+    struct event *flush_ev = c ? event_new(w->base, -1, 0, h1_on_flush, c) : NULL;
+    if (!c || !timer || !resume_ev || !flush_ev) {
         if (timer) event_free(timer);
         if (resume_ev) event_free(resume_ev);
+        if (flush_ev) event_free(flush_ev);
         free(c);
         bufferevent_free(bev);
         atomic_fetch_sub(&w->shared->connections, 1);
@@ -641,6 +694,8 @@ int gw_h1_conn_start(gw_worker_t *w, struct bufferevent *bev, const char *peer, 
     c->bev = bev;
     c->timer = timer;
     c->resume_ev = resume_ev;
+    c->flush_ev = flush_ev;
+    c->direct = bufferevent_openssl_get_ssl(bev) == NULL;
     h1_settings_once();
     llhttp_init(&c->parser, HTTP_REQUEST, &h1_settings);
     c->parser.data = c;
@@ -653,6 +708,8 @@ int gw_h1_conn_start(gw_worker_t *w, struct bufferevent *bev, const char *peer, 
     bufferevent_setwatermark(c->bev, EV_READ, 0, H1_FEED_BYTES);
     bufferevent_setwatermark(c->bev, EV_WRITE, GW_REQ_LOW_WATER, 0);
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    if (c->direct) bufferevent_disable(c->bev, EV_WRITE);
+    if (c->direct && evbuffer_get_length(bufferevent_get_output(bev)) > 0) h1_out_added(c);
     h1_arm_timer(c, w->cfg->header_timeout_ms);
     if (refuse) {
         h1_fail(c, 503, "Service unavailable: %s", "too many connections (server.max_connections)");
