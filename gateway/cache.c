@@ -324,7 +324,7 @@ void cache_post(creq_t *cr)
     cr->wnext = c->mail;
     c->mail = cr;
     pthread_mutex_unlock(&c->mail_lock);
-    event_active(c->mail_ev, EV_READ, 0);
+    gw_worker_wake(c->w, GW_WAKE_CACHE_MAIL);
 }
 
 static creq_t *mail_take(gw_cache_t *c)
@@ -336,9 +336,8 @@ static creq_t *mail_take(gw_cache_t *c)
     return list;
 }
 
-static void mail_on_event(evutil_socket_t fd, short what, void *arg)
+void gw_cache_mail_arrived(gw_cache_t *c)
 {
-    gw_cache_t *c = arg;
     creq_t *cr = mail_take(c);
     while (cr) {
         creq_t *next = cr->wnext;
@@ -436,9 +435,8 @@ gw_cache_t *gw_cache_new(gw_worker_t *w, gw_cache_shared_t *sh, char *err, size_
     c->sh = sh;
     c->cfg = sh->cfg;
     pthread_mutex_init(&c->mail_lock, NULL);
-    c->mail_ev = event_new(w->base, -1, 0, mail_on_event, c);
     c->memo = gw_ckey_memo_new(CACHE_MEMO_SLOTS_LOG2);
-    if (!c->mail_ev || !c->memo || inval_init(c) != 0) {
+    if (!c->memo || inval_init(c) != 0) {
         snprintf(err, errlen, "out of memory creating the cache");
         gw_cache_free(c);
         return NULL;
@@ -468,7 +466,6 @@ void gw_cache_free(gw_cache_t *c)
         creq_free(cr);
         cr = next;
     }
-    if (c->mail_ev) event_free(c->mail_ev);
     gw_ckey_memo_free(c->memo);
     pthread_mutex_destroy(&c->mail_lock);
     free(c);

@@ -26,6 +26,10 @@ void gw_cache_free(gw_cache_t *c);
  * everything else is forwarded untouched. */
 void gw_cache_dispatch(gw_cache_t *c, gw_req_t *r);
 
+/* On the worker's thread, when gw_worker_wake(GW_WAKE_CACHE_MAIL) ran: requests that waited
+ * on another worker's fetch come home with its answer. */
+void gw_cache_mail_arrived(gw_cache_t *c);
+
 /* POST /api/v1/cache/purge: takes the handler side of r. */
 void gw_cache_purge_handle(gw_cache_t *c, gw_req_t *r);
 

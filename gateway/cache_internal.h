@@ -44,7 +44,6 @@ struct gw_cache {
     /* Coalesced waiters handed back to this worker by a leader on any worker. */
     pthread_mutex_t mail_lock;
     creq_t *mail;
-    struct event *mail_ev;
     struct event *alias_ev;
     int alias_fetching;
     uint64_t alias_epoch; /* gw_names_alias_epoch when the fetch under way started */

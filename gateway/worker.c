@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -68,6 +69,19 @@ static void worker_on_deadline(evutil_socket_t fd, short what, void *arg)
     gw_worker_t *w = arg;
     gw_log_warn("shutdown timeout: closing %zu connection(s) with requests in flight", w->nconns);
     event_base_loopexit(w->base, NULL);
+}
+
+static void worker_on_stop(evutil_socket_t fd, short what, void *arg);
+
+/* Another thread called gw_worker_wake: the eventfd counter is reset, then each reason runs. */
+static void worker_on_wake(evutil_socket_t fd, short what, void *arg)
+{
+    gw_worker_t *w = arg;
+    uint64_t n;
+    if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN) return;
+    unsigned why = atomic_exchange(&w->wake_bits, 0);
+    if ((why & GW_WAKE_CACHE_MAIL) && w->cache) gw_cache_mail_arrived(w->cache);
+    if (why & GW_WAKE_STOP) event_active(w->stop_ev, EV_READ, 0);
 }
 
 static void worker_on_stop(evutil_socket_t fd, short what, void *arg)
@@ -150,15 +164,26 @@ int gw_worker_init(gw_worker_t *w, gw_shared_t *shared, int id, char *err, size_
     w->shared = shared;
     w->cfg = shared->cfg;
     w->conns.next = w->conns.prev = &w->conns;
+    w->wake_fd = -1;
     w->stats = calloc(1, sizeof(*w->stats));
-    w->base = event_base_new();
+    /* One thread per loop: no locks in the base (every event_add/del took a mutex before).
+     * Other threads reach the worker only through gw_worker_wake. */
+    struct event_config *ec = event_config_new();
+    if (ec && event_config_set_flag(ec, EVENT_BASE_FLAG_NOLOCK) == 0)
+        w->base = event_base_new_with_config(ec);
+    if (ec) event_config_free(ec);
     if (!w->base) {
         snprintf(err, errlen, "cannot create an event loop");
         goto fail;
     }
     w->stop_ev = event_new(w->base, -1, 0, worker_on_stop, w);
     w->deadline_ev = evtimer_new(w->base, worker_on_deadline, w);
-    if (!w->stop_ev || !w->deadline_ev || !w->stats) {
+    w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    w->wake_ev = w->wake_fd >= 0
+                     ? event_new(w->base, w->wake_fd, EV_READ | EV_PERSIST, worker_on_wake, w)
+                     : NULL;
+    if (!w->stop_ev || !w->deadline_ev || !w->stats || !w->wake_ev ||
+        event_add(w->wake_ev, NULL) != 0) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -194,9 +219,17 @@ int gw_worker_start(gw_worker_t *w)
     return 0;
 }
 
+void gw_worker_wake(gw_worker_t *w, unsigned why)
+{
+    atomic_fetch_or(&w->wake_bits, why);
+    uint64_t one = 1;
+    if (w->wake_fd >= 0 && write(w->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+        gw_log_warn("cannot wake worker %d: %s", w->id, strerror(errno));
+}
+
 void gw_worker_stop(gw_worker_t *w)
 {
-    if (w->stop_ev) event_active(w->stop_ev, EV_READ, 0);
+    gw_worker_wake(w, GW_WAKE_STOP);
 }
 
 void gw_worker_dispose(gw_worker_t *w)
@@ -215,6 +248,8 @@ void gw_worker_dispose(gw_worker_t *w)
     if (w->listener) evconnlistener_free(w->listener);
     if (w->tls_listener) evconnlistener_free(w->tls_listener);
     if (w->stop_ev) event_free(w->stop_ev);
+    if (w->wake_ev) event_free(w->wake_ev);
+    if (w->wake_fd >= 0) close(w->wake_fd);
     if (w->deadline_ev) event_free(w->deadline_ev);
     if (w->base) event_base_free(w->base);
     free(w->stats);

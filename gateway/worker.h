@@ -56,6 +56,10 @@ struct gw_worker {
     struct evconnlistener *tls_listener; /* NULL unless tls.listen is set */
     struct event *stop_ev;
     struct event *deadline_ev;
+    /* Other threads wake this loop through an eventfd (the bases are built without locks). */
+    int wake_fd;
+    struct event *wake_ev;
+    atomic_uint wake_bits; /* GW_WAKE_* */
     gw_proxy_t *proxy;
     gw_health_t *health;
     gw_cache_t *cache;    /* NULL when the cache is off */
@@ -73,6 +77,12 @@ int gw_worker_start(gw_worker_t *w);
 /* Thread-safe: ask the worker to stop accepting, finish in-flight requests, and exit its loop
  * (forced after server.shutdown_timeout). */
 void gw_worker_stop(gw_worker_t *w);
+/* Why another thread woke a worker. */
+enum { GW_WAKE_STOP = 1, GW_WAKE_CACHE_MAIL = 2 };
+/* Thread-safe: makes the worker's loop act on `why` soon (the only way other threads may touch
+ * a worker's loop, whose event base has no locks). */
+void gw_worker_wake(gw_worker_t *w, unsigned why);
+
 /* Joins the thread (if started) and frees everything. */
 void gw_worker_dispose(gw_worker_t *w);
 
