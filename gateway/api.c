@@ -23,6 +23,7 @@
 #include "gateway/cache.h"
 #include "gateway/headers.h"
 #include "gateway/models.h"
+#include "gateway/models_memo.h"
 #include "gateway/proxy.h"
 
 #define API_MAX_ANSWER (64u << 20) /* largest inner answer kept in memory */
@@ -413,7 +414,10 @@ static void search_on_done(api_call_t *c)
     }
     size_t len, outlen = 0;
     const char *body = sub_body(s, &len);
-    char *answer = gw_models_answer(c->model, &c->plan, body, len, call_secs(c), &outlen);
+    gw_worker_t *w = c->w;
+    if (!w->models_memo) w->models_memo = gw_models_memo_new(); /* NULL: no memo, still works */
+    char *answer =
+        gw_models_answer_memo(w->models_memo, c->model, &c->plan, body, len, call_secs(c), &outlen);
     if (!answer) {
         call_error(c, 502, s->xcache, "Bad gateway: unexpected answer from upstream to %s",
                    c->plan.batch ? "query batch" : "query");
@@ -431,8 +435,10 @@ static void search_start(api_call_t *c)
     size_t qlen = 0, len = evbuffer_get_length(c->in);
     const char *body = len ? (const char *)evbuffer_pullup(c->in, -1) : "";
     int batch = c->plan.batch;
-    int status =
-        gw_models_translate(c->model, batch, body, len, &c->plan, &query, &qlen, err, sizeof(err));
+    gw_worker_t *w = c->w;
+    if (!w->models_memo) w->models_memo = gw_models_memo_new(); /* NULL: no memo, still works */
+    int status = gw_models_translate_memo(w->models_memo, c->model, batch, body, len, &c->plan,
+                                          &query, &qlen, err, sizeof(err));
     if (status != 0) {
         call_error(c, status, NULL, "%s", err);
         return;

@@ -23,104 +23,157 @@ const gw_model_t *gw_models_find(const gw_config_t *cfg, const char *name, size_
 
 /* ---- JSON output with shortest exact reals ------------------------------------------------- */
 
-static void put_string(FILE *f, const char *s, size_t n)
+/* A growing text buffer; `bad` once an allocation failed (everything after is dropped). */
+typedef struct jout {
+    char *p;
+    size_t len, cap;
+    int bad;
+} jout_t;
+
+static void jo_put(jout_t *o, const char *s, size_t n)
 {
-    fputc('"', f);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c == '\n')
-            fputs("\\n", f);
-        else if (c == '\r')
-            fputs("\\r", f);
-        else if (c == '\t')
-            fputs("\\t", f);
-        else if (c < 0x20 || c == 0x7f)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
+    if (o->bad) return;
+    if (o->len + n + 1 > o->cap) {
+        size_t cap = o->cap ? o->cap : 256;
+        while (cap < o->len + n + 1)
+            cap *= 2;
+        char *q = realloc(o->p, cap);
+        if (!q) {
+            o->bad = 1;
+            return;
+        }
+        o->p = q;
+        o->cap = cap;
     }
-    fputc('"', f);
+    memcpy(o->p + o->len, s, n);
+    o->len += n;
+    o->p[o->len] = '\0';
 }
 
-static void put_real(FILE *f, double d)
+static void jo_str(jout_t *o, const char *s)
+{
+    jo_put(o, s, strlen(s));
+}
+
+static void put_string(jout_t *o, const char *s, size_t n)
+{
+    jo_put(o, "\"", 1);
+    size_t run = 0; /* bytes that need no escape, written in one go */
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char esc[8];
+        if (c == '"' || c == '\\')
+            snprintf(esc, sizeof(esc), "\\%c", c);
+        else if (c == '\n')
+            snprintf(esc, sizeof(esc), "\\n");
+        else if (c == '\r')
+            snprintf(esc, sizeof(esc), "\\r");
+        else if (c == '\t')
+            snprintf(esc, sizeof(esc), "\\t");
+        else if (c < 0x20 || c == 0x7f)
+            snprintf(esc, sizeof(esc), "\\u%04x", c);
+        else
+            continue;
+        jo_put(o, s + run, i - run);
+        jo_str(o, esc);
+        run = i + 1;
+    }
+    jo_put(o, s + run, n - run);
+    jo_put(o, "\"", 1);
+}
+
+static void put_real(jout_t *o, double d)
 {
     char buf[40];
     if (!isfinite(d)) { /* cannot come from parsed JSON; keep the output valid anyway */
-        fputs("null", f);
+        jo_str(o, "null");
         return;
     }
     for (int prec = 15; prec <= 17; prec++) {
         snprintf(buf, sizeof(buf), "%.*g", prec, d);
         if (strtod(buf, NULL) == d) break;
     }
-    fputs(buf, f);
+    jo_str(o, buf);
     if (!strpbrk(buf, ".eE"))
-        fputs(".0", f); /* stays a real for readers that care (Qdrant writes 1.0) */
+        jo_str(o, ".0"); /* stays a real for readers that care (Qdrant writes 1.0) */
 }
 
-static void put_json(FILE *f, const json_t *v)
+static void put_json(jout_t *o, const json_t *v)
 {
+    char num[32];
     switch (json_typeof(v)) {
     case JSON_OBJECT: {
         const char *k;
         json_t *x;
         int first = 1;
-        fputc('{', f);
+        jo_put(o, "{", 1);
         json_object_foreach((json_t *)v, k, x)
         {
-            if (!first) fputc(',', f);
+            if (!first) jo_put(o, ",", 1);
             first = 0;
-            put_string(f, k, strlen(k));
-            fputc(':', f);
-            put_json(f, x);
+            put_string(o, k, strlen(k));
+            jo_put(o, ":", 1);
+            put_json(o, x);
         }
-        fputc('}', f);
+        jo_put(o, "}", 1);
         break;
     }
     case JSON_ARRAY:
-        fputc('[', f);
+        jo_put(o, "[", 1);
         for (size_t i = 0; i < json_array_size(v); i++) {
-            if (i) fputc(',', f);
-            put_json(f, json_array_get(v, i));
+            if (i) jo_put(o, ",", 1);
+            put_json(o, json_array_get(v, i));
         }
-        fputc(']', f);
+        jo_put(o, "]", 1);
         break;
     case JSON_STRING:
-        put_string(f, json_string_value(v), json_string_length(v));
+        put_string(o, json_string_value(v), json_string_length(v));
         break;
     case JSON_INTEGER:
-        fprintf(f, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        jo_str(o, num);
         break;
     case JSON_REAL:
-        put_real(f, json_real_value(v));
+        put_real(o, json_real_value(v));
         break;
     case JSON_TRUE:
-        fputs("true", f);
+        jo_str(o, "true");
         break;
     case JSON_FALSE:
-        fputs("false", f);
+        jo_str(o, "false");
         break;
     default:
-        fputs("null", f);
+        jo_str(o, "null");
         break;
     }
 }
 
-char *gw_models_dump(const json_t *v, size_t *len)
+static char *jo_take(jout_t *o, size_t *len)
 {
-    char *text = NULL;
-    size_t size = 0;
-    FILE *f = open_memstream(&text, &size);
-    if (!f) return NULL;
-    put_json(f, v);
-    if (fclose(f) != 0) {
-        free(text);
+    if (o->bad || !o->p) {
+        free(o->p);
         return NULL;
     }
-    *len = size;
-    return text;
+    *len = o->len;
+    return o->p;
+}
+
+char *gw_models_dump(const json_t *v, size_t *len)
+{
+    jout_t o = {0};
+    put_json(&o, v);
+    return jo_take(&o, len);
+}
+
+char *gw_models_wrap(const char *result, size_t rlen, double secs, size_t *len)
+{
+    jout_t o = {0};
+    jo_str(&o, "{\"result\":");
+    jo_put(&o, result, rlen);
+    jo_str(&o, ",\"status\":\"ok\",\"time\":");
+    put_real(&o, secs);
+    jo_put(&o, "}", 1);
+    return jo_take(&o, len);
 }
 
 char *gw_models_envelope(json_t *result, double secs, size_t *len)
@@ -415,8 +468,8 @@ static json_t *batches_json(const json_t *res, const gw_model_plan_t *plan)
     return out;
 }
 
-char *gw_models_answer(const gw_model_t *m, const gw_model_plan_t *plan, const char *body,
-                       size_t len, double secs, size_t *outlen)
+char *gw_models_result(const gw_model_t *m, const gw_model_plan_t *plan, const char *body,
+                       size_t len, size_t *outlen)
 {
     json_t *root = json_loadb(body, len, 0, NULL);
     const json_t *res = json_object_get(root, "result");
@@ -427,7 +480,20 @@ char *gw_models_answer(const gw_model_t *m, const gw_model_plan_t *plan, const c
     json_object_set_new(result, "model", json_string(m->name));
     json_object_set_new(result, "collection", json_string(m->collection));
     json_object_set_new(result, plan->batch ? "batches" : "hits", shaped);
-    return gw_models_envelope(result, secs, outlen);
+    char *text = gw_models_dump(result, outlen);
+    json_decref(result);
+    return text;
+}
+
+char *gw_models_answer(const gw_model_t *m, const gw_model_plan_t *plan, const char *body,
+                       size_t len, double secs, size_t *outlen)
+{
+    size_t rlen;
+    char *result = gw_models_result(m, plan, body, len, &rlen);
+    if (!result) return NULL;
+    char *text = gw_models_wrap(result, rlen, secs, outlen);
+    free(result);
+    return text;
 }
 
 void gw_models_upstream_error(int status, const char *body, size_t len, char *buf, size_t buflen)

@@ -35,6 +35,11 @@ int gw_models_translate(const gw_model_t *m, int batch, const char *body, size_t
  * (length in *len), or NULL when body is not the answer Qdrant gives. */
 char *gw_models_answer(const gw_model_t *m, const gw_model_plan_t *plan, const char *body,
                        size_t len, double secs, size_t *outlen);
+/* The "result" object of that answer alone (what gw_models_answer wraps), or NULL. */
+char *gw_models_result(const gw_model_t *m, const gw_model_plan_t *plan, const char *body,
+                       size_t len, size_t *outlen);
+/* {"result":<result>,"status":"ok","time":secs} around an already serialised result. */
+char *gw_models_wrap(const char *result, size_t rlen, double secs, size_t *len);
 
 /* The error text of an upstream error answer: Qdrant's envelope {"status":{"error":...}}, else
  * the body as text (401/403 are plain text), else "upstream answered STATUS". */

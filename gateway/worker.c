@@ -21,6 +21,7 @@
 #include "gateway/conn.h"
 #include "gateway/health.h"
 #include "gateway/metrics.h"
+#include "gateway/models_memo.h"
 #include "gateway/proxy.h"
 
 static void worker_accept(gw_worker_t *w, evutil_socket_t fd, struct sockaddr *sa, int salen,
@@ -245,6 +246,7 @@ void gw_worker_dispose(gw_worker_t *w)
     gw_health_free(w->health);
     gw_proxy_free(w->proxy); /* ends the cache's taps on transfers still running */
     gw_cache_free(w->cache);
+    gw_models_memo_free(w->models_memo);
     if (w->listener) evconnlistener_free(w->listener);
     if (w->tls_listener) evconnlistener_free(w->tls_listener);
     if (w->stop_ev) event_free(w->stop_ev);

@@ -62,7 +62,8 @@ struct gw_worker {
     atomic_uint wake_bits; /* GW_WAKE_* */
     gw_proxy_t *proxy;
     gw_health_t *health;
-    gw_cache_t *cache;    /* NULL when the cache is off */
+    gw_cache_t *cache;                  /* NULL when the cache is off */
+    struct gw_models_memo *models_memo; /* model-API answers, made on first use */
     gw_wstats_t *stats;   /* this worker's counters (the scrape reads them from any thread) */
     gw_conn_link_t conns; /* list head */
     size_t nconns;
