@@ -530,39 +530,81 @@ static int h1_status_has_body(int status)
     return !(status < 200 || status == 204 || status == 304);
 }
 
+/* The response head is assembled here and added to the output in one piece (no printf). */
+typedef struct h1_head {
+    char buf[4096];
+    size_t len;
+    struct evbuffer *out; /* what did not fit goes straight to the output */
+} h1_head_t;
+
+static void head_put(h1_head_t *hd, const char *s, size_t n)
+{
+    if (hd->len + n > sizeof(hd->buf)) {
+        evbuffer_add(hd->out, hd->buf, hd->len);
+        hd->len = 0;
+        if (n > sizeof(hd->buf)) {
+            evbuffer_add(hd->out, s, n);
+            return;
+        }
+    }
+    memcpy(hd->buf + hd->len, s, n);
+    hd->len += n;
+}
+
+static void head_num(h1_head_t *hd, uint64_t v)
+{
+    char d[24];
+    size_t i = sizeof(d);
+    do {
+        d[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    head_put(hd, d + i, sizeof(d) - i);
+}
+
 static void h1_send_head(gw_req_t *r, int status, const gw_hdr_t *h, size_t n, int64_t clen)
 {
     h1_conn_t *c = r->codec_ctx;
-    struct evbuffer *out = bufferevent_get_output(c->bev);
+    h1_head_t hd;
+    hd.len = 0;
+    hd.out = bufferevent_get_output(c->bev);
     r->head_sent = 1;
     r->status = status;
-    evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", status, gw_http_reason(status));
+    const char *reason = gw_http_reason(status);
+    head_put(&hd, "HTTP/1.1 ", 9);
+    head_num(&hd, status < 100 || status > 999 ? 500 : (uint64_t)status);
+    head_put(&hd, " ", 1);
+    head_put(&hd, reason, strlen(reason));
+    head_put(&hd, "\r\n", 2);
     for (size_t i = 0; i < n; i++) {
         if (gw_header_name_eq(h[i].name, h[i].name_len, "content-length") ||
             gw_header_is_hop_by_hop(h[i].name, h[i].name_len, NULL, 0))
             continue;
-        evbuffer_add(out, h[i].name, h[i].name_len);
-        evbuffer_add(out, ": ", 2);
-        evbuffer_add(out, h[i].value, h[i].value_len);
-        evbuffer_add(out, "\r\n", 2);
+        head_put(&hd, h[i].name, h[i].name_len);
+        head_put(&hd, ": ", 2);
+        head_put(&hd, h[i].value, h[i].value_len);
+        head_put(&hd, "\r\n", 2);
     }
     c->chunked_out = 0;
-    if (clen >= 0 && (h1_status_has_body(status) || r->is_head))
-        evbuffer_add_printf(out, "Content-Length: %lld\r\n", (long long)clen);
-    else if (h1_status_has_body(status) && !r->is_head) {
+    if (clen >= 0 && (h1_status_has_body(status) || r->is_head)) {
+        head_put(&hd, "Content-Length: ", 16);
+        head_num(&hd, (uint64_t)clen);
+        head_put(&hd, "\r\n", 2);
+    } else if (h1_status_has_body(status) && !r->is_head) {
         if (r->http_minor >= 1)
             c->chunked_out = 1;
         else
             c->close_after = 1; /* HTTP/1.0: the end of the body is the end of the connection */
     }
-    if (c->chunked_out) evbuffer_add(out, "Transfer-Encoding: chunked\r\n", 28);
+    if (c->chunked_out) head_put(&hd, "Transfer-Encoding: chunked\r\n", 28);
     if (!llhttp_should_keep_alive(&c->parser) || c->w->draining) c->close_after = 1;
     if (c->close_after)
-        evbuffer_add(out, "Connection: close\r\n\r\n", 21);
+        head_put(&hd, "Connection: close\r\n\r\n", 21);
     else if (r->http_minor == 0)
-        evbuffer_add(out, "Connection: keep-alive\r\n\r\n", 26);
+        head_put(&hd, "Connection: keep-alive\r\n\r\n", 26);
     else
-        evbuffer_add(out, "\r\n", 2);
+        head_put(&hd, "\r\n", 2);
+    evbuffer_add(hd.out, hd.buf, hd.len);
     h1_out_added(c);
 }
 
