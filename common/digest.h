@@ -1,5 +1,8 @@
 /* SHA-256 digests for cache keys: incremental, with helpers to feed length-delimited fields so
- * that ("ab","c") and ("a","bc") never produce the same key. Thin layer over OpenSSL's EVP. */
+ * that ("ab","c") and ("a","bc") never produce the same key. Thin layer over OpenSSL's EVP:
+ * small updates are gathered in the struct and handed to EVP together (each EVP call costs a
+ * provider dispatch), and each thread reuses one EVP context instead of allocating one per
+ * digest. A gw_digest_t belongs to one thread from init to final. */
 #ifndef GW_COMMON_DIGEST_H
 #define GW_COMMON_DIGEST_H
 
@@ -9,8 +12,12 @@
 #define GW_DIGEST_LEN 32
 #define GW_DIGEST_HEX (2 * GW_DIGEST_LEN + 1)
 
+#define GW_DIGEST_GATHER 512
+
 typedef struct gw_digest {
-    void *ctx; /* EVP_MD_CTX */
+    void *ctx;   /* EVP_MD_CTX */
+    size_t held; /* bytes in buf not yet given to EVP */
+    unsigned char buf[GW_DIGEST_GATHER];
 } gw_digest_t;
 
 /* 0 / -1 (out of memory). gw_digest_final or gw_digest_dispose must follow. */

@@ -61,9 +61,13 @@ static void respond_entry(gw_req_t *r, const gw_centry_t *e, const char *xcache)
         h[n++] = (gw_hdr_t){line, nl, colon + 2, ll - nl - 2};
     }
     uint64_t now = gw_mono_us();
-    char age[24];
-    snprintf(age, sizeof(age), "%llu",
-             (unsigned long long)(now > e->created_us ? (now - e->created_us) / 1000000u : 0));
+    uint64_t secs = now > e->created_us ? (now - e->created_us) / 1000000u : 0;
+    char agebuf[24], *age = agebuf + sizeof(agebuf);
+    *--age = '\0';
+    do {
+        *--age = (char)('0' + secs % 10);
+        secs /= 10;
+    } while (secs);
     h[n++] = (gw_hdr_t){"x-request-id", 12, r->id, strlen(r->id)};
     h[n++] = (gw_hdr_t){"x-cache", 7, xcache, strlen(xcache)};
     h[n++] = (gw_hdr_t){"age", 3, age, strlen(age)};

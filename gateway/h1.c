@@ -291,7 +291,7 @@ static int h1_build_request(h1_conn_t *c, gw_req_t *r)
     if (!chunked && (c->parser.flags & F_CONTENT_LENGTH))
         r->content_length = (int64_t)c->parser.content_length;
     r->has_body = chunked || r->content_length > 0;
-    snprintf(r->peer, sizeof(r->peer), "%s", c->peer);
+    memcpy(r->peer, c->peer, sizeof(r->peer)); /* same size, NUL-terminated */
     return 0;
 }
 

@@ -129,8 +129,13 @@ void gw_req_assign_id(gw_req_t *r)
         r->id[n] = '\0';
         return;
     }
-    snprintf(r->id, sizeof(r->id), "%016llx%016llx", (unsigned long long)next_random(),
-             (unsigned long long)next_random());
+    static const char hex[] = "0123456789abcdef";
+    for (int half = 0; half < 2; half++) {
+        uint64_t x = next_random();
+        for (int i = 15; i >= 0; i--, x >>= 4)
+            r->id[half * 16 + i] = hex[x & 15];
+    }
+    r->id[32] = '\0';
 }
 
 void gw_req_respond(gw_req_t *r, int status, const char *content_type, const void *body, size_t len)
