@@ -23,23 +23,11 @@
 #define L2_FIXED_LEN (4 + L2_INST_LEN + GW_DIGEST_LEN + 8 + 4 + 4)
 #define L2_KEY_MAX   (GW_NAME_MAX + 80)
 
-typedef struct l2_lookup l2_lookup_t;
-
-typedef struct l2_tok {
-    l2_lookup_t *lk;
-    int idx; /* 0..ngens-1: a generation; ngens: the entry */
-} l2_tok_t;
-
-struct l2_lookup {
+/* A lookup in flight: one MGET of the generations it depends on, then the entry. */
+typedef struct l2_lookup {
     creq_t *cr;
     int ngens;
-    int due;
-    int bad;     /* a reply failed: a miss, and nothing is stored */
-    int unknown; /* a generation key was missing: a miss, and nothing is stored */
-    l2_tok_t tok[GW_DEPS_MAX + 2];
-    char *val;
-    size_t val_len;
-};
+} l2_lookup_t;
 
 static void put_u32(unsigned char *p, uint32_t v)
 {
@@ -125,77 +113,65 @@ static void l2_seed(gw_cache_t *c, const char *key)
     gw_redis_send(c->redis, 4, argv, NULL);
 }
 
-static void l2_finish(l2_lookup_t *lk)
+/* The MGET's answer: generation values first (a missing one is seeded: never small, see
+ * l2_seed), then the entry. Any failure is a miss that stores nothing in Redis. */
+static void l2_on_mget(void *arg, gw_redis_status_t st, const gw_redis_elem_t *el, size_t n)
 {
+    l2_lookup_t *lk = arg;
     creq_t *cr = lk->cr;
+    gw_cache_t *c = cr->c;
+    int ngens = lk->ngens, bad = st != GW_REDIS_OK || n != (size_t)ngens + 1, unknown = 0;
     gw_centry_t *e = NULL;
-    cr->pending = 0;
-    if (!lk->bad && !lk->unknown) {
-        cr->l2_known = 1;
-        if (lk->val) e = l2_decode(cr, (const unsigned char *)lk->val, lk->val_len);
-    }
-    if (lk->bad) cr->l2_bad = 1;
-    free(lk->val);
     free(lk);
-    cache_l2_done(cr, e);
-}
-
-static void l2_on_reply(void *arg, gw_redis_status_t st, const char *data, size_t len,
-                        long long integer)
-{
-    l2_tok_t *t = arg;
-    l2_lookup_t *lk = t->lk;
-    creq_t *cr = lk->cr;
-    if (st != GW_REDIS_OK && st != GW_REDIS_NIL) {
-        lk->bad = 1;
-    } else if (t->idx < lk->ngens) {
-        if (st == GW_REDIS_NIL || !data) {
-            lk->unknown = 1;
+    for (int i = 0; !bad && i < ngens; i++) {
+        if (el[i].st == GW_REDIS_NIL || !el[i].data) {
+            unknown = 1;
             char key[L2_KEY_MAX];
-            gen_key(cr->c, t->idx == 0 ? "*" : cr->key.deps.name[t->idx - 1], key, sizeof(key));
-            l2_seed(cr->c, key);
-        } else {
+            gen_key(c, i == 0 ? "*" : cr->key.deps.name[i - 1], key, sizeof(key));
+            l2_seed(c, key);
+        } else if (el[i].st == GW_REDIS_OK) {
             char num[32];
-            snprintf(num, sizeof(num), "%.*s", (int)(len < 31 ? len : 31), data);
-            cr->l2gens[t->idx] = strtoull(num, NULL, 10);
-        }
-    } else if (st == GW_REDIS_OK && data && len >= L2_FIXED_LEN) {
-        lk->val = malloc(len);
-        if (lk->val) {
-            memcpy(lk->val, data, len);
-            lk->val_len = len;
+            size_t len = el[i].len < 31 ? el[i].len : 31;
+            memcpy(num, el[i].data, len);
+            num[len] = '\0';
+            cr->l2gens[i] = strtoull(num, NULL, 10);
+        } else {
+            bad = 1;
         }
     }
-    if (--lk->due == 0) l2_finish(lk);
+    cr->pending = 0;
+    if (!bad && !unknown) {
+        cr->l2_known = 1;
+        const gw_redis_elem_t *v = &el[ngens];
+        if (v->st == GW_REDIS_OK && v->data && v->len >= L2_FIXED_LEN)
+            e = l2_decode(cr, (const unsigned char *)v->data, v->len);
+    }
+    if (bad) cr->l2_bad = 1;
+    cache_l2_done(cr, e);
 }
 
 int l2_lookup(creq_t *cr)
 {
     gw_cache_t *c = cr->c;
     if (!gw_redis_up(c->redis)) return -1;
-    l2_lookup_t *lk = calloc(1, sizeof(*lk));
+    l2_lookup_t *lk = malloc(sizeof(*lk));
     if (!lk) return -1;
     lk->cr = cr;
     lk->ngens = (int)cr->key.deps.n + 1;
-    char key[L2_KEY_MAX];
+    char keys[GW_DEPS_MAX + 2][L2_KEY_MAX];
+    const char *argv[GW_DEPS_MAX + 3] = {"MGET"};
     for (int i = 0; i <= lk->ngens; i++) {
         if (i < lk->ngens)
-            gen_key(c, i == 0 ? "*" : cr->key.deps.name[i - 1], key, sizeof(key));
+            gen_key(c, i == 0 ? "*" : cr->key.deps.name[i - 1], keys[i], sizeof(keys[i]));
         else
-            entry_key(cr, key, sizeof(key));
-        lk->tok[i] = (l2_tok_t){lk, i};
-        const char *argv[] = {"GET", key};
-        if (gw_redis_command(c->redis, l2_on_reply, &lk->tok[i], 2, argv, NULL) != 0) {
-            lk->bad = 1;
-            break;
-        }
-        lk->due++;
+            entry_key(cr, keys[i], sizeof(keys[i]));
+        argv[i + 1] = keys[i];
     }
-    if (lk->due == 0) {
+    if (gw_redis_command_array(c->redis, l2_on_mget, lk, lk->ngens + 2, argv, NULL) != 0) {
         free(lk);
         return -1;
     }
-    cr->pending = lk->due;
+    cr->pending = 1;
     return 0;
 }
 

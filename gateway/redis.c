@@ -59,6 +59,7 @@ typedef struct tok {
     struct tok *prev, *next;
     gw_redis_t *r;
     gw_redis_cb cb;
+    gw_redis_array_cb acb; /* instead of cb, for array replies */
     void *arg;
     uint64_t start_us;
     int delivered;
@@ -497,6 +498,33 @@ static void tok_unlink(gw_redis_t *r, tok_t *t)
         r->tail = t->prev;
 }
 
+static void deliver_array(gw_redis_t *r, gw_redis_array_cb cb, void *arg, const redisReply *rep)
+{
+    if (!rep || rep->type != REDIS_REPLY_ARRAY) {
+        gw_stat_inc(&r->st.errors);
+        cb(arg, rep ? GW_REDIS_ERROR : GW_REDIS_DOWN, NULL, 0);
+        return;
+    }
+    gw_redis_elem_t small[16] = {{0}}, *el = small;
+    if (rep->elements > 16 && !(el = calloc(rep->elements, sizeof(*el)))) {
+        cb(arg, GW_REDIS_ERROR, NULL, 0);
+        return;
+    }
+    for (size_t i = 0; i < rep->elements; i++) {
+        const redisReply *e = rep->element[i];
+        if (e->type == REDIS_REPLY_NIL)
+            el[i] = (gw_redis_elem_t){GW_REDIS_NIL, NULL, 0};
+        else if (e->type == REDIS_REPLY_STRING || e->type == REDIS_REPLY_STATUS)
+            el[i] = (gw_redis_elem_t){GW_REDIS_OK, e->str, e->len};
+        else if (e->type == REDIS_REPLY_ERROR)
+            el[i] = (gw_redis_elem_t){GW_REDIS_ERROR, e->str, e->len};
+        else
+            el[i] = (gw_redis_elem_t){GW_REDIS_OK, NULL, 0};
+    }
+    cb(arg, GW_REDIS_OK, el, rep->elements);
+    if (el != small) free(el);
+}
+
 static void deliver(gw_redis_t *r, gw_redis_cb cb, void *arg, const redisReply *rep)
 {
     if (!rep) {
@@ -539,6 +567,8 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
         }
         if (t->cb)
             deliver(r, t->cb, t->arg, reply);
+        else if (t->acb)
+            deliver_array(r, t->acb, t->arg, reply);
         else if (!reply || ((redisReply *)reply)->type == REDIS_REPLY_ERROR)
             gw_stat_inc(&r->st.errors);
     }
@@ -562,9 +592,12 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
         r->live = t->next;
         t->delivered = 1;
         gw_stat_inc(&r->st.timeouts);
-        if (t->cb) { /* a slow write alone is no reason to drop the connection */
+        if (t->cb || t->acb) { /* a slow write alone is no reason to drop the connection */
             r->consec_timeouts++;
-            t->cb(t->arg, GW_REDIS_TIMEOUT, NULL, 0, 0);
+            if (t->cb)
+                t->cb(t->arg, GW_REDIS_TIMEOUT, NULL, 0, 0);
+            else
+                t->acb(t->arg, GW_REDIS_TIMEOUT, NULL, 0);
         }
     }
     now = gw_mono_us();
@@ -589,14 +622,15 @@ static int refuse(gw_redis_t *r)
 
 /* Sends are tokens too (cb NULL): they count toward max_pending and the stall detection, so a
  * send-only workload against a hung Redis still gets the connection dropped. */
-int gw_redis_command(gw_redis_t *r, gw_redis_cb cb, void *arg, int argc, const char **argv,
-                     const size_t *argvlen)
+static int submit(gw_redis_t *r, gw_redis_cb cb, gw_redis_array_cb acb, void *arg, int argc,
+                  const char **argv, const size_t *argvlen)
 {
     if (!conn_ready(&r->cmd) || r->npending >= r->o.max_pending || argc <= 0) return refuse(r);
     tok_t *t = calloc(1, sizeof(*t));
     if (!t) return refuse(r);
     t->r = r;
     t->cb = cb;
+    t->acb = acb;
     t->arg = arg;
     t->start_us = gw_mono_us();
     if (redisAsyncCommandArgv(r->cmd.ac, on_reply, t, argc, argv, argvlen) != REDIS_OK) {
@@ -617,9 +651,21 @@ int gw_redis_command(gw_redis_t *r, gw_redis_cb cb, void *arg, int argc, const c
     return 0;
 }
 
+int gw_redis_command(gw_redis_t *r, gw_redis_cb cb, void *arg, int argc, const char **argv,
+                     const size_t *argvlen)
+{
+    return submit(r, cb, NULL, arg, argc, argv, argvlen);
+}
+
+int gw_redis_command_array(gw_redis_t *r, gw_redis_array_cb cb, void *arg, int argc,
+                           const char **argv, const size_t *argvlen)
+{
+    return cb ? submit(r, NULL, cb, arg, argc, argv, argvlen) : -1;
+}
+
 int gw_redis_send(gw_redis_t *r, int argc, const char **argv, const size_t *argvlen)
 {
-    return gw_redis_command(r, NULL, NULL, argc, argv, argvlen);
+    return submit(r, NULL, NULL, NULL, argc, argv, argvlen);
 }
 
 /* ---- pub/sub ------------------------------------------------------------------------------ */

@@ -60,6 +60,21 @@ typedef void (*gw_redis_cb)(void *arg, gw_redis_status_t st, const char *data, s
  * Callable from inside any callback of this client. */
 int gw_redis_command(gw_redis_t *r, gw_redis_cb cb, void *arg, int argc, const char **argv,
                      const size_t *argvlen);
+/* One element of an array reply (MGET): GW_REDIS_OK with data/len for strings (integer elements
+ * as data NULL), GW_REDIS_NIL for missing keys. Only valid during the callback. */
+typedef struct gw_redis_elem {
+    gw_redis_status_t st;
+    const char *data;
+    size_t len;
+} gw_redis_elem_t;
+/* st GW_REDIS_OK with the n elements of an array reply; any other status with n == 0 (a reply
+ * that is not an array counts as GW_REDIS_ERROR). */
+typedef void (*gw_redis_array_cb)(void *arg, gw_redis_status_t st, const gw_redis_elem_t *el,
+                                  size_t n);
+/* gw_redis_command for commands answered with an array (MGET): same rules, cb not NULL. */
+int gw_redis_command_array(gw_redis_t *r, gw_redis_array_cb cb, void *arg, int argc,
+                           const char **argv, const size_t *argvlen);
+
 /* Fire and forget (SET ... EX, PUBLISH): gw_redis_command with no callback. Failures are only
  * counted; it counts toward max_pending and has the same deadline as any command. */
 int gw_redis_send(gw_redis_t *r, int argc, const char **argv, const size_t *argvlen);

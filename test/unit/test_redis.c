@@ -188,6 +188,70 @@ START_TEST(test_round_trip)
 }
 END_TEST
 
+/* MGET through gw_redis_command_array: strings, nils and their order; a non-array answer is an
+ * error; a refused command never calls back. */
+typedef struct arec {
+    int calls;
+    gw_redis_status_t st;
+    size_t n;
+    gw_redis_status_t est[4];
+    char data[4][16];
+} arec_t;
+
+static void on_array(void *arg, gw_redis_status_t st, const gw_redis_elem_t *el, size_t n)
+{
+    arec_t *a = arg;
+    a->calls++;
+    a->st = st;
+    a->n = n;
+    for (size_t i = 0; i < n && i < 4; i++) {
+        a->est[i] = el[i].st;
+        snprintf(a->data[i], sizeof(a->data[i]), "%.*s", (int)el[i].len,
+                 el[i].data ? el[i].data : "");
+    }
+}
+
+START_TEST(test_array_reply)
+{
+    srv_t s;
+    loop_t l;
+    rec_t rec;
+    arec_t a;
+    srv_start(&s, 0, NULL);
+    loop_open(&l);
+    gw_redis_opts_t o = opts_for(s.port);
+    gw_redis_t *r = client_up(&l, &o);
+
+    const char *set[] = {"MSET", "a", "1", "c", "three"};
+    ck_assert_int_eq(cmd(&l, r, &rec, 5, set, NULL), GW_REDIS_OK);
+    const char *mget[] = {"MGET", "a", "b", "c"};
+    memset(&a, 0, sizeof(a));
+    ck_assert_int_eq(gw_redis_command_array(r, on_array, &a, 4, mget, NULL), 0);
+    ck_assert_int_eq(a.calls, 0);
+    RUN_UNTIL(&l, a.calls > 0, 10000);
+    ck_assert_int_eq(a.calls, 1);
+    ck_assert_int_eq(a.st, GW_REDIS_OK);
+    ck_assert_uint_eq(a.n, 3);
+    ck_assert_int_eq(a.est[0], GW_REDIS_OK);
+    ck_assert_str_eq(a.data[0], "1");
+    ck_assert_int_eq(a.est[1], GW_REDIS_NIL);
+    ck_assert_int_eq(a.est[2], GW_REDIS_OK);
+    ck_assert_str_eq(a.data[2], "three");
+
+    const char *get[] = {"GET", "a"}; /* not an array: reported as an error, no elements */
+    memset(&a, 0, sizeof(a));
+    ck_assert_int_eq(gw_redis_command_array(r, on_array, &a, 2, get, NULL), 0);
+    RUN_UNTIL(&l, a.calls > 0, 10000);
+    ck_assert_int_eq(a.st, GW_REDIS_ERROR);
+    ck_assert_uint_eq(a.n, 0);
+    ck_assert_int_eq(gw_redis_command_array(r, NULL, &a, 2, get, NULL), -1);
+
+    gw_redis_free(r);
+    loop_close(&l);
+    srv_stop(&s);
+}
+END_TEST
+
 typedef struct seq {
     int calls, bad;
     long long expect;
@@ -432,6 +496,7 @@ static Suite *redis_suite(void)
     TCase *tc = tcase_create("server");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_round_trip);
+    tcase_add_test(tc, test_array_reply);
     tcase_add_test(tc, test_pipeline_1000);
     tcase_add_test(tc, test_max_pending);
     tcase_add_test(tc, test_select_db);
