@@ -5,7 +5,6 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <event2/event.h>
-#include <hiredis/adapters/libevent.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 #include <limits.h>
@@ -21,6 +20,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/stat.h"
+#include "gateway/redis_loop.h"
 
 /* The command connection is dropped (and reconnected) when the oldest unanswered command is
  * older than STALL_FACTOR command timeouts (Redis hung, or the path to it broken), or after
@@ -462,7 +462,7 @@ static void conn_start(rconn_t *c)
         conn_failed(c, 0, why);
         return;
     }
-    if (redisLibeventAttach(ac, r->base) != REDIS_OK) {
+    if (gw_redis_loop_attach(ac, r->base) != REDIS_OK) {
         redisAsyncFree(ac);
         conn_failed(c, 0, "could not attach to the event loop");
         return;
