@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "common/clock.h"
 #include "common/log.h"
@@ -145,6 +146,31 @@ done:
     curl_url_cleanup(u);
 }
 
+/* Every client and upstream connection is a descriptor: take the whole hard limit (as nginx's
+ * worker_rlimit_nofile would), and say so when even that is below what the configuration can
+ * open (client connections, every worker's pool, listeners, Redis, a margin). */
+static void raise_nofile(const gw_config_t *cfg)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+    rlim_t before = rl.rlim_cur;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) rl.rlim_cur = before;
+    }
+    if (rl.rlim_cur != before)
+        gw_log_info("open files limit raised from %llu to %llu", (unsigned long long)before,
+                    (unsigned long long)rl.rlim_cur);
+    unsigned long long need =
+        (unsigned long long)cfg->max_connections +
+        (unsigned long long)cfg->workers * ((unsigned long long)cfg->upstream_max_connections + 8) +
+        64;
+    if (rl.rlim_cur != RLIM_INFINITY && (unsigned long long)rl.rlim_cur < need)
+        gw_log_warn("open files limit %llu is below the %llu descriptors server.max_connections "
+                    "and the upstream pools may need: raise LimitNOFILE / ulimit -n",
+                    (unsigned long long)rl.rlim_cur, need);
+}
+
 typedef struct run_state {
     gw_worker_t *workers;
     int n;
@@ -194,6 +220,7 @@ static int run(const gw_config_t *cfg)
                           .start_us = gw_mono_us(),
                           .start_wall = gw_wall_seconds()};
     atomic_init(&shared.connections, 0);
+    raise_nofile(cfg);
     resolve_upstream(&shared);
     gw_worker_t *workers = calloc((size_t)cfg->workers, sizeof(*workers));
     struct event_base *base = event_base_new();

@@ -251,6 +251,21 @@ class CommandLineTest(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn(b"/nonexistent/gateway.yaml", r.stderr)
 
+    def test_open_files_limit_raised_to_the_hard_limit(self):
+        port = harness.free_port()
+        argv = ["sh", "-c", 'ulimit -S -n 256 && exec "$0" "$@"', harness.GW_BIN,
+                "--set", "server.listen=127.0.0.1:%d" % port, "--set", "server.workers=1",
+                "--set", "upstream.url=http://127.0.0.1:%d" % harness.free_port()]
+        gw = harness.Proc(argv, port, "gateway")
+        try:
+            with open("/proc/%d/limits" % gw.pid) as f:
+                line = next(l for l in f if l.startswith("Max open files"))
+            soft, hard = line.split()[3:5]
+            self.assertEqual(soft, hard, line)
+            self.assertIn("open files limit raised from 256 to %s" % hard, gw.log())
+        finally:
+            gw.cleanup()
+
     def test_port_in_use_fails_cleanly(self):
         up = harness.start_fake_qdrant()
         try:
