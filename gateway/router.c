@@ -3,6 +3,7 @@
 #include "gateway/router.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <string.h>
 
 /* Longest pattern is 7 segments (/collections/{c}/shards/{s}/snapshot/partial/recover_from). */
@@ -323,8 +324,68 @@ static int match_compiled(const cpat_t *c, const segs_t *segs, const seg_t **col
     return 1;
 }
 
+/* The answer for (method, path) never changes and clients repeat the same few paths: each thread
+ * remembers its last classifications (exact bytes compared, the collection kept as an offset
+ * into the path), so a repeat costs a hash and a memcmp instead of the table walk. */
+#define MEMO_SLOTS    64
+#define MEMO_PATH_MAX 120
+
+typedef struct route_memo {
+    uint8_t method_len, path_len; /* path_len 0: empty slot */
+    char method[8];
+    char path[MEMO_PATH_MAX];
+    gw_route_class_t cls;
+    const char *op;
+    unsigned flags;
+    uint8_t coll_off, coll_len; /* coll_len 0: no collection */
+} route_memo_t;
+
+static _Thread_local route_memo_t memo[MEMO_SLOTS];
+
+static route_memo_t *memo_slot(const char *method, size_t method_len, const char *path,
+                               size_t path_len)
+{
+    uint32_t h = 2166136261u; /* FNV-1a: spreading slots, not a security boundary */
+    for (size_t i = 0; i < method_len; i++)
+        h = (h ^ (unsigned char)method[i]) * 16777619u;
+    for (size_t i = 0; i < path_len; i++)
+        h = (h ^ (unsigned char)path[i]) * 16777619u;
+    return &memo[h % MEMO_SLOTS];
+}
+
+static gw_route_class_t classify_table(const char *method, size_t method_len, const char *path,
+                                       size_t path_len, gw_route_t *out);
+
 gw_route_class_t gw_route_classify(const char *method, size_t method_len, const char *path,
                                    size_t path_len, gw_route_t *out)
+{
+    if (method_len >= sizeof(memo[0].method) || path_len == 0 || path_len > MEMO_PATH_MAX)
+        return classify_table(method, method_len, path, path_len, out);
+    route_memo_t *m = memo_slot(method, method_len, path, path_len);
+    if (m->path_len == path_len && m->method_len == method_len &&
+        memcmp(m->path, path, path_len) == 0 && memcmp(m->method, method, method_len) == 0) {
+        out->cls = m->cls;
+        out->op = m->op;
+        out->flags = m->flags;
+        out->collection = m->coll_len ? path + m->coll_off : NULL;
+        out->collection_len = m->coll_len;
+        return out->cls;
+    }
+    classify_table(method, method_len, path, path_len, out);
+    m->method_len = (uint8_t)method_len;
+    m->path_len = (uint8_t)path_len;
+    memcpy(m->method, method, method_len);
+    memcpy(m->path, path, path_len);
+    m->cls = out->cls;
+    m->op = out->op;
+    m->flags = out->flags;
+    m->coll_off = out->collection ? (uint8_t)(out->collection - path) : 0;
+    m->coll_len = out->collection ? (uint8_t)out->collection_len : 0;
+    return out->cls;
+}
+
+static gw_route_class_t classify_table(const char *method, size_t method_len, const char *path,
+                                       size_t path_len, gw_route_t *out)
 {
     segs_t segs;
 

@@ -402,6 +402,52 @@ static const route_case_t misc_cases[] = {
 
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
+/* The per-thread memo: a repeat gives the same answer, with the collection pointing into the
+ * caller's own buffer; slots shared by different paths never mix their answers up. */
+START_TEST(memo_repeats_and_buffers)
+{
+    const char *paths[] = {"/collections/alpha/points/query",
+                           "/collections/beta/points",
+                           "/collections/alpha/points/query/batch",
+                           "/",
+                           "/nope/x",
+                           "/collections/%61lpha/points/scroll"};
+    const char *methods[] = {"POST", "PUT", "POST", "GET", "GET", "POST"};
+    for (int round = 0; round < 3; round++) {
+        for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+            char a[128], b[128];
+            gw_route_t ra, rb;
+            snprintf(a, sizeof a, "%s", paths[i]);
+            snprintf(b, sizeof b, "%s", paths[i]);
+            gw_route_classify(methods[i], strlen(methods[i]), a, strlen(a), &ra);
+            gw_route_classify(methods[i], strlen(methods[i]), b, strlen(b), &rb);
+            ck_assert_int_eq(ra.cls, rb.cls);
+            ck_assert_ptr_eq(ra.op, rb.op);
+            ck_assert_uint_eq(ra.flags, rb.flags);
+            ck_assert_uint_eq(ra.collection_len, rb.collection_len);
+            if (ra.collection) {
+                ck_assert_int_eq(ra.collection - a,
+                                 rb.collection - b); /* same offset, own buffer */
+            } else {
+                ck_assert_ptr_null(rb.collection);
+            }
+        }
+    }
+    /* many distinct paths through 64 slots: each answer still matches a fresh classification */
+    for (int i = 0; i < 500; i++) {
+        char p[64];
+        gw_route_t r1, r2;
+        snprintf(p, sizeof p, "/collections/c%d/points%s", i, i % 2 ? "/search" : "");
+        gw_route_classify("POST", 4, p, strlen(p), &r1);
+        gw_route_classify("POST", 4, p, strlen(p), &r2);
+        ck_assert_int_eq(r1.cls, GW_ROUTE_QDRANT_READ);
+        ck_assert_int_eq(r1.cls, r2.cls);
+        ck_assert_uint_eq(r2.collection_len, strlen(p) - strlen("/collections//points") -
+                                                 (i % 2 ? strlen("/search") : 0));
+    }
+}
+END_TEST
+
 START_TEST(spec_operation)
 {
     check_case(&spec_cases[_i], spec_cases[_i].path);
@@ -688,6 +734,7 @@ static Suite *router_suite(void)
     tcase_add_test(tc, flags_consistent);
     tcase_add_test(tc, class_names);
     tcase_add_test(tc, length_is_respected);
+    tcase_add_test(tc, memo_repeats_and_buffers);
     tcase_add_loop_test(tc, decode_param, 0, N(decode_cases));
     suite_add_tcase(s, tc);
     return s;
