@@ -1,8 +1,9 @@
 # The load-test kit in smoke mode: loadtest/run --smoke starts fake_qdrant, redis-server, this
-# build's gateway, nginx (plain and proxy_cache) and HAProxy on free loopback ports, runs every
-# scenario for about a second per target, and must exit 0 (every target answered 2xx everywhere)
-# having written a report with a row per target. Timing figures are not asserted: tests never
-# judge wall-clock performance; the full run (loadtest/run) does, in its report.
+# build's gateway (cache on, and a second one with the cache off), nginx (plain and proxy_cache)
+# and HAProxy on free loopback ports, runs every scenario for about a second per target, and must
+# exit 0 (every target answered 2xx everywhere) having written a report with a row per target.
+# Timing figures are not asserted: tests never judge wall-clock performance; the full run
+# (loadtest/run) does, in its report.
 import os
 import re
 import shutil
@@ -17,6 +18,7 @@ RUNNER = os.path.join(harness.SOURCE_DIR, "loadtest", "run")
 TOOLS = ("wrk", "ab", "h2load", "nginx", "haproxy", "redis-server", "gnuplot")
 LABELS = {
     "gateway": "gateway",
+    "gateway-nocache": "gateway, cache off",
     "nginx": "nginx (keep-alive proxy)",
     "nginx-cache": "nginx proxy_cache",
     "haproxy": "HAProxy (http-reuse always)",
@@ -67,11 +69,15 @@ class LoadtestSmoke(unittest.TestCase):
             for sc in ("zipf", "zipf-10k", "miss", "mix", "health", "newconn", "ab", "ab-k", "h2",
                        "models"):
                 self.assertIn("\n### %s\n" % sc, report)
-            # the model API runs through the gateway: its row has a number too
+            # the model API runs through both gateways (same model): their rows have a number too
             section = report.split("### models\n", 1)[1].split("\n### ", 1)[0]
-            self.assertRegex(section, r"\n\| %s \| [\d,]+ \|" % re.escape(LABELS["gateway"]),
-                             "no gateway row in the models table:\n" + section)
+            for t in ("gateway", "gateway-nocache"):
+                self.assertRegex(section, r"\n\| %s \| [\d,]+ \|" % re.escape(LABELS[t]),
+                                 "no %s row in the models table:\n%s" % (t, section))
             self.assertIn("## Targets", report)
+            # the passthrough rows judge the gateway and add the cache-off gateway's figures
+            section = report.split("## Targets", 1)[1].split("\n## ", 1)[0]
+            self.assertIn("with the cache off:", section)
             self.assertTrue(os.path.exists(os.path.join(out, "results.json")))
             self.assertTrue(os.path.exists(os.path.join(out, "throughput.png")), os.listdir(out))
         finally:
