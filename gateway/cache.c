@@ -3,6 +3,7 @@
 #include "gateway/cache.h"
 
 #include <event2/event.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,10 +25,23 @@ static void creq_fetch(creq_t *cr);
 
 /* ---- request contexts --------------------------------------------------------------------- */
 
+#define CREQ_SPARE_MAX 64
+
 static creq_t *creq_new(gw_cache_t *c, gw_req_t *r, int cls)
 {
-    creq_t *cr = calloc(1, sizeof(*cr));
-    if (!cr) return NULL;
+    creq_t *cr = c->spare;
+    if (cr) {
+        /* All zero as calloc would give, except the key's name slots: only the first
+         * key.deps.n of them are ever read. */
+        c->spare = cr->wnext;
+        c->nspare--;
+        size_t key_at = offsetof(creq_t, key), after_key = key_at + sizeof(cr->key);
+        memset(cr, 0, key_at);
+        memset(&cr->key, 0, offsetof(gw_ckey_t, deps.name));
+        memset((char *)cr + after_key, 0, sizeof(*cr) - after_key);
+    } else if (!(cr = calloc(1, sizeof(*cr)))) {
+        return NULL;
+    }
     cr->c = c;
     cr->r = r;
     cr->cls = cls;
@@ -40,6 +54,13 @@ void creq_free(creq_t *cr)
     gw_centry_unref(cr->found);
     if (cr->cap_hdrs) evbuffer_free(cr->cap_hdrs);
     if (cr->cap_body) evbuffer_free(cr->cap_body);
+    gw_cache_t *c = cr->c;
+    if (c && !c->closing && c->nspare < CREQ_SPARE_MAX) {
+        cr->wnext = c->spare;
+        c->spare = cr;
+        c->nspare++;
+        return;
+    }
     free(cr);
 }
 
@@ -459,6 +480,7 @@ gw_cache_t *gw_cache_new(gw_worker_t *w, gw_cache_shared_t *sh, char *err, size_
 void gw_cache_free(gw_cache_t *c)
 {
     if (!c) return;
+    c->closing = 1;
     inval_free(c);
     gw_redis_free(c->redis); /* runs pending lookups' callbacks: their requests end */
     for (creq_t *cr = mail_take(c); cr;) {
@@ -469,6 +491,11 @@ void gw_cache_free(gw_cache_t *c)
         }
         creq_free(cr);
         cr = next;
+    }
+    while (c->spare) {
+        creq_t *cr = c->spare;
+        c->spare = cr->wnext;
+        free(cr);
     }
     gw_ckey_memo_free(c->memo);
     pthread_mutex_destroy(&c->mail_lock);
