@@ -263,7 +263,10 @@ static void creq_lookup(creq_t *cr)
         creq_bypass(cr, "too many collections");
         return;
     }
-    gw_ckey_l1(&cr->key, cr->gens, cr->global, cr->l1key);
+    if (gw_ckey_l1(&cr->key, cr->gens, cr->global, cr->l1key) != 0) {
+        creq_bypass(cr, "out of memory");
+        return;
+    }
     if (!(cr->cc & GW_CC_NO_CACHE)) {
         uint64_t now = gw_mono_us();
         gw_centry_t *e = gw_l1_get(c->sh->l1, cr->l1key, now);

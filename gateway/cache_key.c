@@ -206,21 +206,51 @@ int gw_ckey_build(gw_ckey_t *k, const gw_req_t *r, const char *body, size_t len,
     return 0;
 }
 
-void gw_ckey_l1(const gw_ckey_t *k, const uint64_t *gens, uint64_t global,
-                unsigned char out[GW_DIGEST_LEN])
+/* The last few generation vectors this thread digested (they change only on writes). */
+#define GENS_MEMO 4
+
+typedef struct gens_memo {
+    size_t n; /* number of dependencies; SIZE_MAX: empty */
+    uint64_t global, gens[GW_DEPS_MAX];
+    unsigned char digest[GW_DIGEST_LEN];
+} gens_memo_t;
+
+static _Thread_local gens_memo_t gens_memo[GENS_MEMO] = {{SIZE_MAX, 0, {0}, {0}},
+                                                         {SIZE_MAX, 0, {0}, {0}},
+                                                         {SIZE_MAX, 0, {0}, {0}},
+                                                         {SIZE_MAX, 0, {0}, {0}}};
+static _Thread_local unsigned gens_memo_next;
+
+static const unsigned char *gens_digest(size_t n, const uint64_t *gens, uint64_t global)
 {
+    for (int i = 0; i < GENS_MEMO; i++) {
+        const gens_memo_t *m = &gens_memo[i];
+        if (m->n == n && m->global == global && memcmp(m->gens, gens, n * sizeof(*gens)) == 0)
+            return m->digest;
+    }
     gw_digest_t d;
-    if (gw_digest_init(&d) != 0) {
-        memset(out, 0, GW_DIGEST_LEN); /* cannot happen short of OOM; collide into one slot */
-        return;
-    }
-    gw_digest_update(&d, k->base, GW_DIGEST_LEN);
+    if (gw_digest_init(&d) != 0) return NULL;
+    gw_digest_field(&d, "qgw-gens-1", 10);
     gw_digest_u64(&d, global);
-    for (size_t i = 0; i < k->deps.n; i++) {
-        gw_digest_field(&d, k->deps.name[i], strlen(k->deps.name[i]));
+    gw_digest_u64(&d, (uint64_t)n);
+    for (size_t i = 0; i < n; i++)
         gw_digest_u64(&d, gens[i]);
-    }
-    gw_digest_final(&d, out);
+    gens_memo_t *m = &gens_memo[gens_memo_next++ % GENS_MEMO];
+    gw_digest_final(&d, m->digest);
+    m->n = n;
+    m->global = global;
+    memcpy(m->gens, gens, n * sizeof(*gens));
+    return m->digest;
+}
+
+int gw_ckey_l1(const gw_ckey_t *k, const uint64_t *gens, uint64_t global,
+               unsigned char out[GW_DIGEST_LEN])
+{
+    const unsigned char *g = gens_digest(k->deps.n, gens, global);
+    if (!g) return -1;
+    for (int i = 0; i < GW_DIGEST_LEN; i++)
+        out[i] = k->base[i] ^ g[i];
+    return 0;
 }
 
 /* Directive names in a comma-separated Cache-Control value, case-insensitively. */

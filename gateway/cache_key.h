@@ -36,9 +36,13 @@ int gw_ckey_build(gw_ckey_t *k, const gw_req_t *r, const char *body, size_t len,
 /* Feeds whether request header `lower_name` is present, and its value, into d. */
 void gw_ckey_digest_header(gw_digest_t *d, const gw_req_t *r, const char *lower_name);
 
-/* The local (L1) key: base plus the generation of every dependency and the global one. */
-void gw_ckey_l1(const gw_ckey_t *k, const uint64_t *gens, uint64_t global,
-                unsigned char out[GW_DIGEST_LEN]);
+/* The local (L1) key: base combined with the generation of every dependency and the global one,
+ * as base XOR SHA-256(global, gens...). base already fixes the dependencies (it covers the path
+ * and body they come from), so equal keys need equal bases and equal generations unless two
+ * SHA-256 outputs collide; the generations' digest is memoised per thread (it changes only on
+ * writes). 0, or -1 (out of memory): do not cache. */
+int gw_ckey_l1(const gw_ckey_t *k, const uint64_t *gens, uint64_t global,
+               unsigned char out[GW_DIGEST_LEN]);
 
 /* Request Cache-Control directives the cache honours. */
 enum { GW_CC_NO_CACHE = 1, GW_CC_NO_STORE = 2 };
