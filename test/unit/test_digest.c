@@ -2,6 +2,7 @@
  * split into updates (gathered small pieces, pieces straddling the gather buffer, large ones),
  * repeated on one thread (the reused context) and on several threads at once. */
 #include "common/digest.h"
+#include "unit_util.h"
 
 #include <check.h>
 #include <pthread.h>
@@ -136,11 +137,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-    int failed;
-    SRunner *sr = srunner_create(suite());
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(suite());
 }

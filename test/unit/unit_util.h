@@ -19,6 +19,16 @@
 #define PATHLEN  512
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
+/* A test program's main: runs the suite, exit status 0 when every test passed. */
+static inline int unit_run(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
 /* A temporary directory, removed with everything in it by tmp_close. */
 typedef struct tmp {
     char dir[PATHLEN];
