@@ -22,46 +22,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "gateway/proxy_h1_int.h"
 #include "gateway/proxy_int.h"
 
-#define PXH_READ_BYTES    (64u << 10)
-#define PXH_MAX_HEAD      (256u << 10) /* larger answer header sections fail the transfer */
-#define PXH_IOV           16
-#define PXH_CHUNK_FRAMING 16 /* "%zx\r\n" */
-
-struct pxh_conn {
-    pxh_pool_t *pool;
-    int fd;
-    struct event *rev, *wev, *idle_timer;
-    llhttp_t parser;
-    px_xfer_t *x;            /* the exchange under way, NULL when idle */
-    pxh_conn_t *prev, *next; /* every connection */
-    pxh_conn_t *idle_next;   /* the idle stack, most recently used on top */
-    unsigned connecting : 1, idle : 1;
-    unsigned reused : 1;     /* carried an exchange before this one */
-    unsigned got_bytes : 1;  /* some of the current answer arrived */
-    unsigned in_value : 1;   /* header parsing: the last piece was a value */
-    unsigned msg_done : 1;   /* the final answer is complete */
-    unsigned keep_alive : 1; /* ... and allows another exchange */
-    unsigned read_paused : 1;
-};
-
-struct pxh_pool {
-    gw_proxy_t *px;
-    struct sockaddr_storage addr;
-    socklen_t addrlen;
-    char authority[300]; /* Host header and logs: host[:port] as written in upstream.url */
-    pxh_conn_t *conns;
-    pxh_conn_t *idle;
-    int nconns;
-    px_xfer_t *wait_head, *wait_tail;
-    char rbuf[PXH_READ_BYTES];
-};
+#define PXH_MAX_HEAD (256u << 10) /* larger answer header sections fail the transfer */
 
 static llhttp_settings_t pxh_settings;
 static pthread_once_t pxh_settings_once = PTHREAD_ONCE_INIT;
@@ -158,7 +126,7 @@ fail:;
 
 /* ---- transfers on connections ------------------------------------------------------------ */
 
-static uint64_t pxh_deadline_ms(const px_xfer_t *x)
+uint64_t pxh_deadline_ms(const px_xfer_t *x)
 {
     const gw_config_t *cfg = x->px->w->cfg;
     uint64_t t = cfg->upstream_timeout_ms;
@@ -167,7 +135,7 @@ static uint64_t pxh_deadline_ms(const px_xfer_t *x)
     return spent < t ? t - spent : 1;
 }
 
-static void pxh_arm(px_xfer_t *x, uint64_t ms)
+void pxh_arm(px_xfer_t *x, uint64_t ms)
 {
     struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000)};
     evtimer_add(x->timer, &tv);
@@ -326,74 +294,6 @@ static int pxh_errno_kind(int e)
 
 /* ---- writing the request ----------------------------------------------------------------- */
 
-static int pxh_write_done(const px_xfer_t *x)
-{
-    if (x->whole) return x->sent == x->head_len + x->body_len;
-    return x->body_end && evbuffer_get_length(x->out) == 0;
-}
-
-/* Whole mode: head and body straight from r->body, from offset x->sent on. */
-static int pxh_send_whole(pxh_conn_t *c, px_xfer_t *x)
-{
-    struct evbuffer *body = x->req->body;
-    while (!pxh_write_done(x)) {
-        struct iovec iov[PXH_IOV];
-        int n = 0;
-        size_t body_off = 0;
-        if (x->sent < x->head_len) {
-            iov[n++] = (struct iovec){x->head + x->sent, x->head_len - x->sent};
-        } else {
-            body_off = x->sent - x->head_len;
-        }
-        if (x->body_len > body_off) {
-            struct evbuffer_ptr at;
-            evbuffer_ptr_set(body, &at, body_off, EVBUFFER_PTR_SET);
-            n += evbuffer_peek(body, -1, &at, (struct evbuffer_iovec *)&iov[n], PXH_IOV - n);
-            if (n > PXH_IOV) n = PXH_IOV; /* peek counts every chain; only the first fit */
-        }
-        ssize_t w = writev(c->fd, iov, n);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            if (errno == EAGAIN) return 1;
-            return -1;
-        }
-        x->sent += (size_t)w;
-    }
-    return 0;
-}
-
-/* Stream mode: move what the client sent so far into x->out (framed when chunked), write. */
-static int pxh_send_stream(pxh_conn_t *c, px_xfer_t *x)
-{
-    gw_req_t *r = x->req;
-    while (!x->body_end && evbuffer_get_length(x->out) < GW_REQ_LOW_WATER) {
-        size_t have = evbuffer_get_length(r->body);
-        if (have) {
-            if (x->chunked) evbuffer_add_printf(x->out, "%zx\r\n", have);
-            evbuffer_remove_buffer(r->body, x->out, have);
-            if (x->chunked) evbuffer_add(x->out, "\r\n", 2);
-            if (r->codec) r->codec->want_body(r, 1);
-            continue;
-        }
-        if (!r->body_done) break;
-        if (x->chunked) evbuffer_add(x->out, "0\r\n\r\n", 5);
-        x->body_end = 1;
-    }
-    while (evbuffer_get_length(x->out)) {
-        int w = evbuffer_write(x->out, c->fd);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            if (errno == EAGAIN) return 1;
-            return -1;
-        }
-        if (x->req->route.flags & GW_ROUTE_F_STREAM) pxh_arm(x, pxh_deadline_ms(x));
-        if (w == 0) break;
-    }
-    /* Drained: more body may be waiting behind the low-water mark. */
-    if (!x->body_end && evbuffer_get_length(r->body)) return pxh_send_stream(c, x);
-    return 0;
-}
-
 static void pxh_send(pxh_conn_t *c)
 {
     px_xfer_t *x = c->x;
@@ -401,7 +301,7 @@ static void pxh_send(pxh_conn_t *c)
         event_del(c->wev);
         return;
     }
-    int rc = x->whole ? pxh_send_whole(c, x) : pxh_send_stream(c, x);
+    int rc = pxh_write(c, x);
     if (rc < 0) {
         int e = errno;
         snprintf(x->errbuf, sizeof(x->errbuf), "sending to %s: %s", c->pool->authority,
@@ -606,81 +506,6 @@ static void pxh_on_read(evutil_socket_t fd, short what, void *arg)
 }
 
 /* ---- the engine's side of proxy.c -------------------------------------------------------- */
-
-static int pxh_head_reserve(px_xfer_t *x, size_t more)
-{
-    if (x->head_len + more <= x->head_cap) return 0;
-    size_t cap = x->head_cap ? x->head_cap : 1024;
-    while (cap < x->head_len + more)
-        cap *= 2;
-    char *h = realloc(x->head, cap);
-    if (!h) return -1;
-    x->head = h;
-    x->head_cap = cap;
-    return 0;
-}
-
-static int pxh_head_put(px_xfer_t *x, const char *s, size_t n)
-{
-    if (pxh_head_reserve(x, n)) return -1;
-    memcpy(x->head + x->head_len, s, n);
-    x->head_len += n;
-    return 0;
-}
-
-static int pxh_head_header(void *ctx, const char *n, size_t nl, const char *v, size_t vl)
-{
-    px_xfer_t *x = ctx;
-    if (pxh_head_reserve(x, nl + vl + 4)) return -1;
-    char *o = x->head + x->head_len;
-    memcpy(o, n, nl);
-    o[nl] = ':';
-    o[nl + 1] = ' ';
-    memcpy(o + nl + 2, v, vl);
-    o[nl + 2 + vl] = '\r';
-    o[nl + 3 + vl] = '\n';
-    x->head_len += nl + vl + 4;
-    return 0;
-}
-
-/* The request head as Qdrant gets it, and how its body will travel. */
-static int pxh_build(px_xfer_t *x, gw_req_t *r)
-{
-    pxh_pool_t *p = x->px->h1;
-    int has_accept, has_ctype;
-    char line[64];
-    x->head_len = 0;
-    x->sent = 0;
-    x->whole = x->chunked = x->body_end = 0;
-    x->body_len = 0;
-    if (pxh_head_put(x, r->method, strlen(r->method)) || pxh_head_put(x, " ", 1) ||
-        pxh_head_put(x, r->target, r->target_len) || pxh_head_put(x, " HTTP/1.1\r\n", 11) ||
-        pxh_head_header(x, "Host", 4, p->authority, strlen(p->authority)) ||
-        px_each_header(x->px, r, pxh_head_header, x, &has_accept, &has_ctype))
-        return -1;
-    int framed = !r->is_head && (r->has_body || r->content_length == 0);
-    if (!framed) {
-        x->whole = 1;
-    } else if (r->body_done) {
-        x->whole = 1;
-        x->body_len = evbuffer_get_length(r->body);
-        snprintf(line, sizeof(line), "%llu", (unsigned long long)x->body_len);
-        if (pxh_head_header(x, "Content-Length", 14, line, strlen(line))) return -1;
-    } else {
-        if (!x->out && !(x->out = evbuffer_new())) return -1;
-        evbuffer_drain(x->out, evbuffer_get_length(x->out));
-        if (r->content_length >= 0) {
-            snprintf(line, sizeof(line), "%lld", (long long)r->content_length);
-            if (pxh_head_header(x, "Content-Length", 14, line, strlen(line))) return -1;
-        } else {
-            x->chunked = 1;
-            if (pxh_head_header(x, "Transfer-Encoding", 17, "chunked", 7)) return -1;
-        }
-    }
-    if (pxh_head_put(x, "\r\n", 2)) return -1;
-    if (!x->whole && evbuffer_add(x->out, x->head, x->head_len)) return -1;
-    return 0;
-}
 
 static void pxh_on_timer(evutil_socket_t fd, short what, void *arg)
 {
