@@ -11,52 +11,6 @@ const uint64_t gw_hist_bounds_us[GW_HIST_BOUNDS] = {
     50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000,
 };
 
-/* ---- text buffer --------------------------------------------------------------------------- */
-
-static int text_reserve(gw_text_t *t, size_t more)
-{
-    if (t->oom) return -1;
-    if (t->len + more + 1 <= t->cap) return 0;
-    size_t cap = t->cap ? t->cap : 4096;
-    while (cap < t->len + more + 1)
-        cap *= 2;
-    char *p = realloc(t->p, cap);
-    if (!p) {
-        t->oom = 1;
-        return -1;
-    }
-    t->p = p;
-    t->cap = cap;
-    return 0;
-}
-
-void gw_text_add(gw_text_t *t, const char *s, size_t len)
-{
-    if (text_reserve(t, len) != 0) return;
-    memcpy(t->p + t->len, s, len);
-    t->len += len;
-    t->p[t->len] = '\0';
-}
-
-void gw_text_printf(gw_text_t *t, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0 || text_reserve(t, (size_t)n) != 0) return;
-    va_start(ap, fmt);
-    vsnprintf(t->p + t->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    t->len += (size_t)n;
-}
-
-void gw_text_free(gw_text_t *t)
-{
-    free(t->p);
-    memset(t, 0, sizeof(*t));
-}
-
 /* ---- writing ------------------------------------------------------------------------------- */
 
 void gw_prom_family(gw_text_t *t, const char *name, const char *type, const char *help)

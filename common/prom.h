@@ -1,4 +1,4 @@
-/* Prometheus text exposition format 0.0.4: a growable text buffer, family headers, samples,
+/* Prometheus text exposition format 0.0.4 (into a gw_text_t): family headers, samples,
  * histograms built from gw_hist_t, label escaping, and re-exporting another exporter's text
  * with an extra label (families merged across sources, so each is written exactly once). */
 #ifndef GW_COMMON_PROM_H
@@ -8,16 +8,7 @@
 #include <stdint.h>
 
 #include "common/stat.h"
-
-typedef struct gw_text {
-    char *p;
-    size_t len, cap;
-    int oom; /* an append failed: the text is incomplete */
-} gw_text_t;
-
-void gw_text_printf(gw_text_t *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void gw_text_add(gw_text_t *t, const char *s, size_t len);
-void gw_text_free(gw_text_t *t);
+#include "common/text.h"
 
 /* "# HELP name help\n# TYPE name type\n". */
 void gw_prom_family(gw_text_t *t, const char *name, const char *type, const char *help);

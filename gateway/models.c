@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/text.h"
+
 #define FORMAT "Format error in JSON body: "
 #define WRONG  "Wrong input: "
 
@@ -23,41 +25,14 @@ const gw_model_t *gw_models_find(const gw_config_t *cfg, const char *name, size_
 
 /* ---- JSON output with shortest exact reals ------------------------------------------------- */
 
-/* A growing text buffer; `bad` once an allocation failed (everything after is dropped). */
-typedef struct jout {
-    char *p;
-    size_t len, cap;
-    int bad;
-} jout_t;
-
-static void jo_put(jout_t *o, const char *s, size_t n)
+static void text_str(gw_text_t *o, const char *s)
 {
-    if (o->bad) return;
-    if (o->len + n + 1 > o->cap) {
-        size_t cap = o->cap ? o->cap : 256;
-        while (cap < o->len + n + 1)
-            cap *= 2;
-        char *q = realloc(o->p, cap);
-        if (!q) {
-            o->bad = 1;
-            return;
-        }
-        o->p = q;
-        o->cap = cap;
-    }
-    memcpy(o->p + o->len, s, n);
-    o->len += n;
-    o->p[o->len] = '\0';
+    gw_text_add(o, s, strlen(s));
 }
 
-static void jo_str(jout_t *o, const char *s)
+static void put_string(gw_text_t *o, const char *s, size_t n)
 {
-    jo_put(o, s, strlen(s));
-}
-
-static void put_string(jout_t *o, const char *s, size_t n)
-{
-    jo_put(o, "\"", 1);
+    gw_text_add(o, "\"", 1);
     size_t run = 0; /* bytes that need no escape, written in one go */
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
@@ -74,31 +49,31 @@ static void put_string(jout_t *o, const char *s, size_t n)
             snprintf(esc, sizeof(esc), "\\u%04x", c);
         else
             continue;
-        jo_put(o, s + run, i - run);
-        jo_str(o, esc);
+        gw_text_add(o, s + run, i - run);
+        text_str(o, esc);
         run = i + 1;
     }
-    jo_put(o, s + run, n - run);
-    jo_put(o, "\"", 1);
+    gw_text_add(o, s + run, n - run);
+    gw_text_add(o, "\"", 1);
 }
 
-static void put_real(jout_t *o, double d)
+static void put_real(gw_text_t *o, double d)
 {
     char buf[40];
     if (!isfinite(d)) { /* cannot come from parsed JSON; keep the output valid anyway */
-        jo_str(o, "null");
+        text_str(o, "null");
         return;
     }
     for (int prec = 15; prec <= 17; prec++) {
         snprintf(buf, sizeof(buf), "%.*g", prec, d);
         if (strtod(buf, NULL) == d) break;
     }
-    jo_str(o, buf);
+    text_str(o, buf);
     if (!strpbrk(buf, ".eE"))
-        jo_str(o, ".0"); /* stays a real for readers that care (Qdrant writes 1.0) */
+        text_str(o, ".0"); /* stays a real for readers that care (Qdrant writes 1.0) */
 }
 
-static void put_json(jout_t *o, const json_t *v)
+static void put_json(gw_text_t *o, const json_t *v)
 {
     char num[32];
     switch (json_typeof(v)) {
@@ -106,74 +81,64 @@ static void put_json(jout_t *o, const json_t *v)
         const char *k;
         json_t *x;
         int first = 1;
-        jo_put(o, "{", 1);
+        gw_text_add(o, "{", 1);
         json_object_foreach((json_t *)v, k, x)
         {
-            if (!first) jo_put(o, ",", 1);
+            if (!first) gw_text_add(o, ",", 1);
             first = 0;
             put_string(o, k, strlen(k));
-            jo_put(o, ":", 1);
+            gw_text_add(o, ":", 1);
             put_json(o, x);
         }
-        jo_put(o, "}", 1);
+        gw_text_add(o, "}", 1);
         break;
     }
     case JSON_ARRAY:
-        jo_put(o, "[", 1);
+        gw_text_add(o, "[", 1);
         for (size_t i = 0; i < json_array_size(v); i++) {
-            if (i) jo_put(o, ",", 1);
+            if (i) gw_text_add(o, ",", 1);
             put_json(o, json_array_get(v, i));
         }
-        jo_put(o, "]", 1);
+        gw_text_add(o, "]", 1);
         break;
     case JSON_STRING:
         put_string(o, json_string_value(v), json_string_length(v));
         break;
     case JSON_INTEGER:
         snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-        jo_str(o, num);
+        text_str(o, num);
         break;
     case JSON_REAL:
         put_real(o, json_real_value(v));
         break;
     case JSON_TRUE:
-        jo_str(o, "true");
+        text_str(o, "true");
         break;
     case JSON_FALSE:
-        jo_str(o, "false");
+        text_str(o, "false");
         break;
     default:
-        jo_str(o, "null");
+        text_str(o, "null");
         break;
     }
-}
-
-static char *jo_take(jout_t *o, size_t *len)
-{
-    if (o->bad || !o->p) {
-        free(o->p);
-        return NULL;
-    }
-    *len = o->len;
-    return o->p;
 }
 
 char *gw_models_dump(const json_t *v, size_t *len)
 {
-    jout_t o = {0};
+    gw_text_t o = {0};
     put_json(&o, v);
-    return jo_take(&o, len);
+    return gw_text_take(&o, len);
 }
 
 char *gw_models_wrap(const char *result, size_t rlen, double secs, size_t *len)
 {
-    jout_t o = {0};
-    jo_str(&o, "{\"result\":");
-    jo_put(&o, result, rlen);
-    jo_str(&o, ",\"status\":\"ok\",\"time\":");
+    gw_text_t o = {0};
+    text_str(&o, "{\"result\":");
+    gw_text_add(&o, result, rlen);
+    text_str(&o, ",\"status\":\"ok\",\"time\":");
     put_real(&o, secs);
-    jo_put(&o, "}", 1);
-    return jo_take(&o, len);
+    gw_text_add(&o, "}", 1);
+    return gw_text_take(&o, len);
 }
 
 char *gw_models_envelope(json_t *result, double secs, size_t *len)

@@ -607,10 +607,9 @@ void pxh_destroy_xfer(px_xfer_t *x)
 {
     if (x->timer) event_free(x->timer);
     if (x->out) evbuffer_free(x->out);
-    free(x->head);
+    gw_text_free(&x->head);
     x->timer = NULL;
     x->out = NULL;
-    x->head = NULL;
 }
 
 /* ---- engine lifetime --------------------------------------------------------------------- */

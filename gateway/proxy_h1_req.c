@@ -17,7 +17,7 @@
 
 int pxh_write_done(const px_xfer_t *x)
 {
-    if (x->whole) return x->sent == x->head_len + x->body_len;
+    if (x->whole) return x->sent == x->head.len + x->body_len;
     return x->body_end && evbuffer_get_length(x->out) == 0;
 }
 
@@ -29,10 +29,10 @@ static int pxh_send_whole(pxh_conn_t *c, px_xfer_t *x)
         struct iovec iov[PXH_IOV];
         int n = 0;
         size_t body_off = 0;
-        if (x->sent < x->head_len) {
-            iov[n++] = (struct iovec){x->head + x->sent, x->head_len - x->sent};
+        if (x->sent < x->head.len) {
+            iov[n++] = (struct iovec){x->head.p + x->sent, x->head.len - x->sent};
         } else {
-            body_off = x->sent - x->head_len;
+            body_off = x->sent - x->head.len;
         }
         if (x->body_len > body_off) {
             struct evbuffer_ptr at;
@@ -90,55 +90,31 @@ int pxh_write(pxh_conn_t *c, px_xfer_t *x)
 
 /* ---- the request head -------------------------------------------------------------------- */
 
-static int pxh_head_reserve(px_xfer_t *x, size_t more)
-{
-    if (x->head_len + more <= x->head_cap) return 0;
-    size_t cap = x->head_cap ? x->head_cap : 1024;
-    while (cap < x->head_len + more)
-        cap *= 2;
-    char *h = realloc(x->head, cap);
-    if (!h) return -1;
-    x->head = h;
-    x->head_cap = cap;
-    return 0;
-}
-
-static int pxh_head_put(px_xfer_t *x, const char *s, size_t n)
-{
-    if (pxh_head_reserve(x, n)) return -1;
-    memcpy(x->head + x->head_len, s, n);
-    x->head_len += n;
-    return 0;
-}
-
 static int pxh_head_header(void *ctx, const char *n, size_t nl, const char *v, size_t vl)
 {
-    px_xfer_t *x = ctx;
-    if (pxh_head_reserve(x, nl + vl + 4)) return -1;
-    char *o = x->head + x->head_len;
-    memcpy(o, n, nl);
-    o[nl] = ':';
-    o[nl + 1] = ' ';
-    memcpy(o + nl + 2, v, vl);
-    o[nl + 2 + vl] = '\r';
-    o[nl + 3 + vl] = '\n';
-    x->head_len += nl + vl + 4;
-    return 0;
+    gw_text_t *h = &((px_xfer_t *)ctx)->head;
+    gw_text_add(h, n, nl);
+    gw_text_add(h, ": ", 2);
+    gw_text_add(h, v, vl);
+    gw_text_add(h, "\r\n", 2);
+    return h->oom ? -1 : 0;
 }
 
 /* The request head as Qdrant gets it, and how its body will travel. */
 int pxh_build(px_xfer_t *x, gw_req_t *r)
 {
     pxh_pool_t *p = x->px->h1;
+    gw_text_t *h = &x->head;
     int has_accept, has_ctype;
-    char line[64];
-    x->head_len = 0;
+    gw_text_reset(h); /* the buffer is kept from transfer to transfer */
     x->sent = 0;
     x->whole = x->chunked = x->body_end = 0;
     x->body_len = 0;
-    if (pxh_head_put(x, r->method, strlen(r->method)) || pxh_head_put(x, " ", 1) ||
-        pxh_head_put(x, r->target, r->target_len) || pxh_head_put(x, " HTTP/1.1\r\n", 11) ||
-        pxh_head_header(x, "Host", 4, p->authority, strlen(p->authority)) ||
+    gw_text_add(h, r->method, strlen(r->method));
+    gw_text_add(h, " ", 1);
+    gw_text_add(h, r->target, r->target_len);
+    gw_text_add(h, " HTTP/1.1\r\n", 11);
+    if (pxh_head_header(x, "Host", 4, p->authority, strlen(p->authority)) ||
         px_each_header(x->px, r, pxh_head_header, x, &has_accept, &has_ctype))
         return -1;
     int framed = !r->is_head && (r->has_body || r->content_length == 0);
@@ -147,20 +123,19 @@ int pxh_build(px_xfer_t *x, gw_req_t *r)
     } else if (r->body_done) {
         x->whole = 1;
         x->body_len = evbuffer_get_length(r->body);
-        snprintf(line, sizeof(line), "%llu", (unsigned long long)x->body_len);
-        if (pxh_head_header(x, "Content-Length", 14, line, strlen(line))) return -1;
+        gw_text_printf(h, "Content-Length: %llu\r\n", (unsigned long long)x->body_len);
     } else {
         if (!x->out && !(x->out = evbuffer_new())) return -1;
         evbuffer_drain(x->out, evbuffer_get_length(x->out));
         if (r->content_length >= 0) {
-            snprintf(line, sizeof(line), "%lld", (long long)r->content_length);
-            if (pxh_head_header(x, "Content-Length", 14, line, strlen(line))) return -1;
+            gw_text_printf(h, "Content-Length: %lld\r\n", (long long)r->content_length);
         } else {
             x->chunked = 1;
-            if (pxh_head_header(x, "Transfer-Encoding", 17, "chunked", 7)) return -1;
+            gw_text_add(h, "Transfer-Encoding: chunked\r\n", 28);
         }
     }
-    if (pxh_head_put(x, "\r\n", 2)) return -1;
-    if (!x->whole && evbuffer_add(x->out, x->head, x->head_len)) return -1;
+    gw_text_add(h, "\r\n", 2);
+    if (h->oom) return -1;
+    if (!x->whole && evbuffer_add(x->out, h->p, h->len)) return -1;
     return 0;
 }

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/text.h"
 #include "gateway/proxy.h"
 
 struct event;
@@ -56,11 +57,10 @@ struct px_xfer {
     struct evbuffer *fetch_body;
 
     /* own engine */
-    pxh_conn_t *conn;     /* the connection carrying it, NULL while waiting for one */
-    px_xfer_t *wait_next; /* FIFO of transfers waiting for a connection */
-    struct event *timer;  /* connect / whole-answer / idle-stream deadline */
-    char *head;           /* the request head, built once */
-    size_t head_len, head_cap;
+    pxh_conn_t *conn;        /* the connection carrying it, NULL while waiting for one */
+    px_xfer_t *wait_next;    /* FIFO of transfers waiting for a connection */
+    struct event *timer;     /* connect / whole-answer / idle-stream deadline */
+    gw_text_t head;          /* the request head; its buffer is kept across transfers */
     struct evbuffer *out;    /* request bytes not yet written (streamed bodies, short writes) */
     size_t sent;             /* bytes of head + body written so far (whole mode) */
     uint64_t body_len;       /* whole mode: the request body's length */
