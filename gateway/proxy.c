@@ -277,19 +277,28 @@ static void px_on_drain(gw_req_t *r)
         pxc_on_drain(x);
 }
 
+/* Stops a transfer under way: its engine lets go of it, its tap hears ABORTED, its request (if
+ * any) is released unanswered. Nothing else is called back. */
+static void px_detach(px_xfer_t *x)
+{
+    gw_req_t *r = x->req;
+    if (r) r->handler_ctx = NULL;
+    if (x->on_h1)
+        pxh_abort(x);
+    else
+        pxc_abort(x);
+    px_tap_end(x, NULL, GW_PROXY_ABORTED);
+    px_xfer_put(x);
+    if (r) gw_req_release(r, GW_REQ_HANDLER);
+}
+
 static void px_on_abort(gw_req_t *r)
 {
-    px_xfer_t *x = r->handler_ctx;
-    r->handler_ctx = NULL;
-    if (x) {
-        if (x->on_h1)
-            pxh_abort(x);
-        else
-            pxc_abort(x);
-        px_tap_end(x, NULL, GW_PROXY_ABORTED);
-        px_xfer_put(x);
-    }
-    gw_req_release(r, GW_REQ_HANDLER);
+    px_xfer_t *x = r->handler_ctx; /* while set, x->req is r */
+    if (x)
+        px_detach(x);
+    else
+        gw_req_release(r, GW_REQ_HANDLER);
 }
 
 static const gw_handler_ops_t px_handler = {
@@ -361,7 +370,8 @@ gw_proxy_t *gw_proxy_new(gw_worker_t *w, char *err, size_t errlen)
 void gw_proxy_free(gw_proxy_t *px)
 {
     if (!px) return;
-    /* In-flight transfers are detached from their requests without calling back. */
+    for (px_xfer_t *x = px->all; x; x = x->next_all)
+        if (x->active) px_detach(x);
     pxh_free(px);
     pxc_free(px);
     while (px->all) {

@@ -443,16 +443,6 @@ oom:
 void pxc_free(gw_proxy_t *px)
 {
     if (px->multi) {
-        for (px_xfer_t *x = px->all; x; x = x->next_all) {
-            if (!x->active || x->on_h1) continue;
-            curl_multi_remove_handle(px->multi, x->easy);
-            px_tap_end(x, NULL, GW_PROXY_ABORTED);
-            if (x->req) {
-                x->req->handler_ctx = NULL;
-                gw_req_release(x->req, GW_REQ_HANDLER);
-            }
-            px_xfer_put(x);
-        }
         curl_multi_cleanup(px->multi); /* may call px_socket_cb: the base still exists */
         px->multi = NULL;
     }

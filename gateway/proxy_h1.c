@@ -683,16 +683,6 @@ void pxh_free(gw_proxy_t *px)
 {
     pxh_pool_t *p = px->h1;
     if (!p) return;
-    for (px_xfer_t *x = px->all; x; x = x->next_all) {
-        if (!x->active || !x->on_h1) continue;
-        pxh_abort(x);
-        px_tap_end(x, NULL, GW_PROXY_ABORTED);
-        if (x->req) {
-            x->req->handler_ctx = NULL;
-            gw_req_release(x->req, GW_REQ_HANDLER);
-        }
-        px_xfer_put(x);
-    }
     while (p->conns)
         pxh_conn_close(p->conns);
     free(p);

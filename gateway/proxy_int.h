@@ -102,7 +102,7 @@ int px_each_header(const gw_proxy_t *px, const gw_req_t *r,
 
 /* proxy_curl.c */
 int pxc_init(gw_proxy_t *px, char *err, size_t errlen);
-void pxc_free(gw_proxy_t *px); /* detaches and recycles its transfers, then the multi handle */
+void pxc_free(gw_proxy_t *px); /* after every transfer was detached: the multi handle */
 void pxc_forward(px_xfer_t *x, gw_req_t *r);
 int pxc_fetch(px_xfer_t *x, const char *path, uint64_t timeout_ms);
 void pxc_destroy_xfer(px_xfer_t *x); /* the engine's parts of a transfer object */
@@ -113,7 +113,7 @@ void pxc_abort(px_xfer_t *x);
 /* proxy_h1.c */
 /* Sets px->h1 for an http:// upstream; leaves it NULL (libcurl then) for https://. */
 int pxh_init(gw_proxy_t *px, char *err, size_t errlen);
-void pxh_free(gw_proxy_t *px); /* detaches and recycles its transfers, closes connections */
+void pxh_free(gw_proxy_t *px); /* after every transfer was detached: closes connections */
 void pxh_forward(px_xfer_t *x, gw_req_t *r);
 void pxh_destroy_xfer(px_xfer_t *x);
 void pxh_on_body(px_xfer_t *x);
