@@ -1,12 +1,10 @@
 /* qdrant-gateway entry point: command line, configuration, signals, and the worker threads.
  * Exit codes: 0 clean stop or valid config, 1 bad config or startup failure, 2 bad usage. */
-#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <getopt.h>
 #include <jansson.h>
-#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,41 +109,6 @@ fail:
     return NULL;
 }
 
-/* Resolves the upstream host once, so no request ever waits on DNS; IP literals need nothing.
- * When resolution fails at startup libcurl resolves per connection instead (and logs). */
-static void resolve_upstream(gw_shared_t *sh)
-{
-    CURLU *u = curl_url();
-    char *host = NULL, *port = NULL;
-    if (!u || curl_url_set(u, CURLUPART_URL, sh->cfg->upstream_url, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK)
-        goto done;
-    unsigned char tmp[16];
-    if (host[0] == '[' || inet_pton(AF_INET, host, tmp) == 1) goto done;
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
-    struct addrinfo *res = NULL;
-    int rc = getaddrinfo(host, port, &hints, &res);
-    if (rc != 0) {
-        gw_log_warn("cannot resolve upstream host %s (%s); will retry per connection", host,
-                    gai_strerror(rc));
-        goto done;
-    }
-    char addr[INET6_ADDRSTRLEN] = "";
-    if (res->ai_family == AF_INET)
-        inet_ntop(AF_INET, &((struct sockaddr_in *)res->ai_addr)->sin_addr, addr, sizeof(addr));
-    else
-        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)res->ai_addr)->sin6_addr, addr, sizeof(addr));
-    freeaddrinfo(res);
-    snprintf(sh->upstream_resolve, sizeof(sh->upstream_resolve),
-             strchr(addr, ':') ? "%s:%s:[%s]" : "%s:%s:%s", host, port, addr);
-    gw_log_info("upstream %s resolved to %s", host, addr);
-done:
-    curl_free(host);
-    curl_free(port);
-    curl_url_cleanup(u);
-}
-
 /* Every client and upstream connection is a descriptor: take the whole hard limit (as nginx's
  * worker_rlimit_nofile would), and say so when even that is below what the configuration can
  * open (client connections, every worker's pool, listeners, Redis, a margin). */
@@ -221,7 +184,7 @@ static int run(const gw_config_t *cfg)
                           .start_wall = gw_wall_seconds()};
     atomic_init(&shared.connections, 0);
     raise_nofile(cfg);
-    resolve_upstream(&shared);
+    gw_shared_resolve_upstream(&shared);
     gw_worker_t *workers = calloc((size_t)cfg->workers, sizeof(*workers));
     struct event_base *base = event_base_new();
     run_state_t st = {workers, 0, base};

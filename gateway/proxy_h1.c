@@ -614,51 +614,6 @@ void pxh_destroy_xfer(px_xfer_t *x)
 
 /* ---- engine lifetime --------------------------------------------------------------------- */
 
-/* Where the upstream is: the address resolved at startup (or the literal), and the authority. */
-static int pxh_locate(pxh_pool_t *p, const char *url, const char *resolved)
-{
-    CURLU *u = curl_url();
-    char *scheme = NULL, *host = NULL, *port = NULL, *dport = NULL;
-    int ok = 0;
-    if (!u || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK || strcmp(scheme, "http") != 0 ||
-        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_PORT, &dport, CURLU_DEFAULT_PORT) != CURLUE_OK)
-        goto done;
-    curl_url_get(u, CURLUPART_PORT, &port, 0); /* only when written */
-    snprintf(p->authority, sizeof(p->authority), "%s%s%s", host, port ? ":" : "", port ? port : "");
-    /* resolved: "host:port:addr" from startup, else the host must be a literal */
-    char addr[INET6_ADDRSTRLEN + 2];
-    const char *a = host;
-    if (resolved && resolved[0]) {
-        size_t pre = strlen(host) + 1 + strlen(dport) + 1;
-        if (strlen(resolved) > pre) a = resolved + pre;
-    }
-    size_t al = strlen(a);
-    if (al >= sizeof(addr)) goto done;
-    if (a[0] == '[' && al > 2) {
-        memcpy(addr, a + 1, al - 2);
-        addr[al - 2] = '\0';
-    } else {
-        memcpy(addr, a, al + 1);
-    }
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV};
-    struct addrinfo *res = NULL;
-    if (getaddrinfo(addr, dport, &hints, &res) != 0) goto done;
-    memcpy(&p->addr, res->ai_addr, res->ai_addrlen);
-    p->addrlen = res->ai_addrlen;
-    freeaddrinfo(res);
-    ok = 1;
-done:
-    curl_free(scheme);
-    curl_free(host);
-    curl_free(port);
-    curl_free(dport);
-    curl_url_cleanup(u);
-    return ok;
-}
-
 int pxh_init(gw_proxy_t *px, char *err, size_t errlen)
 {
     pthread_once(&pxh_settings_once, pxh_settings_init);
@@ -667,14 +622,18 @@ int pxh_init(gw_proxy_t *px, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory creating the upstream pool");
         return -1;
     }
-    p->px = px;
-    if (!pxh_locate(p, px->w->cfg->upstream_url, px->w->shared->upstream_resolve)) {
+    const gw_shared_t *sh = px->w->shared;
+    if (!sh->upstream_addrlen) {
         if (px->w->id == 0 && strncmp(px->w->cfg->upstream_url, "http://", 7) == 0)
             gw_log_warn("upstream %s has no address yet: libcurl will carry requests",
                         px->w->cfg->upstream_url);
         free(p); /* https://, or a host that did not resolve: libcurl carries everything */
         return 0;
     }
+    p->px = px;
+    memcpy(&p->addr, &sh->upstream_addr, sizeof(p->addr));
+    p->addrlen = sh->upstream_addrlen;
+    snprintf(p->authority, sizeof(p->authority), "%s", sh->upstream_authority);
     px->h1 = p;
     return 0;
 }

@@ -2,6 +2,8 @@
  * health prober; it accepts, dispatches and drains its own connections. */
 #include "gateway/worker.h"
 
+#include <arpa/inet.h>
+#include <curl/curl.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <event2/listener.h>
@@ -156,6 +158,61 @@ static int worker_bind(gw_worker_t *w, char *err, size_t errlen)
     w->tls_listener = worker_listen(w, &addr, "tls.listen", worker_on_accept_tls, err, errlen);
     free(addr.host);
     return w->tls_listener ? 0 : -1;
+}
+
+void gw_shared_resolve_upstream(gw_shared_t *sh)
+{
+    CURLU *u = curl_url();
+    char *scheme = NULL, *host = NULL, *port = NULL, *dport = NULL;
+    if (!u || curl_url_set(u, CURLUPART_URL, sh->cfg->upstream_url, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_PORT, &dport, CURLU_DEFAULT_PORT) != CURLUE_OK)
+        goto done;
+    curl_url_get(u, CURLUPART_PORT, &port, 0); /* only when written in the URL */
+    snprintf(sh->upstream_authority, sizeof(sh->upstream_authority), "%s%s%s", host,
+             port ? ":" : "", port ? port : "");
+    /* "[::1]" is a literal too: getaddrinfo wants it without the brackets */
+    char bare[300];
+    size_t hl = strlen(host);
+    int bracketed = hl > 2 && host[0] == '[' && host[hl - 1] == ']';
+    snprintf(bare, sizeof(bare), "%.*s", (int)(bracketed ? hl - 2 : hl), host + bracketed);
+    struct addrinfo hints = {
+        .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
+    struct addrinfo *res = NULL;
+    hints.ai_flags |= AI_NUMERICHOST;
+    int literal = getaddrinfo(bare, dport, &hints, &res) == 0;
+    if (!literal) {
+        hints.ai_flags &= ~AI_NUMERICHOST;
+        int rc = getaddrinfo(bare, dport, &hints, &res);
+        if (rc != 0) {
+            gw_log_warn("cannot resolve upstream host %s (%s); will retry per connection", host,
+                        gai_strerror(rc));
+            goto done;
+        }
+    }
+    if (strcmp(scheme, "http") == 0 && res->ai_addrlen <= sizeof(sh->upstream_addr)) {
+        memcpy(&sh->upstream_addr, res->ai_addr, res->ai_addrlen);
+        sh->upstream_addrlen = (socklen_t)res->ai_addrlen;
+    }
+    if (!literal) {
+        char addr[INET6_ADDRSTRLEN] = "";
+        if (res->ai_family == AF_INET)
+            inet_ntop(AF_INET, &((struct sockaddr_in *)res->ai_addr)->sin_addr, addr, sizeof(addr));
+        else
+            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)res->ai_addr)->sin6_addr, addr,
+                      sizeof(addr));
+        snprintf(sh->upstream_resolve, sizeof(sh->upstream_resolve),
+                 strchr(addr, ':') ? "%s:%s:[%s]" : "%s:%s:%s", host, dport, addr);
+        gw_log_info("upstream %s resolved to %s", host, addr);
+    }
+    freeaddrinfo(res);
+done:
+    curl_free(scheme);
+    curl_free(host);
+    curl_free(port);
+    curl_free(dport);
+    curl_url_cleanup(u);
 }
 
 int gw_worker_init(gw_worker_t *w, gw_shared_t *shared, int id, char *err, size_t errlen)

@@ -5,6 +5,7 @@
 #define GW_WORKER_H
 
 #include <pthread.h>
+#include <sys/socket.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -29,9 +30,14 @@ typedef struct gw_shared {
     atomic_int connections;     /* open client connections, all workers */
     uint64_t start_us;          /* monotonic start time, for uptime */
     char upstream_resolve[300]; /* CURLOPT_RESOLVE entry "host:port:addr", or "" for IP literals */
-    gw_cache_shared_t *cache;   /* NULL when cache.enabled is false */
-    struct gw_worker *workers;  /* all of them, for the metrics scrape */
-    double start_wall;          /* process start, seconds since the epoch */
+    /* Where an http:// upstream is, resolved at startup; addrlen 0 for https:// or a name that
+     * did not resolve (libcurl then carries every request). */
+    struct sockaddr_storage upstream_addr;
+    socklen_t upstream_addrlen;
+    char upstream_authority[300];      /* host[:port] as written in upstream.url: Host, logs */
+    gw_cache_shared_t *cache;          /* NULL when cache.enabled is false */
+    struct gw_worker *workers;         /* all of them, for the metrics scrape */
+    double start_wall;                 /* process start, seconds since the epoch */
     struct gw_metrics_shared *metrics; /* scrape cache for upstream /metrics texts */
     gw_tls_t *tls;                     /* the TLS context when tls.listen is set, else NULL */
 } gw_shared_t;
@@ -69,6 +75,12 @@ struct gw_worker {
     size_t nconns;
     int draining;
 };
+
+/* Resolves upstream.url once, before workers start, so no request ever waits on DNS: fills
+ * upstream_addr/addrlen and upstream_authority for an http:// upstream (the own client) and
+ * upstream_resolve for a name (libcurl's CURLOPT_RESOLVE; IP literals need none). When
+ * resolution fails, libcurl resolves per connection instead (logged). */
+void gw_shared_resolve_upstream(gw_shared_t *sh);
 
 /* Creates the loop, binds the listeners (server.listen, and tls.listen when shared->tls) and
  * the upstream pool on the calling thread, so that errors (port in use) surface before any

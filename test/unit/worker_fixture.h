@@ -40,6 +40,7 @@ static inline void fx_init(fixture_t *f)
     ck_assert_int_eq(gw_config_finalize(f->cfg, err, sizeof(err)), 0);
     f->shared.cfg = f->cfg;
     f->shared.nworkers = 1;
+    gw_shared_resolve_upstream(&f->shared);
     gw_worker_t *w = &f->w;
     w->shared = &f->shared;
     w->cfg = f->cfg;
