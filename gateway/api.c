@@ -25,6 +25,7 @@
 #include "gateway/models.h"
 #include "gateway/models_memo.h"
 #include "gateway/proxy.h"
+#include "gateway/timer.h"
 
 #define API_MAX_ANSWER (64u << 20) /* largest inner answer kept in memory */
 #define API_MAX_FANOUT 256         /* collections described by one GET /api/v1/collections */
@@ -496,9 +497,8 @@ static void call_on_timer(evutil_socket_t fd, short what, void *arg)
 static int call_arm_timer(api_call_t *c)
 {
     uint64_t ms = meta_timeout_ms(c->w->cfg);
-    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000)};
     c->timer = evtimer_new(c->w->base, call_on_timer, c);
-    return c->timer && evtimer_add(c->timer, &tv) == 0 ? 0 : -1;
+    return c->timer && gw_timer_add_ms(c->timer, ms) == 0 ? 0 : -1;
 }
 
 /* For each model, the sub looking up its collection: one sub per distinct collection, in

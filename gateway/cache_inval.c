@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "gateway/cache_internal.h"
 #include "gateway/proxy.h"
+#include "gateway/timer.h"
 
 #define ALIAS_RETRY_MS   1000
 #define ALIAS_TIMEOUT_MS 5000
@@ -25,8 +26,7 @@ struct settle {
 
 static void alias_schedule(gw_cache_t *c, uint64_t ms)
 {
-    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000)};
-    evtimer_add(c->alias_ev, &tv);
+    gw_timer_add_ms(c->alias_ev, ms);
 }
 
 /* Bumps `name` ("*": everything) here and in Redis. */
@@ -92,8 +92,7 @@ static void settle_schedule(gw_cache_t *c, const char *name)
     s->next = c->settles;
     if (c->settles) c->settles->prev = s;
     c->settles = s;
-    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000)};
-    evtimer_add(s->ev, &tv);
+    gw_timer_add_ms(s->ev, ms);
 }
 
 /* ---- writes ------------------------------------------------------------------------------- */

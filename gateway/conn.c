@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "gateway/h1.h"
 #include "gateway/h2.h"
+#include "gateway/timer.h"
 
 /* "PRI * HTTP/2.0": once this much matched, the client is attempting HTTP/2. */
 #define CONN_H2_COMMITTED 14
@@ -184,7 +185,6 @@ int gw_conn_accept(gw_worker_t *w, evutil_socket_t fd, const struct sockaddr *pe
     bufferevent_setcb(bev, conn_on_read, NULL, conn_on_event, p);
     bufferevent_enable(bev, EV_READ | EV_WRITE);
     uint64_t ms = w->cfg->header_timeout_ms;
-    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000)};
-    evtimer_add(timer, &tv);
+    gw_timer_add_ms(timer, ms);
     return 0;
 }

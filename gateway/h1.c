@@ -15,6 +15,7 @@
 
 #include "common/log.h"
 #include "gateway/headers.h"
+#include "gateway/timer.h"
 
 #define H1_FEED_BYTES  (64u << 10) /* bytes given to llhttp per call; also the input high-water */
 #define H1_MAX_HEADERS 256
@@ -71,8 +72,7 @@ static void h1_process(h1_conn_t *c);
 
 static void h1_arm_timer(h1_conn_t *c, uint64_t ms)
 {
-    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000)};
-    evtimer_add(c->timer, &tv);
+    gw_timer_add_ms(c->timer, ms);
 }
 
 /* Writes what is queued; leaves the rest (socket full, or an error the bufferevent will

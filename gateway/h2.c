@@ -15,6 +15,7 @@
 
 #include "common/log.h"
 #include "gateway/h2_internal.h"
+#include "gateway/timer.h"
 
 #define H2_FEED_BYTES  (64u << 10)  /* bytes given to nghttp2 per call */
 #define H2_OUT_HIGH    (256u << 10) /* send callback answers WOULDBLOCK above this */
@@ -37,9 +38,8 @@ static int h2_flush(h2_conn_t *c);
 
 static void h2_arm(h2_conn_t *c, int kind, uint64_t ms)
 {
-    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000)};
     c->tkind = kind;
-    evtimer_add(c->timer, &tv);
+    gw_timer_add_ms(c->timer, ms);
 }
 
 /* Until the client's SETTINGS: limits.header_timeout. Then, with no stream open:

@@ -28,6 +28,7 @@
 #include "common/log.h"
 #include "gateway/proxy_h1_int.h"
 #include "gateway/proxy_int.h"
+#include "gateway/timer.h"
 
 #define PXH_MAX_HEAD (256u << 10) /* larger answer header sections fail the transfer */
 
@@ -135,12 +136,6 @@ uint64_t pxh_deadline_ms(const px_xfer_t *x)
     return spent < t ? t - spent : 1;
 }
 
-void pxh_arm(px_xfer_t *x, uint64_t ms)
-{
-    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000)};
-    evtimer_add(x->timer, &tv);
-}
-
 /* Hands a connection (connected or connecting) to a transfer. */
 static void pxh_attach(pxh_conn_t *c, px_xfer_t *x)
 {
@@ -151,7 +146,7 @@ static void pxh_attach(pxh_conn_t *c, px_xfer_t *x)
     c->parser.data = c;
     if (c->connecting) {
         uint64_t ct = x->px->w->cfg->upstream_connect_timeout_ms, left = pxh_deadline_ms(x);
-        pxh_arm(x, ct < left ? ct : left);
+        gw_timer_add_ms(x->timer, ct < left ? ct : left);
         return;
     }
     pxh_send(c);
@@ -226,9 +221,7 @@ static void pxh_release(pxh_conn_t *c)
     c->idle = 1;
     c->idle_next = p->idle;
     p->idle = c;
-    uint64_t ms = p->px->w->cfg->upstream_idle_timeout_ms;
-    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000)};
-    evtimer_add(c->idle_timer, &tv);
+    gw_timer_add_ms(c->idle_timer, p->px->w->cfg->upstream_idle_timeout_ms);
 }
 
 static void pxh_acquire(px_xfer_t *x, int fresh)
@@ -332,7 +325,7 @@ static void pxh_on_write(evutil_socket_t fd, short what, void *arg)
             return;
         }
         c->connecting = 0;
-        pxh_arm(c->x, pxh_deadline_ms(c->x));
+        gw_timer_add_ms(c->x->timer, pxh_deadline_ms(c->x));
     }
     pxh_send(c);
 }
@@ -484,7 +477,8 @@ static void pxh_on_read(evutil_socket_t fd, short what, void *arg)
         return;
     }
     c->got_bytes = 1;
-    if (x->req && (x->req->route.flags & GW_ROUTE_F_STREAM)) pxh_arm(x, pxh_deadline_ms(x));
+    if (x->req && (x->req->route.flags & GW_ROUTE_F_STREAM))
+        gw_timer_add_ms(x->timer, pxh_deadline_ms(x));
     llhttp_errno_t e = llhttp_execute(&c->parser, p->rbuf, (size_t)n);
     if (e == HPE_PAUSED && c->msg_done) {
         const char *end = llhttp_get_error_pos(&c->parser);
@@ -544,7 +538,7 @@ static void pxh_start(px_xfer_t *x, gw_req_t *r)
         px_start_failed(x, r, "cannot build upstream request");
         return;
     }
-    pxh_arm(x, x->px->w->cfg->upstream_timeout_ms);
+    gw_timer_add_ms(x->timer, x->px->w->cfg->upstream_timeout_ms);
     pxh_acquire(x, 0);
 }
 

@@ -44,8 +44,6 @@ struct pxh_pool {
 /* proxy_h1.c */
 /* Milliseconds left for x: of upstream.timeout, or the whole window for streamed routes. */
 uint64_t pxh_deadline_ms(const px_xfer_t *x);
-/* (Re)arms x's timer. */
-void pxh_arm(px_xfer_t *x, uint64_t ms);
 
 /* proxy_h1_req.c */
 /* Builds x's request head from r and decides how the body travels (whole, Content-Length

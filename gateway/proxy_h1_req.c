@@ -10,6 +10,7 @@
 
 #include "gateway/proxy_h1_int.h"
 #include "gateway/proxy_int.h"
+#include "gateway/timer.h"
 
 #define PXH_IOV 16
 
@@ -75,7 +76,7 @@ static int pxh_send_stream(pxh_conn_t *c, px_xfer_t *x)
             if (errno == EAGAIN) return 1;
             return -1;
         }
-        if (x->req->route.flags & GW_ROUTE_F_STREAM) pxh_arm(x, pxh_deadline_ms(x));
+        if (x->req->route.flags & GW_ROUTE_F_STREAM) gw_timer_add_ms(x->timer, pxh_deadline_ms(x));
         if (w == 0) break;
     }
     /* Drained: more body may be waiting behind the low-water mark. */

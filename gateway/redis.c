@@ -21,6 +21,7 @@
 #include "common/log.h"
 #include "common/stat.h"
 #include "gateway/redis_loop.h"
+#include "gateway/timer.h"
 
 /* The command connection is dropped (and reconnected) when the oldest unanswered command is
  * older than STALL_FACTOR command timeouts (Redis hung, or the path to it broken), or after
@@ -769,9 +770,7 @@ gw_redis_t *gw_redis_new(struct event_base *base, const gw_redis_opts_t *opts, c
     r->deadline = evtimer_new(base, on_deadline, r);
     r->keepalive = event_new(base, -1, EV_PERSIST, on_keepalive, r);
     if (!r->cmd.timer || !r->sub.timer || !r->deadline || !r->keepalive) goto fail;
-    struct timeval ka = {(time_t)(r->o.keepalive_ms / 1000),
-                         (suseconds_t)(r->o.keepalive_ms % 1000) * 1000};
-    evtimer_add(r->keepalive, &ka);
+    gw_timer_add_ms(r->keepalive, r->o.keepalive_ms);
     conn_start(&r->cmd);
     return r;
 fail:

@@ -25,6 +25,7 @@
 #include "gateway/metrics.h"
 #include "gateway/models_memo.h"
 #include "gateway/proxy.h"
+#include "gateway/timer.h"
 
 static void worker_accept(gw_worker_t *w, evutil_socket_t fd, struct sockaddr *sa, int salen,
                           gw_tls_t *tls)
@@ -111,8 +112,7 @@ static void worker_on_stop(evutil_socket_t fd, short what, void *arg)
         return;
     }
     uint64_t ms = w->cfg->shutdown_timeout_ms;
-    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000)};
-    evtimer_add(w->deadline_ev, &tv);
+    gw_timer_add_ms(w->deadline_ev, ms);
 }
 
 /* One SO_REUSEPORT listener per worker on addr; key names the config key in errors. */
