@@ -52,36 +52,39 @@ static int pxh_send_whole(pxh_conn_t *c, px_xfer_t *x)
     return 0;
 }
 
-/* Stream mode: move what the client sent so far into x->out (framed when chunked), write. */
+/* Stream mode: move what the client sent so far into x->out (framed when chunked), write it,
+ * and go on while the socket takes everything and there is more to frame: the rest of the
+ * body, or its end (the terminal chunk) once the client has sent all of it. */
 static int pxh_send_stream(pxh_conn_t *c, px_xfer_t *x)
 {
     gw_req_t *r = x->req;
-    while (!x->body_end && evbuffer_get_length(x->out) < GW_REQ_LOW_WATER) {
-        size_t have = evbuffer_get_length(r->body);
-        if (have) {
-            if (x->chunked) evbuffer_add_printf(x->out, "%zx\r\n", have);
-            evbuffer_remove_buffer(r->body, x->out, have);
-            if (x->chunked) evbuffer_add(x->out, "\r\n", 2);
-            if (r->codec) r->codec->want_body(r, 1);
-            continue;
+    for (;;) {
+        while (!x->body_end && evbuffer_get_length(x->out) < GW_REQ_LOW_WATER) {
+            size_t have = evbuffer_get_length(r->body);
+            if (have) {
+                if (x->chunked) evbuffer_add_printf(x->out, "%zx\r\n", have);
+                evbuffer_remove_buffer(r->body, x->out, have);
+                if (x->chunked) evbuffer_add(x->out, "\r\n", 2);
+                if (r->codec) r->codec->want_body(r, 1);
+                continue;
+            }
+            if (!r->body_done) break;
+            if (x->chunked) evbuffer_add(x->out, "0\r\n\r\n", 5);
+            x->body_end = 1;
         }
-        if (!r->body_done) break;
-        if (x->chunked) evbuffer_add(x->out, "0\r\n\r\n", 5);
-        x->body_end = 1;
-    }
-    while (evbuffer_get_length(x->out)) {
-        int w = evbuffer_write(x->out, c->fd);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            if (errno == EAGAIN) return 1;
-            return -1;
+        while (evbuffer_get_length(x->out)) {
+            int w = evbuffer_write(x->out, c->fd);
+            if (w < 0) {
+                if (errno == EINTR) continue;
+                if (errno == EAGAIN) return 1;
+                return -1;
+            }
+            if (w == 0) return 1; /* took nothing: wait until writable */
+            if (x->req->route.flags & GW_ROUTE_F_STREAM)
+                gw_timer_add_ms(x->timer, pxh_deadline_ms(x));
         }
-        if (x->req->route.flags & GW_ROUTE_F_STREAM) gw_timer_add_ms(x->timer, pxh_deadline_ms(x));
-        if (w == 0) break;
+        if (x->body_end || (!evbuffer_get_length(r->body) && !r->body_done)) return 0;
     }
-    /* Drained: more body may be waiting behind the low-water mark. */
-    if (!x->body_end && evbuffer_get_length(r->body)) return pxh_send_stream(c, x);
-    return 0;
 }
 
 int pxh_write(pxh_conn_t *c, px_xfer_t *x)

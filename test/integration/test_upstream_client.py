@@ -4,6 +4,7 @@
 # request is on its way (a read is sent again once on a new connection, a write is not).
 # The odd upstream is a real TCP server on loopback written here; the pool limits and queueing
 # run against fake_qdrant itself.
+import hashlib
 import json
 import socket
 import socketserver
@@ -50,16 +51,20 @@ class OddHandler(socketserver.StreamRequestHandler):
             k, v = h.decode("latin-1").split(":", 1)
             headers[k.strip().lower()] = v.strip()
         body = b""
+        if self.server.mode == "slow_reader":
+            time.sleep(1.5)  # the gateway's buffers fill while nobody reads
         if "content-length" in headers:
             body = self.rfile.read(int(headers["content-length"]))
         elif headers.get("transfer-encoding", "").lower() == "chunked":
+            parts = []
             while True:
                 size = int(self.rfile.readline().split(b";")[0], 16)
                 if size == 0:
                     self.rfile.readline()
                     break
-                body += self.rfile.read(size)
+                parts.append(self.rfile.read(size))
                 self.rfile.readline()
+            body = b"".join(parts)
         return method, path, headers, body
 
     def handle(self):
@@ -103,6 +108,13 @@ class OddHandler(socketserver.StreamRequestHandler):
                     w(b"X-Filler-%d: %s\r\n" % (i, b"y" * 100))
                 w(b"Content-Length: 0\r\n\r\n")
                 return
+            if mode == "slow_reader":
+                doc = json.dumps({"result": {"received": len(body),
+                                             "sha256": hashlib.sha256(body).hexdigest()},
+                                  "status": "ok", "time": 0}).encode()
+                w(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: %d\r\n\r\n%s" % (len(doc), doc))
+                continue
             if mode == "echo":
                 doc = json.dumps({"result": {"method": method, "path": path, "headers": headers,
                                              "body": body.decode("latin-1")},
@@ -207,6 +219,20 @@ class OddUpstreamTest(unittest.TestCase):
         # HEAD: the answer's Content-Length is relayed without waiting for a body
         s, h, _ = harness.curl(gw.port, "HEAD", "/collections")
         self.assertEqual(s, 200)
+
+
+    def test_chunked_upload_ends_when_the_upstream_reads_slowly(self):
+        # The client's last bytes arrive while the gateway still holds much of the body for a
+        # Qdrant that is not reading yet: the terminal chunk must still follow once it drains.
+        up, gw = self.run_gateway("slow_reader", "upstream.timeout=5s")
+        body = bytes(range(256)) * (48 * 4096)  # 48 MiB
+        s, _, b = harness.curl(gw.port, "POST", "/collections/c/snapshots/upload", body,
+                               headers=["Content-Type: application/octet-stream",
+                                        "Transfer-Encoding: chunked"], timeout=60)
+        self.assertEqual(s, 200, b[:300])
+        seen = json.loads(b)["result"]
+        self.assertEqual(seen["received"], len(body))
+        self.assertEqual(seen["sha256"], hashlib.sha256(body).hexdigest())
 
 
 class PoolLimitTest(unittest.TestCase):
