@@ -321,28 +321,14 @@ static void call_error(api_call_t *c, int status, const char *xcache, const char
 
 static void call_error(api_call_t *c, int status, const char *xcache, const char *fmt, ...)
 {
-    static const char fallback[] = "{\"status\":{\"error\":\"error\"},\"time\":0.0}";
-    char msg[1024];
+    char msg[GW_ERROR_MSG_MAX];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    json_t *text = json_string(msg);
-    if (!text) { /* not UTF-8 (bytes quoted from a client's body): keep it readable */
-        for (char *p = msg; *p; p++)
-            if ((unsigned char)*p >= 0x80) *p = '?';
-        text = json_string(msg);
-    }
-    json_t *env =
-        json_pack("{s:{s:o},s:f}", "status", "error", text, "time", c->r ? call_secs(c) : 0.0);
-    size_t len = 0;
-    char *body = env ? gw_models_dump(env, &len) : NULL;
-    json_decref(env);
-    if (body)
-        call_answer(c, status, body, len, xcache);
-    else
-        call_answer(c, status, fallback, sizeof(fallback) - 1, xcache);
-    free(body);
+    char body[GW_ERROR_BODY_MAX];
+    size_t len = gw_error_envelope(body, sizeof(body), c->r ? call_secs(c) : 0.0, msg);
+    call_answer(c, status, body, len, xcache);
 }
 
 /* {"result":result,"status":"ok","time":...} and end. */

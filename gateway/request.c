@@ -150,24 +150,37 @@ void gw_req_respond(gw_req_t *r, int status, const char *content_type, const voi
     r->codec->finish(r, 1);
 }
 
+size_t gw_error_envelope(char *out, size_t cap, double secs, const char *msg)
+{
+    json_t *s = json_string(msg);
+    if (!s) { /* not UTF-8 (bytes quoted from a client's body): keep it readable */
+        char clean[GW_ERROR_MSG_MAX];
+        snprintf(clean, sizeof(clean), "%s", msg);
+        for (char *p = clean; *p; p++)
+            if ((unsigned char)*p >= 0x80) *p = '?';
+        s = json_string(clean);
+    }
+    char *quoted = s ? json_dumps(s, JSON_ENCODE_ANY) : NULL;
+    json_decref(s);
+    int n = snprintf(out, cap, "{\"status\":{\"error\":%s},\"time\":%.6f}",
+                     quoted ? quoted : "\"error\"", secs);
+    free(quoted);
+    if (n < 0 || (size_t)n >= cap)
+        n = snprintf(out, cap, "{\"status\":{\"error\":\"error\"},\"time\":%.6f}", secs);
+    return n < 0 ? 0 : (size_t)n;
+}
+
 void gw_req_respond_error(gw_req_t *r, int status, const char *fmt, ...)
 {
-    char msg[1024];
+    char msg[GW_ERROR_MSG_MAX];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    json_t *s = json_string(msg);
-    char *quoted = s ? json_dumps(s, JSON_ENCODE_ANY) : NULL;
-    json_decref(s);
-    double secs = (double)(gw_mono_us() - r->start_us) / 1e6;
-    char body[1200];
-    int n = snprintf(body, sizeof(body), "{\"status\":{\"error\":%s},\"time\":%.6f}",
-                     quoted ? quoted : "\"error\"", secs);
-    free(quoted);
-    if (n < 0 || (size_t)n >= sizeof(body))
-        n = snprintf(body, sizeof(body), "{\"status\":{\"error\":\"error\"},\"time\":%.6f}", secs);
-    gw_req_respond(r, status, "application/json", body, (size_t)n);
+    char body[GW_ERROR_BODY_MAX];
+    size_t n =
+        gw_error_envelope(body, sizeof(body), (double)(gw_mono_us() - r->start_us) / 1e6, msg);
+    gw_req_respond(r, status, "application/json", body, n);
 }
 
 const char *gw_http_reason(int status)

@@ -111,6 +111,12 @@ void gw_req_respond(gw_req_t *r, int status, const char *content_type, const voi
 void gw_req_respond_error(gw_req_t *r, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+#define GW_ERROR_MSG_MAX  1024 /* longer messages are cut */
+#define GW_ERROR_BODY_MAX 1200
+/* That envelope as text in out (cap >= 64, GW_ERROR_BODY_MAX fits any message), its length.
+ * Bytes that are not UTF-8 show as '?'; a message that does not fit becomes "error". */
+size_t gw_error_envelope(char *out, size_t cap, double secs, const char *msg);
+
 /* Reason phrase for a status code ("OK", "Not Found", ...). */
 const char *gw_http_reason(int status);
 
