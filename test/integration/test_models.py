@@ -428,7 +428,9 @@ class SlowUpstreamTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.up = harness.start_fake_qdrant("--latency-ms", "400")
+        # Far longer than the leaving clients' --max-time, so that a slow curl start on a loaded
+        # machine cannot let a leaver see the answer after all.
+        cls.up = harness.start_fake_qdrant("--latency-ms", "1500")
         setup_collections(cls.up.port)
         cls.conf = write_config(MODELS_YAML)
         cls.gw = harness.start_gateway(cls.up.port, config=cls.conf, workers=1)
@@ -481,7 +483,7 @@ class SlowUpstreamTest(unittest.TestCase):
              "http://%s:%d%s" % (harness.LOOPBACK, self.gw.port, BATCH % "img")]))
         for p in procs:
             p.wait()
-        time.sleep(0.6)  # the upstream answers arrive after their clients left
+        time.sleep(1.7)  # the upstream answers arrive after their clients left
         s, _, doc = harness.HttpClient(self.gw.port).json("GET", "/api/v1/models")
         self.assertEqual(s, 200, doc)
 
