@@ -13,10 +13,10 @@
 
 #include "common/clock.h"
 #include "common/log.h"
-#include "gateway/config.h"
-#include "gateway/cache.h"
-#include "gateway/metrics.h"
-#include "gateway/tls.h"
+#include "gateway/core/config.h"
+#include "gateway/cache/cache.h"
+#include "gateway/handler/metrics.h"
+#include "gateway/conn/tls.h"
 #include "gateway/worker.h"
 
 typedef struct gw_args {

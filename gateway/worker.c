@@ -18,14 +18,14 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "gateway/api.h"
-#include "gateway/cache.h"
-#include "gateway/conn.h"
-#include "gateway/health.h"
-#include "gateway/metrics.h"
-#include "gateway/models_memo.h"
-#include "gateway/proxy.h"
-#include "gateway/timer.h"
+#include "gateway/handler/models_api.h"
+#include "gateway/cache/cache.h"
+#include "gateway/conn/sniff.h"
+#include "gateway/handler/health.h"
+#include "gateway/handler/metrics.h"
+#include "gateway/handler/models_memo.h"
+#include "gateway/upstream/proxy.h"
+#include "gateway/core/timer.h"
 
 static void worker_accept(gw_worker_t *w, evutil_socket_t fd, struct sockaddr *sa, int salen,
                           gw_tls_t *tls)

@@ -10,9 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "gateway/config.h"
-#include "gateway/request.h"
-#include "gateway/stats.h"
+#include "gateway/core/config.h"
+#include "gateway/http/request.h"
+#include "gateway/core/stats.h"
 
 struct event_base;
 struct event;

@@ -1,6 +1,6 @@
 /* The cache's request flow: classify, collect the body, build the key, look in L1, join or lead
  * a flight, look in L2, forward, store, answer; and invalidation for writes. */
-#include "gateway/cache.h"
+#include "gateway/cache/cache.h"
 
 #include <event2/event.h>
 #include <stddef.h>
@@ -12,9 +12,9 @@
 
 #include "common/clock.h"
 #include "common/log.h"
-#include "gateway/cache_internal.h"
-#include "gateway/headers.h"
-#include "gateway/proxy.h"
+#include "gateway/cache/internal.h"
+#include "gateway/http/headers.h"
+#include "gateway/upstream/proxy.h"
 
 #define CACHE_MAX_REPLAY_HDRS 64
 #define CACHE_MEMO_SLOTS_LOG2 13 /* 8192 recent distinct requests per worker keep their key */

@@ -6,8 +6,8 @@
 
 #include <stdint.h>
 
-#include "gateway/config.h"
-#include "gateway/request.h"
+#include "gateway/core/config.h"
+#include "gateway/http/request.h"
 
 typedef struct gw_cache_shared gw_cache_shared_t; /* process-wide: L1, generations, flights */
 typedef struct gw_cache gw_cache_t;               /* per worker: Redis, mailbox, timers, stats */

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/cache_internal.h"
+#include "gateway/cache/internal.h"
 
 #define FL_SHARDS  16
 #define FL_BUCKETS 64

@@ -1,6 +1,6 @@
 /* Generations and aliases in one small hash table behind a read-write lock: reads (every cached
  * request) share it, bumps (writes) and alias reloads take it exclusively. */
-#include "gateway/cache_names.h"
+#include "gateway/cache/generations.h"
 
 #include <pthread.h>
 #include <stdio.h>

@@ -7,12 +7,12 @@
 #include <pthread.h>
 
 #include "common/stat.h"
-#include "gateway/cache.h"
-#include "gateway/cache_key.h"
-#include "gateway/cache_memo.h"
-#include "gateway/cache_lru.h"
-#include "gateway/cache_names.h"
-#include "gateway/redis.h"
+#include "gateway/cache/cache.h"
+#include "gateway/cache/key.h"
+#include "gateway/cache/memo.h"
+#include "gateway/cache/l1.h"
+#include "gateway/cache/generations.h"
+#include "gateway/redis/client.h"
 #include "gateway/worker.h"
 
 typedef struct gw_flights gw_flights_t;

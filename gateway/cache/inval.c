@@ -9,9 +9,9 @@
 
 #include "common/clock.h"
 #include "common/log.h"
-#include "gateway/cache_internal.h"
-#include "gateway/proxy.h"
-#include "gateway/timer.h"
+#include "gateway/cache/internal.h"
+#include "gateway/upstream/proxy.h"
+#include "gateway/core/timer.h"
 
 #define ALIAS_RETRY_MS   1000
 #define ALIAS_TIMEOUT_MS 5000

@@ -1,11 +1,11 @@
 /* Cache keys: canonical JSON body, normalised path and query, credentials, dependencies. */
-#include "gateway/cache_key.h"
+#include "gateway/cache/key.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/cjson.h"
-#include "gateway/headers.h"
+#include "gateway/http/headers.h"
 
 #define CKEY_MAX_PARAMS 64
 

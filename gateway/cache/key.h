@@ -13,8 +13,8 @@
 #include <stdint.h>
 
 #include "common/digest.h"
-#include "gateway/cache_names.h"
-#include "gateway/request.h"
+#include "gateway/cache/generations.h"
+#include "gateway/http/request.h"
 
 /* Route classes with their own switch and TTL (cache.search.*, cache.points.*). */
 typedef enum { GW_CCLASS_SEARCH = 0, GW_CCLASS_POINTS, GW_CCLASS_COUNT } gw_cclass_t;

@@ -1,5 +1,5 @@
 /* L1: sharded hash tables with intrusive LRU lists and byte accounting. */
-#include "gateway/cache_lru.h"
+#include "gateway/cache/l1.h"
 
 #include <pthread.h>
 #include <stdlib.h>

@@ -16,7 +16,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
-#include "gateway/cache_internal.h"
+#include "gateway/cache/internal.h"
 
 #define L2_MAGIC     "QGW1"
 #define L2_INST_LEN  16

@@ -1,5 +1,5 @@
 /* Raw-bytes memo for cache keys. */
-#include "gateway/cache_memo.h"
+#include "gateway/cache/memo.h"
 
 #include <stdlib.h>
 #include <string.h>

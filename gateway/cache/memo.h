@@ -5,7 +5,7 @@
 #ifndef GW_CACHE_MEMO_H
 #define GW_CACHE_MEMO_H
 
-#include "gateway/cache_key.h"
+#include "gateway/cache/key.h"
 
 typedef struct gw_ckey_memo gw_ckey_memo_t;
 

@@ -1,7 +1,7 @@
 /* The first moments of a client connection: TLS handshake (when on the TLS listener), ALPN, and
  * the look at the first bytes that tells HTTP/2 prior knowledge from HTTP/1.x, without losing a
  * byte: the bufferevent, with what it already read, is handed to the chosen codec. */
-#include "gateway/conn.h"
+#include "gateway/conn/sniff.h"
 
 #include <arpa/inet.h>
 #include <event2/buffer.h>
@@ -16,9 +16,9 @@
 #include <sys/socket.h>
 
 #include "common/log.h"
-#include "gateway/h1.h"
-#include "gateway/h2.h"
-#include "gateway/timer.h"
+#include "gateway/http1/server.h"
+#include "gateway/http2/server.h"
+#include "gateway/core/timer.h"
 
 /* "PRI * HTTP/2.0": once this much matched, the client is attempting HTTP/2. */
 #define CONN_H2_COMMITTED 14

@@ -6,7 +6,7 @@
 #include <event2/util.h>
 #include <stddef.h>
 
-#include "gateway/tls.h"
+#include "gateway/conn/tls.h"
 #include "gateway/worker.h"
 
 struct sockaddr;

@@ -1,6 +1,6 @@
 /* TLS context management: building an SSL_CTX from PEM files with our protocol and cipher policy,
  * ALPN selection (h2 first, then http/1.1), and the swap on certificate reload. */
-#include "gateway/tls.h"
+#include "gateway/conn/tls.h"
 
 #include <nghttp2/nghttp2.h>
 #include <openssl/err.h>

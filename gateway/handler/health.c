@@ -1,6 +1,6 @@
 /* Health endpoint: one probe (GET / on Qdrant) per worker at a time; requests that arrive while
  * it runs wait for it, and its result is reused for upstream.health_interval. */
-#include "gateway/health.h"
+#include "gateway/handler/health.h"
 
 #include <jansson.h>
 #include <stdatomic.h>
@@ -9,10 +9,10 @@
 #include <string.h>
 
 #include "common/clock.h"
-#include "gateway/cache.h"
-#include "gateway/cache_lru.h"
-#include "gateway/proxy.h"
-#include "gateway/redis.h"
+#include "gateway/cache/cache.h"
+#include "gateway/cache/l1.h"
+#include "gateway/upstream/proxy.h"
+#include "gateway/redis/client.h"
 
 struct gw_health {
     gw_worker_t *w;

@@ -3,7 +3,7 @@
 #ifndef GW_HEALTH_H
 #define GW_HEALTH_H
 
-#include "gateway/request.h"
+#include "gateway/http/request.h"
 #include "gateway/worker.h"
 
 gw_health_t *gw_health_new(gw_worker_t *w);

@@ -1,5 +1,5 @@
 /* The scrape: start the fetches (Qdrant nodes, Redis INFO), then render everything at once. */
-#include "gateway/metrics.h"
+#include "gateway/handler/metrics.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -9,10 +9,10 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/prom.h"
-#include "gateway/cache.h"
-#include "gateway/metrics_render.h"
-#include "gateway/proxy.h"
-#include "gateway/redis.h"
+#include "gateway/cache/cache.h"
+#include "gateway/handler/metrics_render.h"
+#include "gateway/upstream/proxy.h"
+#include "gateway/redis/client.h"
 
 #define METRICS_MAX_NODES 16
 

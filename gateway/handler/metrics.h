@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-#include "gateway/request.h"
+#include "gateway/http/request.h"
 #include "gateway/worker.h"
 
 typedef struct gw_metrics_shared gw_metrics_shared_t;

@@ -1,6 +1,6 @@
 /* The exposition text of one scrape. Gateway counters are summed over all workers here, at
  * scrape time; the request path only ever touches its own worker's counters. */
-#include "gateway/metrics_render.h"
+#include "gateway/handler/metrics_render.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -9,10 +9,10 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "gateway/cache.h"
-#include "gateway/cache_lru.h"
-#include "gateway/redis.h"
-#include "gateway/router.h"
+#include "gateway/cache/cache.h"
+#include "gateway/cache/l1.h"
+#include "gateway/redis/client.h"
+#include "gateway/http/router.h"
 
 #define NS "qdrant_gateway_"
 

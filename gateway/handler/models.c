@@ -1,6 +1,6 @@
 /* The gateway API's model logic: the model table, validation and translation of searches to
  * Qdrant's query API, and the shape of every answer. Pure functions over jansson values. */
-#include "gateway/models.h"
+#include "gateway/handler/models.h"
 
 #include <float.h>
 #include <math.h>

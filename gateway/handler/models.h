@@ -7,7 +7,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#include "gateway/config.h"
+#include "gateway/core/config.h"
 
 #define GW_MODELS_MAX_BATCH 100 /* searches in one /vectors/search/batch */
 

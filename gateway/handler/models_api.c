@@ -9,7 +9,7 @@
  * event callback releases the codec side and tells the call. When the call ends early (client
  * gone, timeout), each unfinished sub is aborted the way a codec does it: the handler's
  * on_abort if the handler side is still held, then the codec side is released. */
-#include "gateway/api.h"
+#include "gateway/handler/models_api.h"
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -20,12 +20,12 @@
 
 #include "common/clock.h"
 #include "common/log.h"
-#include "gateway/cache.h"
-#include "gateway/headers.h"
-#include "gateway/models.h"
-#include "gateway/models_memo.h"
-#include "gateway/proxy.h"
-#include "gateway/timer.h"
+#include "gateway/cache/cache.h"
+#include "gateway/http/headers.h"
+#include "gateway/handler/models.h"
+#include "gateway/handler/models_memo.h"
+#include "gateway/upstream/proxy.h"
+#include "gateway/core/timer.h"
 
 #define API_MAX_ANSWER (64u << 20) /* largest inner answer kept in memory */
 #define API_MAX_FANOUT 256         /* collections described by one GET /api/v1/collections */

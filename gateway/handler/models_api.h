@@ -4,7 +4,7 @@
 #ifndef GW_API_H
 #define GW_API_H
 
-#include "gateway/request.h"
+#include "gateway/http/request.h"
 #include "gateway/worker.h"
 
 /* For a request routed GW_ROUTE_GATEWAY_API whose headers are complete: when its path is one of

@@ -1,5 +1,5 @@
 /* Model-API answer memo: a direct-mapped table of serialised "result" objects. */
-#include "gateway/models_memo.h"
+#include "gateway/handler/models_memo.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-#include "gateway/models.h"
+#include "gateway/handler/models.h"
 
 typedef struct gw_models_memo gw_models_memo_t;
 

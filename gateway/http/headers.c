@@ -1,6 +1,6 @@
 /* Hop-by-hop header filtering for the proxy path: a fixed list plus whatever the message's
  * Connection header names, all compared ASCII case-insensitively without NUL terminators. */
-#include "gateway/headers.h"
+#include "gateway/http/headers.h"
 
 #include <string.h>
 

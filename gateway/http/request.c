@@ -1,6 +1,6 @@
 /* The protocol-neutral request object: lifetime, header lookup, request ids, and the response
  * helpers (plain bodies and Qdrant's JSON error envelope) shared by every handler. */
-#include "gateway/request.h"
+#include "gateway/http/request.h"
 
 #include <event2/buffer.h>
 #include <jansson.h>
@@ -11,7 +11,7 @@
 #include <sys/random.h>
 
 #include "common/clock.h"
-#include "gateway/headers.h"
+#include "gateway/http/headers.h"
 #include "gateway/worker.h"
 
 gw_req_t *gw_req_new(gw_worker_t *w, const gw_codec_ops_t *codec, void *codec_ctx)

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "gateway/router.h"
+#include "gateway/http/router.h"
 
 struct evbuffer;
 typedef struct gw_worker gw_worker_t;

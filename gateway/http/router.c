@@ -1,6 +1,6 @@
 /* Request classification: a declarative table of every route Qdrant 1.19 serves (the 69 spec
  * operations and the routes absent from the spec) matched segment by segment, as actix does. */
-#include "gateway/router.h"
+#include "gateway/http/router.h"
 
 #include <pthread.h>
 #include <stdint.h>

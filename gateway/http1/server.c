@@ -1,6 +1,6 @@
 /* HTTP/1.1 server codec on a bufferevent with llhttp. One request at a time per connection:
  * the parser pauses after each message, so pipelined requests are answered strictly in order. */
-#include "gateway/h1.h"
+#include "gateway/http1/server.h"
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -14,8 +14,8 @@
 #include <sys/socket.h>
 
 #include "common/log.h"
-#include "gateway/headers.h"
-#include "gateway/timer.h"
+#include "gateway/http/headers.h"
+#include "gateway/core/timer.h"
 
 #define H1_FEED_BYTES  (64u << 10) /* bytes given to llhttp per call; also the input high-water */
 #define H1_MAX_HEADERS 256

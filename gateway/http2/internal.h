@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "gateway/request.h"
+#include "gateway/http/request.h"
 #include "gateway/worker.h"
 
 struct bufferevent;

@@ -1,7 +1,7 @@
 /* HTTP/2 connections: an nghttp2 server session (1.52 API) on the worker's bufferevent, the
  * read/send loop with write-side backpressure, SETTINGS/idle timeouts, the reset-flood guard,
  * graceful GOAWAY on shutdown, and a lingering close so the last frames reach the client. */
-#include "gateway/h2.h"
+#include "gateway/http2/server.h"
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -14,8 +14,8 @@
 #include <sys/socket.h>
 
 #include "common/log.h"
-#include "gateway/h2_internal.h"
-#include "gateway/timer.h"
+#include "gateway/http2/internal.h"
+#include "gateway/core/timer.h"
 
 #define H2_FEED_BYTES  (64u << 10)  /* bytes given to nghttp2 per call */
 #define H2_OUT_HIGH    (256u << 10) /* send callback answers WOULDBLOCK above this */

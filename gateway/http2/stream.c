@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "common/log.h"
-#include "gateway/h2_internal.h"
-#include "gateway/headers.h"
+#include "gateway/http2/internal.h"
+#include "gateway/http/headers.h"
 
 #define H2_MAX_HEADERS 256 /* as many fields as the HTTP/1.1 codec accepts */
 #define H2_FIELD_COST  32  /* per-field overhead in the header list size (RFC 9113 6.5.2) */

@@ -1,6 +1,6 @@
 /* Per-worker, fail-open async Redis client on hiredis 0.14.1 + libevent. hiredis 0.14.1 has no
  * async timeouts, so connect, handshake and command deadlines are our own libevent timers. */
-#include "gateway/redis.h"
+#include "gateway/redis/client.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -20,8 +20,8 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/stat.h"
-#include "gateway/redis_loop.h"
-#include "gateway/timer.h"
+#include "gateway/redis/loop.h"
+#include "gateway/core/timer.h"
 
 /* The command connection is dropped (and reconnected) when the oldest unanswered command is
  * older than STALL_FACTOR command timeouts (Redis hung, or the path to it broken), or after

@@ -1,5 +1,5 @@
 /* hiredis <-> libevent with persistent reads and deferred writes. */
-#include "gateway/redis_loop.h"
+#include "gateway/redis/loop.h"
 
 #include <event2/event.h>
 #include <hiredis/hiredis.h>

@@ -13,7 +13,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
-#include "gateway/proxy_int.h"
+#include "gateway/upstream/internal.h"
 
 #define PX_FETCH_MAX_BODY (4u << 20)
 

@@ -26,9 +26,9 @@
 
 #include "common/clock.h"
 #include "common/log.h"
-#include "gateway/proxy_h1_int.h"
-#include "gateway/proxy_int.h"
-#include "gateway/timer.h"
+#include "gateway/upstream/h1_engine_int.h"
+#include "gateway/upstream/internal.h"
+#include "gateway/core/timer.h"
 
 #define PXH_MAX_HEAD (256u << 10) /* larger answer header sections fail the transfer */
 

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "gateway/proxy_int.h"
+#include "gateway/upstream/internal.h"
 
 #define PXH_READ_BYTES (64u << 10)
 

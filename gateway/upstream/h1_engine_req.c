@@ -8,9 +8,9 @@
 #include <string.h>
 #include <sys/uio.h>
 
-#include "gateway/proxy_h1_int.h"
-#include "gateway/proxy_int.h"
-#include "gateway/timer.h"
+#include "gateway/upstream/h1_engine_int.h"
+#include "gateway/upstream/internal.h"
+#include "gateway/core/timer.h"
 
 #define PXH_IOV 16
 

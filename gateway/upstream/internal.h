@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #include "common/text.h"
-#include "gateway/proxy.h"
+#include "gateway/upstream/proxy.h"
 
 struct event;
 struct evbuffer;

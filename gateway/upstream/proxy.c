@@ -1,7 +1,7 @@
 /* Upstream pool, the engine-neutral part: transfer objects, what goes upstream in the request
  * head, how an answer's head and body reach the client and the taps, and how failures become
  * 502/504. The engines (proxy_h1.c, proxy_curl.c) move the bytes. */
-#include "gateway/proxy.h"
+#include "gateway/upstream/proxy.h"
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -11,8 +11,8 @@
 
 #include "common/clock.h"
 #include "common/log.h"
-#include "gateway/headers.h"
-#include "gateway/proxy_int.h"
+#include "gateway/http/headers.h"
+#include "gateway/upstream/internal.h"
 
 static const gw_handler_ops_t px_handler;
 

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "gateway/request.h"
+#include "gateway/http/request.h"
 #include "gateway/worker.h"
 
 /* Creates the pool for a worker (its loop must exist). NULL with err filled on failure. */

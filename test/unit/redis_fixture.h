@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
-#include "gateway/redis.h"
+#include "gateway/redis/client.h"
 #include "unit_util.h"
 
 #define REDIS_SERVER "/usr/bin/redis-server"

@@ -1,7 +1,7 @@
 /* Unit tests for common/cjson.c and gateway/cache_key.c: which bodies and requests share a cache
  * key and which must not. */
 #include "common/cjson.h"
-#include "gateway/cache_key.h"
+#include "gateway/cache/key.h"
 #include "unit_util.h"
 
 #include <check.h>

@@ -1,7 +1,7 @@
 /* Unit tests for gateway/cache_lru.c (byte accounting, LRU order, expiry, references) and
  * gateway/cache_names.c (generations, aliases, dependency sets). */
-#include "gateway/cache_lru.h"
-#include "gateway/cache_names.h"
+#include "gateway/cache/l1.h"
+#include "gateway/cache/generations.h"
 #include "unit_util.h"
 
 #include <check.h>

@@ -2,7 +2,7 @@
  * defaults, good values, --set, the shipped conf/ files, finalize and the dump round trip.
  * The models: map is in test_config_models.c. */
 #include "common/yconf.h"
-#include "gateway/config.h"
+#include "gateway/core/config.h"
 #include "unit_util.h"
 
 #include <check.h>

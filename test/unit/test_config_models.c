@@ -1,7 +1,7 @@
 /* Unit tests for the models: section of gateway/config (a YCONF_MAP of model name -> collection,
  * vector, dimension, limits): values, merging across files, --set, checks, the dump. */
 #include "common/yconf.h"
-#include "gateway/config.h"
+#include "gateway/core/config.h"
 #include "unit_util.h"
 
 #include <check.h>

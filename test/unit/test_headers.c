@@ -1,6 +1,6 @@
 /* Unit tests for gateway/headers.c: hop-by-hop detection, header-name equality and token lists,
  * table-driven, with every input ending at a guard page so that over-reads fault. */
-#include "gateway/headers.h"
+#include "gateway/http/headers.h"
 #include "unit_util.h"
 
 #include <check.h>

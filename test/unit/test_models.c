@@ -1,6 +1,6 @@
 /* Unit tests for gateway/models: the model table, validation and translation of searches (every
  * error with its exact text), answers, model states and collection summaries, JSON output. */
-#include "gateway/models.h"
+#include "gateway/handler/models.h"
 #include "unit_util.h"
 
 #include <check.h>

@@ -1,7 +1,7 @@
 /* Unit tests for gateway/models_memo: through the memo, translations and answers are byte for
  * byte what the plain functions give, first time and repeated, and nothing leaks between
  * models, plans, bodies or search kinds. */
-#include "gateway/models_memo.h"
+#include "gateway/handler/models_memo.h"
 #include "unit_util.h"
 
 #include <check.h>

@@ -2,7 +2,7 @@
  * (through the gateway's key table), a test table of every type, and a mutation fuzz. Maps of
  * named sections (YCONF_MAP) are in test_yconf_map.c. */
 #include "common/yconf.h"
-#include "gateway/config.h"
+#include "gateway/core/config.h"
 #include "unit_util.h"
 #include "yconf_mode.h"
 

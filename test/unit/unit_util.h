@@ -5,7 +5,7 @@
 #define UNIT_UTIL_H
 
 #include "common/yconf.h"
-#include "gateway/config.h"
+#include "gateway/core/config.h"
 
 #include <check.h>
 #include <ftw.h>

@@ -14,10 +14,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "gateway/config.h"
-#include "gateway/conn.h"
-#include "gateway/health.h"
-#include "gateway/proxy.h"
+#include "gateway/core/config.h"
+#include "gateway/conn/sniff.h"
+#include "gateway/handler/health.h"
+#include "gateway/upstream/proxy.h"
 #include "gateway/worker.h"
 
 typedef struct fixture {
