@@ -56,9 +56,14 @@ static int add_node(gw_metrics_shared_t *m, const char *url, size_t len)
     while (len && url[len - 1] == '/')
         len--;
     snprintf(n->url, sizeof(n->url), "%.*s/metrics", (int)len, url);
-    const char *auth = strstr(n->url, "://");
-    auth = auth ? auth + 3 : n->url;
-    snprintf(n->label, sizeof(n->label), "%.*s", (int)strcspn(auth, "/"), auth);
+    /* The label comes from the caller's text, not n->url: gcc 12 at -O3 sees both fields of *n
+     * as one object and refuses the copy as an overlap (-Werror=restrict). */
+    const char *auth = memmem(url, len, "://", 3);
+    auth = auth ? auth + 3 : url;
+    size_t alen = (size_t)(url + len - auth), cut = 0;
+    while (cut < alen && auth[cut] != '/')
+        cut++;
+    snprintf(n->label, sizeof(n->label), "%.*s", (int)cut, auth);
     return 0;
 }
 
