@@ -156,9 +156,14 @@ static int in_family(const fam_t *f, const char *s, size_t sl)
 
 static int reserved_name(const char *name, size_t len, const char *const *reserved)
 {
-    if (len >= 15 && memcmp(name, "qdrant_gateway_", 15) == 0) return 1;
-    for (; reserved && *reserved; reserved++)
-        if (strlen(*reserved) == len && memcmp(*reserved, name, len) == 0) return 1;
+    for (; reserved && *reserved; reserved++) {
+        size_t rl = strlen(*reserved);
+        if (rl && (*reserved)[rl - 1] == '*') {
+            if (len >= rl - 1 && memcmp(*reserved, name, rl - 1) == 0) return 1;
+        } else if (rl == len && memcmp(*reserved, name, len) == 0) {
+            return 1;
+        }
+    }
     return 0;
 }
 

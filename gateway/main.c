@@ -161,7 +161,7 @@ static void on_sighup(evutil_socket_t sig, short what, void *arg)
     if (gw_tls_reload(sh->tls, err, sizeof(err)) != 0)
         gw_log_error("SIGHUP: TLS certificate reload failed, keeping the previous one: %s", err);
     else
-        gw_log_info("SIGHUP: TLS certificate reloaded from %s", sh->cfg->tls_cert);
+        gw_log_info("SIGHUP: TLS certificate reloaded from %s", sh->proc.cfg->tls_cert);
 }
 
 /* Signals go to the main thread's loop: stop on SIGTERM/SIGINT, reload TLS on SIGHUP. */
@@ -178,26 +178,22 @@ static int add_signals(struct event_base *base, run_state_t *st, gw_shared_t *sh
 
 static int run(const gw_config_t *cfg)
 {
-    gw_shared_t shared = {.cfg = cfg,
-                          .nworkers = cfg->workers,
-                          .start_us = gw_mono_us(),
-                          .start_wall = gw_wall_seconds()};
-    atomic_init(&shared.connections, 0);
+    gw_shared_t shared;
     raise_nofile(cfg);
-    gw_shared_resolve_upstream(&shared);
-    gw_worker_t *workers = calloc((size_t)cfg->workers, sizeof(*workers));
+    int shared_ok = gw_shared_init(&shared, cfg) == 0;
+    gw_worker_t *workers = calloc((size_t)shared.proc.nworkers, sizeof(*workers));
     struct event_base *base = event_base_new();
     run_state_t st = {workers, 0, base};
     struct event *sigs[3] = {NULL, NULL, NULL};
     char err[512];
     int rc = 1;
-    if (!workers || !base) goto out;
-    shared.workers = workers;
+    if (!shared_ok || !workers || !base) goto out;
     if (cfg->metrics_enabled && !(shared.metrics = gw_metrics_shared_new(cfg, err, sizeof(err)))) {
         gw_log_error("%s", err);
         goto out;
     }
-    if (cfg->cache_enabled && !(shared.cache = gw_cache_shared_new(cfg, err, sizeof(err)))) {
+    if (cfg->cache_enabled &&
+        !(shared.cache = gw_cache_shared_new(cfg, shared.proc.nworkers, err, sizeof(err)))) {
         gw_log_error("%s", err);
         goto out;
     }
@@ -208,7 +204,7 @@ static int run(const gw_config_t *cfg)
             goto out;
         }
     }
-    for (; st.n < cfg->workers; st.n++) {
+    for (; st.n < shared.proc.nworkers; st.n++) {
         if (gw_worker_init(&workers[st.n], &shared, st.n, err, sizeof(err)) != 0) {
             gw_log_error("%s", err);
             goto out;
@@ -247,6 +243,7 @@ out:
     free(workers);
     gw_cache_shared_free(shared.cache);
     gw_metrics_shared_free(shared.metrics);
+    gw_shared_dispose(&shared);
     if (rc == 0) gw_log_info("stopped");
     return rc;
 }

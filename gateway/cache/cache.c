@@ -118,7 +118,7 @@ static void creq_forward(creq_t *cr, const char *xcache, int capture)
     cr->capturing = capture;
     r->handler = NULL;
     r->handler_ctx = NULL;
-    gw_proxy_forward_tap(cr->c->w->proxy, r, &read_tap, cr);
+    gw_proxy_forward_tap(cr->c->proxy, r, &read_tap, cr);
 }
 
 static void creq_bypass(creq_t *cr, const char *why)
@@ -322,7 +322,7 @@ static void dispatch_read(gw_cache_t *c, gw_req_t *r, int cls)
 {
     creq_t *cr = creq_new(c, r, cls);
     if (!cr) {
-        gw_proxy_forward(c->w->proxy, r);
+        gw_proxy_forward(c->proxy, r);
         return;
     }
     cr->cc = gw_ckey_cache_control(r);
@@ -352,7 +352,7 @@ void cache_post(creq_t *cr)
     cr->wnext = c->mail;
     c->mail = cr;
     pthread_mutex_unlock(&c->mail_lock);
-    gw_worker_wake(c->w, GW_WAKE_CACHE_MAIL);
+    gw_loop_wake(c->loop, GW_WAKE_CACHE_MAIL);
 }
 
 static creq_t *mail_take(gw_cache_t *c)
@@ -400,16 +400,20 @@ void gw_cache_dispatch(gw_cache_t *c, gw_req_t *r)
     if (cls >= 0 && c->sh->class_on[cls])
         dispatch_read(c, r, cls);
     else
-        gw_proxy_forward(c->w->proxy, r);
+        gw_proxy_forward(c->proxy, r);
 }
 
 /* ---- lifetime ----------------------------------------------------------------------------- */
 
-gw_cache_shared_t *gw_cache_shared_new(const gw_config_t *cfg, char *err, size_t errlen)
+gw_cache_shared_t *gw_cache_shared_new(const gw_config_t *cfg, int nworkers, char *err,
+                                       size_t errlen)
 {
     gw_cache_shared_t *sh = calloc(1, sizeof(*sh));
     if (!sh) goto oom;
     sh->cfg = cfg;
+    sh->nworkers = nworkers > 0 ? nworkers : 1;
+    sh->workers = calloc((size_t)sh->nworkers, sizeof(*sh->workers));
+    if (!sh->workers) goto oom;
     uint64_t ttl[GW_CCLASS_COUNT] = {cfg->cache_search_ttl_ms, cfg->cache_points_ttl_ms};
     int on[GW_CCLASS_COUNT] = {cfg->cache_search_enabled, cfg->cache_points_enabled};
     for (int i = 0; i < GW_CCLASS_COUNT; i++) {
@@ -446,20 +450,33 @@ oom:
 void gw_cache_shared_free(gw_cache_shared_t *sh)
 {
     if (!sh) return;
+    free(sh->workers);
     gw_l1_free(sh->l1);
     gw_names_free(sh->names);
     flights_free(sh->flights);
     free(sh);
 }
 
-gw_cache_t *gw_cache_new(gw_worker_t *w, gw_cache_shared_t *sh, char *err, size_t errlen)
+static void cache_on_mail(void *arg)
 {
+    gw_cache_mail_arrived(arg);
+}
+
+gw_cache_t *gw_cache_new(gw_loop_t *loop, gw_cache_shared_t *sh, gw_proxy_t *proxy, char *err,
+                         size_t errlen)
+{
+    if (loop->id < 0 || loop->id >= sh->nworkers || sh->workers[loop->id]) {
+        snprintf(err, errlen, "cache: worker %d is not one of the %d expected", loop->id,
+                 sh->nworkers);
+        return NULL;
+    }
     gw_cache_t *c = calloc(1, sizeof(*c));
     if (!c) {
         snprintf(err, errlen, "out of memory creating the cache");
         return NULL;
     }
-    c->w = w;
+    c->loop = loop;
+    c->proxy = proxy;
     c->sh = sh;
     c->cfg = sh->cfg;
     pthread_mutex_init(&c->mail_lock, NULL);
@@ -470,13 +487,15 @@ gw_cache_t *gw_cache_new(gw_worker_t *w, gw_cache_shared_t *sh, char *err, size_
         return NULL;
     }
     if (sh->redis_on) {
-        c->redis = l2_connect(c, w->id == 0); /* one subscriber per process is enough */
+        c->redis = l2_connect(c, loop->id == 0); /* one subscriber per process is enough */
         if (!c->redis) {
             snprintf(err, errlen, "cannot create the Redis client");
             gw_cache_free(c);
             return NULL;
         }
     }
+    gw_loop_on_wake(loop, GW_WAKE_CACHE_MAIL, cache_on_mail, c);
+    sh->workers[loop->id] = c; /* before any thread runs: the scrape reads it from anywhere */
     return c;
 }
 
@@ -484,6 +503,10 @@ void gw_cache_free(gw_cache_t *c)
 {
     if (!c) return;
     c->closing = 1;
+    if (c->loop) {
+        gw_loop_on_wake(c->loop, GW_WAKE_CACHE_MAIL, NULL, NULL);
+        if (c->sh->workers[c->loop->id] == c) c->sh->workers[c->loop->id] = NULL;
+    }
     inval_free(c);
     gw_redis_free(c->redis); /* runs pending lookups' callbacks: their requests end */
     for (creq_t *cr = mail_take(c); cr;) {
@@ -505,11 +528,11 @@ void gw_cache_free(gw_cache_t *c)
     free(c);
 }
 
-void gw_cache_sum_stats(const gw_worker_t *workers, int n, gw_cache_stats_t *out)
+void gw_cache_sum_stats(const gw_cache_shared_t *sh, gw_cache_stats_t *out)
 {
     memset(out, 0, sizeof(*out));
-    for (int i = 0; workers && i < n; i++) {
-        const gw_cache_t *c = workers[i].cache;
+    for (int i = 0; sh && i < sh->nworkers; i++) {
+        const gw_cache_t *c = sh->workers[i];
         if (!c) continue;
         const cache_counters_t *s = &c->st;
         out->l1_hits += gw_stat_get(&s->l1_hits);
@@ -534,4 +557,22 @@ void gw_cache_get_l1_stats(const gw_cache_shared_t *sh, gw_l1_stats_t *out)
 gw_redis_t *gw_cache_redis(const gw_cache_t *c)
 {
     return c->redis;
+}
+
+int gw_cache_sum_redis_stats(const gw_cache_shared_t *sh, gw_redis_stats_t *sum)
+{
+    int any = 0;
+    memset(sum, 0, sizeof(*sum));
+    for (int i = 0; sh && i < sh->nworkers; i++) {
+        const gw_cache_t *c = sh->workers[i];
+        if (!c || !c->redis) continue;
+        gw_redis_stats_t one;
+        gw_redis_get_stats(c->redis, &one);
+        any = 1;
+        sum->up |= one.up;
+        sum->errors += one.errors, sum->timeouts += one.timeouts, sum->refused += one.refused;
+        sum->reconnects += one.reconnects, sum->latency_us_sum += one.latency_us_sum;
+        sum->latency_count += one.latency_count, sum->commands += one.commands;
+    }
+    return any;
 }

@@ -7,17 +7,25 @@
 #include <stdint.h>
 
 #include "gateway/core/config.h"
+#include "gateway/core/loop.h"
 #include "gateway/http/request.h"
+#include "gateway/redis/client.h"
+#include "gateway/upstream/proxy.h"
 
 typedef struct gw_cache_shared gw_cache_shared_t; /* process-wide: L1, generations, flights */
 typedef struct gw_cache gw_cache_t;               /* per worker: Redis, mailbox, timers, stats */
 
-/* NULL with err filled on bad settings (cache.redis.url) or out of memory. */
-gw_cache_shared_t *gw_cache_shared_new(const gw_config_t *cfg, char *err, size_t errlen);
+/* For nworkers worker loops. NULL with err filled on bad settings (cache.redis.url) or out of
+ * memory. */
+gw_cache_shared_t *gw_cache_shared_new(const gw_config_t *cfg, int nworkers, char *err,
+                                       size_t errlen);
 void gw_cache_shared_free(gw_cache_shared_t *s);
 
-/* On the worker's thread once its loop and proxy exist. NULL with err filled. */
-gw_cache_t *gw_cache_new(gw_worker_t *w, gw_cache_shared_t *s, char *err, size_t errlen);
+/* For the worker loop `loop` (its id picks its slot in s), before the threads start; misses
+ * and writes go through `proxy`. Registers for GW_WAKE_CACHE_MAIL on the loop. NULL with err
+ * filled. */
+gw_cache_t *gw_cache_new(gw_loop_t *loop, gw_cache_shared_t *s, gw_proxy_t *proxy, char *err,
+                         size_t errlen);
 /* Before the worker's proxy and loop are freed. */
 void gw_cache_free(gw_cache_t *c);
 
@@ -26,7 +34,7 @@ void gw_cache_free(gw_cache_t *c);
  * everything else is forwarded untouched. */
 void gw_cache_dispatch(gw_cache_t *c, gw_req_t *r);
 
-/* On the worker's thread, when gw_worker_wake(GW_WAKE_CACHE_MAIL) ran: requests that waited
+/* On the worker's thread, when gw_loop_wake(GW_WAKE_CACHE_MAIL) ran: requests that waited
  * on another worker's fetch come home with its answer. */
 void gw_cache_mail_arrived(gw_cache_t *c);
 
@@ -41,15 +49,16 @@ typedef struct gw_cache_stats {
     uint64_t l1_hits, l2_hits, l2_misses, misses, stale, bypass, coalesced, stores_l1, stores_l2;
     uint64_t invalidations, purges;
 } gw_cache_stats_t;
-/* The counters of every worker's cache, summed (workers without a cache count nothing). */
-void gw_cache_sum_stats(const gw_worker_t *workers, int n, gw_cache_stats_t *out);
+/* The counters of every worker's cache, summed. Any thread. */
+void gw_cache_sum_stats(const gw_cache_shared_t *sh, gw_cache_stats_t *out);
 
 struct gw_l1_stats;
 /* Entries, bytes and evictions of the in-process tier. */
 void gw_cache_get_l1_stats(const gw_cache_shared_t *sh, struct gw_l1_stats *out);
 
-struct gw_redis;
 /* This worker's Redis client, or NULL without cache.redis.url. */
-struct gw_redis *gw_cache_redis(const gw_cache_t *c);
+gw_redis_t *gw_cache_redis(const gw_cache_t *c);
+/* Every worker's Redis client counters, summed (up: any is up); 0 when none has a client. */
+int gw_cache_sum_redis_stats(const gw_cache_shared_t *sh, gw_redis_stats_t *sum);
 
 #endif

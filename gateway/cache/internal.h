@@ -13,7 +13,7 @@
 #include "gateway/cache/l1.h"
 #include "gateway/cache/generations.h"
 #include "gateway/redis/client.h"
-#include "gateway/worker.h"
+#include "gateway/core/loop.h"
 
 typedef struct gw_flights gw_flights_t;
 typedef struct creq creq_t;
@@ -34,10 +34,13 @@ struct gw_cache_shared {
     char instance[17]; /* this process in invalidation messages and L2 entries, hex */
     uint64_t ttl_us[GW_CCLASS_COUNT];
     int class_on[GW_CCLASS_COUNT];
+    int nworkers;
+    gw_cache_t **workers; /* each worker's side, set before the threads start (for the scrape) */
 };
 
 struct gw_cache {
-    gw_worker_t *w;
+    gw_loop_t *loop;
+    gw_proxy_t *proxy; /* where misses and writes go */
     gw_cache_shared_t *sh;
     const gw_config_t *cfg;
     gw_redis_t *redis; /* NULL without cache.redis.url */

@@ -82,7 +82,7 @@ static void settle_schedule(gw_cache_t *c, const char *name)
     uint64_t ms = c->cfg->cache_async_write_settle_ms;
     if (ms == 0) return;
     settle_t *s = calloc(1, sizeof(*s));
-    if (!s || !(s->ev = evtimer_new(c->w->base, settle_on_timer, s))) {
+    if (!s || !(s->ev = evtimer_new(c->loop->base, settle_on_timer, s))) {
         free(s);
         invalidate(c, name); /* out of memory: at least bump now */
         return;
@@ -155,7 +155,7 @@ void inval_dispatch_write(gw_cache_t *c, gw_req_t *r)
     creq_t *cr = calloc(1, sizeof(*cr));
     if (!cr) {
         invalidate(c, "*"); /* cannot follow this write: drop everything instead */
-        gw_proxy_forward(c->w->proxy, r);
+        gw_proxy_forward(c->proxy, r);
         return;
     }
     cr->c = c;
@@ -169,7 +169,7 @@ void inval_dispatch_write(gw_cache_t *c, gw_req_t *r)
         if (nl < 0 || gw_deps_add(&cr->key.deps, name, (size_t)nl) != 0)
             cr->route_flags |= GW_ROUTE_F_ALL_COLLECTIONS; /* name too long: bump everything */
     }
-    gw_proxy_forward_tap(c->w->proxy, r, &write_tap, cr);
+    gw_proxy_forward_tap(c->proxy, r, &write_tap, cr);
 }
 
 /* ---- the alias list ----------------------------------------------------------------------- */
@@ -246,7 +246,7 @@ static void alias_on_timer(evutil_socket_t fd, short what, void *arg)
     if (c->alias_fetching)
         return; /* its answer reschedules, at once if a newer list was asked for meanwhile */
     c->alias_epoch = gw_names_alias_epoch(c->sh->names);
-    if (gw_proxy_fetch(c->w->proxy, "/aliases", ALIAS_TIMEOUT_MS, alias_on_fetched, c) == 0)
+    if (gw_proxy_fetch(c->proxy, "/aliases", ALIAS_TIMEOUT_MS, alias_on_fetched, c) == 0)
         c->alias_fetching = 1;
     else
         alias_schedule(c, ALIAS_RETRY_MS);
@@ -254,7 +254,7 @@ static void alias_on_timer(evutil_socket_t fd, short what, void *arg)
 
 int inval_init(gw_cache_t *c)
 {
-    c->alias_ev = evtimer_new(c->w->base, alias_on_timer, c);
+    c->alias_ev = evtimer_new(c->loop->base, alias_on_timer, c);
     if (!c->alias_ev) return -1;
     if (c->sh->class_on[GW_CCLASS_SEARCH] || c->sh->class_on[GW_CCLASS_POINTS])
         alias_schedule(c, 0);

@@ -250,7 +250,7 @@ static void l2_on_resync(void *arg)
 gw_redis_t *l2_connect(gw_cache_t *c, int subscribe)
 {
     char err[256];
-    gw_redis_t *r = gw_redis_new(c->w->base, &c->sh->redis_opts, err, sizeof(err));
+    gw_redis_t *r = gw_redis_new(c->loop->base, &c->sh->redis_opts, err, sizeof(err));
     if (!r) {
         gw_log_error("cache: Redis client: %s", err);
         return NULL;

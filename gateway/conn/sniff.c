@@ -25,7 +25,7 @@
 
 typedef struct conn_pending {
     gw_conn_link_t link; /* first: the worker's list holds &link */
-    gw_worker_t *w;
+    gw_loop_t *loop;
     struct bufferevent *bev;
     struct event *timer;
     char peer[64];
@@ -56,11 +56,11 @@ void gw_conn_format_peer(const struct sockaddr *sa, char *buf, size_t len)
 /* Closes a connection that never got a protocol (timeout, EOF, shutdown). */
 static void conn_free(conn_pending_t *p)
 {
-    gw_worker_t *w = p->w;
+    gw_loop_t *l = p->loop;
     if (p->bev) bufferevent_free(p->bev);
     event_free(p->timer);
-    atomic_fetch_sub(&w->shared->connections, 1);
-    gw_worker_conn_remove(w, &p->link); /* last: may end a draining worker's loop */
+    atomic_fetch_sub(l->connections, 1);
+    gw_loop_conn_remove(l, &p->link); /* last: may end a draining worker's loop */
     free(p);
 }
 
@@ -68,16 +68,16 @@ static void conn_free(conn_pending_t *p)
  * the worker before this pending entry is unlinked, so a draining worker never sees zero. */
 static void conn_handoff(conn_pending_t *p, int h2)
 {
-    gw_worker_t *w = p->w;
+    gw_loop_t *l = p->loop;
     struct bufferevent *bev = p->bev;
     p->bev = NULL;
     bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
     evtimer_del(p->timer);
-    int rc = h2 ? gw_h2_conn_start(w, bev, p->peer, p->refuse)
-                : gw_h1_conn_start(w, bev, p->peer, p->refuse);
+    int rc = h2 ? gw_h2_conn_start(l, bev, p->peer, p->refuse)
+                : gw_h1_conn_start(l, bev, p->peer, p->refuse);
     if (rc != 0) gw_log_warn("cannot set up a connection: out of memory");
     event_free(p->timer);
-    gw_worker_conn_remove(w, &p->link);
+    gw_loop_conn_remove(l, &p->link);
     free(p);
 }
 
@@ -140,13 +140,13 @@ static void conn_destroy(gw_conn_link_t *link)
     conn_free((conn_pending_t *)link);
 }
 
-static struct bufferevent *conn_bev_new(gw_worker_t *w, evutil_socket_t fd, gw_tls_t *tls)
+static struct bufferevent *conn_bev_new(gw_loop_t *l, evutil_socket_t fd, gw_tls_t *tls)
 {
-    if (!tls) return bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    if (!tls) return bufferevent_socket_new(l->base, fd, BEV_OPT_CLOSE_ON_FREE);
     SSL *ssl = gw_tls_ssl_new(tls);
     if (!ssl) return NULL;
     struct bufferevent *bev = bufferevent_openssl_socket_new(
-        w->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+        l->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
     if (!bev) {
         SSL_free(ssl); /* libevent leaves the SSL (and the fd) to us when it fails */
         return NULL;
@@ -156,13 +156,13 @@ static struct bufferevent *conn_bev_new(gw_worker_t *w, evutil_socket_t fd, gw_t
     return bev;
 }
 
-int gw_conn_accept(gw_worker_t *w, evutil_socket_t fd, const struct sockaddr *peer, int peerlen,
+int gw_conn_accept(gw_loop_t *l, evutil_socket_t fd, const struct sockaddr *peer, int peerlen,
                    int refuse, gw_tls_t *tls)
 {
     (void)peerlen;
     conn_pending_t *p = calloc(1, sizeof(*p));
-    struct bufferevent *bev = p ? conn_bev_new(w, fd, tls) : NULL;
-    struct event *timer = p ? evtimer_new(w->base, conn_on_timer, p) : NULL;
+    struct bufferevent *bev = p ? conn_bev_new(l, fd, tls) : NULL;
+    struct event *timer = p ? evtimer_new(l->base, conn_on_timer, p) : NULL;
     if (!p || !bev || !timer) {
         if (bev)
             bufferevent_free(bev);
@@ -172,7 +172,7 @@ int gw_conn_accept(gw_worker_t *w, evutil_socket_t fd, const struct sockaddr *pe
         free(p);
         return -1;
     }
-    p->w = w;
+    p->loop = l;
     p->bev = bev;
     p->timer = timer;
     p->refuse = refuse;
@@ -180,11 +180,11 @@ int gw_conn_accept(gw_worker_t *w, evutil_socket_t fd, const struct sockaddr *pe
     gw_conn_format_peer(peer, p->peer, sizeof(p->peer));
     p->link.drain = conn_drain;
     p->link.destroy = conn_destroy;
-    atomic_fetch_add(&w->shared->connections, 1);
-    gw_worker_conn_add(w, &p->link);
+    atomic_fetch_add(l->connections, 1);
+    gw_loop_conn_add(l, &p->link);
     bufferevent_setcb(bev, conn_on_read, NULL, conn_on_event, p);
     bufferevent_enable(bev, EV_READ | EV_WRITE);
-    uint64_t ms = w->cfg->header_timeout_ms;
+    uint64_t ms = l->cfg->header_timeout_ms;
     gw_timer_add_ms(timer, ms);
     return 0;
 }

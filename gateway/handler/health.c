@@ -15,7 +15,7 @@
 #include "gateway/redis/client.h"
 
 struct gw_health {
-    gw_worker_t *w;
+    const gw_handler_env_t *env;
     uint64_t checked_us; /* 0: never */
     int probing;
     int reachable;
@@ -44,7 +44,7 @@ static const gw_handler_ops_t health_handler = {.on_abort = health_on_abort};
 static json_t *health_upstream_json(const gw_health_t *h)
 {
     json_t *u = json_object();
-    json_object_set_new(u, "url", json_string(h->w->cfg->upstream_url));
+    json_object_set_new(u, "url", json_string(h->env->loop->cfg->upstream_url));
     json_object_set_new(u, "reachable", json_boolean(h->reachable));
     json_object_set_new(u, "status", h->status ? json_integer(h->status) : json_null());
     json_object_set_new(u, "latency_ms", json_real(h->latency_ms));
@@ -57,17 +57,16 @@ static json_t *health_upstream_json(const gw_health_t *h)
 
 /* The cache as a whole (all workers) and this worker's Redis connection. Redis down is not a
  * health failure: the cache goes on without it. */
-static json_t *health_cache_json(gw_worker_t *w)
+static json_t *health_cache_json(const gw_handler_env_t *env)
 {
     json_t *c = json_object();
-    gw_shared_t *sh = w->shared;
-    json_object_set_new(c, "enabled", json_boolean(sh->cache != NULL));
-    if (!sh->cache) return c;
+    json_object_set_new(c, "enabled", json_boolean(env->cache_shared != NULL));
+    if (!env->cache_shared) return c;
     gw_cache_stats_t s;
-    gw_cache_sum_stats(sh->workers, sh->nworkers, &s);
+    gw_cache_sum_stats(env->cache_shared, &s);
     uint64_t hits = s.l1_hits + s.l2_hits + s.coalesced, lookups = hits + s.misses;
     gw_l1_stats_t l1;
-    gw_cache_get_l1_stats(sh->cache, &l1);
+    gw_cache_get_l1_stats(env->cache_shared, &l1);
     json_object_set_new(c, "entries", json_integer((json_int_t)l1.entries));
     json_object_set_new(c, "bytes", json_integer((json_int_t)l1.bytes));
     json_object_set_new(c, "max_bytes", json_integer((json_int_t)l1.max_bytes));
@@ -75,7 +74,7 @@ static json_t *health_cache_json(gw_worker_t *w)
     json_object_set_new(c, "lookups", json_integer((json_int_t)lookups));
     json_object_set_new(c, "hit_ratio",
                         lookups ? json_real((double)hits / (double)lookups) : json_null());
-    gw_redis_t *redis = w->cache ? gw_cache_redis(w->cache) : NULL;
+    gw_redis_t *redis = env->cache ? gw_cache_redis(env->cache) : NULL;
     json_t *rj = json_object();
     json_object_set_new(rj, "configured", json_boolean(redis != NULL));
     json_object_set_new(rj, "up", redis ? json_boolean(gw_redis_up(redis)) : json_null());
@@ -85,24 +84,24 @@ static json_t *health_cache_json(gw_worker_t *w)
 
 static void health_respond(gw_health_t *h, gw_req_t *r)
 {
-    gw_worker_t *w = h->w;
+    const gw_handler_env_t *e = h->env;
     json_t *res = json_object();
     json_object_set_new(res, "status", json_string(h->reachable ? "ok" : "unavailable"));
     json_object_set_new(res, "version", json_string(GW_VERSION));
     json_object_set_new(res, "uptime_seconds",
-                        json_real((double)(gw_mono_us() - w->shared->start_us) / 1e6));
-    json_object_set_new(res, "workers", json_integer(w->shared->nworkers));
-    json_object_set_new(res, "worker", json_integer(w->id));
-    json_object_set_new(res, "connections", json_integer(atomic_load(&w->shared->connections)));
+                        json_real((double)(gw_mono_us() - e->proc->start_us) / 1e6));
+    json_object_set_new(res, "workers", json_integer(e->proc->nworkers));
+    json_object_set_new(res, "worker", json_integer(e->loop->id));
+    json_object_set_new(res, "connections", json_integer(atomic_load(&e->proc->connections)));
     json_object_set_new(res, "upstream", health_upstream_json(h));
-    json_object_set_new(res, "cache", health_cache_json(w));
+    json_object_set_new(res, "cache", health_cache_json(e));
     json_t *env = json_object();
     json_object_set_new(env, "result", res);
     if (h->reachable) {
         json_object_set_new(env, "status", json_string("ok"));
     } else {
         char msg[400];
-        snprintf(msg, sizeof(msg), "Service unavailable: upstream %s: %s", w->cfg->upstream_url,
+        snprintf(msg, sizeof(msg), "Service unavailable: upstream %s: %s", e->loop->cfg->upstream_url,
                  h->error[0] ? h->error : "not reachable");
         json_t *st = json_object();
         json_object_set_new(st, "error", json_string(msg));
@@ -167,7 +166,13 @@ static int health_enqueue(gw_health_t *h, gw_req_t *r)
 
 void gw_health_handle(gw_health_t *h, gw_req_t *r)
 {
-    const gw_config_t *cfg = h->w->cfg;
+    const gw_config_t *cfg = h->env->loop->cfg;
+    if (strcmp(r->method, "GET") != 0 && !r->is_head) {
+        gw_req_respond_error(r, 405, "Method not allowed: %s %.*s (use GET)", r->method,
+                             (int)r->path_len, r->path);
+        gw_req_release(r, GW_REQ_HANDLER);
+        return;
+    }
     r->handler = &health_handler;
     r->handler_ctx = h;
     uint64_t now = gw_mono_us();
@@ -183,14 +188,14 @@ void gw_health_handle(gw_health_t *h, gw_req_t *r)
     if (h->probing) return;
     h->probing = 1;
     uint64_t timeout = cfg->upstream_connect_timeout_ms + 1000;
-    if (gw_proxy_fetch(h->w->proxy, "/", timeout, health_on_probe, h) != 0)
+    if (gw_proxy_fetch(h->env->proxy, "/", timeout, health_on_probe, h) != 0)
         health_on_probe(h, 0, 0, "", 0, 0.0, "cannot start the probe");
 }
 
-gw_health_t *gw_health_new(gw_worker_t *w)
+gw_health_t *gw_health_new(const gw_handler_env_t *env)
 {
     gw_health_t *h = calloc(1, sizeof(*h));
-    if (h) h->w = w;
+    if (h) h->env = env;
     return h;
 }
 

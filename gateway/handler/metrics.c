@@ -39,7 +39,7 @@ typedef struct scrape_tok {
 } scrape_tok_t;
 
 struct scrape {
-    gw_worker_t *w;
+    const gw_handler_env_t *env;
     gw_req_t *r; /* NULL once the client left */
     int pending;
     uint64_t start_us;
@@ -116,7 +116,7 @@ static void scrape_finish(scrape_t *s)
         return;
     }
     gw_text_t t = {0};
-    gw_metrics_render(s->w, &s->src, &t);
+    gw_metrics_render(s->env, &s->src, &t);
     if (t.oom)
         gw_req_respond_error(r, 500, "Service internal error: %s", "out of memory");
     else
@@ -149,7 +149,7 @@ static void node_fetched(void *arg, int ok, long status, const char *body, size_
 {
     scrape_tok_t *tok = arg;
     scrape_t *s = tok->s;
-    gw_metrics_shared_t *m = s->w->shared->metrics;
+    gw_metrics_shared_t *m = s->env->metrics;
     gw_metrics_node_t *out = &s->src.node[tok->idx];
     out->seconds = seconds;
     if (ok && status == 200 && (out->text = malloc(len + 1))) {
@@ -181,8 +181,8 @@ static void node_fetched(void *arg, int ok, long status, const char *body, size_
 /* Uses the node's recent text when fresh enough, else fetches it. */
 static void node_start(scrape_t *s, size_t i)
 {
-    gw_metrics_shared_t *m = s->w->shared->metrics;
-    const gw_config_t *cfg = s->w->cfg;
+    gw_metrics_shared_t *m = s->env->metrics;
+    const gw_config_t *cfg = s->env->loop->cfg;
     gw_metrics_node_t *out = &s->src.node[i];
     snprintf(out->label, sizeof(out->label), "%s", m->node[i].label);
     pthread_mutex_lock(&m->lock);
@@ -197,7 +197,7 @@ static void node_start(scrape_t *s, size_t i)
     if (out->up) return;
     s->tok[i] = (scrape_tok_t){s, i};
     s->pending++;
-    if (gw_proxy_fetch(s->w->proxy, m->node[i].url, cfg->metrics_scrape_timeout_ms, node_fetched,
+    if (gw_proxy_fetch(s->env->proxy, m->node[i].url, cfg->metrics_scrape_timeout_ms, node_fetched,
                        &s->tok[i]) != 0)
         s->pending--;
 }
@@ -214,9 +214,9 @@ static void redis_info_done(void *arg, gw_redis_status_t st, const char *data, s
     scrape_done_one(s);
 }
 
-void gw_metrics_handle(gw_worker_t *w, gw_req_t *r)
+void gw_metrics_handle(const gw_handler_env_t *env, gw_req_t *r)
 {
-    gw_metrics_shared_t *m = w->shared->metrics;
+    gw_metrics_shared_t *m = env->metrics;
     scrape_t *s = calloc(1, sizeof(*s));
     if (!s || !m) {
         free(s);
@@ -224,7 +224,7 @@ void gw_metrics_handle(gw_worker_t *w, gw_req_t *r)
         gw_req_release(r, GW_REQ_HANDLER);
         return;
     }
-    s->w = w;
+    s->env = env;
     s->r = r;
     s->start_us = gw_mono_us();
     s->pending = 1; /* held until every source has started */
@@ -233,7 +233,7 @@ void gw_metrics_handle(gw_worker_t *w, gw_req_t *r)
     s->src.nnodes = m->n;
     for (size_t i = 0; i < m->n; i++)
         node_start(s, i);
-    gw_redis_t *redis = w->cache ? gw_cache_redis(w->cache) : NULL;
+    gw_redis_t *redis = env->cache ? gw_cache_redis(env->cache) : NULL;
     s->src.redis_configured = redis != NULL;
     if (redis && gw_redis_up(redis)) {
         const char *argv[] = {"INFO"};

@@ -6,7 +6,8 @@
 #include <stddef.h>
 
 #include "gateway/http/request.h"
-#include "gateway/worker.h"
+#include "gateway/core/config.h"
+#include "gateway/handler/env.h"
 
 typedef struct gw_metrics_shared gw_metrics_shared_t;
 
@@ -15,6 +16,6 @@ gw_metrics_shared_t *gw_metrics_shared_new(const gw_config_t *cfg, char *err, si
 void gw_metrics_shared_free(gw_metrics_shared_t *m);
 
 /* Takes the handler side of r and answers it once every source has answered or timed out. */
-void gw_metrics_handle(gw_worker_t *w, gw_req_t *r);
+void gw_metrics_handle(const gw_handler_env_t *env, gw_req_t *r);
 
 #endif

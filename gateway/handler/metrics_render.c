@@ -18,6 +18,7 @@
 
 /* Families we write ourselves: an upstream exporter's family of the same name is dropped. */
 static const char *const own_names[] = {
+    NS "*", /* everything of ours */
     "process_cpu_seconds_total",
     "process_resident_memory_bytes",
     "process_virtual_memory_bytes",
@@ -29,9 +30,9 @@ static const char *const own_names[] = {
     NULL,
 };
 
-static void render_requests(gw_worker_t *w, gw_text_t *t)
+static void render_requests(const gw_handler_env_t *env, gw_text_t *t)
 {
-    gw_shared_t *sh = w->shared;
+    const gw_proc_t *sh = env->proc;
     gw_prom_family(t, NS "http_requests_total", "counter",
                    "Client requests by route class, method and status code (499: client left).");
     for (int c = 0; c < GW_CLASSES; c++)
@@ -39,7 +40,7 @@ static void render_requests(gw_worker_t *w, gw_text_t *t)
             for (int k = 0; k < GW_CODES; k++) {
                 uint64_t v = 0;
                 for (int i = 0; i < sh->nworkers; i++)
-                    v += gw_stat_get(&sh->workers[i].stats->requests[c][m][k]);
+                    if (sh->loops[i]) v += gw_stat_get(&sh->loops[i]->stats->requests[c][m][k]);
                 if (!v) continue;
                 char labels[160];
                 snprintf(labels, sizeof(labels), "route_class=\"%s\",method=\"%s\",code=\"%d\"",
@@ -50,10 +51,10 @@ static void render_requests(gw_worker_t *w, gw_text_t *t)
     gw_prom_family(t, NS "http_request_duration_seconds", "histogram",
                    "Time from a request's first byte to the end of its answer, by route class.");
     const gw_hist_t *h[256];
-    int nw = sh->nworkers < 256 ? sh->nworkers : 256;
     for (int c = 0; c < GW_CLASSES; c++) {
-        for (int i = 0; i < nw; i++)
-            h[i] = &sh->workers[i].stats->duration[c];
+        int nw = 0;
+        for (int i = 0; i < sh->nworkers && nw < 256; i++)
+            if (sh->loops[i]) h[nw++] = &sh->loops[i]->stats->duration[c];
         char labels[64];
         snprintf(labels, sizeof(labels), "route_class=\"%s\"",
                  gw_route_class_name((gw_route_class_t)c));
@@ -61,19 +62,20 @@ static void render_requests(gw_worker_t *w, gw_text_t *t)
     }
 }
 
-static uint64_t sum_stat(gw_shared_t *sh, size_t offset)
+static uint64_t sum_stat(const gw_proc_t *sh, size_t offset)
 {
     uint64_t v = 0;
     for (int i = 0; i < sh->nworkers; i++)
-        v += gw_stat_get((const gw_stat_t *)((const char *)sh->workers[i].stats + offset));
+        if (sh->loops[i])
+            v += gw_stat_get((const gw_stat_t *)((const char *)sh->loops[i]->stats + offset));
     return v;
 }
 
 #define SUM(field) sum_stat(sh, offsetof(gw_wstats_t, field))
 
-static void render_conns_upstream(gw_worker_t *w, gw_text_t *t)
+static void render_conns_upstream(const gw_handler_env_t *env, gw_text_t *t)
 {
-    gw_shared_t *sh = w->shared;
+    const gw_proc_t *sh = env->proc;
     gw_prom_family(t, NS "http_requests_in_flight", "gauge", "Requests being served now.");
     gw_prom_sample_u64(t, NS "http_requests_in_flight", NULL, SUM(in_flight));
     gw_prom_family(t, NS "connections", "gauge",
@@ -85,9 +87,9 @@ static void render_conns_upstream(gw_worker_t *w, gw_text_t *t)
         gw_prom_sample_u64(t, NS "connections", labels, SUM(conns[p]));
     }
     const gw_hist_t *h[256];
-    int nw = sh->nworkers < 256 ? sh->nworkers : 256;
-    for (int i = 0; i < nw; i++)
-        h[i] = &sh->workers[i].stats->upstream_duration;
+    int nw = 0;
+    for (int i = 0; i < sh->nworkers && nw < 256; i++)
+        if (sh->loops[i]) h[nw++] = &sh->loops[i]->stats->upstream_duration;
     gw_prom_family(t, NS "upstream_request_duration_seconds", "histogram",
                    "Time Qdrant took to answer a forwarded request, to its last byte.");
     gw_prom_histogram(t, NS "upstream_request_duration_seconds", NULL, h, (size_t)nw);
@@ -108,28 +110,14 @@ static void render_conns_upstream(gw_worker_t *w, gw_text_t *t)
                        open > active ? open - active : 0);
 }
 
-static void render_cache(gw_worker_t *w, gw_text_t *t)
+static void render_cache(const gw_handler_env_t *env, gw_text_t *t)
 {
-    gw_shared_t *sh = w->shared;
-    if (!sh->cache) return;
+    const gw_cache_shared_t *cs = env->cache_shared;
+    if (!cs) return;
     gw_cache_stats_t sum;
-    gw_cache_sum_stats(sh->workers, sh->nworkers, &sum);
-    gw_redis_stats_t rs = {0};
-    int redis_any = 0, redis_up = 0;
-    for (int i = 0; i < sh->nworkers; i++) {
-        gw_cache_t *c = sh->workers[i].cache;
-        if (!c) continue;
-        gw_redis_t *r = gw_cache_redis(c);
-        if (r) {
-            gw_redis_stats_t one;
-            gw_redis_get_stats(r, &one);
-            redis_any = 1;
-            redis_up |= one.up;
-            rs.errors += one.errors, rs.timeouts += one.timeouts, rs.refused += one.refused;
-            rs.reconnects += one.reconnects, rs.latency_us_sum += one.latency_us_sum;
-            rs.latency_count += one.latency_count, rs.commands += one.commands;
-        }
-    }
+    gw_cache_sum_stats(cs, &sum);
+    gw_redis_stats_t rs;
+    int redis_any = gw_cache_sum_redis_stats(cs, &rs), redis_up = rs.up;
     gw_prom_family(t, NS "cache_lookups_total", "counter",
                    "Cacheable reads by tier and result; l1 miss = went on to Redis or Qdrant.");
     struct {
@@ -157,7 +145,7 @@ static void render_cache(gw_worker_t *w, gw_text_t *t)
     gw_prom_family(t, NS "cache_purges_total", "counter", "Admin purges.");
     gw_prom_sample_u64(t, NS "cache_purges_total", NULL, sum.purges);
     gw_l1_stats_t l1;
-    gw_cache_get_l1_stats(sh->cache, &l1);
+    gw_cache_get_l1_stats(cs, &l1);
     gw_prom_family(t, NS "cache_entries", "gauge", "Entries in the in-process tier.");
     gw_prom_sample_u64(t, NS "cache_entries", NULL, l1.entries);
     gw_prom_family(t, NS "cache_bytes", "gauge", "Bytes used by the in-process tier.");
@@ -184,7 +172,7 @@ static void render_cache(gw_worker_t *w, gw_text_t *t)
 }
 
 /* /proc/self/stat: utime, stime (ticks), vsize (bytes), rss (pages). */
-static void render_process(gw_worker_t *w, gw_text_t *t)
+static void render_process(const gw_handler_env_t *env, gw_text_t *t)
 {
     char buf[1024];
     double cpu = 0, vsize = 0, rss = 0;
@@ -228,7 +216,7 @@ static void render_process(gw_worker_t *w, gw_text_t *t)
     gw_prom_family(t, "process_max_fds", "gauge", "RLIMIT_NOFILE.");
     gw_prom_sample(t, "process_max_fds", NULL, (double)rl.rlim_cur);
     gw_prom_family(t, "process_start_time_seconds", "gauge", "Start time, Unix seconds.");
-    gw_prom_sample(t, "process_start_time_seconds", NULL, w->shared->start_wall);
+    gw_prom_sample(t, "process_start_time_seconds", NULL, env->proc->start_wall);
     gw_prom_family(t, NS "build_info", "gauge", "Always 1; the version is a label.");
     gw_prom_sample_u64(t, NS "build_info", "version=\"" GW_VERSION "\"", 1);
 }
@@ -290,12 +278,12 @@ void gw_metrics_render_redis(const char *info, size_t len, int configured, gw_te
     }
 }
 
-void gw_metrics_render(gw_worker_t *w, const gw_metrics_source_t *src, gw_text_t *t)
+void gw_metrics_render(const gw_handler_env_t *env, const gw_metrics_source_t *src, gw_text_t *t)
 {
-    render_process(w, t);
-    render_requests(w, t);
-    render_conns_upstream(w, t);
-    render_cache(w, t);
+    render_process(env, t);
+    render_requests(env, t);
+    render_conns_upstream(env, t);
+    render_cache(env, t);
     render_nodes(src, t);
     gw_metrics_render_redis(src->redis_info, src->redis_len, src->redis_configured, t);
 }

@@ -5,7 +5,7 @@
 #include <stddef.h>
 
 #include "common/prom.h"
-#include "gateway/worker.h"
+#include "gateway/handler/env.h"
 
 typedef struct gw_metrics_node {
     char label[300]; /* host:port */
@@ -24,7 +24,7 @@ typedef struct gw_metrics_source {
 } gw_metrics_source_t;
 
 /* Writes the whole exposition: gateway, process, cache, Redis client, Qdrant nodes, Redis. */
-void gw_metrics_render(gw_worker_t *w, const gw_metrics_source_t *src, gw_text_t *t);
+void gw_metrics_render(const gw_handler_env_t *env, const gw_metrics_source_t *src, gw_text_t *t);
 
 /* Redis INFO "field:value" lines as redis_* metrics (redis_up from whether info is given). */
 void gw_metrics_render_redis(const char *info, size_t len, int configured, gw_text_t *t);

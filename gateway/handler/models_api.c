@@ -20,11 +20,10 @@
 
 #include "common/clock.h"
 #include "common/log.h"
-#include "gateway/cache/cache.h"
+#include "gateway/http/dispatch.h"
 #include "gateway/http/headers.h"
 #include "gateway/handler/models.h"
 #include "gateway/handler/models_memo.h"
-#include "gateway/upstream/proxy.h"
 #include "gateway/core/timer.h"
 
 #define API_MAX_ANSWER (64u << 20) /* largest inner answer kept in memory */
@@ -51,7 +50,7 @@ typedef struct api_sub {
 } api_sub_t;
 
 struct api_call {
-    gw_worker_t *w;
+    gw_handler_env_t *env;
     gw_req_t *r; /* the client's request; NULL once answered or gone */
     api_kind_t kind;
     const gw_model_t *model;
@@ -183,7 +182,7 @@ static void sub_start(api_sub_t *s, const char *method, const char *target, cons
 {
     api_call_t *c = s->call;
     gw_req_t *outer = c->r;
-    gw_req_t *r = gw_req_new(c->w, &inner_codec, s);
+    gw_req_t *r = gw_req_new(c->env->loop, &inner_codec, s);
     if (!r || inner_fill(r, outer, method, target, body != NULL) != 0 ||
         (body && evbuffer_add(r->body, body, len) != 0)) {
         if (r) gw_req_release(r, GW_REQ_CODEC | GW_REQ_HANDLER);
@@ -202,10 +201,7 @@ static void sub_start(api_sub_t *s, const char *method, const char *target, cons
     gw_route_classify(r->method, r->method_len, r->path, r->path_len, &r->route);
     s->r = r;
     gw_log_debug("request %s: internal %s %s as %s", outer->id, method, target, r->id);
-    if (c->w->cache)
-        gw_cache_dispatch(c->w->cache, r);
-    else
-        gw_proxy_forward(c->w->proxy, r);
+    gw_dispatch(r); /* a Qdrant route: the same forward (cache or proxy) clients get */
 }
 
 /* Ends an unfinished sub now (client gone, timeout): as a codec does when its client leaves. */
@@ -262,7 +258,7 @@ static int subs_alloc(api_call_t *c, size_t n)
     for (size_t i = 0; i < n; i++) {
         api_sub_t *s = &c->subs[i];
         s->call = c;
-        s->ev = event_new(c->w->base, -1, 0, sub_on_event, s);
+        s->ev = event_new(c->env->loop->base, -1, 0, sub_on_event, s);
         s->body = evbuffer_new();
         if (!s->ev || !s->body) return -1;
     }
@@ -401,7 +397,7 @@ static void search_on_done(api_call_t *c)
     }
     size_t len, outlen = 0;
     const char *body = sub_body(s, &len);
-    gw_worker_t *w = c->w;
+    gw_handler_env_t *w = c->env;
     if (!w->models_memo) w->models_memo = gw_models_memo_new(); /* NULL: no memo, still works */
     char *answer =
         gw_models_answer_memo(w->models_memo, c->model, &c->plan, body, len, call_secs(c), &outlen);
@@ -422,7 +418,7 @@ static void search_start(api_call_t *c)
     size_t qlen = 0, len = evbuffer_get_length(c->in);
     const char *body = len ? (const char *)evbuffer_pullup(c->in, -1) : "";
     int batch = c->plan.batch;
-    gw_worker_t *w = c->w;
+    gw_handler_env_t *w = c->env;
     if (!w->models_memo) w->models_memo = gw_models_memo_new(); /* NULL: no memo, still works */
     int status = gw_models_translate_memo(w->models_memo, c->model, batch, body, len, &c->plan,
                                           &query, &qlen, err, sizeof(err));
@@ -482,8 +478,8 @@ static void call_on_timer(evutil_socket_t fd, short what, void *arg)
 
 static int call_arm_timer(api_call_t *c)
 {
-    uint64_t ms = meta_timeout_ms(c->w->cfg);
-    c->timer = evtimer_new(c->w->base, call_on_timer, c);
+    uint64_t ms = meta_timeout_ms(c->env->loop->cfg);
+    c->timer = evtimer_new(c->env->loop->base, call_on_timer, c);
     return c->timer && gw_timer_add_ms(c->timer, ms) == 0 ? 0 : -1;
 }
 
@@ -504,7 +500,7 @@ static size_t *models_subs(const gw_config_t *cfg, size_t *nsubs)
 
 static void models_on_done(api_call_t *c)
 {
-    const gw_config_t *cfg = c->w->cfg;
+    const gw_config_t *cfg = c->env->loop->cfg;
     json_t *list = json_array();
     for (size_t i = 0; list && i < cfg->nmodels; i++) {
         api_sub_t *s = &c->subs[c->model_subs[i]];
@@ -520,7 +516,7 @@ static void models_on_done(api_call_t *c)
 
 static void models_start(api_call_t *c)
 {
-    const gw_config_t *cfg = c->w->cfg;
+    const gw_config_t *cfg = c->env->loop->cfg;
     size_t nsubs = 0;
     char target[1024];
     c->on_done = models_on_done;
@@ -547,7 +543,7 @@ static void models_start(api_call_t *c)
 
 static void collections_on_info(api_call_t *c)
 {
-    const gw_config_t *cfg = c->w->cfg;
+    const gw_config_t *cfg = c->env->loop->cfg;
     json_t *list = json_array();
     for (size_t i = 0; list && i < json_array_size(c->names); i++) {
         const char *name = json_string_value(json_array_get(c->names, i));
@@ -625,7 +621,7 @@ static const gw_handler_ops_t list_handler = {
     .on_abort = call_on_abort,
 };
 
-static api_call_t *call_new(gw_worker_t *w, gw_req_t *r, api_kind_t kind,
+static api_call_t *call_new(gw_handler_env_t *w, gw_req_t *r, api_kind_t kind,
                             const gw_handler_ops_t *ops)
 {
     api_call_t *c = calloc(1, sizeof(*c));
@@ -633,7 +629,7 @@ static api_call_t *call_new(gw_worker_t *w, gw_req_t *r, api_kind_t kind,
         free(c);
         return NULL;
     }
-    c->w = w;
+    c->env = w;
     c->r = r;
     c->kind = kind;
     r->handler = ops;
@@ -648,7 +644,7 @@ static void reject(gw_req_t *r, int status, const char *msg, const char *detail)
     gw_req_release(r, GW_REQ_HANDLER);
 }
 
-static void handle_list(gw_worker_t *w, gw_req_t *r, api_kind_t kind)
+static void handle_list(gw_handler_env_t *w, gw_req_t *r, api_kind_t kind)
 {
     if (strcmp(r->method, "GET") != 0 && !r->is_head) {
         reject(r, 405, "Method not allowed:", "use GET");
@@ -665,7 +661,7 @@ static void handle_list(gw_worker_t *w, gw_req_t *r, api_kind_t kind)
         collections_start(c);
 }
 
-static void handle_search(gw_worker_t *w, gw_req_t *r, const char *seg, size_t seglen, int batch)
+static void handle_search(gw_handler_env_t *w, gw_req_t *r, const char *seg, size_t seglen, int batch)
 {
     char name[128], shown[72];
     if (strcmp(r->method, "POST") != 0) {
@@ -673,7 +669,7 @@ static void handle_search(gw_worker_t *w, gw_req_t *r, const char *seg, size_t s
         return;
     }
     ssize_t n = gw_route_decode_param(seg, seglen, name, sizeof(name));
-    const gw_model_t *m = n > 0 ? gw_models_find(w->cfg, name, (size_t)n) : NULL;
+    const gw_model_t *m = n > 0 ? gw_models_find(w->loop->cfg, name, (size_t)n) : NULL;
     if (!m) {
         size_t k;
         for (k = 0; n > 0 && k < (size_t)n && k + 1 < sizeof(shown); k++)
@@ -698,7 +694,7 @@ static int path_is(const char *p, size_t n, const char *lit)
     return n == strlen(lit) && memcmp(p, lit, n) == 0;
 }
 
-int gw_api_handle(gw_worker_t *w, gw_req_t *r)
+void gw_models_api_handle(gw_handler_env_t *w, gw_req_t *r)
 {
     static const char prefix[] = "/api/v1/models/";
     const char *p = r->path;
@@ -707,21 +703,26 @@ int gw_api_handle(gw_worker_t *w, gw_req_t *r)
         len--; /* trailing slashes are trimmed, as elsewhere in /api/v1 */
     if (path_is(p, len, "/api/v1/models")) {
         handle_list(w, r, API_MODELS);
-        return 1;
+        return;
     }
     if (path_is(p, len, "/api/v1/collections")) {
         handle_list(w, r, API_COLLECTIONS);
-        return 1;
+        return;
     }
-    if (len <= sizeof(prefix) - 1 || memcmp(p, prefix, sizeof(prefix) - 1) != 0) return 0;
+    if (len <= sizeof(prefix) - 1 || memcmp(p, prefix, sizeof(prefix) - 1) != 0) {
+        gw_dispatch_not_found(NULL, r);
+        return;
+    }
     const char *seg = p + sizeof(prefix) - 1, *end = memchr(seg, '/', (size_t)(p + len - seg));
-    if (!end || end == seg) return 0;
+    if (!end || end == seg) {
+        gw_dispatch_not_found(NULL, r);
+        return;
+    }
     size_t rest = (size_t)(p + len - end);
     if (path_is(end, rest, "/vectors/search"))
         handle_search(w, r, seg, (size_t)(end - seg), 0);
     else if (path_is(end, rest, "/vectors/search/batch"))
         handle_search(w, r, seg, (size_t)(end - seg), 1);
     else
-        return 0;
-    return 1;
+        gw_dispatch_not_found(NULL, r);
 }

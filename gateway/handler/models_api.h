@@ -4,12 +4,12 @@
 #ifndef GW_API_H
 #define GW_API_H
 
+#include "gateway/handler/env.h"
 #include "gateway/http/request.h"
-#include "gateway/worker.h"
 
-/* For a request routed GW_ROUTE_GATEWAY_API whose headers are complete: when its path is one of
- * the routes above, takes the handler side of r, answers it (now or later, 405 for another
- * method) and returns 1; otherwise returns 0 and leaves r alone. Worker thread only. */
-int gw_api_handle(gw_worker_t *w, gw_req_t *r);
+/* For a request routed GW_H_MODELS whose head is complete: takes the handler side of r and
+ * answers it (now or later; 405 for another method, and the gateway API's 404 when the path is
+ * none of the routes above). Worker thread only; env->models_memo is made on first use. */
+void gw_models_api_handle(gw_handler_env_t *env, gw_req_t *r);
 
 #endif

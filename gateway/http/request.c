@@ -12,9 +12,9 @@
 
 #include "common/clock.h"
 #include "gateway/http/headers.h"
-#include "gateway/worker.h"
+#include "gateway/core/loop.h"
 
-gw_req_t *gw_req_new(gw_worker_t *w, const gw_codec_ops_t *codec, void *codec_ctx)
+gw_req_t *gw_req_new(gw_loop_t *l, const gw_codec_ops_t *codec, void *codec_ctx)
 {
     gw_req_t *r = calloc(1, sizeof(*r));
     if (!r) return NULL;
@@ -23,13 +23,13 @@ gw_req_t *gw_req_new(gw_worker_t *w, const gw_codec_ops_t *codec, void *codec_ct
         free(r);
         return NULL;
     }
-    r->worker = w;
+    r->loop = l;
     r->codec = codec;
     r->codec_ctx = codec_ctx;
     r->holders = GW_REQ_CODEC | GW_REQ_HANDLER;
     r->content_length = -1;
     r->start_us = gw_mono_us();
-    if (w && w->stats) gw_stat_inc(&w->stats->in_flight);
+    if (l && l->stats) gw_stat_inc(&l->stats->in_flight);
     return r;
 }
 
@@ -37,7 +37,7 @@ gw_req_t *gw_req_new(gw_worker_t *w, const gw_codec_ops_t *codec, void *codec_ct
  * that got no answer (the client left first) counts as 499, nginx's "client closed request". */
 static void req_count(const gw_req_t *r)
 {
-    gw_wstats_t *st = r->worker ? r->worker->stats : NULL;
+    gw_wstats_t *st = r->loop ? r->loop->stats : NULL;
     if (!st) return;
     gw_stat_dec(&st->in_flight);
     if (r->internal) return;
@@ -51,19 +51,26 @@ static void req_count(const gw_req_t *r)
     gw_hist_observe(&st->duration[cls], gw_mono_us() - r->start_us);
 }
 
-int gw_stats_method_index(const char *m)
+int gw_req_admit(gw_req_t *r, uint64_t max_body, char *msg, size_t cap)
 {
-    static const char *const names[GW_M_N - 1] = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"};
-    for (int i = 0; i < GW_M_N - 1; i++)
-        if (strcmp(m, names[i]) == 0) return i;
-    return GW_M_OTHER;
-}
-
-const char *gw_stats_method_name(int idx)
-{
-    static const char *const names[GW_M_N] = {"GET",    "POST", "PUT",  "PATCH",
-                                              "DELETE", "HEAD", "OTHER"};
-    return idx >= 0 && idx < GW_M_N ? names[idx] : "OTHER";
+    if (r->target_len == 0 || r->target[0] != '/') {
+        snprintf(msg, cap, "Bad request: the request target must be an absolute path");
+        return 400;
+    }
+    if (strcmp(r->method, "CONNECT") == 0) {
+        snprintf(msg, cap, "Method not allowed: CONNECT");
+        return 405;
+    }
+    gw_route_classify(r->method, r->method_len, r->path, r->path_len, &r->route);
+    int64_t limit = (int64_t)max_body;
+    if (!(r->route.flags & GW_ROUTE_F_STREAM) && r->content_length > limit) {
+        snprintf(msg, cap,
+                 "Payload too large: request body of %lld bytes is larger than allowed "
+                 "(limit: %lld bytes)",
+                 (long long)r->content_length, (long long)limit);
+        return 413;
+    }
+    return 0;
 }
 
 void gw_req_release(gw_req_t *r, unsigned holder)

@@ -9,7 +9,7 @@
 #include "gateway/http/router.h"
 
 struct evbuffer;
-typedef struct gw_worker gw_worker_t;
+typedef struct gw_loop gw_loop_t;
 typedef struct gw_req gw_req_t;
 
 /* A header as (pointer, length) views; in a request they point into memory the request owns. */
@@ -54,7 +54,7 @@ typedef struct gw_handler_ops {
 enum { GW_REQ_CODEC = 1, GW_REQ_HANDLER = 2 };
 
 struct gw_req {
-    gw_worker_t *worker;
+    gw_loop_t *loop; /* the worker loop it lives on */
     const gw_codec_ops_t *codec;
     void *codec_ctx;
     const gw_handler_ops_t *handler;
@@ -95,9 +95,15 @@ struct gw_req {
 };
 
 /* Creates a request owned by both codec and handler side; NULL on OOM. */
-gw_req_t *gw_req_new(gw_worker_t *w, const gw_codec_ops_t *codec, void *codec_ctx);
+gw_req_t *gw_req_new(gw_loop_t *l, const gw_codec_ops_t *codec, void *codec_ctx);
 /* Drops one holder (GW_REQ_CODEC or GW_REQ_HANDLER); frees the request when none remain. */
 void gw_req_release(gw_req_t *r, unsigned holder);
+
+/* The policy every codec applies once a request's head is complete (after gw_req_assign_id):
+ * the target must be an absolute path (400), CONNECT is refused (405), the route is classified
+ * into r->route, and a declared body over max_body is refused (413) unless the route streams.
+ * 0 to dispatch; else the status, with the error text for gw_req_respond_error in msg. */
+int gw_req_admit(gw_req_t *r, uint64_t max_body, char *msg, size_t cap);
 
 /* First header named `lower_name` (case-insensitive), or NULL; *len gets the value length. */
 const char *gw_req_header(const gw_req_t *r, const char *lower_name, size_t *len);

@@ -19,6 +19,7 @@ typedef struct route_row {
     const char *op;
     gw_route_class_t cls;
     unsigned flags;
+    gw_handler_id_t handler; /* GW_H_FORWARD unless given */
 } route_row_t;
 
 /* Short names keep the table one row per line. */
@@ -33,9 +34,17 @@ typedef struct route_row {
 /* First match wins. No two rows with the same method can match the same path today (checked by
  * test_router), but the order still follows actix registration (src/actix/mod.rs) so that a
  * future overlap resolves the way Qdrant resolves it: the points catch-alls come last. */
+/* A row names its handler only when it is not GW_H_FORWARD (0): the others leave it out. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 static const route_row_t routes[] = {
-    /* Ours: never forwarded. */
-    {NULL, "/api/v1/*", "gateway_api", GW_ROUTE_GATEWAY_API, 0},
+    /* Ours: never forwarded. Each handler checks the method itself (405 with its own text). */
+    {NULL, "/api/v1/health", "gateway_api", GW_ROUTE_GATEWAY_API, 0, GW_H_HEALTH},
+    {NULL, "/api/v1/cache/purge", "gateway_api", GW_ROUTE_GATEWAY_API, 0, GW_H_PURGE},
+    {NULL, "/api/v1/models", "gateway_api", GW_ROUTE_GATEWAY_API, 0, GW_H_MODELS},
+    {NULL, "/api/v1/models/*", "gateway_api", GW_ROUTE_GATEWAY_API, 0, GW_H_MODELS},
+    {NULL, "/api/v1/collections", "gateway_api", GW_ROUTE_GATEWAY_API, 0, GW_H_MODELS},
+    {NULL, "/api/v1/*", "gateway_api", GW_ROUTE_GATEWAY_API, 0, GW_H_API_NOT_FOUND},
 
     {"GET", "/", "root", V, 0},
 
@@ -124,7 +133,7 @@ static const route_row_t routes[] = {
 
     /* service_api.rs, telemetry, issues, quotas, debug, profiler, audit. */
     {"GET", "/telemetry", "telemetry", V, 0},
-    {"GET", "/metrics", "metrics", V, 0},
+    {"GET", "/metrics", "metrics", V, 0, GW_H_METRICS},
     {"GET", "/healthz", "healthz", V, 0},
     {"GET", "/livez", "livez", V, 0},
     {"GET", "/readyz", "readyz", V, 0},
@@ -180,6 +189,7 @@ static const route_row_t routes[] = {
      * content exists, else Qdrant 404s. */
     {NULL, "/dashboard/*", "web_ui", V, 0},
 };
+#pragma GCC diagnostic pop
 
 typedef struct seg {
     const char *p;
@@ -337,6 +347,7 @@ typedef struct route_memo {
     gw_route_class_t cls;
     const char *op;
     unsigned flags;
+    gw_handler_id_t handler;
     uint8_t coll_off, coll_len; /* coll_len 0: no collection */
 } route_memo_t;
 
@@ -367,6 +378,7 @@ gw_route_class_t gw_route_classify(const char *method, size_t method_len, const 
         out->cls = m->cls;
         out->op = m->op;
         out->flags = m->flags;
+        out->handler = m->handler;
         out->collection = m->coll_len ? path + m->coll_off : NULL;
         out->collection_len = m->coll_len;
         return out->cls;
@@ -379,6 +391,7 @@ gw_route_class_t gw_route_classify(const char *method, size_t method_len, const 
     m->cls = out->cls;
     m->op = out->op;
     m->flags = out->flags;
+    m->handler = out->handler;
     m->coll_off = out->collection ? (uint8_t)(out->collection - path) : 0;
     m->coll_len = out->collection ? (uint8_t)out->collection_len : 0;
     return out->cls;
@@ -394,6 +407,7 @@ static gw_route_class_t classify_table(const char *method, size_t method_len, co
     out->collection = NULL;
     out->collection_len = 0;
     out->flags = 0;
+    out->handler = GW_H_FORWARD;
     /* Origin-form only: "*" and absolute-form targets are for the codec to reject or rewrite. */
     if (path_len == 0 || path[0] != '/') return out->cls;
     pthread_once(&compiled_once, compile_routes);
@@ -409,6 +423,7 @@ static gw_route_class_t classify_table(const char *method, size_t method_len, co
         out->cls = row->cls;
         out->op = row->op;
         out->flags = row->flags;
+        out->handler = row->handler;
         if (coll) {
             out->collection = coll->p;
             out->collection_len = coll->len;

@@ -8,12 +8,14 @@
 #include <event2/event.h>
 #include <llhttp.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "common/log.h"
+#include "gateway/http/dispatch.h"
 #include "gateway/http/headers.h"
 #include "gateway/core/timer.h"
 
@@ -27,7 +29,7 @@ typedef struct h1_hoff {
 
 typedef struct h1_conn {
     gw_conn_link_t link; /* first: the worker's list holds &link */
-    gw_worker_t *w;
+    gw_loop_t *loop;
     struct bufferevent *bev;
     struct event *timer;
     struct event *resume_ev;
@@ -120,7 +122,7 @@ static void h1_start_closing(h1_conn_t *c)
     if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
         event_active(c->resume_ev, EV_WRITE, 0); /* free from a callback, not from here */
     else
-        h1_arm_timer(c, c->w->cfg->shutdown_timeout_ms + 1000); /* never wait forever */
+        h1_arm_timer(c, c->loop->cfg->shutdown_timeout_ms + 1000); /* never wait forever */
 }
 
 /* Answers a protocol error and closes: only possible before a response has started. */
@@ -128,7 +130,7 @@ static void h1_fail(h1_conn_t *c, int status, const char *fmt, const char *detai
 {
     c->close_after = 1;
     if (!c->req) {
-        c->req = gw_req_new(c->w, &h1_codec, c);
+        c->req = gw_req_new(c->loop, &h1_codec, c);
         if (!c->req) {
             h1_start_closing(c);
             return;
@@ -167,7 +169,7 @@ static void h1_request_done(h1_conn_t *c)
         h1_start_closing(c);
         return;
     }
-    h1_arm_timer(c, c->w->cfg->keepalive_timeout_ms);
+    h1_arm_timer(c, c->loop->cfg->keepalive_timeout_ms);
     event_active(c->resume_ev, EV_READ, 0);
 }
 
@@ -175,7 +177,7 @@ static void h1_request_done(h1_conn_t *c)
 
 static int h1_append(h1_conn_t *c, const char *at, size_t len)
 {
-    if (c->hlen + len > c->w->cfg->max_header_bytes) {
+    if (c->hlen + len > c->loop->cfg->max_header_bytes) {
         llhttp_set_error_reason(&c->parser, "header section too large");
         return HPE_USER;
     }
@@ -200,7 +202,7 @@ static int h1_on_message_begin(llhttp_t *p)
     c->msg_complete = 0;
     c->hlen = c->url_len = c->nh = 0;
     c->in_value = 0;
-    h1_arm_timer(c, c->w->cfg->header_timeout_ms);
+    h1_arm_timer(c, c->loop->cfg->header_timeout_ms);
     return 0;
 }
 
@@ -316,7 +318,7 @@ static int h1_on_headers_complete(llhttp_t *p)
 {
     h1_conn_t *c = p->data;
     evtimer_del(c->timer);
-    gw_req_t *r = gw_req_new(c->w, &h1_codec, c);
+    gw_req_t *r = gw_req_new(c->loop, &h1_codec, c);
     if (!r || h1_build_request(c, r) != 0) {
         if (r) gw_req_release(r, GW_REQ_CODEC | GW_REQ_HANDLER);
         h1_fail(c, 500, "Service internal error: %s", "out of memory");
@@ -331,26 +333,11 @@ static int h1_on_headers_complete(llhttp_t *p)
         }
     }
     gw_req_assign_id(r);
-    if (r->target_len == 0 || r->target[0] != '/') {
+    char msg[256];
+    int status = gw_req_admit(r, c->loop->cfg->max_body_bytes, msg, sizeof(msg));
+    if (status) {
         gw_req_release(r, GW_REQ_HANDLER);
-        h1_fail(c, 400, "Bad request: %s", "the request target must be an absolute path");
-        return -1;
-    }
-    if (p->method == HTTP_CONNECT) {
-        gw_req_release(r, GW_REQ_HANDLER);
-        h1_fail(c, 405, "Method not allowed: %s", "CONNECT");
-        return -1;
-    }
-    gw_route_classify(r->method, r->method_len, r->path, r->path_len, &r->route);
-    int64_t limit = (int64_t)c->w->cfg->max_body_bytes;
-    if (!(r->route.flags & GW_ROUTE_F_STREAM) && r->content_length > limit) {
-        gw_req_release(r, GW_REQ_HANDLER);
-        char detail[128];
-        snprintf(detail, sizeof(detail),
-                 "request body of %lld bytes is larger than allowed "
-                 "(limit: %lld bytes)",
-                 (long long)r->content_length, (long long)limit);
-        h1_fail(c, 413, "Payload too large: %s", detail);
+        h1_fail(c, status, "%s", msg);
         return -1;
     }
     if (h1_handle_expect(c, r) != 0) {
@@ -360,7 +347,7 @@ static int h1_on_headers_complete(llhttp_t *p)
     if (p->upgrade)
         c->close_after = 1; /* Upgrade (h2c, websocket) is answered in HTTP/1.1, then closed */
     if (!r->has_body) r->body_done = 1;
-    gw_worker_dispatch(c->w, r);
+    gw_dispatch(r);
     return c->closing ? -1 : 0;
 }
 
@@ -371,10 +358,10 @@ static int h1_on_body(llhttp_t *p, const char *at, size_t len)
     if (!r || r->finished || !(r->holders & GW_REQ_HANDLER))
         return 0; /* answered already: the rest of the body is read and dropped */
     r->body_received += len;
-    if (!(r->route.flags & GW_ROUTE_F_STREAM) && r->body_received > c->w->cfg->max_body_bytes) {
+    if (!(r->route.flags & GW_ROUTE_F_STREAM) && r->body_received > c->loop->cfg->max_body_bytes) {
         char detail[128];
         snprintf(detail, sizeof(detail), "request body is larger than allowed (limit: %llu bytes)",
-                 (unsigned long long)c->w->cfg->max_body_bytes);
+                 (unsigned long long)c->loop->cfg->max_body_bytes);
         h1_fail(c, 413, "Payload too large: %s", detail);
         return HPE_USER;
     }
@@ -597,7 +584,7 @@ static void h1_send_head(gw_req_t *r, int status, const gw_hdr_t *h, size_t n, i
             c->close_after = 1; /* HTTP/1.0: the end of the body is the end of the connection */
     }
     if (c->chunked_out) head_put(&hd, "Transfer-Encoding: chunked\r\n", 28);
-    if (!llhttp_should_keep_alive(&c->parser) || c->w->draining) c->close_after = 1;
+    if (!llhttp_should_keep_alive(&c->parser) || c->loop->draining) c->close_after = 1;
     if (c->close_after)
         head_put(&hd, "Connection: close\r\n\r\n", 21);
     else if (r->http_minor == 0)
@@ -686,8 +673,8 @@ static void h1_free(h1_conn_t *c)
             r->handler->on_abort(r);
         gw_req_release(r, GW_REQ_CODEC);
     }
-    gw_worker_conn_remove(c->w, &c->link);
-    atomic_fetch_sub(&c->w->shared->connections, 1);
+    gw_loop_conn_remove(c->loop, &c->link);
+    atomic_fetch_sub(c->loop->connections, 1);
     event_free(c->timer);
     event_free(c->resume_ev);
     event_free(c->flush_ev);
@@ -702,10 +689,11 @@ static void h1_destroy(gw_conn_link_t *link)
     h1_free((h1_conn_t *)link);
 }
 
-static void h1_settings_once(void)
+/* Every worker thread starts connections: the table is filled once, under pthread_once. */
+static pthread_once_t h1_settings_done = PTHREAD_ONCE_INIT;
+
+static void h1_settings_fill(void)
 {
-    static int done;
-    if (done) return;
     llhttp_settings_init(&h1_settings);
     h1_settings.on_message_begin = h1_on_message_begin;
     h1_settings.on_url = h1_on_url;
@@ -714,45 +702,44 @@ static void h1_settings_once(void)
     h1_settings.on_headers_complete = h1_on_headers_complete;
     h1_settings.on_body = h1_on_body;
     h1_settings.on_message_complete = h1_on_message_complete;
-    done = 1;
 }
 
-int gw_h1_conn_start(gw_worker_t *w, struct bufferevent *bev, const char *peer, int refuse)
+int gw_h1_conn_start(gw_loop_t *l, struct bufferevent *bev, const char *peer, int refuse)
 {
     h1_conn_t *c = calloc(1, sizeof(*c));
-    struct event *timer = c ? evtimer_new(w->base, h1_on_timer, c) : NULL;
-    struct event *resume_ev = c ? event_new(w->base, -1, 0, h1_on_resume, c) : NULL;
-    struct event *flush_ev = c ? event_new(w->base, -1, 0, h1_on_flush, c) : NULL;
+    struct event *timer = c ? evtimer_new(l->base, h1_on_timer, c) : NULL;
+    struct event *resume_ev = c ? event_new(l->base, -1, 0, h1_on_resume, c) : NULL;
+    struct event *flush_ev = c ? event_new(l->base, -1, 0, h1_on_flush, c) : NULL;
     if (!c || !timer || !resume_ev || !flush_ev) {
         if (timer) event_free(timer);
         if (resume_ev) event_free(resume_ev);
         if (flush_ev) event_free(flush_ev);
         free(c);
         bufferevent_free(bev);
-        atomic_fetch_sub(&w->shared->connections, 1);
+        atomic_fetch_sub(l->connections, 1);
         return -1;
     }
-    c->w = w;
+    c->loop = l;
     c->bev = bev;
     c->timer = timer;
     c->resume_ev = resume_ev;
     c->flush_ev = flush_ev;
     c->direct = bufferevent_openssl_get_ssl(bev) == NULL;
-    h1_settings_once();
+    pthread_once(&h1_settings_done, h1_settings_fill);
     llhttp_init(&c->parser, HTTP_REQUEST, &h1_settings);
     c->parser.data = c;
     snprintf(c->peer, sizeof(c->peer), "%s", peer);
     c->link.drain = h1_drain;
     c->link.destroy = h1_destroy;
     c->link.proto = GW_PROTO_HTTP1;
-    gw_worker_conn_add(w, &c->link);
+    gw_loop_conn_add(l, &c->link);
     bufferevent_setcb(c->bev, h1_on_read, h1_on_write, h1_on_event, c);
     bufferevent_setwatermark(c->bev, EV_READ, 0, H1_FEED_BYTES);
     bufferevent_setwatermark(c->bev, EV_WRITE, GW_REQ_LOW_WATER, 0);
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
     if (c->direct) bufferevent_disable(c->bev, EV_WRITE);
     if (c->direct && evbuffer_get_length(bufferevent_get_output(bev)) > 0) h1_out_added(c);
-    h1_arm_timer(c, w->cfg->header_timeout_ms);
+    h1_arm_timer(c, l->cfg->header_timeout_ms);
     if (refuse) {
         h1_fail(c, 503, "Service unavailable: %s", "too many connections (server.max_connections)");
         return 0;

@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "gateway/http/request.h"
-#include "gateway/worker.h"
+#include "gateway/core/loop.h"
 
 struct bufferevent;
 struct evbuffer;
@@ -64,7 +64,7 @@ enum { H2_T_NONE, H2_T_SETTINGS, H2_T_IDLE, H2_T_GOAWAY, H2_T_CLOSING, H2_T_LING
 
 struct h2_conn {
     gw_conn_link_t link; /* first: the worker's list holds &link */
-    gw_worker_t *w;
+    gw_loop_t *loop;
     struct bufferevent *bev;
     nghttp2_session *ng;
     struct event *timer;

@@ -49,9 +49,9 @@ static void h2_update_timer(h2_conn_t *c)
 {
     if (c->tkind == H2_T_GOAWAY || c->tkind == H2_T_CLOSING || c->tkind == H2_T_LINGER) return;
     if (!c->got_settings) {
-        if (c->tkind != H2_T_SETTINGS) h2_arm(c, H2_T_SETTINGS, c->w->cfg->header_timeout_ms);
+        if (c->tkind != H2_T_SETTINGS) h2_arm(c, H2_T_SETTINGS, c->loop->cfg->header_timeout_ms);
     } else if (c->nstreams == 0) {
-        h2_arm(c, H2_T_IDLE, c->w->cfg->keepalive_timeout_ms);
+        h2_arm(c, H2_T_IDLE, c->loop->cfg->keepalive_timeout_ms);
     } else if (c->tkind != H2_T_NONE) {
         evtimer_del(c->timer);
         c->tkind = H2_T_NONE;
@@ -197,7 +197,7 @@ static int h2_on_frame_send(nghttp2_session *ng, const nghttp2_frame *frame, voi
  * connection gets GOAWAY ENHANCE_YOUR_CALM. */
 static void h2_check_resets(h2_conn_t *c)
 {
-    uint64_t max = (uint64_t)c->w->cfg->h2_max_reset_streams;
+    uint64_t max = (uint64_t)c->loop->cfg->h2_max_reset_streams;
     if (c->calm_sent || c->resets_unanswered <= max || c->resets_unanswered <= c->answered) return;
     c->calm_sent = 1;
     gw_log_warn("HTTP/2 client %s reset %llu streams before they were answered: closing its "
@@ -310,7 +310,7 @@ static int h2_flush(h2_conn_t *c)
         if (evbuffer_get_length(out) == 0)
             h2_linger(c);
         else if (c->tkind != H2_T_CLOSING)
-            h2_arm(c, H2_T_CLOSING, c->w->cfg->shutdown_timeout_ms + 1000);
+            h2_arm(c, H2_T_CLOSING, c->loop->cfg->shutdown_timeout_ms + 1000);
         return 0;
     }
     if (evbuffer_get_length(out) >= H2_OUT_HIGH && !c->read_blocked) {
@@ -379,8 +379,8 @@ static void h2_free(h2_conn_t *c)
     event_free(c->timer);
     event_free(c->kick_ev);
     bufferevent_free(c->bev);
-    atomic_fetch_sub(&c->w->shared->connections, 1);
-    gw_worker_conn_remove(c->w, &c->link); /* last: may end a draining worker's loop */
+    atomic_fetch_sub(c->loop->connections, 1);
+    gw_loop_conn_remove(c->loop, &c->link); /* last: may end a draining worker's loop */
     free(c);
 }
 
@@ -398,7 +398,7 @@ static void h2_destroy(gw_conn_link_t *link)
 
 static int h2_session_new(h2_conn_t *c)
 {
-    const gw_config_t *cfg = c->w->cfg;
+    const gw_config_t *cfg = c->loop->cfg;
     const nghttp2_session_callbacks *cbs = h2_callbacks();
     nghttp2_option *opt = NULL;
     if (!cbs || nghttp2_option_new(&opt) != 0) return -1;
@@ -424,27 +424,27 @@ static int h2_session_new(h2_conn_t *c)
     return 0;
 }
 
-int gw_h2_conn_start(gw_worker_t *w, struct bufferevent *bev, const char *peer, int refuse)
+int gw_h2_conn_start(gw_loop_t *l, struct bufferevent *bev, const char *peer, int refuse)
 {
     h2_conn_t *c = calloc(1, sizeof(*c));
     if (!c) goto fail;
-    c->w = w;
+    c->loop = l;
     c->bev = bev;
     c->streams.next = c->streams.prev = &c->streams;
-    c->timer = evtimer_new(w->base, h2_on_timer, c);
-    c->kick_ev = event_new(w->base, -1, 0, h2_on_kick, c);
+    c->timer = evtimer_new(l->base, h2_on_timer, c);
+    c->kick_ev = event_new(l->base, -1, 0, h2_on_kick, c);
     if (!c->timer || !c->kick_ev || h2_session_new(c) != 0) goto fail;
     snprintf(c->peer, sizeof(c->peer), "%s", peer);
     c->refuse = refuse != 0;
     c->link.drain = h2_drain;
     c->link.destroy = h2_destroy;
     c->link.proto = GW_PROTO_H2;
-    gw_worker_conn_add(w, &c->link);
+    gw_loop_conn_add(l, &c->link);
     bufferevent_setcb(bev, h2_on_read, h2_on_write, h2_on_event, c);
     bufferevent_setwatermark(bev, EV_WRITE, H2_OUT_LOW, 0);
     bufferevent_enable(bev, EV_READ | EV_WRITE);
-    h2_arm(c, H2_T_SETTINGS, w->cfg->header_timeout_ms);
-    if (refuse || w->draining)
+    h2_arm(c, H2_T_SETTINGS, l->cfg->header_timeout_ms);
+    if (refuse || l->draining)
         h2_start_shutdown(c); /* answer what the client already sent, then GOAWAY */
     /* Our SETTINGS, and the client's first bytes (already buffered), from the loop. */
     c->read_pending = 1;
@@ -458,6 +458,6 @@ fail:
         free(c);
     }
     bufferevent_free(bev);
-    atomic_fetch_sub(&w->shared->connections, 1);
+    atomic_fetch_sub(l->connections, 1);
     return -1;
 }

@@ -8,6 +8,7 @@
 
 #include "common/log.h"
 #include "gateway/http2/internal.h"
+#include "gateway/http/dispatch.h"
 #include "gateway/http/headers.h"
 
 #define H2_MAX_HEADERS 256 /* as many fields as the HTTP/1.1 codec accepts */
@@ -110,7 +111,7 @@ int h2_stream_on_header(h2_stream_t *st, const uint8_t *name, size_t nl, const u
     if (st->req)
         return 0; /* trailers: not forwarded (the upstream request is HTTP/1.1 without them) */
     st->head_bytes += nl + vl + H2_FIELD_COST;
-    if (st->too_large || st->head_bytes > st->c->w->cfg->max_header_bytes) {
+    if (st->too_large || st->head_bytes > st->c->loop->cfg->max_header_bytes) {
         st->too_large = 1; /* keep decoding (HPACK state must stay in sync), answer 431 */
         return 0;
     }
@@ -215,23 +216,10 @@ static int h2_check_request(h2_stream_t *st, gw_req_t *r)
         h2_reject(r, 431, "Request header fields too large: %s", "header section too large");
         return -1;
     }
-    if (r->target_len == 0 || r->target[0] != '/') {
-        h2_reject(r, 400, "Bad request: %s", "the request target must be an absolute path");
-        return -1;
-    }
-    if (strcmp(r->method, "CONNECT") == 0) {
-        h2_reject(r, 405, "Method not allowed: %s", "CONNECT");
-        return -1;
-    }
-    gw_route_classify(r->method, r->method_len, r->path, r->path_len, &r->route);
-    int64_t limit = (int64_t)c->w->cfg->max_body_bytes;
-    if (!(r->route.flags & GW_ROUTE_F_STREAM) && r->content_length > limit) {
-        char detail[128];
-        snprintf(detail, sizeof(detail),
-                 "request body of %lld bytes is larger than allowed "
-                 "(limit: %lld bytes)",
-                 (long long)r->content_length, (long long)limit);
-        h2_reject(r, 413, "Payload too large: %s", detail);
+    char msg[256];
+    int status = gw_req_admit(r, c->loop->cfg->max_body_bytes, msg, sizeof(msg));
+    if (status) {
+        h2_reject(r, status, "%s", msg);
         return -1;
     }
     if (c->refuse) {
@@ -246,7 +234,7 @@ void h2_stream_on_head_done(h2_stream_t *st, int end_stream)
 {
     h2_conn_t *c = st->c;
     if (end_stream) st->recv_done = 1;
-    gw_req_t *r = gw_req_new(c->w, &h2_codec, st);
+    gw_req_t *r = gw_req_new(c->loop, &h2_codec, st);
     if (!r || h2_build_request(st, r) != 0) {
         if (r) gw_req_release(r, GW_REQ_CODEC | GW_REQ_HANDLER);
         nghttp2_submit_rst_stream(c->ng, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_INTERNAL_ERROR);
@@ -261,7 +249,7 @@ void h2_stream_on_head_done(h2_stream_t *st, int end_stream)
     gw_req_assign_id(r);
     if (h2_check_request(st, r) != 0) return;
     if (st->recv_done) r->body_done = 1;
-    gw_worker_dispatch(c->w, r);
+    gw_dispatch(r);
 }
 
 /* ---- request body: flow control as backpressure ------------------------------------------- */
@@ -301,7 +289,7 @@ void h2_stream_on_data(h2_stream_t *st, const uint8_t *data, size_t len)
         return;
     }
     r->body_received += len;
-    size_t limit = c->w->cfg->max_body_bytes;
+    size_t limit = c->loop->cfg->max_body_bytes;
     if (!(r->route.flags & GW_ROUTE_F_STREAM) && r->body_received > limit) {
         nghttp2_session_consume(c->ng, st->id, len);
         char detail[128];

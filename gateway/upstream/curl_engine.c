@@ -68,7 +68,7 @@ static int px_socket_cb(CURL *e, curl_socket_t fd, int what, void *userp, void *
     } else {
         event_free(s->ev);
     }
-    s->ev = event_new(px->w->base, fd, kind, px_on_socket_event, s);
+    s->ev = event_new(px->loop->base, fd, kind, px_on_socket_event, s);
     if (!s->ev) return -1;
     event_add(s->ev, NULL);
     return 0;
@@ -92,14 +92,14 @@ static curl_socket_t px_open_socket(void *ud, curlsocktype purpose, struct curl_
 {
     gw_proxy_t *px = ud;
     curl_socket_t fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
-    if (fd != CURL_SOCKET_BAD && px->w->stats) gw_stat_inc(&px->w->stats->upstream_opened);
+    if (fd != CURL_SOCKET_BAD && px->loop->stats) gw_stat_inc(&px->loop->stats->upstream_opened);
     return fd;
 }
 
 static int px_close_socket(void *ud, curl_socket_t fd)
 {
     gw_proxy_t *px = ud;
-    if (px->w->stats) gw_stat_inc(&px->w->stats->upstream_closed);
+    if (px->loop->stats) gw_stat_inc(&px->loop->stats->upstream_closed);
     return close(fd);
 }
 
@@ -107,7 +107,7 @@ static int px_close_socket(void *ud, curl_socket_t fd)
 static void px_common_opts(px_xfer_t *x, const char *target, size_t target_len)
 {
     gw_proxy_t *px = x->px;
-    const gw_config_t *cfg = px->w->cfg;
+    const gw_config_t *cfg = px->loop->cfg;
     char url[8192];
     /* An absolute URL (internal fetches of other Qdrant nodes) is used as it is. */
     int absolute = target_len > 7 &&
@@ -356,7 +356,7 @@ static void px_set_method(px_xfer_t *x, const gw_req_t *r)
 
 void pxc_forward(px_xfer_t *x, gw_req_t *r)
 {
-    const gw_config_t *cfg = x->px->w->cfg;
+    const gw_config_t *cfg = x->px->loop->cfg;
     CURL *e = px_easy(x);
     if (!e) {
         px_start_failed(x, r, "out of memory");
@@ -388,7 +388,7 @@ void pxc_forward(px_xfer_t *x, gw_req_t *r)
 
 int pxc_fetch(px_xfer_t *x, const char *path, uint64_t timeout_ms)
 {
-    const gw_config_t *cfg = x->px->w->cfg;
+    const gw_config_t *cfg = x->px->loop->cfg;
     CURL *e = px_easy(x);
     x->fetch_body = evbuffer_new();
     if (!e || !x->fetch_body) return -1;
@@ -409,7 +409,7 @@ int pxc_fetch(px_xfer_t *x, const char *path, uint64_t timeout_ms)
 
 int pxc_init(gw_proxy_t *px, char *err, size_t errlen)
 {
-    const gw_config_t *cfg = px->w->cfg;
+    const gw_config_t *cfg = px->loop->cfg;
     size_t ul = strlen(cfg->upstream_url);
     while (ul && cfg->upstream_url[ul - 1] == '/')
         ul--; /* the request target brings its own leading slash */
@@ -419,12 +419,12 @@ int pxc_init(gw_proxy_t *px, char *err, size_t errlen)
     }
     memcpy(px->base_url, cfg->upstream_url, ul);
     px->base_url[ul] = '\0';
-    if (px->w->shared->upstream_resolve[0]) {
-        px->resolve = curl_slist_append(NULL, px->w->shared->upstream_resolve);
+    if (px->target->resolve[0]) {
+        px->resolve = curl_slist_append(NULL, px->target->resolve);
         if (!px->resolve) goto oom;
     }
     px->multi = curl_multi_init();
-    px->timer = evtimer_new(px->w->base, px_on_timer, px);
+    px->timer = evtimer_new(px->loop->base, px_on_timer, px);
     if (!px->multi || !px->timer) goto oom;
     curl_multi_setopt(px->multi, CURLMOPT_SOCKETFUNCTION, px_socket_cb);
     curl_multi_setopt(px->multi, CURLMOPT_SOCKETDATA, px);

@@ -58,7 +58,7 @@ static void pxh_idle_unlink(pxh_conn_t *c)
 static void pxh_conn_close(pxh_conn_t *c)
 {
     pxh_pool_t *p = c->pool;
-    gw_wstats_t *st = p->px->w->stats;
+    gw_wstats_t *st = p->px->loop->stats;
     pxh_idle_unlink(c);
     if (c->x) c->x->conn = NULL;
     if (c->prev)
@@ -86,7 +86,7 @@ static void pxh_on_write(evutil_socket_t fd, short what, void *arg);
 /* A new connection, connecting (or connected: loopback often is at once). NULL with errno. */
 static pxh_conn_t *pxh_conn_open(pxh_pool_t *p)
 {
-    struct event_base *base = p->px->w->base;
+    struct event_base *base = p->px->loop->base;
     int fd = socket(p->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return NULL;
     int one = 1;
@@ -110,7 +110,7 @@ static pxh_conn_t *pxh_conn_open(pxh_pool_t *p)
     if (p->conns) p->conns->prev = c;
     p->conns = c;
     p->nconns++;
-    if (p->px->w->stats) gw_stat_inc(&p->px->w->stats->upstream_opened);
+    if (p->px->loop->stats) gw_stat_inc(&p->px->loop->stats->upstream_opened);
     return c;
 fail:;
     int e = errno;
@@ -129,7 +129,7 @@ fail:;
 
 uint64_t pxh_deadline_ms(const px_xfer_t *x)
 {
-    const gw_config_t *cfg = x->px->w->cfg;
+    const gw_config_t *cfg = x->px->loop->cfg;
     uint64_t t = cfg->upstream_timeout_ms;
     if (x->req && (x->req->route.flags & GW_ROUTE_F_STREAM)) return t; /* idle window */
     uint64_t spent = (gw_mono_us() - x->start_us) / 1000;
@@ -145,7 +145,7 @@ static void pxh_attach(pxh_conn_t *c, px_xfer_t *x)
     llhttp_init(&c->parser, HTTP_RESPONSE, &pxh_settings);
     c->parser.data = c;
     if (c->connecting) {
-        uint64_t ct = x->px->w->cfg->upstream_connect_timeout_ms, left = pxh_deadline_ms(x);
+        uint64_t ct = x->px->loop->cfg->upstream_connect_timeout_ms, left = pxh_deadline_ms(x);
         gw_timer_add_ms(x->timer, ct < left ? ct : left);
         return;
     }
@@ -197,7 +197,7 @@ static void pxh_fail(px_xfer_t *x, gw_proxy_end_t end, int uperr)
 /* After a connection closed: a waiting transfer may now open one. */
 static void pxh_kick_waiters(pxh_pool_t *p)
 {
-    while (p->wait_head && p->nconns < p->px->w->cfg->upstream_max_connections) {
+    while (p->wait_head && p->nconns < p->px->loop->cfg->upstream_max_connections) {
         px_xfer_t *x = pxh_wait_pop(p);
         pxh_acquire(x, 1);
     }
@@ -221,7 +221,7 @@ static void pxh_release(pxh_conn_t *c)
     c->idle = 1;
     c->idle_next = p->idle;
     p->idle = c;
-    gw_timer_add_ms(c->idle_timer, p->px->w->cfg->upstream_idle_timeout_ms);
+    gw_timer_add_ms(c->idle_timer, p->px->loop->cfg->upstream_idle_timeout_ms);
 }
 
 static void pxh_acquire(px_xfer_t *x, int fresh)
@@ -233,9 +233,9 @@ static void pxh_acquire(px_xfer_t *x, int fresh)
         pxh_attach(c, x);
         return;
     }
-    if (p->nconns >= x->px->w->cfg->upstream_max_connections && p->idle)
+    if (p->nconns >= x->px->loop->cfg->upstream_max_connections && p->idle)
         pxh_conn_close(p->idle); /* a retry wants a new connection: make room */
-    if (p->nconns >= x->px->w->cfg->upstream_max_connections) {
+    if (p->nconns >= x->px->loop->cfg->upstream_max_connections) {
         pxh_wait_push(p, x);
         return;
     }
@@ -505,7 +505,7 @@ static void pxh_on_timer(evutil_socket_t fd, short what, void *arg)
 {
     px_xfer_t *x = arg;
     pxh_pool_t *p = x->px->h1;
-    const gw_config_t *cfg = x->px->w->cfg;
+    const gw_config_t *cfg = x->px->loop->cfg;
     if (x->queued) {
         pxh_wait_remove(p, x);
         snprintf(x->errbuf, sizeof(x->errbuf), "all %d connections to %s stayed busy for %llu ms",
@@ -538,7 +538,7 @@ static void pxh_start(px_xfer_t *x, gw_req_t *r)
         px_start_failed(x, r, "cannot build upstream request");
         return;
     }
-    gw_timer_add_ms(x->timer, x->px->w->cfg->upstream_timeout_ms);
+    gw_timer_add_ms(x->timer, x->px->loop->cfg->upstream_timeout_ms);
     pxh_acquire(x, 0);
 }
 
@@ -546,7 +546,7 @@ void pxh_forward(px_xfer_t *x, gw_req_t *r)
 {
     x->conn = NULL;
     x->retried = x->queued = x->await_body = 0;
-    if (!x->timer) x->timer = evtimer_new(x->px->w->base, pxh_on_timer, x);
+    if (!x->timer) x->timer = evtimer_new(x->px->loop->base, pxh_on_timer, x);
     if (!x->timer) {
         px_start_failed(x, r, "out of memory");
         return;
@@ -616,18 +616,18 @@ int pxh_init(gw_proxy_t *px, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory creating the upstream pool");
         return -1;
     }
-    const gw_shared_t *sh = px->w->shared;
-    if (!sh->upstream_addrlen) {
-        if (px->w->id == 0 && strncmp(px->w->cfg->upstream_url, "http://", 7) == 0)
+    const gw_upstream_target_t *t = px->target;
+    if (!t->addrlen) {
+        if (px->loop->id == 0 && strncmp(px->loop->cfg->upstream_url, "http://", 7) == 0)
             gw_log_warn("upstream %s has no address yet: libcurl will carry requests",
-                        px->w->cfg->upstream_url);
+                        px->loop->cfg->upstream_url);
         free(p); /* https://, or a host that did not resolve: libcurl carries everything */
         return 0;
     }
     p->px = px;
-    memcpy(&p->addr, &sh->upstream_addr, sizeof(p->addr));
-    p->addrlen = sh->upstream_addrlen;
-    snprintf(p->authority, sizeof(p->authority), "%s", sh->upstream_authority);
+    memcpy(&p->addr, &t->addr, sizeof(p->addr));
+    p->addrlen = t->addrlen;
+    snprintf(p->authority, sizeof(p->authority), "%s", t->authority);
     px->h1 = p;
     return 0;
 }

@@ -20,7 +20,8 @@ typedef struct pxh_pool pxh_pool_t;
 typedef struct pxh_conn pxh_conn_t;
 
 struct gw_proxy {
-    gw_worker_t *w;
+    gw_loop_t *loop;
+    const gw_upstream_target_t *target;
     /* libcurl engine */
     CURLM *multi;
     struct event *timer;

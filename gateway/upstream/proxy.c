@@ -50,7 +50,7 @@ px_xfer_t *px_xfer_get(gw_proxy_t *px)
 
 void px_xfer_put(px_xfer_t *x)
 {
-    if (x->active && x->px->w->stats) gw_stat_dec(&x->px->w->stats->upstream_active);
+    if (x->active && x->px->loop->stats) gw_stat_dec(&x->px->loop->stats->upstream_active);
     curl_slist_free_all(x->hdrs);
     x->hdrs = NULL;
     if (x->fetch_body) {
@@ -88,7 +88,7 @@ int px_each_header(const gw_proxy_t *px, const gw_req_t *r,
                    int (*add)(void *ctx, const char *n, size_t nl, const char *v, size_t vl),
                    void *ctx, int *has_accept, int *has_ctype)
 {
-    const gw_config_t *cfg = px->w->cfg;
+    const gw_config_t *cfg = px->loop->cfg;
     size_t cl = 0, xffl = 0;
     const char *conn = gw_req_header(r, "connection", &cl);
     const char *xff = gw_req_header(r, "x-forwarded-for", &xffl);
@@ -191,7 +191,7 @@ void px_relay_body(px_xfer_t *x, const void *data, size_t len)
 static void px_fail_request(px_xfer_t *x, px_outcome_t o)
 {
     gw_req_t *r = x->req;
-    const gw_config_t *cfg = x->px->w->cfg;
+    const gw_config_t *cfg = x->px->loop->cfg;
     const char *detail = o.detail ? o.detail : "unknown error";
     if (x->swallowed) {
         px_tap_end(x, r, o.end); /* the tap answered; the failure is only news */
@@ -223,7 +223,7 @@ static void px_fail_request(px_xfer_t *x, px_outcome_t o)
 void px_complete(px_xfer_t *x, px_outcome_t o)
 {
     gw_req_t *r = x->req;
-    gw_wstats_t *st = x->px->w->stats;
+    gw_wstats_t *st = x->px->loop->stats;
     if (st && r && r->codec) {
         gw_hist_observe(&st->upstream_duration, gw_mono_us() - x->start_us);
         if (o.uperr >= 0 && o.uperr < GW_UPERR_N) gw_stat_inc(&st->upstream_errors[o.uperr]);
@@ -328,7 +328,7 @@ void gw_proxy_forward_tap(gw_proxy_t *px, gw_req_t *r, const gw_proxy_tap_t *tap
     r->handler = &px_handler;
     r->handler_ctx = x;
     x->active = 1;
-    if (px->w->stats) gw_stat_inc(&px->w->stats->upstream_active);
+    if (px->loop->stats) gw_stat_inc(&px->loop->stats->upstream_active);
     if (px->h1) {
         x->on_h1 = 1;
         pxh_forward(x, r);
@@ -344,7 +344,7 @@ int gw_proxy_fetch(gw_proxy_t *px, const char *path, uint64_t timeout_ms, gw_fet
     x->cb = cb;
     x->cb_arg = arg;
     x->active = 1;
-    if (px->w->stats) gw_stat_inc(&px->w->stats->upstream_active);
+    if (px->loop->stats) gw_stat_inc(&px->loop->stats->upstream_active);
     if (pxc_fetch(x, path, timeout_ms) != 0) {
         px_xfer_put(x);
         return -1;
@@ -352,14 +352,16 @@ int gw_proxy_fetch(gw_proxy_t *px, const char *path, uint64_t timeout_ms, gw_fet
     return 0;
 }
 
-gw_proxy_t *gw_proxy_new(gw_worker_t *w, char *err, size_t errlen)
+gw_proxy_t *gw_proxy_new(gw_loop_t *loop, const gw_upstream_target_t *target, char *err,
+                         size_t errlen)
 {
     gw_proxy_t *px = calloc(1, sizeof(*px));
     if (!px) {
         snprintf(err, errlen, "out of memory creating the upstream pool");
         return NULL;
     }
-    px->w = w;
+    px->loop = loop;
+    px->target = target;
     if (pxc_init(px, err, errlen) != 0 || pxh_init(px, err, errlen) != 0) {
         gw_proxy_free(px);
         return NULL;

@@ -7,10 +7,15 @@
 #include <stdint.h>
 
 #include "gateway/http/request.h"
-#include "gateway/worker.h"
+#include "gateway/core/loop.h"
+#include "gateway/upstream/resolve.h"
 
-/* Creates the pool for a worker (its loop must exist). NULL with err filled on failure. */
-gw_proxy_t *gw_proxy_new(gw_worker_t *w, char *err, size_t errlen);
+typedef struct gw_proxy gw_proxy_t;
+
+/* Creates the pool for a worker loop, towards `target` (which must outlive it). NULL with err
+ * filled on failure. */
+gw_proxy_t *gw_proxy_new(gw_loop_t *loop, const gw_upstream_target_t *target, char *err,
+                         size_t errlen);
 /* Cancels every transfer without calling back, closes pooled connections. Call before the
  * worker's event_base is freed. */
 void gw_proxy_free(gw_proxy_t *px);

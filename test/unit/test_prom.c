@@ -110,11 +110,12 @@ START_TEST(merge_relabels_and_groups_families)
 }
 END_TEST
 
-START_TEST(merge_drops_our_own_names)
+START_TEST(merge_drops_reserved_prefixes)
 {
-    static const char text[] = "# TYPE qdrant_gateway_x counter\nqdrant_gateway_x 1\nok 2\n";
+    static const char text[] = "# TYPE app_x counter\napp_x 1\nok 2\napp 3\n";
+    static const char *const reserved[] = {"app_*", "app", NULL};
     gw_prom_merge_t *m = gw_prom_merge_new();
-    gw_prom_merge_add(m, text, strlen(text), "upstream", "q\"x", NULL);
+    gw_prom_merge_add(m, text, strlen(text), "upstream", "q\"x", reserved);
     gw_text_t t = {0};
     gw_prom_merge_write(m, &t);
     gw_prom_merge_free(m);
@@ -131,7 +132,7 @@ static Suite *prom_suite(void)
     tcase_add_test(tc, histogram_text);
     tcase_add_test(tc, samples_and_escaping);
     tcase_add_test(tc, merge_relabels_and_groups_families);
-    tcase_add_test(tc, merge_drops_our_own_names);
+    tcase_add_test(tc, merge_drops_reserved_prefixes);
     suite_add_tcase(s, tc);
     return s;
 }

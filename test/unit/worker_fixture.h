@@ -1,6 +1,7 @@
 /* A real worker loop for codec unit tests (test_h1.c, test_h2.c): a socketpair whose server end
  * goes through gw_conn_accept (protocol sniffing, then h1 or h2), the loop driven by hand.
- * Gateway API routes answer locally; proxied routes fail fast (upstream on port 1: 502).
+ * It is a whole gw_worker_t (dispatch table included) whose thread never starts. Gateway API
+ * routes answer locally; proxied routes fail fast (upstream on port 1: 502).
  * A header, not a test: everything is static inline. */
 #ifndef WORKER_FIXTURE_H
 #define WORKER_FIXTURE_H
@@ -14,10 +15,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "gateway/core/config.h"
 #include "gateway/conn/sniff.h"
-#include "gateway/handler/health.h"
-#include "gateway/upstream/proxy.h"
+#include "gateway/core/config.h"
 #include "gateway/worker.h"
 
 typedef struct fixture {
@@ -27,9 +26,21 @@ typedef struct fixture {
     int client; /* our end of the socketpair */
 } fixture_t;
 
+/* A loopback port nothing listens on right now (the worker's own listener binds it). */
+static inline unsigned fx_free_port(void)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001)};
+    socklen_t len = sizeof(a);
+    ck_assert_int_eq(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+    ck_assert_int_eq(getsockname(s, (struct sockaddr *)&a, &len), 0);
+    close(s);
+    return ntohs(a.sin_port);
+}
+
 static inline void fx_init(fixture_t *f)
 {
-    char err[256];
+    char err[256], listen[64];
     memset(f, 0, sizeof(*f));
     f->cfg = gw_config_new();
     ck_assert_ptr_nonnull(f->cfg);
@@ -37,42 +48,33 @@ static inline void fx_init(fixture_t *f)
     ck_assert_int_eq(gw_config_set(f->cfg, "upstream.url=http://127.0.0.1:1", err, sizeof(err)), 0);
     ck_assert_int_eq(gw_config_set(f->cfg, "limits.max_header_bytes=2KiB", err, sizeof(err)), 0);
     ck_assert_int_eq(gw_config_set(f->cfg, "limits.max_body_bytes=4KiB", err, sizeof(err)), 0);
+    ck_assert_int_eq(gw_config_set(f->cfg, "server.workers=1", err, sizeof(err)), 0);
+    snprintf(listen, sizeof(listen), "server.listen=127.0.0.1:%u", fx_free_port());
+    ck_assert_int_eq(gw_config_set(f->cfg, listen, err, sizeof(err)), 0);
     ck_assert_int_eq(gw_config_finalize(f->cfg, err, sizeof(err)), 0);
-    f->shared.cfg = f->cfg;
-    f->shared.nworkers = 1;
-    gw_shared_resolve_upstream(&f->shared);
-    gw_worker_t *w = &f->w;
-    w->shared = &f->shared;
-    w->cfg = f->cfg;
-    w->conns.next = w->conns.prev = &w->conns;
-    w->base = event_base_new();
-    w->proxy = gw_proxy_new(w, err, sizeof(err));
-    w->health = gw_health_new(w);
-    ck_assert_ptr_nonnull(w->proxy);
+    ck_assert_int_eq(gw_shared_init(&f->shared, f->cfg), 0);
+    if (gw_worker_init(&f->w, &f->shared, 0, err, sizeof(err)) != 0) ck_abort_msg("%s", err);
     int sv[2];
     ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
     fcntl(sv[0], F_SETFL, O_NONBLOCK);
     struct sockaddr_in peer = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001)};
-    ck_assert_int_eq(gw_conn_accept(w, sv[0], (struct sockaddr *)&peer, sizeof(peer), 0, NULL), 0);
+    ck_assert_int_eq(
+        gw_conn_accept(&f->w.loop, sv[0], (struct sockaddr *)&peer, sizeof(peer), 0, NULL), 0);
     f->client = sv[1];
 }
 
 static inline void fx_dispose(fixture_t *f)
 {
     close(f->client);
-    gw_worker_t *w = &f->w;
-    while (w->conns.next != &w->conns)
-        w->conns.next->destroy(w->conns.next);
-    gw_health_free(w->health);
-    gw_proxy_free(w->proxy);
-    event_base_free(w->base);
+    gw_worker_dispose(&f->w);
+    gw_shared_dispose(&f->shared);
     gw_config_free(f->cfg);
 }
 
 static inline void spin(fixture_t *f, int rounds)
 {
     for (int i = 0; i < rounds; i++)
-        event_base_loop(f->w.base, EVLOOP_NONBLOCK);
+        event_base_loop(f->w.loop.base, EVLOOP_NONBLOCK);
 }
 
 /* Sends `len` bytes in pieces of `step` (running the loop between pieces), then collects what

@@ -1,0 +1,35 @@
+/* The dispatch table; see dispatch.h. */
+#include "gateway/http/dispatch.h"
+
+#include "gateway/core/loop.h"
+
+void gw_dispatch_not_found(void *ctx, gw_req_t *r)
+{
+    (void)ctx;
+    gw_req_respond_error(r, 404, "Not found: no gateway API route %s %.*s", r->method,
+                         (int)r->path_len, r->path);
+    gw_req_release(r, GW_REQ_HANDLER);
+}
+
+void gw_dispatch_init(gw_dispatch_t *d)
+{
+    for (int i = 0; i < GW_H_COUNT; i++) {
+        d->slot[i].fn = gw_dispatch_not_found;
+        d->slot[i].ctx = NULL;
+    }
+}
+
+void gw_dispatch_set(gw_dispatch_t *d, gw_handler_id_t id, gw_handler_fn fn, void *ctx)
+{
+    if ((unsigned)id >= GW_H_COUNT || !fn) return;
+    d->slot[id].fn = fn;
+    d->slot[id].ctx = ctx;
+}
+
+void gw_dispatch(gw_req_t *r)
+{
+    const gw_dispatch_t *d = r->loop->dispatch;
+    unsigned id = (unsigned)r->route.handler;
+    if (id >= GW_H_COUNT) id = GW_H_API_NOT_FOUND;
+    d->slot[id].fn(d->slot[id].ctx, r);
+}

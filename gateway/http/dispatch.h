@@ -1,0 +1,30 @@
+/* The one dispatch table: a router row names a handler (gw_handler_id_t), the worker fills the
+ * table once at startup, and codecs hand every request whose head is complete to gw_dispatch. */
+#ifndef GW_HTTP_DISPATCH_H
+#define GW_HTTP_DISPATCH_H
+
+#include "gateway/http/request.h"
+#include "gateway/http/router.h"
+
+/* Takes the handler side of r (answers now or later and calls gw_req_release(r, HANDLER)). */
+typedef void (*gw_handler_fn)(void *ctx, gw_req_t *r);
+
+typedef struct gw_dispatch {
+    struct {
+        gw_handler_fn fn;
+        void *ctx;
+    } slot[GW_H_COUNT];
+} gw_dispatch_t;
+
+/* Every slot answers like GW_H_API_NOT_FOUND until set. */
+void gw_dispatch_init(gw_dispatch_t *d);
+void gw_dispatch_set(gw_dispatch_t *d, gw_handler_id_t id, gw_handler_fn fn, void *ctx);
+
+/* Hands r to the handler of its route (r->route.handler) in its loop's table. */
+void gw_dispatch(gw_req_t *r);
+
+/* 404 "Not found: no gateway API route <method> <path>", for /api/v1 paths nobody serves (also
+ * for handlers whose own path parse finds no route). */
+void gw_dispatch_not_found(void *ctx, gw_req_t *r);
+
+#endif
