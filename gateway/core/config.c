@@ -1,7 +1,7 @@
 /* gateway/config: the key table (name, type, field, range, default, check, help) behind
  * gw_config_t, the checks yconf cannot know (URLs, log levels, cross-key rules), and lifetime. */
 #include "gateway/core/config.h"
-#include "gateway/redis/client.h"
+#include "common/redis_url.h"
 
 #include <stdlib.h>
 #include <string.h>

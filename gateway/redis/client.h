@@ -6,30 +6,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/redis_url.h"
+
 struct event_base;
 typedef struct gw_redis gw_redis_t;
-
-/* Zero means "the default" for every numeric field, so a memset struct filled by
- * gw_redis_parse_url is a complete configuration. */
-typedef struct gw_redis_opts {
-    char host[64];      /* IPv4 or IPv6 literal (hiredis resolves with blocking getaddrinfo);
-                         * "" = 127.0.0.1 */
-    int port;           /* 0 = 6379 */
-    char password[256]; /* AUTH when non-empty */
-    int db;             /* SELECT when > 0 */
-    uint32_t connect_timeout_ms; /* TCP connect + AUTH/SELECT/PING (or SUBSCRIBE); default 200 */
-    uint32_t command_timeout_ms; /* per-command deadline; default 5 */
-    uint32_t max_pending;        /* outstanding commands cap; over it = refused; default 1024 */
-    uint32_t backoff_min_ms;     /* reconnect delay doubles from min to max, with jitter */
-    uint32_t backoff_max_ms;     /* defaults 100 and 5000 */
-    uint32_t keepalive_ms;       /* PING the command connection when idle this long; default 30000,
-                                  * below Redis's `timeout` (pub/sub connections are exempt from it) */
-} gw_redis_opts_t;
-
-/* Fills host, port, password and db from redis://[:password@]host[:port][/db] (password
- * percent-decoded; host an IP literal, [v6] literal or "localhost" = 127.0.0.1). Other fields are
- * left as they are. 0, or -1 with a message in err. */
-int gw_redis_parse_url(const char *url, gw_redis_opts_t *o, char *err, size_t errlen);
 
 /* Starts connecting at once (non-blocking); never fails because Redis is down. NULL with err
  * filled on invalid options or out of memory. */
