@@ -48,7 +48,7 @@ static creq_t *creq_new(gw_cache_t *c, gw_req_t *r, int cls)
     return cr;
 }
 
-void creq_free(creq_t *cr)
+static void creq_free(creq_t *cr)
 {
     gw_centry_unref(cr->stale);
     gw_centry_unref(cr->found);
@@ -70,17 +70,8 @@ static void respond_entry(gw_req_t *r, const gw_centry_t *e, const char *xcache)
 {
     gw_hdr_t h[CACHE_MAX_REPLAY_HDRS + 3];
     size_t n = 0, off = 0;
-    while (off < e->hdrs_len && n < CACHE_MAX_REPLAY_HDRS) {
-        const char *line = e->hdrs + off;
-        const char *eol = memchr(line, '\n', e->hdrs_len - off);
-        size_t ll = eol ? (size_t)(eol - line) : e->hdrs_len - off;
-        off += ll + 1;
-        if (ll && line[ll - 1] == '\r') ll--;
-        const char *colon = memchr(line, ':', ll);
-        if (!colon || ll < (size_t)(colon - line) + 2) continue;
-        size_t nl = (size_t)(colon - line);
-        h[n++] = (gw_hdr_t){line, nl, colon + 2, ll - nl - 2};
-    }
+    while (n < CACHE_MAX_REPLAY_HDRS && gw_hdr_block_next(e->hdrs, e->hdrs_len, &off, &h[n]))
+        n++;
     uint64_t now = gw_mono_us();
     uint64_t secs = now > e->created_us ? (now - e->created_us) / 1000000u : 0;
     char agebuf[24], *age = agebuf + sizeof(agebuf);
@@ -225,7 +216,7 @@ static void creq_fetch(creq_t *cr)
     creq_forward(cr, "MISS", 1);
 }
 
-void cache_l2_done(creq_t *cr, gw_centry_t *e)
+static void cache_l2_done(creq_t *cr, gw_centry_t *e)
 {
     gw_cache_t *c = cr->c;
     if (cr->gone) { /* the client left while Redis answered: waiters may still use it */
@@ -345,7 +336,7 @@ static void dispatch_read(gw_cache_t *c, gw_req_t *r, int cls)
 
 /* ---- the mailbox: coalesced waiters coming home ------------------------------------------- */
 
-void cache_post(creq_t *cr)
+static void cache_post(creq_t *cr)
 {
     gw_cache_t *c = cr->c;
     pthread_mutex_lock(&c->mail_lock);
@@ -438,7 +429,7 @@ gw_cache_shared_t *gw_cache_shared_new(const gw_config_t *cfg, int nworkers, cha
     }
     sh->l1 = gw_l1_new(cfg->cache_local_max_bytes);
     sh->names = gw_names_new();
-    sh->flights = flights_new();
+    sh->flights = flights_new(cache_post);
     if (!sh->l1 || !sh->names || !sh->flights) goto oom;
     return sh;
 oom:
@@ -481,13 +472,14 @@ gw_cache_t *gw_cache_new(gw_loop_t *loop, gw_cache_shared_t *sh, gw_proxy_t *pro
     c->cfg = sh->cfg;
     pthread_mutex_init(&c->mail_lock, NULL);
     c->memo = gw_ckey_memo_new(CACHE_MEMO_SLOTS_LOG2);
-    if (!c->memo || inval_init(c) != 0) {
+    if (!c->memo || inval_init(c, creq_free) != 0) {
         snprintf(err, errlen, "out of memory creating the cache");
         gw_cache_free(c);
         return NULL;
     }
     if (sh->redis_on) {
-        c->redis = l2_connect(c, loop->id == 0); /* one subscriber per process is enough */
+        /* one subscriber per process is enough */
+        c->redis = l2_connect(c, loop->id == 0, cache_l2_done);
         if (!c->redis) {
             snprintf(err, errlen, "cannot create the Redis client");
             gw_cache_free(c);

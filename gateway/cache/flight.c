@@ -22,6 +22,7 @@ typedef struct fl_shard {
 
 struct gw_flights {
     fl_shard_t shards[FL_SHARDS];
+    cache_post_cb post; /* hands a released waiter back to its worker */
 };
 
 static fl_shard_t *fl_shard(gw_flights_t *f, const unsigned char *key)
@@ -37,9 +38,10 @@ static flight_t **fl_slot(fl_shard_t *s, const unsigned char *key)
     return slot;
 }
 
-gw_flights_t *flights_new(void)
+gw_flights_t *flights_new(cache_post_cb post)
 {
     gw_flights_t *f = calloc(1, sizeof(*f));
+    if (f) f->post = post;
     if (f)
         for (int i = 0; i < FL_SHARDS; i++)
             pthread_mutex_init(&f->shards[i].lock, NULL);
@@ -104,11 +106,11 @@ void flight_land(gw_flights_t *f, creq_t *leader, gw_centry_t *e)
          * itself out) or POSTED with the post complete, never a post still on its way. */
         creq_t *w = fl->waiters;
         while (w) {
-            creq_t *next = w->wnext; /* cache_post reuses wnext; w may be freed right after */
+            creq_t *next = w->wnext; /* post reuses wnext; w may be freed right after */
             w->wstate = CR_POSTED;
             w->found = e ? gw_centry_ref(e) : NULL;
             w->flight = NULL;
-            cache_post(w);
+            f->post(w);
             w = next;
         }
     }

@@ -1,4 +1,4 @@
-/* Shared by cache.c (request flow), cache_flight.c (coalescing) and cache_l2.c (Redis tier).
+/* Shared by cache.c (request flow), flight.c (coalescing), l2.c (Redis tier) and inval.c.
  * Not part of any public API. */
 #ifndef GW_CACHE_INTERNAL_H
 #define GW_CACHE_INTERNAL_H
@@ -18,6 +18,9 @@
 typedef struct gw_flights gw_flights_t;
 typedef struct creq creq_t;
 typedef struct settle settle_t;
+typedef void (*cache_post_cb)(creq_t *cr);                  /* hand a waiter back (any thread) */
+typedef void (*cache_l2_done_cb)(creq_t *cr, gw_centry_t *e); /* lookup ended; e NULL = miss */
+typedef void (*cache_creq_end_cb)(creq_t *cr);              /* a write's context is done */
 
 typedef struct cache_counters {
     gw_stat_t l1_hits, l2_hits, l2_misses, misses, stale, bypass, coalesced, stores_l1, stores_l2;
@@ -57,6 +60,8 @@ struct gw_cache {
     creq_t *spare;
     unsigned nspare;
     int closing; /* gw_cache_free under way: contexts are freed, not kept */
+    cache_l2_done_cb l2_done;    /* given to l2_connect */
+    cache_creq_end_cb inval_end; /* given to inval_init */
     cache_counters_t st;
 };
 
@@ -93,20 +98,20 @@ struct creq {
     void *flight;
 };
 
-/* cache.c */
-void cache_post(creq_t *cr); /* hand a waiter back to its own worker (any thread) */
-void cache_l2_done(creq_t *cr, gw_centry_t *e); /* the L2 lookup ended; e NULL = miss */
-void creq_free(creq_t *cr);
+/* cache.c: the request flow. flight.c, l2.c and inval.c do not call into it: each is handed
+ * the callbacks it completes with when it is created. */
 
-/* cache_inval.c: writes, delayed re-invalidation, alias list, purge */
-int inval_init(gw_cache_t *c);
+/* inval.c: writes, delayed re-invalidation, alias list, purge */
+/* end(cr) runs once a forwarded write's context is finished with. */
+int inval_init(gw_cache_t *c, cache_creq_end_cb end);
 void inval_free(gw_cache_t *c);
 void inval_dispatch_write(gw_cache_t *c, gw_req_t *r);
 /* Another replica invalidated `name` ("*" = everything), or we may have missed some: local only. */
 void inval_remote(gw_cache_t *c, const char *name);
 
-/* cache_flight.c */
-gw_flights_t *flights_new(void);
+/* flight.c */
+/* post(waiter) runs, under the flight's lock, for each waiter a landing leader releases. */
+gw_flights_t *flights_new(cache_post_cb post);
 void flights_free(gw_flights_t *f);
 /* 1: cr waits (it will be posted with the leader's answer); 0: cr leads. */
 int flight_join(gw_flights_t *f, creq_t *cr);
@@ -115,9 +120,10 @@ void flight_land(gw_flights_t *f, creq_t *leader, gw_centry_t *e);
 /* A waiter's client left: 1 if it was taken out (free it), 0 if already posted. */
 int flight_leave(gw_flights_t *f, creq_t *cr);
 
-/* cache_l2.c */
-gw_redis_t *l2_connect(gw_cache_t *c, int subscribe);
-/* Starts the Redis lookup; 0 (cache_l2_done follows) or -1 (not possible now). */
+/* l2.c */
+/* done(cr, entry) ends every lookup l2_lookup started. */
+gw_redis_t *l2_connect(gw_cache_t *c, int subscribe, cache_l2_done_cb done);
+/* Starts the Redis lookup; 0 (the done callback follows) or -1 (not possible now). */
 int l2_lookup(creq_t *cr);
 void l2_store(creq_t *cr, const gw_centry_t *e);
 /* Bumps `name` ("*" = everything) in Redis and tells the other replicas. */

@@ -141,7 +141,7 @@ static int write_on_end(void *ctx, gw_req_t *r, gw_proxy_end_t how)
 {
     creq_t *cr = ctx;
     write_invalidate(cr); /* no answer seen (timeout, reset): it may still have been applied */
-    creq_free(cr);
+    cr->c->inval_end(cr);
     return 0;
 }
 
@@ -252,8 +252,9 @@ static void alias_on_timer(evutil_socket_t fd, short what, void *arg)
         alias_schedule(c, ALIAS_RETRY_MS);
 }
 
-int inval_init(gw_cache_t *c)
+int inval_init(gw_cache_t *c, cache_creq_end_cb end)
 {
+    c->inval_end = end;
     c->alias_ev = evtimer_new(c->loop->base, alias_on_timer, c);
     if (!c->alias_ev) return -1;
     if (c->sh->class_on[GW_CCLASS_SEARCH] || c->sh->class_on[GW_CCLASS_POINTS])

@@ -147,7 +147,7 @@ static void l2_on_mget(void *arg, gw_redis_status_t st, const gw_redis_elem_t *e
             e = l2_decode(cr, (const unsigned char *)v->data, v->len);
     }
     if (bad) cr->l2_bad = 1;
-    cache_l2_done(cr, e);
+    cr->c->l2_done(cr, e);
 }
 
 int l2_lookup(creq_t *cr)
@@ -247,8 +247,9 @@ static void l2_on_resync(void *arg)
     inval_remote(arg, "*"); /* bumps published while we were not listening are lost */
 }
 
-gw_redis_t *l2_connect(gw_cache_t *c, int subscribe)
+gw_redis_t *l2_connect(gw_cache_t *c, int subscribe, cache_l2_done_cb done)
 {
+    c->l2_done = done;
     char err[256];
     gw_redis_t *r = gw_redis_new(c->loop->base, &c->sh->redis_opts, err, sizeof(err));
     if (!r) {

@@ -1,6 +1,6 @@
 /* The gateway API's model logic, as pure functions: the model table, validation of client
  * searches and their translation to Qdrant's query API, and the shaping of every answer. No I/O,
- * no event loop: gateway/api.c does the plumbing. All functions are reentrant. */
+ * no event loop: gateway/handler/models_api.c does the plumbing. All functions are reentrant. */
 #ifndef GW_MODELS_H
 #define GW_MODELS_H
 

@@ -108,3 +108,26 @@ int gw_header_is_hop_by_hop(const char *name, size_t name_len, const char *conne
         return 0;
     return list_has(connection_value, connection_len, name, name_len);
 }
+
+int gw_hdr_block_next(const char *buf, size_t len, size_t *off, gw_hdr_t *out)
+{
+    while (*off < len) {
+        const char *line = buf + *off;
+        const char *eol = memchr(line, '\n', len - *off);
+        size_t ll = eol ? (size_t)(eol - line) : len - *off;
+        *off += ll + (eol != NULL);
+        if (ll && line[ll - 1] == '\r') ll--;
+        const char *colon = memchr(line, ':', ll);
+        if (!colon || colon == line) continue;
+        size_t nl = (size_t)(colon - line);
+        const char *v = colon + 1;
+        size_t vl = ll - nl - 1;
+        while (vl && (*v == ' ' || *v == '\t'))
+            v++, vl--;
+        while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
+            vl--;
+        *out = (gw_hdr_t){line, nl, v, vl};
+        return 1;
+    }
+    return 0;
+}

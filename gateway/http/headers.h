@@ -5,6 +5,14 @@
 
 #include <stddef.h>
 
+/* A header as (pointer, length) views; in a request they point into memory the request owns. */
+typedef struct gw_hdr {
+    const char *name;
+    size_t name_len;
+    const char *value;
+    size_t value_len;
+} gw_hdr_t;
+
 /* True when a header must not be forwarded by a proxy: Connection, Keep-Alive, Proxy-Connection,
  * TE, Trailer, Transfer-Encoding, Upgrade, any Proxy-* (Proxy-Authorization,
  * Proxy-Authenticate, ...), and any name listed in the message's Connection header value
@@ -27,5 +35,11 @@ int gw_header_name_eq(const char *name, size_t len, const char *lower_literal);
  * compared whole: parameters are not parsed, so "gzip;q=0" does not contain "gzip" (as Go's
  * httpguts.HeaderValuesContainsToken). Empty elements and an empty token never match. */
 int gw_header_has_token(const char *value, size_t len, const char *lower_token);
+
+/* Walks a block of "Name: value" lines (LF or CRLF ended; the last may lack its end), as
+ * upstream heads and cache entries store them: fills *out with views into buf for the next line
+ * that has a non-empty name before a colon (value trimmed of spaces and tabs; other lines are
+ * skipped) and returns 1, or returns 0 at the end. Start with *off = 0. */
+int gw_hdr_block_next(const char *buf, size_t len, size_t *off, gw_hdr_t *out);
 
 #endif

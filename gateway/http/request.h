@@ -6,19 +6,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gateway/http/headers.h"
 #include "gateway/http/router.h"
 
 struct evbuffer;
 typedef struct gw_loop gw_loop_t;
 typedef struct gw_req gw_req_t;
 
-/* A header as (pointer, length) views; in a request they point into memory the request owns. */
-typedef struct gw_hdr {
-    const char *name;
-    size_t name_len;
-    const char *value;
-    size_t value_len;
-} gw_hdr_t;
 
 /* What a codec provides. All are called on the request's worker thread and may be called from
  * inside libcurl callbacks, so none of them may free the request or call back into handlers

@@ -1,5 +1,5 @@
-/* Internals of the HTTP/2 codec shared by h2.c (connection: session, I/O, timers, shutdown) and
- * h2_stream.c (streams: headers into gw_req_t, codec ops, flow control). Not a public API. */
+/* Internals of the HTTP/2 codec shared by server.c (connection: session, I/O, timers, shutdown) and
+ * stream.c (streams: headers into gw_req_t, codec ops, flow control). Not a public API. */
 #ifndef GW_H2_INTERNAL_H
 #define GW_H2_INTERNAL_H
 
@@ -88,11 +88,11 @@ struct h2_conn {
     unsigned closing : 1;       /* being freed: no more calls into the session */
 };
 
-/* h2.c: ask for a send round from the event loop. Safe anywhere, also inside nghttp2 and
+/* server.c: ask for a send round from the event loop. Safe anywhere, also inside nghttp2 and
  * libcurl callbacks (codec ops run there); several requests coalesce into one round. */
 void h2_conn_kick(h2_conn_t *c);
 
-/* h2_stream.c. All are called from nghttp2 callbacks except h2_stream_free (also at teardown). */
+/* stream.c. All are called from nghttp2 callbacks except h2_stream_free (also at teardown). */
 h2_stream_t *h2_stream_new(h2_conn_t *c, int32_t id);
 /* Detaches and frees: aborts unfinished handler work, releases the codec side of the request,
  * credits unread body bytes back to the connection window. */

@@ -208,7 +208,7 @@ static void h2_stream_fail(h2_stream_t *st, int status, const char *fmt, const c
 
 static void h2_on_body_drained(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg);
 
-/* Checks the complete head the way h1.c does; 0 to dispatch, -1 when already answered. */
+/* Checks the complete head the way http1/server.c does; 0 to dispatch, -1 when already answered. */
 static int h2_check_request(h2_stream_t *st, gw_req_t *r)
 {
     h2_conn_t *c = st->c;

@@ -145,7 +145,7 @@ static CURL *px_easy(px_xfer_t *x)
     return x->easy;
 }
 
-void pxc_destroy_xfer(px_xfer_t *x)
+static void pxc_destroy_xfer(px_xfer_t *x)
 {
     if (x->easy) curl_easy_cleanup(x->easy);
     x->easy = NULL;
@@ -218,7 +218,7 @@ static void px_unpause(px_xfer_t *x)
     curl_easy_pause(x->easy, mask);
 }
 
-void pxc_on_body(px_xfer_t *x)
+static void pxc_on_body(px_xfer_t *x)
 {
     if (x->send_paused) {
         x->send_paused = 0;
@@ -226,7 +226,7 @@ void pxc_on_body(px_xfer_t *x)
     }
 }
 
-void pxc_on_drain(px_xfer_t *x)
+static void pxc_on_drain(px_xfer_t *x)
 {
     if (x->recv_paused) {
         x->recv_paused = 0;
@@ -234,7 +234,7 @@ void pxc_on_drain(px_xfer_t *x)
     }
 }
 
-void pxc_abort(px_xfer_t *x)
+static void pxc_abort(px_xfer_t *x)
 {
     curl_multi_remove_handle(x->px->multi, x->easy);
 }
@@ -354,7 +354,7 @@ static void px_set_method(px_xfer_t *x, const gw_req_t *r)
     }
 }
 
-void pxc_forward(px_xfer_t *x, gw_req_t *r)
+static void pxc_forward(px_xfer_t *x, gw_req_t *r)
 {
     const gw_config_t *cfg = x->px->loop->cfg;
     CURL *e = px_easy(x);
@@ -440,7 +440,7 @@ oom:
     return -1;
 }
 
-void pxc_free(gw_proxy_t *px)
+static void pxc_free(gw_proxy_t *px)
 {
     if (px->multi) {
         curl_multi_cleanup(px->multi); /* may call px_socket_cb: the base still exists */
@@ -451,3 +451,13 @@ void pxc_free(gw_proxy_t *px)
     curl_slist_free_all(px->resolve);
     px->resolve = NULL;
 }
+
+const px_engine_t pxc_engine = {
+    .name = "libcurl",
+    .forward = pxc_forward,
+    .on_body = pxc_on_body,
+    .on_drain = pxc_on_drain,
+    .abort = pxc_abort,
+    .destroy_xfer = pxc_destroy_xfer,
+    .free = pxc_free,
+};

@@ -499,7 +499,7 @@ static void pxh_on_read(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-/* ---- the engine's side of proxy.c -------------------------------------------------------- */
+/* ---- the engine's hooks (px_engine_t) -------------------------------------------------------- */
 
 static void pxh_on_timer(evutil_socket_t fd, short what, void *arg)
 {
@@ -542,7 +542,7 @@ static void pxh_start(px_xfer_t *x, gw_req_t *r)
     pxh_acquire(x, 0);
 }
 
-void pxh_forward(px_xfer_t *x, gw_req_t *r)
+static void pxh_forward(px_xfer_t *x, gw_req_t *r)
 {
     x->conn = NULL;
     x->retried = x->queued = x->await_body = 0;
@@ -561,7 +561,7 @@ void pxh_forward(px_xfer_t *x, gw_req_t *r)
     pxh_start(x, r);
 }
 
-void pxh_on_body(px_xfer_t *x)
+static void pxh_on_body(px_xfer_t *x)
 {
     if (x->await_body) {
         if (x->req && x->req->body_done) {
@@ -574,7 +574,7 @@ void pxh_on_body(px_xfer_t *x)
     if (c && !c->connecting && !x->whole) pxh_send(c);
 }
 
-void pxh_on_drain(px_xfer_t *x)
+static void pxh_on_drain(px_xfer_t *x)
 {
     pxh_conn_t *c = x->conn;
     if (!c || !c->read_paused) return;
@@ -583,7 +583,7 @@ void pxh_on_drain(px_xfer_t *x)
     event_active(c->rev, EV_READ, 0); /* what the kernel already holds */
 }
 
-void pxh_abort(px_xfer_t *x)
+static void pxh_abort(px_xfer_t *x)
 {
     pxh_pool_t *p = x->px->h1;
     if (x->timer) evtimer_del(x->timer);
@@ -597,7 +597,7 @@ void pxh_abort(px_xfer_t *x)
     }
 }
 
-void pxh_destroy_xfer(px_xfer_t *x)
+static void pxh_destroy_xfer(px_xfer_t *x)
 {
     if (x->timer) event_free(x->timer);
     if (x->out) evbuffer_free(x->out);
@@ -632,7 +632,7 @@ int pxh_init(gw_proxy_t *px, char *err, size_t errlen)
     return 0;
 }
 
-void pxh_free(gw_proxy_t *px)
+static void pxh_free(gw_proxy_t *px)
 {
     pxh_pool_t *p = px->h1;
     if (!p) return;
@@ -641,3 +641,13 @@ void pxh_free(gw_proxy_t *px)
     free(p);
     px->h1 = NULL;
 }
+
+const px_engine_t pxh_engine = {
+    .name = "http1",
+    .forward = pxh_forward,
+    .on_body = pxh_on_body,
+    .on_drain = pxh_on_drain,
+    .abort = pxh_abort,
+    .destroy_xfer = pxh_destroy_xfer,
+    .free = pxh_free,
+};

@@ -1,5 +1,5 @@
-/* Inside the own upstream engine: what proxy_h1.c (connections, pool, answers) shares with
- * proxy_h1_req.c (the request head and writing it). Private to those two files. */
+/* Inside the own upstream engine: what h1_engine.c (connections, pool, answers) shares
+ * with h1_engine_req.c (the request head and writing it). Private to those two files. */
 #ifndef GW_PROXY_H1_INT_H
 #define GW_PROXY_H1_INT_H
 
@@ -41,11 +41,11 @@ struct pxh_pool {
     char rbuf[PXH_READ_BYTES];
 };
 
-/* proxy_h1.c */
+/* h1_engine.c */
 /* Milliseconds left for x: of upstream.timeout, or the whole window for streamed routes. */
 uint64_t pxh_deadline_ms(const px_xfer_t *x);
 
-/* proxy_h1_req.c */
+/* h1_engine_req.c */
 /* Builds x's request head from r and decides how the body travels (whole, Content-Length
  * stream, chunked). 0, or -1 out of memory. */
 int pxh_build(px_xfer_t *x, gw_req_t *r);

@@ -1,8 +1,8 @@
-/* Inside the upstream pool: what proxy.c (transfer semantics: heads, taps, errors, counting)
- * shares with its two engines. proxy_h1.c is our own HTTP/1.1 client and carries every
- * proxied request when upstream.url is http://; proxy_curl.c (libcurl multi) carries internal
- * fetches, absolute URLs (other Qdrant nodes) and proxied requests to an https:// upstream.
- * Private to proxy*.c. */
+/* Inside the upstream pool: what the front door (proxy.c) and the engine-neutral exchange
+ * (exchange.c: heads, taps, errors, counting) share with the two engines behind px_engine_t.
+ * h1_engine.c is our own HTTP/1.1 client and carries every proxied request when upstream.url is
+ * http://; curl_engine.c (libcurl multi) carries internal fetches, absolute URLs (other Qdrant
+ * nodes) and proxied requests to an https:// upstream. Private to gateway/upstream/. */
 #ifndef GW_PROXY_INT_H
 #define GW_PROXY_INT_H
 
@@ -18,6 +18,19 @@ struct evbuffer;
 typedef struct px_xfer px_xfer_t;
 typedef struct pxh_pool pxh_pool_t;
 typedef struct pxh_conn pxh_conn_t;
+
+/* An engine: how a transfer's bytes move. Each hook gets a transfer the engine carries. */
+typedef struct px_engine {
+    const char *name;
+    void (*forward)(px_xfer_t *x, gw_req_t *r); /* start carrying r (x->req) */
+    void (*on_body)(px_xfer_t *x);              /* the client sent more body */
+    void (*on_drain)(px_xfer_t *x);             /* the client took its queued answer */
+    void (*abort)(px_xfer_t *x);                /* let go now, without calling back */
+    void (*destroy_xfer)(px_xfer_t *x);         /* free its parts of a transfer object */
+    void (*free)(gw_proxy_t *px);               /* after every transfer was detached */
+} px_engine_t;
+extern const px_engine_t pxc_engine; /* curl_engine.c */
+extern const px_engine_t pxh_engine; /* h1_engine.c */
 
 struct gw_proxy {
     gw_loop_t *loop;
@@ -39,6 +52,7 @@ struct px_xfer {
     px_xfer_t *next_free;
     px_xfer_t *next_all;
     int active;                 /* under way on one of the engines */
+    const px_engine_t *engine;  /* the one carrying it while active */
     gw_req_t *req;              /* NULL for internal fetches, or once the client went away */
     struct evbuffer *resp_hdrs; /* header lines of the final response, "Name: value\r\n" */
     long status;
@@ -71,7 +85,6 @@ struct px_xfer {
     unsigned retried : 1;    /* already moved once to a fresh connection */
     unsigned queued : 1;     /* in the wait FIFO */
     unsigned await_body : 1; /* small body still arriving: starts once it is complete */
-    unsigned on_h1 : 1;      /* carried by the own engine (else libcurl) */
 };
 
 /* How an exchange ended, engine-neutral. */
@@ -81,9 +94,10 @@ typedef struct px_outcome {
     const char *detail; /* for logs and error bodies, NULL when OK */
 } px_outcome_t;
 
-/* proxy.c */
+/* exchange.c */
 px_xfer_t *px_xfer_get(gw_proxy_t *px);
 void px_xfer_put(px_xfer_t *x);
+void px_xfer_destroy(px_xfer_t *x); /* gw_proxy_free, once the engines let go */
 /* Parses x->resp_hdrs, drops hop-by-hop headers, runs the tap's on_head and sends the head. */
 void px_forward_head(px_xfer_t *x);
 /* Relays one piece of the answer's body (forwarding the head first if needed). */
@@ -101,24 +115,11 @@ int px_each_header(const gw_proxy_t *px, const gw_req_t *r,
                    int (*add)(void *ctx, const char *n, size_t nl, const char *v, size_t vl),
                    void *ctx, int *has_accept, int *has_ctype);
 
-/* proxy_curl.c */
+/* curl_engine.c: the multi handle, and internal GETs (only libcurl does those). */
 int pxc_init(gw_proxy_t *px, char *err, size_t errlen);
-void pxc_free(gw_proxy_t *px); /* after every transfer was detached: the multi handle */
-void pxc_forward(px_xfer_t *x, gw_req_t *r);
 int pxc_fetch(px_xfer_t *x, const char *path, uint64_t timeout_ms);
-void pxc_destroy_xfer(px_xfer_t *x); /* the engine's parts of a transfer object */
-void pxc_on_body(px_xfer_t *x);
-void pxc_on_drain(px_xfer_t *x);
-void pxc_abort(px_xfer_t *x);
 
-/* proxy_h1.c */
-/* Sets px->h1 for an http:// upstream; leaves it NULL (libcurl then) for https://. */
+/* h1_engine.c: sets px->h1 for an http:// upstream; leaves it NULL (libcurl then) for https://. */
 int pxh_init(gw_proxy_t *px, char *err, size_t errlen);
-void pxh_free(gw_proxy_t *px); /* after every transfer was detached: closes connections */
-void pxh_forward(px_xfer_t *x, gw_req_t *r);
-void pxh_destroy_xfer(px_xfer_t *x);
-void pxh_on_body(px_xfer_t *x);
-void pxh_on_drain(px_xfer_t *x);
-void pxh_abort(px_xfer_t *x);
 
 #endif

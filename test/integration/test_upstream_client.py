@@ -1,4 +1,4 @@
-# The gateway's own HTTP/1.1 client to Qdrant (gateway/proxy_h1.c) against upstream behaviour
+# The gateway's own HTTP/1.1 client to Qdrant (gateway/upstream/h1_engine.c) against upstream behaviour
 # fake_qdrant does not produce: answers delimited by the end of the connection, chunked answers,
 # 1xx before the answer, garbage, oversized header sections, and connections closed while a
 # request is on its way (a read is sent again once on a new connection, a write is not).

@@ -1,4 +1,4 @@
-/* Unit tests for common/cjson.c and gateway/cache_key.c: which bodies and requests share a cache
+/* Unit tests for common/cjson.c and gateway/cache/key.c: which bodies and requests share a cache
  * key and which must not. */
 #include "common/cjson.h"
 #include "gateway/cache/key.h"

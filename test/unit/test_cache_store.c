@@ -1,5 +1,5 @@
-/* Unit tests for gateway/cache_lru.c (byte accounting, LRU order, expiry, references) and
- * gateway/cache_names.c (generations, aliases, dependency sets). */
+/* Unit tests for gateway/cache/l1.c (byte accounting, LRU order, expiry, references) and
+ * gateway/cache/generations.c (generations, aliases, dependency sets). */
 #include "gateway/cache/l1.h"
 #include "gateway/cache/generations.h"
 #include "unit_util.h"

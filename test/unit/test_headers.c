@@ -1,4 +1,4 @@
-/* Unit tests for gateway/headers.c: hop-by-hop detection, header-name equality and token lists,
+/* Unit tests for gateway/http/headers.c: hop-by-hop detection, header-name equality and token lists,
  * table-driven, with every input ending at a guard page so that over-reads fault. */
 #include "gateway/http/headers.h"
 #include "unit_util.h"
@@ -223,6 +223,40 @@ START_TEST(has_token_null_value)
 }
 END_TEST
 
+/* The stored-head iterator: CRLF and LF lines, OWS trimmed, lines without a name skipped, a
+ * last line without its end, and reads that stay within the given length. */
+START_TEST(hdr_block_walk)
+{
+    static const char block[] = "Content-Type: application/json\r\n"
+                                "X-A:\t  spaced  \t\n"
+                                "no colon here\r\n"
+                                ": empty name\r\n"
+                                "\r\n"
+                                "Empty:\r\n"
+                                "Last: one";
+    gw_hdr_t h;
+    size_t off = 0;
+    const char *want[][2] = {
+        {"Content-Type", "application/json"}, {"X-A", "spaced"}, {"Empty", ""}, {"Last", "one"}};
+    for (size_t i = 0; i < 4; i++) {
+        ck_assert_int_eq(gw_hdr_block_next(block, sizeof(block) - 1, &off, &h), 1);
+        ck_assert_uint_eq(h.name_len, strlen(want[i][0]));
+        ck_assert_int_eq(memcmp(h.name, want[i][0], h.name_len), 0);
+        ck_assert_uint_eq(h.value_len, strlen(want[i][1]));
+        ck_assert_int_eq(memcmp(h.value, want[i][1], h.value_len), 0);
+    }
+    ck_assert_int_eq(gw_hdr_block_next(block, sizeof(block) - 1, &off, &h), 0);
+    ck_assert_uint_eq(off, sizeof(block) - 1);
+    /* A length that cuts a line: the value ends there too. */
+    off = 0;
+    ck_assert_int_eq(gw_hdr_block_next(block, 20, &off, &h), 1);
+    ck_assert_uint_eq(h.value_len, 6); /* "applic" */
+    ck_assert_int_eq(gw_hdr_block_next(block, 20, &off, &h), 0);
+    off = 0;
+    ck_assert_int_eq(gw_hdr_block_next(block, 0, &off, &h), 0);
+}
+END_TEST
+
 static Suite *headers_suite(void)
 {
     Suite *s = suite_create("headers");
@@ -234,6 +268,7 @@ static Suite *headers_suite(void)
     tcase_add_loop_test(tc, name_eq, 0, N(eq_cases));
     tcase_add_loop_test(tc, has_token, 0, N(token_cases));
     tcase_add_test(tc, has_token_null_value);
+    tcase_add_test(tc, hdr_block_walk);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,4 +1,4 @@
-/* Unit tests for gateway/router.c: every openapi.json operation, every route Qdrant serves outside
+/* Unit tests for gateway/http/router.c: every openapi.json operation, every route Qdrant serves outside
  * the spec, and the path normalisation actix applies, with inputs that end at a guard page. */
 #include "gateway/http/router.h"
 #include "unit_util.h"
