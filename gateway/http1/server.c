@@ -16,16 +16,13 @@
 
 #include "common/log.h"
 #include "gateway/http/dispatch.h"
+#include "gateway/http/head.h"
 #include "gateway/http/headers.h"
 #include "gateway/core/timer.h"
 
 #define H1_FEED_BYTES  (64u << 10) /* bytes given to llhttp per call; also the input high-water */
 #define H1_MAX_HEADERS 256
 #define H1_LINGER_MS   2000 /* how long a closing connection keeps dropping client input */
-
-typedef struct h1_hoff {
-    uint32_t name_off, name_len, value_off, value_len;
-} h1_hoff_t;
 
 typedef struct h1_conn {
     gw_conn_link_t link; /* first: the worker's list holds &link */
@@ -38,14 +35,11 @@ typedef struct h1_conn {
     gw_req_t *req; /* the request being read or answered; codec side held */
     char peer[64];
 
-    /* The request line and headers as they arrive: url bytes, then name/value bytes. */
-    char *hbuf;
-    size_t hlen, hcap;
+    /* The request line and headers as they arrive: url bytes, then name/value bytes. Its
+     * header slots grow to H1_MAX_HEADERS; small while idle (4 KB inline was most of an idle
+     * keep-alive connection's memory). */
+    gw_head_t head;
     size_t url_len;
-    h1_hoff_t *hoff; /* grows to H1_MAX_HEADERS; small while idle (4 KB inline was most of an
-                      * idle keep-alive connection's memory) */
-    size_t hoff_cap;
-    size_t nh;
     int in_value;
 
     unsigned in_message : 1;   /* a request has started and is not fully read */
@@ -177,22 +171,11 @@ static void h1_request_done(h1_conn_t *c)
 
 static int h1_append(h1_conn_t *c, const char *at, size_t len)
 {
-    if (c->hlen + len > c->loop->cfg->max_header_bytes) {
+    if (c->head.len + len > c->loop->cfg->max_header_bytes) {
         llhttp_set_error_reason(&c->parser, "header section too large");
         return HPE_USER;
     }
-    if (c->hlen + len > c->hcap) {
-        size_t cap = c->hcap ? c->hcap : 1024;
-        while (cap < c->hlen + len)
-            cap *= 2;
-        char *p = realloc(c->hbuf, cap);
-        if (!p) return -1;
-        c->hbuf = p;
-        c->hcap = cap;
-    }
-    memcpy(c->hbuf + c->hlen, at, len);
-    c->hlen += len;
-    return 0;
+    return gw_head_append(&c->head, at, len, 1024, NULL);
 }
 
 static int h1_on_message_begin(llhttp_t *p)
@@ -200,7 +183,8 @@ static int h1_on_message_begin(llhttp_t *p)
     h1_conn_t *c = p->data;
     c->in_message = 1;
     c->msg_complete = 0;
-    c->hlen = c->url_len = c->nh = 0;
+    gw_head_reset(&c->head);
+    c->url_len = 0;
     c->in_value = 0;
     h1_arm_timer(c, c->loop->cfg->header_timeout_ms);
     return 0;
@@ -210,40 +194,35 @@ static int h1_on_url(llhttp_t *p, const char *at, size_t len)
 {
     h1_conn_t *c = p->data;
     int rc = h1_append(c, at, len);
-    c->url_len = c->hlen;
+    c->url_len = c->head.len;
     return rc;
 }
 
 static int h1_on_header_field(llhttp_t *p, const char *at, size_t len)
 {
     h1_conn_t *c = p->data;
-    if (c->in_value || c->nh == 0) {
-        if (c->nh == H1_MAX_HEADERS) {
+    gw_head_t *h = &c->head;
+    if (c->in_value || h->nh == 0) {
+        gw_hoff_t *o = gw_head_field(h, H1_MAX_HEADERS);
+        if (!o && h->nh == H1_MAX_HEADERS) {
             llhttp_set_error_reason(&c->parser, "too many header fields");
             return HPE_USER;
         }
-        if (c->nh == c->hoff_cap) {
-            size_t cap = c->hoff_cap ? c->hoff_cap * 2 : 16;
-            h1_hoff_t *h =
-                realloc(c->hoff, (cap < H1_MAX_HEADERS ? cap : H1_MAX_HEADERS) * sizeof(*h));
-            if (!h) return -1;
-            c->hoff = h;
-            c->hoff_cap = cap < H1_MAX_HEADERS ? cap : H1_MAX_HEADERS;
-        }
-        c->hoff[c->nh++] = (h1_hoff_t){(uint32_t)c->hlen, 0, (uint32_t)c->hlen, 0};
+        if (!o) return -1;
+        o->name_off = o->value_off = (uint32_t)h->len;
         c->in_value = 0;
     }
-    c->hoff[c->nh - 1].name_len += (uint32_t)len;
-    c->hoff[c->nh - 1].value_off = (uint32_t)(c->hlen + len);
+    h->hoff[h->nh - 1].name_len += (uint32_t)len;
+    h->hoff[h->nh - 1].value_off = (uint32_t)(h->len + len);
     return h1_append(c, at, len);
 }
 
 static int h1_on_header_value(llhttp_t *p, const char *at, size_t len)
 {
     h1_conn_t *c = p->data;
-    if (c->nh == 0) return -1;
+    if (c->head.nh == 0) return -1;
     c->in_value = 1;
-    c->hoff[c->nh - 1].value_len += (uint32_t)len;
+    c->head.hoff[c->head.nh - 1].value_len += (uint32_t)len;
     return h1_append(c, at, len);
 }
 
@@ -265,17 +244,7 @@ static int h1_is_token(const char *s, size_t n)
 /* Moves the collected bytes into the request and builds the header views. */
 static int h1_build_request(h1_conn_t *c, gw_req_t *r)
 {
-    r->raw = c->hbuf;
-    c->hbuf = NULL;
-    c->hcap = 0;
-    r->hdrs = calloc(c->nh ? c->nh : 1, sizeof(gw_hdr_t));
-    if (!r->hdrs) return -1;
-    for (size_t i = 0; i < c->nh; i++) {
-        const h1_hoff_t *o = &c->hoff[i];
-        r->hdrs[i] =
-            (gw_hdr_t){r->raw + o->name_off, o->name_len, r->raw + o->value_off, o->value_len};
-    }
-    r->nhdrs = c->nh;
+    if (gw_head_give(&c->head, r, 0) != 0) return -1;
     r->method = llhttp_method_name((llhttp_method_t)c->parser.method);
     r->method_len = strlen(r->method);
     r->target = r->raw;
@@ -679,8 +648,7 @@ static void h1_free(h1_conn_t *c)
     event_free(c->resume_ev);
     event_free(c->flush_ev);
     bufferevent_free(c->bev);
-    free(c->hbuf);
-    free(c->hoff);
+    gw_head_free(&c->head);
     free(c);
 }
 

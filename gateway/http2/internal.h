@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gateway/http/head.h"
 #include "gateway/http/request.h"
 #include "gateway/core/loop.h"
 
@@ -18,11 +19,6 @@ struct event;
 typedef struct h2_conn h2_conn_t;
 typedef struct h2_stream h2_stream_t;
 
-/* A name/value pair (or a pseudo-header's value) as offsets into h2_stream_t.hbuf. */
-typedef struct h2_hoff {
-    uint32_t name_off, name_len, value_off, value_len;
-} h2_hoff_t;
-
 /* One client stream: lives from its first HEADERS frame until nghttp2 closes it (or the
  * connection goes). Holds the codec side of its request. */
 struct h2_stream {
@@ -33,11 +29,8 @@ struct h2_stream {
     struct evbuffer_cb_entry *body_cb; /* on req->body: window credit as the handler reads */
 
     /* The request head as it arrives; moved into req->raw when complete. */
-    char *hbuf;
-    size_t hlen, hcap;
-    h2_hoff_t *hoff;
-    size_t nh, hoff_cap;
-    h2_hoff_t method, path, authority; /* value_* only; value_len 0 = absent */
+    gw_head_t head;
+    gw_hoff_t method, path, authority; /* offsets into head.buf, value_* only; 0 = absent */
     size_t head_bytes;                 /* header list size as RFC 9113 counts it */
 
     struct evbuffer *out; /* response body not yet taken by nghttp2 */

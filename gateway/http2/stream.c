@@ -61,34 +61,21 @@ void h2_stream_free(h2_stream_t *st)
     st->next->prev = st->prev;
     c->nstreams--;
     evbuffer_free(st->out);
-    free(st->hbuf);
-    free(st->hoff);
+    gw_head_free(&st->head);
     free(st);
 }
 
 /* ---- the request head ---------------------------------------------------------------------- */
 
-/* Appends bytes to hbuf; the offset they start at goes to *off. 0 / -1 (OOM). */
+/* Appends bytes to the head; the offset they start at goes to *off. 0 / -1 (OOM). */
 static int h2_append(h2_stream_t *st, const void *p, size_t n, uint32_t *off)
 {
-    if (st->hlen + n > st->hcap) {
-        size_t cap = st->hcap ? st->hcap : 512;
-        while (cap < st->hlen + n)
-            cap *= 2;
-        char *b = realloc(st->hbuf, cap);
-        if (!b) return -1;
-        st->hbuf = b;
-        st->hcap = cap;
-    }
-    memcpy(st->hbuf + st->hlen, p, n);
-    *off = (uint32_t)st->hlen;
-    st->hlen += n;
-    return 0;
+    return gw_head_append(&st->head, p, n, 512, off);
 }
 
 static int h2_pseudo(h2_stream_t *st, const uint8_t *name, size_t nl, const uint8_t *v, size_t vl)
 {
-    h2_hoff_t *slot = NULL;
+    gw_hoff_t *slot = NULL;
     if (nl == 7 && memcmp(name, ":method", 7) == 0)
         slot = &st->method;
     else if (nl == 5 && memcmp(name, ":path", 5) == 0)
@@ -116,23 +103,16 @@ int h2_stream_on_header(h2_stream_t *st, const uint8_t *name, size_t nl, const u
         return 0;
     }
     if (nl > 0 && name[0] == ':') return h2_pseudo(st, name, nl, value, vl);
-    if (st->nh == H2_MAX_HEADERS) {
+    uint32_t noff, voff;
+    if (st->head.nh == H2_MAX_HEADERS) {
         st->too_large = 1;
         return 0;
     }
-    if (st->nh == st->hoff_cap) {
-        size_t cap = st->hoff_cap ? 2 * st->hoff_cap : 16;
-        h2_hoff_t *h = realloc(st->hoff, cap * sizeof(*h));
-        if (!h) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-        st->hoff = h;
-        st->hoff_cap = cap;
-    }
-    h2_hoff_t *o = &st->hoff[st->nh];
-    if (h2_append(st, name, nl, &o->name_off) != 0 || h2_append(st, value, vl, &o->value_off) != 0)
+    if (h2_append(st, name, nl, &noff) != 0 || h2_append(st, value, vl, &voff) != 0)
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-    o->name_len = (uint32_t)nl;
-    o->value_len = (uint32_t)vl;
-    st->nh++;
+    gw_hoff_t *o = gw_head_field(&st->head, H2_MAX_HEADERS);
+    if (!o) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    *o = (gw_hoff_t){noff, (uint32_t)nl, voff, (uint32_t)vl};
     return 0;
 }
 
@@ -151,17 +131,8 @@ static int64_t h2_parse_length(const char *v, size_t n)
  * :authority standing in for Host when the client sent no Host. */
 static int h2_build_request(h2_stream_t *st, gw_req_t *r)
 {
-    r->hdrs = calloc(st->nh + 1, sizeof(gw_hdr_t));
-    if (!r->hdrs) return -1;
-    r->raw = st->hbuf;
-    st->hbuf = NULL;
-    st->hcap = st->hlen = 0;
+    if (gw_head_give(&st->head, r, 1) != 0) return -1; /* room for a Host from :authority */
     const char *raw = r->raw ? r->raw : "";
-    for (size_t i = 0; i < st->nh; i++) {
-        const h2_hoff_t *o = &st->hoff[i];
-        r->hdrs[i] = (gw_hdr_t){raw + o->name_off, o->name_len, raw + o->value_off, o->value_len};
-    }
-    r->nhdrs = st->nh;
     if (st->authority.value_len && !gw_req_header(r, "host", NULL))
         r->hdrs[r->nhdrs++] =
             (gw_hdr_t){"host", 4, raw + st->authority.value_off, st->authority.value_len};
