@@ -200,11 +200,37 @@ class HttpEdgeTest(unittest.TestCase):
                 s.close()
         time.sleep(0.3)
 
-    def test_absolute_form_and_connect_rejected(self):
-        out = self.exchange(b"GET http://example.com/ HTTP/1.1\r\nHost: x\r\n\r\n")
-        self.assert_json_error(out[0], 400, "absolute path")
+    def test_absolute_form_accepted_connect_rejected(self):
+        # RFC 9112 3.2.2: a server accepts the absolute form and serves its path.
+        out = self.exchange(b"GET http://example.com/collections HTTP/1.1\r\nHost: x\r\n\r\n")
+        self.assertEqual(out[0][0], 200, out[0][2])
+        self.assertIn(b'"collections"', out[0][2])
+        out = self.exchange(b"GET http:///collections HTTP/1.1\r\nHost: x\r\n\r\n")
+        self.assert_json_error(out[0], 400, "needs a host")
         out = self.exchange(b"CONNECT example.com:443 HTTP/1.1\r\nHost: x\r\n\r\n")
         self.assertIn(out[0][0], (400, 405))
+
+    def test_bad_framing_is_refused_before_it_runs(self):
+        # A DELETE whose Transfer-Encoding is not exactly chunked gets 400 and never reaches
+        # Qdrant (it used to be dispatched when its headers ended, then refused by the parser).
+        harness.curl(self.up.port, "PUT", "/collections/te", {"vectors": {"size": 2, "distance": "Dot"}})
+        for te in (b"gzip", b"identity", b"xchunked", b'"chunked"', b"chunked;q=1"):
+            out = self.exchange(b"DELETE /collections/te HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: " + te
+                                + b"\r\n\r\n")
+            self.assert_json_error(out[0], 400, "Transfer-Encoding")
+        out = self.exchange(b"DELETE /collections/te HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                            b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+        self.assert_json_error(out[0], 400, "Transfer-Encoding")  # llhttp or ours
+        out = self.exchange(b"DELETE /collections/te HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+        self.assert_json_error(out[0], 400, "HTTP/1.0")
+        out = self.exchange(b"DELETE /collections/te HTTP/1.1\r\n\r\n")
+        self.assert_json_error(out[0], 400, "missing Host")
+        out = self.exchange(b"DELETE /collections/te HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n")
+        self.assert_json_error(out[0], 400, "more than one Host")
+        out = self.exchange(b"DELETE /collections/te HTTP/2.0\r\nHost: x\r\n\r\n")
+        self.assert_json_error(out[0], 505, "HTTP version not supported")
+        s, _, _ = harness.curl(self.up.port, "GET", "/collections/te")
+        self.assertEqual(s, 200, "a refused DELETE ran upstream")
 
     def test_upgrade_h2c_answered_in_http11(self):
         out = self.exchange(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\n"
