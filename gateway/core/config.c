@@ -272,6 +272,8 @@ static const yconf_key_t gw_keys[] = {
         "largest request body (Qdrant's own limit is 32MiB)"),
     KEY("limits.header_timeout", YCONF_DURATION, header_timeout_ms, uint64_t, 100, 10 * MIN, "10s",
         NULL, "a client must send the whole request head within this long"),
+    KEY("limits.body_timeout", YCONF_DURATION, body_timeout_ms, uint64_t, 100, 60 * MIN, "60s",
+        NULL, "longest wait between two reads of a request body (408 and close after)"),
     KEY("tls.listen", YCONF_STRING, tls_listen, char *, 0, 0, "", check_tls_listen,
         "address:port of the TLS listener (ALPN h2 and http/1.1); empty = no TLS"),
     KEY("tls.cert", YCONF_STRING, tls_cert, char *, 0, 0, "", NULL,

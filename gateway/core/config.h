@@ -65,6 +65,8 @@ typedef struct gw_config {
     size_t max_body_bytes;
     /* limits.header_timeout, 100ms..10m, default 10s */
     uint64_t header_timeout_ms;
+    /* limits.body_timeout, 100ms..1h, default 60s: between two reads of a request body */
+    uint64_t body_timeout_ms;
     /* tls.listen: "" (default: no TLS listener) or an address like server.listen */
     char *tls_listen;
     /* tls.cert, tls.key: PEM certificate chain and private key, required with tls.listen;

@@ -143,9 +143,27 @@ static void h1_fail(h1_conn_t *c, int status, const char *fmt, const char *detai
     gw_req_respond_error(c->req, status, fmt, detail);
 }
 
+/* True while a request body is being read from the client and nothing of ours holds it back:
+ * then the connection's timer is limits.body_timeout, restarted by every read. */
+static int h1_body_clock_runs(const h1_conn_t *c)
+{
+    return c->req && c->in_message && !c->msg_complete && !c->body_blocked && !c->closing &&
+           !c->loop->draining;
+}
+
+static void h1_body_clock(h1_conn_t *c)
+{
+    if (h1_body_clock_runs(c)) h1_arm_timer(c, c->loop->cfg->body_timeout_ms);
+}
+
 static void h1_on_timer(evutil_socket_t fd, short what, void *arg)
 {
     h1_conn_t *c = arg;
+    if (h1_body_clock_runs(c)) {
+        h1_fail(c, 408, "Request timeout: %s",
+                "request body not received in time (limits.body_timeout)");
+        return;
+    }
     if (c->closing || !c->in_message || c->req) {
         /* Idle keep-alive, nothing half-read, or a stuck flush: close quietly, like nginx. */
         h1_free(c);
@@ -406,6 +424,7 @@ static int h1_on_headers_complete(llhttp_t *p)
         c->close_after = 1; /* Upgrade (h2c, websocket) is answered in HTTP/1.1, then closed */
     if (!r->has_body) r->body_done = 1;
     gw_dispatch(r);
+    if (r->has_body && c->req == r) h1_body_clock(c);
     return c->closing ? -1 : 0;
 }
 
@@ -413,6 +432,7 @@ static int h1_on_body(llhttp_t *p, const char *at, size_t len)
 {
     h1_conn_t *c = p->data;
     gw_req_t *r = c->req;
+    h1_body_clock(c); /* the client is still sending: its clock starts over */
     if (!r || r->finished || !(r->holders & GW_REQ_HANDLER))
         return 0; /* answered already: the rest of the body is read and dropped */
     r->body_received += len;
@@ -433,6 +453,7 @@ static int h1_on_message_complete(llhttp_t *p)
     h1_conn_t *c = p->data;
     c->msg_complete = 1;
     c->in_message = 0;
+    if (!c->loop->draining) evtimer_del(c->timer); /* the body clock; the answer has no clock */
     gw_req_t *r = c->req;
     if (r && !r->body_done) {
         r->body_done = 1;
@@ -503,8 +524,10 @@ static void h1_process(h1_conn_t *c)
             break;
         }
         gw_req_t *r = c->req;
-        if (r && !r->finished && evbuffer_get_length(r->body) >= GW_REQ_HIGH_WATER)
+        if (r && !r->finished && evbuffer_get_length(r->body) >= GW_REQ_HIGH_WATER) {
             c->body_blocked = 1; /* the input buffer fills to its high-water mark and stops */
+            if (!c->loop->draining) evtimer_del(c->timer); /* we hold it back, not the client */
+        }
     }
 }
 
@@ -701,9 +724,11 @@ static void h1_want_body(gw_req_t *r, int want)
     h1_conn_t *c = r->codec_ctx;
     if (want && c->body_blocked) {
         c->body_blocked = 0;
+        h1_body_clock(c);
         event_active(c->resume_ev, EV_READ, 0);
     } else if (!want) {
         c->body_blocked = 1;
+        if (!c->loop->draining) evtimer_del(c->timer); /* we hold the body back, not the client */
     }
 }
 

@@ -50,6 +50,8 @@ struct h2_stream {
     unsigned body_hold : 1;     /* want_body(0): keep credit until want_body(1) */
     unsigned end_sent : 1;      /* our END_STREAM went out */
     unsigned rst_sent : 1;      /* we reset the stream */
+    unsigned body_late : 1;     /* limits.body_timeout passed: reset once the 408 is out */
+    struct event *body_ev;      /* the body clock (limits.body_timeout), made on first use */
 };
 
 /* Timer roles, one timer per connection. */

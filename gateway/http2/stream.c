@@ -2,6 +2,7 @@
  * headers, request bodies credited back to the client's window only as the handler reads them,
  * and responses handed to nghttp2 through a deferred data provider per stream. */
 #include <event2/buffer.h>
+#include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "common/log.h"
 #include "gateway/http2/internal.h"
 #include "gateway/http/dispatch.h"
+#include "gateway/core/timer.h"
 #include "gateway/http/headers.h"
 
 #define H2_MAX_HEADERS 256 /* as many fields as the HTTP/1.1 codec accepts */
@@ -60,6 +62,7 @@ void h2_stream_free(h2_stream_t *st)
     st->prev->next = st->next;
     st->next->prev = st->prev;
     c->nstreams--;
+    if (st->body_ev) event_free(st->body_ev);
     evbuffer_free(st->out);
     gw_head_free(&st->head);
     free(st);
@@ -178,6 +181,46 @@ static void h2_stream_fail(h2_stream_t *st, int status, const char *fmt, const c
 }
 
 static void h2_on_body_drained(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg);
+static void h2_stop_upload(h2_stream_t *st);
+
+/* ---- the body clock ------------------------------------------------------------------------ */
+
+/* True while the client is the one the stream waits for: its body is not complete, nothing of
+ * ours holds it back (want_body 0), and it has window to send in (the handler keeps up). */
+static int h2_body_clock_runs(const h2_stream_t *st)
+{
+    gw_req_t *r = st->req;
+    return r && !st->recv_done && !st->body_hold && !st->body_late && !st->rst_sent &&
+           st->unconsumed < GW_REQ_HIGH_WATER / 2 && !st->c->loop->draining;
+}
+
+static void h2_on_body_late(evutil_socket_t fd, short what, void *arg)
+{
+    h2_stream_t *st = arg;
+    if (!h2_body_clock_runs(st)) return;
+    st->body_late = 1;
+    gw_req_t *r = st->req;
+    if (r->finished || !(r->holders & GW_REQ_HANDLER)) {
+        h2_stop_upload(st); /* answered already, and the rest of the body never came */
+    } else {
+        h2_stream_fail(st, 408, "Request timeout: %s",
+                       "request body not received in time (limits.body_timeout)");
+        if (st->end_sent) h2_stop_upload(st);
+    }
+    h2_conn_kick(st->c);
+}
+
+/* (Re)starts or stops the body clock after anything that may change h2_body_clock_runs. */
+static void h2_body_clock(h2_stream_t *st)
+{
+    if (!h2_body_clock_runs(st)) {
+        if (st->body_ev) evtimer_del(st->body_ev);
+        return;
+    }
+    if (!st->body_ev && !(st->body_ev = evtimer_new(st->c->loop->base, h2_on_body_late, st)))
+        return; /* out of memory: the stream goes unclocked, as before */
+    gw_timer_add_ms(st->body_ev, st->c->loop->cfg->body_timeout_ms);
+}
 
 /* Checks the complete head the way http1/server.c does; 0 to dispatch, -1 when already answered. */
 static int h2_check_request(h2_stream_t *st, gw_req_t *r)
@@ -221,6 +264,7 @@ void h2_stream_on_head_done(h2_stream_t *st, int end_stream)
     if (h2_check_request(st, r) != 0) return;
     if (st->recv_done) r->body_done = 1;
     gw_dispatch(r);
+    if (st->req == r) h2_body_clock(st);
 }
 
 /* ---- request body: flow control as backpressure ------------------------------------------- */
@@ -239,6 +283,7 @@ static void h2_on_body_drained(struct evbuffer *b, const struct evbuffer_cb_info
         return;
     }
     nghttp2_session_consume(st->c->ng, st->id, n);
+    h2_body_clock(st); /* window given back: the client may send again */
     h2_conn_kick(st->c);
 }
 
@@ -254,6 +299,7 @@ void h2_stream_on_data(h2_stream_t *st, const uint8_t *data, size_t len)
     h2_conn_t *c = st->c;
     gw_req_t *r = st->req;
     st->received += len;
+    h2_body_clock(st); /* the client is still sending: its clock starts over */
     if (!r || r->finished || !(r->holders & GW_REQ_HANDLER)) {
         nghttp2_session_consume(c->ng, st->id, len); /* answered already: read and dropped */
         if (st->end_sent && st->received > st->drop_until) h2_stop_upload(st);
@@ -280,6 +326,7 @@ void h2_stream_on_data(h2_stream_t *st, const uint8_t *data, size_t len)
 void h2_stream_on_end(h2_stream_t *st)
 {
     st->recv_done = 1;
+    h2_body_clock(st);
     gw_req_t *r = st->req;
     if (!r || r->body_done) return;
     r->body_done = 1;
@@ -291,6 +338,10 @@ void h2_stream_on_sent_end(h2_stream_t *st)
 {
     st->end_sent = 1;
     if (st->recv_done) return;
+    if (st->body_late) {
+        h2_stop_upload(st); /* the 408 is out: the body it waited for is not wanted */
+        return;
+    }
     /* A complete response while the request body is still coming: drop a little more of it,
      * past that ask the client to stop sending, without error (RFC 9113 8.1). */
     st->drop_until = st->received + H2_DROP_BUDGET;
@@ -303,9 +354,11 @@ static void h2_want_body(gw_req_t *r, int want)
     h2_stream_t *st = r->codec_ctx;
     if (!want) {
         st->body_hold = 1;
+        h2_body_clock(st);
         return;
     }
     st->body_hold = 0;
+    h2_body_clock(st);
     if (st->held) {
         nghttp2_session_consume(st->c->ng, st->id, st->held);
         st->held = 0;
