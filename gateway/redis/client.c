@@ -320,7 +320,7 @@ static void conn_start(rconn_t *c)
         conn_failed(c, 0, why);
         return;
     }
-    if (gw_redis_loop_attach(ac, r->base) != REDIS_OK) {
+    if (gw_redis_loop_attach(ac, r->base, NULL) != REDIS_OK) {
         redisAsyncFree(ac);
         conn_failed(c, 0, "could not attach to the event loop");
         return;
