@@ -21,6 +21,8 @@ typedef struct gw_redis_opts {
     uint32_t backoff_max_ms;     /* defaults 100 and 5000 */
     uint32_t keepalive_ms;       /* PING the command connection when idle this long; default 30000,
                                   * below Redis's `timeout` (pub/sub connections are exempt from it) */
+    size_t max_reply_bytes;      /* a reply whose strings add up to more is refused and the
+                                  * connection dropped (see gateway/redis/client.h); default 4 MiB */
 } gw_redis_opts_t;
 
 /* Fills host, port, password and db from redis://[:password@]host[:port][/db] (password

@@ -22,6 +22,14 @@
 #define L2_INST_LEN  16
 #define L2_FIXED_LEN (4 + L2_INST_LEN + GW_DIGEST_LEN + 8 + 4 + 4)
 #define L2_KEY_MAX   (GW_NAME_MAX + 80)
+/* What the Redis client refuses beyond (gw_redis_opts_t.max_reply_bytes) is l2_lookup's MGET
+ * answer at its largest: the generations as decimal text, and an entry as l2_store writes it,
+ * whose header section the upstream engines cap at 256 KiB and whose body cache.max_entry_bytes
+ * caps. Replicas sharing a Redis need the same cache.max_entry_bytes: one with a smaller one
+ * refuses (and reconnects on) the larger entries the others store. */
+#define L2_HDRS_MAX (256u << 10)
+#define L2_GEN_TEXT 24
+_Static_assert(GW_DEPS_MAX + 2 <= GW_REDIS_MAX_ELEMENTS, "l2_lookup's MGET answer must fit");
 
 /* A lookup in flight: one MGET of the generations it depends on, then the entry. */
 typedef struct l2_lookup {
@@ -251,7 +259,10 @@ gw_redis_t *l2_connect(gw_cache_t *c, int subscribe, cache_l2_done_cb done)
 {
     c->l2_done = done;
     char err[256];
-    gw_redis_t *r = gw_redis_new(c->loop->base, &c->sh->redis_opts, err, sizeof(err));
+    gw_redis_opts_t o = c->sh->redis_opts;
+    o.max_reply_bytes = L2_FIXED_LEN + 8u * (GW_DEPS_MAX + 1) + 8 + L2_HDRS_MAX +
+                        c->cfg->cache_max_entry_bytes + (GW_DEPS_MAX + 1) * L2_GEN_TEXT;
+    gw_redis_t *r = gw_redis_new(c->loop->base, &o, err, sizeof(err));
     if (!r) {
         gw_log_error("cache: Redis client: %s", err);
         return NULL;

@@ -21,6 +21,7 @@
 #include "common/log.h"
 #include "common/stat.h"
 #include "gateway/redis/loop.h"
+#include "gateway/redis/reply.h"
 #include "gateway/core/timer.h"
 
 /* The command connection is dropped (and reconnected) when the oldest unanswered command is
@@ -29,9 +30,10 @@
  * a burst that is merely slow to drain never gets there). */
 #define STALL_FACTOR 50
 /* TCP keepalive: an idle pub/sub connection to a vanished host is noticed in ~25 s. */
-#define KEEPALIVE_IDLE_S  10
-#define KEEPALIVE_INTVL_S 5
-#define KEEPALIVE_CNT     3
+#define KEEPALIVE_IDLE_S    10
+#define KEEPALIVE_INTVL_S   5
+#define KEEPALIVE_CNT       3
+#define BAD_LOG_INTERVAL_US (10 * 1000000ull) /* at most one "bad reply" line per client */
 
 enum { CS_WAIT, CS_CONNECTING, CS_UP };
 
@@ -50,7 +52,10 @@ typedef struct rconn {
     int drop;    /* drop requested from inside a hiredis callback */
     int ever_up, logged_down;
     uint32_t backoff_ms;
-    char why[160]; /* reason of the requested drop */
+    char why[160];       /* reason of the requested drop */
+    gw_reply_bound_t rb; /* on ac's reader; rb.bad: a reply was refused, rb.why says why */
+    int told;            /* the command that reply answered heard of it */
+    int suspect;         /* dropped for a bad reply: backoff not reset until a good one */
 } rconn_t;
 
 /* One command in flight: hiredis's privdata. Freed only by the hiredis callback (which always
@@ -68,7 +73,7 @@ typedef struct tok {
 
 /* Counters the metrics scrape reads from another thread (see common/stat.h). */
 typedef struct rstats {
-    gw_stat_t commands, errors, timeouts, refused, reconnects, disconnects;
+    gw_stat_t commands, errors, timeouts, refused, reconnects, disconnects, bad_replies;
     gw_stat_t latency_us_sum, latency_count;
 } rstats_t;
 
@@ -92,6 +97,8 @@ struct gw_redis {
     int resync_pending; /* a connection came up since the last on_resync */
     void *sub_arg;
     uint64_t rng;
+    uint64_t bad_logged_us; /* last bad reply logged */
+    uint32_t bad_unlogged;  /* bad replies since, not logged */
     rstats_t st;
     gw_stat_t up_cmd, up_sub; /* conn_ready() of each connection, for readers on any thread */
 };
@@ -154,6 +161,25 @@ static void conn_failed(rconn_t *c, int was_up, const char *why)
     c->closing = c->drop = 0;
     conn_publish(c);
     if (was_up && !c->is_sub) gw_stat_inc(&r->st.disconnects);
+    if (c->rb.bad) { /* one warn line per BAD_LOG_INTERVAL_US, however often Redis does it */
+        uint64_t now = gw_mono_us();
+        gw_stat_inc(&r->st.bad_replies);
+        c->rb.bad = 0;
+        c->suspect = 1;
+        if (!r->bad_logged_us || now - r->bad_logged_us >= BAD_LOG_INTERVAL_US) {
+            char more[64] = "";
+            if (r->bad_unlogged)
+                snprintf(more, sizeof(more), " (%u more since the last such line)",
+                         r->bad_unlogged);
+            gw_log_warn("%s %s: %s; connection dropped, retrying with backoff%s", conn_label(c),
+                        r->name, why, more);
+            r->bad_logged_us = now;
+            r->bad_unlogged = 0;
+        } else {
+            r->bad_unlogged++;
+        }
+        c->logged_down = 1;
+    }
     if (!c->logged_down) {
         gw_log_warn("%s %s down: %s (retrying with backoff)", conn_label(c), r->name, why);
         c->logged_down = 1;
@@ -178,7 +204,7 @@ static void conn_set_up(rconn_t *c)
     evtimer_del(c->timer);
     c->state = CS_UP;
     conn_publish(c);
-    c->backoff_ms = r->o.backoff_min_ms;
+    if (!c->suspect) c->backoff_ms = r->o.backoff_min_ms;
     if (!c->is_sub) {
         r->consec_timeouts = 0;
         if (c->ever_up) gw_stat_inc(&r->st.reconnects);
@@ -234,6 +260,14 @@ static void on_conn_timer(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+/* gw_redis_loop's after_read: not inside hiredis, so the connection can be dropped right here. */
+static void on_read_done(redisAsyncContext *ac)
+{
+    rconn_t *c = ac->data;
+    if (c && c->ac == ac && !c->drop && gw_reply_bound_check(&c->rb, ac->c.reader))
+        conn_drop(c, c->rb.why);
+}
+
 /* Connect failed: hiredis frees ac after this returns, without a disconnect callback. */
 static void on_connect(const redisAsyncContext *ac, int status)
 {
@@ -250,7 +284,11 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
     rconn_t *c = ac->data;
     if (!c || c->ac != ac) return;
     c->ac = NULL;
-    const char *why = c->drop ? c->why : ac->c.errstr[0] ? ac->c.errstr : "connection closed";
+    gw_reply_bound_error(&c->rb, ac->c.err, ac->c.errstr);
+    const char *why = c->rb.bad         ? c->rb.why
+                      : c->drop         ? c->why
+                      : ac->c.errstr[0] ? ac->c.errstr
+                                        : "connection closed";
     conn_failed(c, c->state == CS_UP, why);
 }
 
@@ -320,7 +358,10 @@ static void conn_start(rconn_t *c)
         conn_failed(c, 0, why);
         return;
     }
-    if (gw_redis_loop_attach(ac, r->base) != REDIS_OK) {
+    gw_reply_bound_attach(&c->rb, ac->c.reader, r->o.max_reply_bytes, c->is_sub,
+                          c->is_sub ? NULL : ac);
+    c->told = 0;
+    if (gw_redis_loop_attach(ac, r->base, on_read_done) != REDIS_OK) {
         redisAsyncFree(ac);
         conn_failed(c, 0, "could not attach to the event loop");
         return;
@@ -410,20 +451,43 @@ static void deliver(gw_redis_t *r, gw_redis_cb cb, void *arg, const redisReply *
     }
 }
 
+/* The first command to hear of a teardown caused by a bad reply is the one that reply answered
+ * (replies come in order): it hears GW_REDIS_ERROR and why; the others GW_REDIS_DOWN. */
+static void tell_bad(gw_redis_t *r, const tok_t *t)
+{
+    const char *why = r->cmd.rb.why;
+    gw_stat_inc(&r->st.errors);
+    if (t->cb)
+        t->cb(t->arg, GW_REDIS_ERROR, why, strlen(why), 0);
+    else if (t->acb)
+        t->acb(t->arg, GW_REDIS_ERROR, NULL, 0);
+}
+
 static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
 {
     tok_t *t = privdata;
     gw_redis_t *r = t->r;
+    rconn_t *c = &r->cmd;
+    int bad = 0;
     r->npending--;
     tok_unlink(r, t);
-    if (!reply) r->cmd.closing = 1; /* teardown: commands issued from the callback are refused */
+    if (!reply) {
+        c->closing = 1; /* teardown: commands issued from the callback are refused */
+        gw_reply_bound_error(&c->rb, ac->c.err, ac->c.errstr);
+        if ((bad = c->rb.bad && !c->told)) c->told = 1;
+    } else if (c->suspect) { /* a good reply after a bad one: back to the usual backoff */
+        c->suspect = 0;
+        c->backoff_ms = r->o.backoff_min_ms;
+    }
     if (!t->delivered) {
         if (reply) {
             r->consec_timeouts = 0;
             gw_stat_add(&r->st.latency_us_sum, gw_mono_us() - t->start_us);
             gw_stat_inc(&r->st.latency_count);
         }
-        if (t->cb)
+        if (bad)
+            tell_bad(r, t);
+        else if (t->cb)
             deliver(r, t->cb, t->arg, reply);
         else if (t->acb)
             deliver_array(r, t->acb, t->arg, reply);
@@ -542,10 +606,19 @@ static void on_sub_reply(redisAsyncContext *ac, void *reply, void *privdata)
     if (!rep || c->ac != ac || c->drop) return;
     if (rep->type == REDIS_REPLY_ARRAY && rep->elements >= 3) {
         redisReply *payload = rep->element[2];
-        if (reply_is(rep->element[0], "message") && payload->type == REDIS_REPLY_STRING) {
+        /* hiredis hands us messages for other channels too (its callback left from the reply
+         * before), when a Redis sends them. */
+        const redisReply *ch = rep->element[1];
+        int ours = ch->type == REDIS_REPLY_STRING && ch->len == strlen(r->channel) &&
+                   memcmp(ch->str, r->channel, ch->len) == 0;
+        if (reply_is(rep->element[0], "message") && ours && payload->type == REDIS_REPLY_STRING) {
+            if (c->suspect) { /* a good reply after a bad one: back to the usual backoff */
+                c->suspect = 0;
+                c->backoff_ms = r->o.backoff_min_ms;
+            }
             r->on_message(r->sub_arg, payload->str, payload->len);
-        } else if (reply_is(rep->element[0], "subscribe")) {
-            conn_set_up(c);
+        } else if (reply_is(rep->element[0], "subscribe") && c->state != CS_UP) {
+            conn_set_up(c); /* once: a repeated confirmation would resync (flush L1) again */
         }
     } else if (rep->type == REDIS_REPLY_ERROR) {
         request_drop(c, rep->str, rep->len);
@@ -587,6 +660,7 @@ static int opts_check(gw_redis_opts_t *o, char *err, size_t errlen)
     o->backoff_min_ms = o->backoff_min_ms ? o->backoff_min_ms : 100;
     o->backoff_max_ms = o->backoff_max_ms ? o->backoff_max_ms : 5000;
     o->keepalive_ms = o->keepalive_ms ? o->keepalive_ms : REDIS_KEEPALIVE_MS;
+    o->max_reply_bytes = o->max_reply_bytes ? o->max_reply_bytes : GW_REDIS_MAX_REPLY_DEFAULT;
     if (o->backoff_max_ms < o->backoff_min_ms) o->backoff_max_ms = o->backoff_min_ms;
     return 0;
 }
@@ -672,6 +746,7 @@ void gw_redis_get_stats(const gw_redis_t *r, gw_redis_stats_t *out)
     out->refused = gw_stat_get(&s->refused);
     out->reconnects = gw_stat_get(&s->reconnects);
     out->disconnects = gw_stat_get(&s->disconnects);
+    out->bad_replies = gw_stat_get(&s->bad_replies);
     out->latency_us_sum = gw_stat_get(&s->latency_us_sum);
     out->latency_count = gw_stat_get(&s->latency_count);
     out->up = (int)gw_stat_get(&r->up_cmd);

@@ -8,6 +8,25 @@
 
 #include "common/redis_url.h"
 
+/* Bounded replies. hiredis 0.14.1 trusts every length a reply announces (`*2000000000` is a
+ * 16 GB element vector before one element arrives, `$300000000` is buffered until it is all
+ * in), so the client refuses, on both connections, what it never asks for:
+ *  - more than GW_REDIS_MAX_ELEMENTS array elements in one reply, nested arrays counted (the
+ *    largest command the gateway sends is L2's MGET of GW_DEPS_MAX + 2 = 18 keys; pub/sub
+ *    replies have 3 elements);
+ *  - strings adding up to more than max_reply_bytes in one reply, refused as soon as a bulk
+ *    string's length line says so, or once that much of a reply is buffered, never after;
+ *  - a reply on the command connection when no command waits for one (hiredis asserts), and
+ *    on the subscribed connection any array but [subscribe|message, channel, x] (hiredis asserts
+ *    on the shape of those);
+ * and what hiredis cannot parse (RESP3 types, bad lengths, garbage). Such a reply drops the
+ * connection: the command it answered hears GW_REDIS_ERROR (data: why), the others in flight
+ * GW_REDIS_DOWN; it is logged (warn, at most every 10 s per client) and counted (bad_replies);
+ * the client reconnects, and the backoff keeps growing until a reply on the new connection is
+ * good, so a Redis that does it again is retried at most every backoff_max_ms. */
+#define GW_REDIS_MAX_ELEMENTS      64
+#define GW_REDIS_MAX_REPLY_DEFAULT ((size_t)4 << 20) /* gw_redis_opts_t.max_reply_bytes = 0 */
+
 struct event_base;
 typedef struct gw_redis gw_redis_t;
 
@@ -27,7 +46,8 @@ typedef enum {
     GW_REDIS_NIL,     /* nil reply (GET of a missing key) */
     GW_REDIS_TIMEOUT, /* no reply within command_timeout_ms; the late reply is dropped */
     GW_REDIS_DOWN,    /* connection lost (or client freed) before the reply */
-    GW_REDIS_ERROR    /* Redis answered with an error; data/len is its text */
+    GW_REDIS_ERROR    /* Redis answered with an error, or with a reply that was refused (see
+                       * above); data/len is its text */
 } gw_redis_status_t;
 
 /* data is only valid during the call (copy what you keep); it is NULL when there is none. */
@@ -79,6 +99,7 @@ typedef struct gw_redis_stats {
     uint64_t refused;        /* calls that returned -1 */
     uint64_t reconnects;     /* times the connection came up again after being down */
     uint64_t disconnects;    /* times an up connection was lost or dropped (stalled Redis) */
+    uint64_t bad_replies;    /* either connection dropped for a refused or unreadable reply */
     uint64_t latency_us_sum; /* over replies received in time */
     uint64_t latency_count;
     int up;     /* gw_redis_up() */

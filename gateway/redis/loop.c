@@ -8,14 +8,26 @@
 typedef struct rloop {
     redisAsyncContext *ac;
     struct event *rev, *wev, *flush;
+    gw_redis_read_cb after_read;
     unsigned reading : 1, writing : 1, flushing : 1;
     unsigned in_flush : 1; /* inside redisAsyncHandleWrite called by us */
-    unsigned dead : 1;     /* hiredis cleaned up during that call: free on the way out */
+    unsigned in_read : 1;  /* inside redisAsyncHandleRead called by us */
+    unsigned dead : 1;     /* hiredis cleaned up during one of those: free on the way out */
 } rloop_t;
 
+/* hiredis frees the context (and, through rl_cleanup, l) when a read fails or a reply cannot be
+ * parsed; after_read runs only when both are still there. */
 static void rl_on_read(evutil_socket_t fd, short what, void *arg)
 {
-    redisAsyncHandleRead(((rloop_t *)arg)->ac);
+    rloop_t *l = arg;
+    l->in_read = 1;
+    redisAsyncHandleRead(l->ac);
+    if (l->dead) {
+        free(l);
+        return;
+    }
+    l->in_read = 0;
+    if (l->after_read) l->after_read(l->ac); /* may free ac and l: nothing after this */
 }
 
 static void rl_on_write(evutil_socket_t fd, short what, void *arg)
@@ -84,18 +96,20 @@ static void rl_cleanup(void *p)
     event_free(l->wev);
     event_free(l->flush);
     l->rev = l->wev = l->flush = NULL;
-    if (l->in_flush)
+    if (l->in_flush || l->in_read)
         l->dead = 1;
     else
         free(l);
 }
 
-int gw_redis_loop_attach(redisAsyncContext *ac, struct event_base *base)
+int gw_redis_loop_attach(redisAsyncContext *ac, struct event_base *base,
+                         gw_redis_read_cb after_read)
 {
     if (ac->ev.data != NULL) return REDIS_ERR;
     rloop_t *l = calloc(1, sizeof(*l));
     if (!l) return REDIS_ERR;
     l->ac = ac;
+    l->after_read = after_read;
     l->rev = event_new(base, ac->c.fd, EV_READ | EV_PERSIST, rl_on_read, l);
     l->wev = event_new(base, ac->c.fd, EV_WRITE | EV_PERSIST, rl_on_write, l);
     l->flush = event_new(base, -1, 0, rl_on_flush, l);

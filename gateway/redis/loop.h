@@ -11,8 +11,14 @@
 
 struct event_base;
 
+/* Runs after each read that hiredis handled, if the context still lives: the place to look at
+ * what its reader holds (a reply that has not arrived whole). It may free the context. */
+typedef void (*gw_redis_read_cb)(redisAsyncContext *ac);
+
 /* Like redisLibeventAttach: REDIS_OK, or REDIS_ERR (something attached already, or out of
- * memory). The events are freed through hiredis's cleanup hook when the context goes. */
-int gw_redis_loop_attach(redisAsyncContext *ac, struct event_base *base);
+ * memory). The events are freed through hiredis's cleanup hook when the context goes.
+ * after_read may be NULL. */
+int gw_redis_loop_attach(redisAsyncContext *ac, struct event_base *base,
+                         gw_redis_read_cb after_read);
 
 #endif
