@@ -1,0 +1,237 @@
+#!/usr/bin/env python3
+"""Writes the hand-made seed corpora of the fuzz targets under test/fuzz/corpus/<name>/.
+
+Run from anywhere: test/fuzz/seeds.py. Files are named after their content's purpose; existing
+files are overwritten, others (e.g. inputs a fuzzing run added) are left alone. The HTTP/2 seeds
+are frames built here (HPACK literals without Huffman coding), the rest is text."""
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def write(target, name, data):
+    d = os.path.join(HERE, "corpus", target)
+    os.makedirs(d, exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode()
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+# ---- router: byte 0 = method length, then method, then path ---------------------------------
+def route(method, path):
+    return bytes([len(method)]) + method.encode() + path.encode()
+
+
+for name, m, p in [
+    ("search", "POST", "/collections/docs/points/search"),
+    ("query_batch", "POST", "/collections/my%20coll/points/query/batch"),
+    ("scroll_pct", "POST", "/collections/c/points/%73croll"),
+    ("get_point", "GET", "/collections/c/points/42"),
+    ("upsert", "PUT", "/collections/c/points?wait=true"),
+    ("delete_coll", "DELETE", "/collections//c/"),
+    ("aliases", "POST", "/collections/aliases"),
+    ("snapshot", "GET", "/collections/c/snapshots/s.snapshot"),
+    ("gateway_api", "GET", "/api/v1/models"),
+    ("health", "GET", "/api/v1/health"),
+    ("metrics", "GET", "/metrics"),
+    ("root", "GET", "/"),
+    ("absolute", "GET", "http://x/collections"),
+    ("star", "OPTIONS", "*"),
+    ("slash2f", "POST", "/collections/a%2Fb/points/count"),
+    ("head", "HEAD", "/collections/c"),
+    ("cluster", "POST", "/collections/c/cluster"),
+]:
+    write("router", name, route(m, p))
+
+# ---- header blocks, as upstream heads and cache entries store them --------------------------
+write("hdr_block", "upstream_head",
+      "content-type: application/json\r\ncontent-length: 42\r\nvary: Origin, Access-Control-Request-Method\r\n"
+      "x-cache: MISS\r\n")
+write("hdr_block", "lf_only", "Content-Type: text/plain\nSet-Cookie: a=b\n\nTrailing: x")
+write("hdr_block", "odd_lines", ":no-name\r\nno colon here\r\n  Spaced :  value \t \r\nEmpty:\r\nk:v")
+write("hdr_block", "cr_runs", "a: b\r\r\nc:\td\t\r\n\r\n\n")
+
+# ---- redis URLs ---------------------------------------------------------------------------
+for i, u in enumerate([
+    "redis://127.0.0.1:6379/0",
+    "redis://:s3cr%2Ft@10.0.0.5:6380/2",
+    "redis://[::1]:6379",
+    "redis://localhost",
+    "redis://[fe80::1]:65535/15",
+    "rediss://127.0.0.1:6379",
+    "redis://user:pw@127.0.0.1",
+    "redis://::1:6379",
+    "redis://127.0.0.1:0",
+    "redis://127.0.0.1:6379?db=1",
+    "redis://:%zz@127.0.0.1",
+    "redis://redis.internal:6379",
+]):
+    write("redis_url", "url%02d" % i, u)
+
+# ---- Prometheus exposition text, as Qdrant and other exporters write it ---------------------
+write("prom_merge", "qdrant",
+      "# HELP app_info information about qdrant server\n# TYPE app_info gauge\n"
+      "app_info{name=\"qdrant\",version=\"1.12.0\"} 1\n"
+      "# HELP collections_total number of collections\n# TYPE collections_total gauge\n"
+      "collections_total 3\n"
+      "# HELP rest_responses_duration_seconds response duration histogram\n"
+      "# TYPE rest_responses_duration_seconds histogram\n"
+      "rest_responses_duration_seconds_bucket{method=\"POST\",endpoint=\"/collections/{name}/points/search\",le=\"0.005\"} 10\n"
+      "rest_responses_duration_seconds_bucket{method=\"POST\",endpoint=\"/collections/{name}/points/search\",le=\"+Inf\"} 12\n"
+      "rest_responses_duration_seconds_sum{method=\"POST\",endpoint=\"/collections/{name}/points/search\"} 0.0312\n"
+      "rest_responses_duration_seconds_count{method=\"POST\",endpoint=\"/collections/{name}/points/search\"} 12\n")
+write("prom_merge", "process",
+      "# HELP process_cpu_seconds_total Total user and system CPU time.\n"
+      "# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total 12.47\n"
+      "# TYPE qdrant_gateway_requests_total counter\nqdrant_gateway_requests_total 5\n"
+      "go_gc_duration_seconds{quantile=\"0.5\"} 4.1e-05 1700000000000\r\n"
+      "weird{label=\"with \\\"quotes\\\" and } brace\"} -Inf\n")
+write("prom_merge", "broken",
+      "# HELP\n# TYPE x\nno_value\nname{unclosed=\"x} 1\nname{} NaN\n1bad 2\nok 1 2 3\n"
+      "# comment only\nname{a=\"b\"}1\n")
+
+# ---- requests for the cache key: "METHOD TARGET\nheaders\n\nbody" --------------------------
+write("cache_key", "search",
+      "POST /collections/docs/points/search?timeout=5&consistency=majority\n"
+      "Content-Type: application/json\nApi-Key: k1\n\n"
+      "{\"vector\":[0.1,0.2,0.3],\"limit\":10,\"with_payload\":true}")
+write("cache_key", "query_lookup",
+      "POST /collections/c/points/query\nContent-Type: application/json\nAccept-Encoding: gzip\n\n"
+      "{\"query\":{\"recommend\":{\"positive\":[1,2]}},\"lookup_from\":{\"collection\":\"other\"},"
+      "\"with_lookup\":\"third\",\"limit\":5}")
+write("cache_key", "scroll_empty", "POST /collections/my%20coll/points/scroll\n\n")
+write("cache_key", "get_point", "GET /collections/c/points/7?with_vector=true&b=2&a=1\nAuthorization: Bearer t\n\n")
+write("cache_key", "bad_json", "POST /collections/c/points/count\n\n{\"exact\":true,}")
+write("cache_key", "groups",
+      "POST /collections/c//points/search/groups/\n\n"
+      "{ \"vector\" : [1, 2.50, -1e-3], \"group_by\":\"doc\", \"limit\":3, \"group_size\":2,"
+      " \"with_lookup\":{\"collection\":\"docs\",\"with_payload\":[\"title\"]} }")
+
+# ---- model API: byte 0 flags, client body, NUL, Qdrant's answer ------------------------------
+ANS = ("{\"result\":{\"points\":[{\"id\":4,\"version\":2,\"score\":0.9,\"payload\":{\"city\":\"London\"}},"
+       "{\"id\":\"2b0c8a5e-0b7f-4e0e-9a53-16ea1d5bd1a1\",\"version\":0,\"score\":-1.25}]},"
+       "\"status\":\"ok\",\"time\":0.001}")
+BATCH_ANS = ("{\"result\":[{\"points\":[{\"id\":1,\"score\":1.0,\"payload\":{\"a\":1}}]},"
+             "{\"points\":[]}],\"status\":\"ok\",\"time\":0.002}")
+write("models", "search", b"\x00" + b"{\"query_vector\":[0.1,0.2,0.3,0.4],\"limit\":3,\"with_payload\":true}"
+      + b"\x00" + ANS.encode())
+write("models", "search_named", b"\x02" + b"{\"query_vector\":[1,2,3],\"filter\":{\"must\":[]},"
+      b"\"score_threshold\":0.5,\"offset\":1}" + b"\x00" + ANS.encode())
+write("models", "batch", b"\x01" + b"{\"searches\":[{\"query_vector\":[0.1,0.2,0.3,0.4]},"
+      b"{\"query_vector\":[1e-3,2,3,4],\"with_payload\":[\"a\"],\"limit\":100}]}" + b"\x00"
+      + BATCH_ANS.encode())
+write("models", "bad_dims", b"\x00{\"query_vector\":[1,2],\"limit\":0}")
+write("models", "bad_field", b"\x03{\"searches\":[{\"query_vector\":[1,2,3],\"lmit\":4}]}")
+write("models", "not_object", b"\x00[1,2,3]")
+write("models", "answer_only", b"\x05 \x00" + BATCH_ANS.encode())
+
+# ---- configuration files: the shipped ones live in conf/, copied here ------------------------
+conf = os.path.join(HERE, "..", "..", "conf")
+for f in sorted(os.listdir(conf)):
+    if f.endswith(".yaml"):
+        with open(os.path.join(conf, f), "rb") as fh:
+            write("config", f, fh.read())
+write("config", "includes", "include: [performance.yaml, models.yaml]\nserver:\n  workers: 4\n")
+write("config", "include_loop", "include: loop.yaml\n")
+write("config", "include_bad", "include:\n  - bad.yaml\n")
+write("config", "errors",
+      "server:\n  workers: yes\n  listen: \"[::1]:80\"\ncache:\n  ttl: 1.5s\n  local:\n    max_bytes: 1GB\n"
+      "models:\n  mini:\n    collection: docs\n    dimension: 4\n    max_limit: 5\n    default_limit: 10\n")
+write("config", "anchors", "a: &x 1\nb: *x\n---\nc: 2\n")
+
+# ---- HTTP/1.1 requests ----------------------------------------------------------------------
+H1 = {
+    "get_health": "GET /api/v1/health HTTP/1.1\r\nHost: gw\r\n\r\n",
+    "search_cl": "POST /collections/docs/points/search HTTP/1.1\r\nHost: gw\r\n"
+                 "Content-Type: application/json\r\nContent-Length: 35\r\n\r\n"
+                 "{\"vector\":[0.1,0.2,0.3],\"limit\":10}",
+    "chunked": "POST /collections/c/points/query HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: chunked\r\n"
+               "Content-Type: application/json\r\n\r\n5\r\n{\"lim\r\n9;ext=1\r\nit\":1}   \r\n0\r\nTrailer: x\r\n\r\n",
+    "pipelined": "GET /api/v1/health HTTP/1.1\r\nHost: gw\r\n\r\n"
+                 "GET /api/v1/models HTTP/1.1\r\nHost: gw\r\n\r\n"
+                 "GET /api/v1/nope HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n",
+    "te_gzip": "DELETE /collections/x HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: gzip\r\n\r\n",
+    "te_cl": "POST /collections/c/points HTTP/1.1\r\nHost: gw\r\nContent-Length: 4\r\n"
+             "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    "te_http10": "POST /x HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    "dash_header": "GET /metrics HTTP/1.1\r\nHost: gw\r\n-: dash\r\nX-Request-Id: abc-123\r\n\r\n",
+    "http2_line": "GET / HTTP/2.0\r\nHost: gw\r\n\r\n",
+    "no_host": "GET /collections HTTP/1.1\r\n\r\n",
+    "two_hosts": "GET /collections HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+    "absolute": "GET http://gw/collections/c HTTP/1.1\r\nHost: gw\r\n\r\n",
+    "connect": "CONNECT gw:443 HTTP/1.1\r\nHost: gw:443\r\n\r\n",
+    "expect": "PUT /collections/c/points?wait=true HTTP/1.1\r\nHost: gw\r\nExpect: 100-continue\r\n"
+              "Content-Length: 2\r\n\r\n{}",
+    "purge": "POST /api/v1/cache/purge HTTP/1.1\r\nHost: gw\r\nApi-Key: admin\r\nContent-Length: 0\r\n\r\n",
+    "model_search": "POST /api/v1/models/minilm/vectors/search HTTP/1.1\r\nHost: gw\r\n"
+                    "Content-Type: application/json\r\nContent-Length: 26\r\n\r\n{\"query_vector\":[1,2,3]}\r\n",
+    "too_big": "POST /collections/c/points/search HTTP/1.1\r\nHost: gw\r\nContent-Length: 99999\r\n\r\n",
+    "head": "HEAD /api/v1/health HTTP/1.1\r\nHost: gw\r\n\r\n",
+    "keepalive10": "GET /api/v1/health HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /api/v1/health HTTP/1.0\r\n\r\n",
+    "bare_lf": "GET /api/v1/health HTTP/1.1\nHost: gw\n\n",
+    "obs_fold": "GET /api/v1/health HTTP/1.1\r\nHost: gw\r\nX-A: a\r\n b\r\n\r\n",
+    "h2c_upgrade": "GET / HTTP/1.1\r\nHost: gw\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+                   "HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n",
+}
+for k, v in H1.items():
+    write("h1", k, v)
+
+
+# ---- HTTP/2: frames after the preface --------------------------------------------------------
+def frame(ftype, flags, sid, payload=b""):
+    return struct.pack(">I", len(payload))[1:] + bytes([ftype, flags]) + struct.pack(">I", sid) + payload
+
+
+def settings(*pairs, ack=False):
+    return frame(4, 1 if ack else 0, 0, b"".join(struct.pack(">HI", k, v) for k, v in pairs))
+
+
+def hpack_str(s):
+    b = s.encode()
+    assert len(b) < 127
+    return bytes([len(b)]) + b
+
+
+def hpack(headers):
+    out = b""
+    for k, v in headers:
+        out += b"\x00" + hpack_str(k) + hpack_str(v)  # literal without indexing, new name
+    return out
+
+
+def req(sid, method, path, extra=(), end_stream=True):
+    hs = [(":method", method), (":scheme", "http"), (":authority", "gw"), (":path", path)] + list(extra)
+    return frame(1, 0x4 | (0x1 if end_stream else 0), sid, hpack(hs))
+
+
+SET = settings((3, 100), (4, 65535))
+H2 = {
+    "get_health": SET + req(1, "GET", "/api/v1/health"),
+    "two_streams": SET + settings(ack=True) + req(1, "GET", "/api/v1/models") + req(3, "GET", "/metrics"),
+    "post_body": SET + req(1, "POST", "/collections/c/points/search",
+                           [("content-type", "application/json"), ("content-length", "13")], end_stream=False)
+    + frame(0, 0, 1, b"{\"limit\":") + frame(0, 1, 1, b"10}\n"),
+    "ping_wu": SET + frame(6, 0, 0, b"12345678") + frame(8, 0, 0, struct.pack(">I", 1 << 20)),
+    "rst": SET + req(1, "POST", "/collections/c/points", end_stream=False) + frame(3, 0, 1, struct.pack(">I", 8)),
+    "goaway": SET + frame(7, 0, 0, struct.pack(">II", 0, 0)),
+    "continuation": SET + frame(1, 0x1, 1, hpack([(":method", "GET"), (":scheme", "http")]))
+    + frame(9, 0x4, 1, hpack([(":authority", "gw"), (":path", "/api/v1/health")])),
+    "bad_even_stream": SET + req(2, "GET", "/"),
+    "priority": SET + frame(2, 0, 3, struct.pack(">IB", 1, 16)) + req(3, "GET", "/api/v1/health"),
+    "padded": SET + frame(1, 0x4 | 0x1 | 0x8, 1, b"\x03" + hpack([(":method", "GET"), (":scheme", "http"),
+                                                                  (":authority", "gw"), (":path", "/")]) + b"\0\0\0"),
+    "connect": SET + frame(1, 0x5, 1, hpack([(":method", "CONNECT"), (":authority", "gw:443")])),
+    "te_header": SET + req(1, "GET", "/api/v1/health", [("te", "trailers"), ("connection", "close")]),
+    "empty": b"",
+}
+for k, v in H2.items():
+    write("h2", k, v)
+
+# ---- sniffer -------------------------------------------------------------------------------
+write("sniff", "preface", b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + SET)
+write("sniff", "h1", "GET / HTTP/1.1\r\nHost: gw\r\n\r\n")
+write("sniff", "pri_h1", "PRI * HTTP/1.1\r\n\r\n")
+write("sniff", "broken_preface", "PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n")
+write("sniff", "tls", b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03")
