@@ -197,7 +197,7 @@ static int merge_sample(gw_prom_merge_t *m, const char *line, size_t len, fam_t 
                         const char *label, const char *value, const char *const *reserved)
 {
     size_t nl = name_len(line, len);
-    if (nl == 0) return -1;
+    if (nl == 0 || memchr(line, '\0', len)) return -1; /* a NUL would cut the copy short */
     const char *p = line + nl, *end = line + len;
     const char *labels = NULL;
     size_t ll = 0;

@@ -394,6 +394,15 @@ static int include_loop(loader_t *ld, const struct stat *st, const char *path, c
     return 0;
 }
 
+/* A path inside a message: as it is, or quoted and escaped when it holds control bytes (an
+ * include written as a multi-line scalar), so the message stays one line. */
+static const char *shown_path(const char *path, char *buf, size_t buflen)
+{
+    for (const char *s = path; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f) return yc_quote(path, strlen(path), buf, buflen);
+    return path;
+}
+
 /* Reads and applies one file. from / from_line: the including file, NULL for the top one. */
 static int load_path(loader_t *ld, const char *name, const char *from, unsigned from_line)
 {
@@ -408,12 +417,15 @@ static int load_path(loader_t *ld, const char *name, const char *from, unsigned 
         goto fail;
     }
     if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) < 0) {
-        snprintf(msg, sizeof msg, "%s: %s", path, errno_text(errno, eb, sizeof eb));
+        char q[128];
+        snprintf(msg, sizeof msg, "%s: %s", shown_path(path, q, sizeof q),
+                 errno_text(errno, eb, sizeof eb));
         goto fail_read;
     }
     if (include_loop(ld, &st, path, from, from_line) < 0) goto fail;
     if (read_all(fd, &buf, &len, eb, sizeof eb) < 0) {
-        snprintf(msg, sizeof msg, "%s: %s", path, eb);
+        char q[128];
+        snprintf(msg, sizeof msg, "%s: %s", shown_path(path, q, sizeof q), eb);
         goto fail_read;
     }
     ld->chain[ld->depth++] = (frame_t){.path = path, .dev = st.st_dev, .ino = st.st_ino};

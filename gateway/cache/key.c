@@ -63,6 +63,19 @@ static int span_cmp(const void *a, const void *b)
     return c ? c : (x->len > y->len) - (x->len < y->len);
 }
 
+/* A timeout Qdrant accepts: 1 to 19 decimal digits, not 0. Anything else ("abc", "", "-5")
+ * stays in the key, so its answer (Qdrant's 400) is never mixed with a valid request's. */
+static int valid_timeout(const char *v, size_t n)
+{
+    if (n == 0 || n > 19) return 0;
+    int nonzero = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] < '0' || v[i] > '9') return 0;
+        nonzero |= v[i] != '0';
+    }
+    return nonzero;
+}
+
 long gw_ckey_norm_query(const char *q, size_t len, char *out, size_t cap)
 {
     span_t params[CKEY_MAX_PARAMS];
@@ -76,7 +89,7 @@ long gw_ckey_norm_query(const char *q, size_t len, char *out, size_t cap)
         if (s.len == 0) continue;
         const char *eq = memchr(s.p, '=', s.len);
         size_t nl = eq ? (size_t)(eq - s.p) : s.len;
-        if (nl == 7 && memcmp(s.p, "timeout", 7) == 0)
+        if (nl == 7 && memcmp(s.p, "timeout", 7) == 0 && eq && valid_timeout(eq + 1, s.len - 8))
             continue; /* how long Qdrant may take does not change the answer */
         if (n == CKEY_MAX_PARAMS) return -1;
         params[n++] = s;
@@ -128,6 +141,9 @@ static int add_lookup(gw_deps_t *deps, const gw_cjnode_t *v)
     return gw_deps_add(deps, name, len);
 }
 
+/* Walks the body for the collections it reads besides the path's (-1: too many) and for what
+ * makes its answer not a function of request and data: {"sample": "random"} anywhere (a query
+ * or a prefetch) draws a fresh sample on every call (-2: never stored). 0 otherwise. */
 static int find_deps(gw_deps_t *deps, const gw_cjnode_t *v)
 {
     int obj = gw_cjnode_type(v) == GW_CJ_OBJ;
@@ -140,7 +156,13 @@ static int find_deps(gw_deps_t *deps, const gw_cjnode_t *v)
              (kl == 11 && memcmp(k, "with_lookup", 11) == 0)) &&
             add_lookup(deps, item) != 0)
             return -1;
-        if (find_deps(deps, item) != 0) return -1;
+        if (k && kl == 6 && memcmp(k, "sample", 6) == 0) {
+            size_t sl = 0;
+            const char *sv = gw_cjnode_str(item, &sl);
+            if (sv && sl == 6 && memcmp(sv, "random", 6) == 0) return -2;
+        }
+        int rc = find_deps(deps, item);
+        if (rc != 0) return rc;
     }
     return 0;
 }
@@ -159,7 +181,9 @@ static int digest_body(gw_digest_t *d, gw_deps_t *deps, const char *body, size_t
         return -1;
     }
     int rc = find_deps(deps, gw_cjson_root(doc));
-    if (rc != 0) *why = "too many collections";
+    if (rc == -2) *why = "random sample: Qdrant draws a new one every call";
+    else if (rc != 0) *why = "too many collections";
+    if (rc != 0) rc = -1;
     gw_digest_u64(d, 1);
     if (rc == 0) gw_cjson_digest(doc, d);
     gw_cjson_free(doc);

@@ -265,10 +265,10 @@ static int h1_build_request(h1_conn_t *c, gw_req_t *r)
     if (gw_head_give(&c->head, r, 0) != 0) return -1;
     r->method = llhttp_method_name((llhttp_method_t)c->parser.method);
     r->method_len = strlen(r->method);
-    r->target = r->raw;
+    r->target = r->raw ? r->raw : ""; /* no bytes at all: an empty target (400 follows) */
     r->target_len = c->url_len;
     r->path = r->target;
-    const char *q = memchr(r->target, '?', r->target_len);
+    const char *q = r->target_len ? memchr(r->target, '?', r->target_len) : NULL;
     r->path_len = q ? (size_t)(q - r->target) : r->target_len;
     if (q) {
         r->query = q + 1;

@@ -5,6 +5,7 @@ Run from anywhere: test/fuzz/seeds.py. Files are named after their content's pur
 files are overwritten, others (e.g. inputs a fuzzing run added) are left alone. The HTTP/2 seeds
 are frames built here (HPACK literals without Huffman coding), the rest is text."""
 import os
+import re
 import struct
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -132,7 +133,8 @@ conf = os.path.join(HERE, "..", "..", "conf")
 for f in sorted(os.listdir(conf)):
     if f.endswith(".yaml"):
         with open(os.path.join(conf, f), "rb") as fh:
-            write("config", f, fh.read())
+            # Production addresses stay in the production profile (ground rule 1): loopback here.
+            write("config", f, re.sub(rb"192\.168\.10\.(\d+)", rb"127.0.10.\1", fh.read()))
 write("config", "includes", "include: [performance.yaml, models.yaml]\nserver:\n  workers: 4\n")
 write("config", "include_loop", "include: loop.yaml\n")
 write("config", "include_bad", "include:\n  - bad.yaml\n")

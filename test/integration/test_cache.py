@@ -149,6 +149,26 @@ class CacheBasicsTest(unittest.TestCase):
         s, x, _, _ = self.cl.query(body=body)
         self.assertEqual(x, "HIT")
 
+    def test_random_sample_is_never_stored(self):
+        # Qdrant draws a fresh sample every call: repeating one for the TTL would be wrong.
+        body = {"query": {"sample": "random"}, "limit": 3}
+        for _ in range(3):
+            s, x, _, _ = self.cl.query(body=body)
+            self.assertEqual(s, 200)
+            self.assertEqual(x, "BYPASS")
+
+    def test_invalid_timeout_is_part_of_the_key(self):
+        # A valid timeout does not change the answer and shares the entry; an invalid one gets
+        # Qdrant's own answer (a 400 from real Qdrant), never the valid request's entry.
+        self.purge()
+        body = {"query": [0.3, 0.1, 0.2, 0.4], "limit": 2}
+        path = "/collections/c/points/query"
+        self.assertEqual(self.cl.req("POST", path, body)[1], "MISS")
+        self.assertEqual(self.cl.req("POST", path + "?timeout=5", body)[1], "HIT")
+        for bad in ("abc", "", "-5", "0"):
+            x = self.cl.req("POST", path + "?timeout=" + bad, body)[1]
+            self.assertNotEqual(x, "HIT", "timeout=%s answered from the valid entry" % bad)
+
     def test_uncacheable_routes_have_no_x_cache(self):
         for method, path in (("GET", "/collections"), ("GET", "/collections/c"),
                              ("GET", "/telemetry")):

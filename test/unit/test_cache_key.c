@@ -224,6 +224,15 @@ START_TEST(key_query_order_and_timeout)
     ck_assert_int_eq(memcmp(out, "a=1&b=2&c", 9), 0);
     ck_assert_int_eq(gw_ckey_norm_query("timeout=1", 9, out, sizeof(out)), 0);
     ck_assert_int_eq(gw_ckey_norm_query("a=1&b=2", 7, out, 3), -1);
+    /* Only a timeout Qdrant accepts is dropped: the others get Qdrant's 400, which must not be
+     * answered from a valid request's entry (issue 19, item 7). */
+    static const char *const invalid[] = {"timeout=abc", "timeout=", "timeout=-5", "timeout",
+                                          "timeout=0", "timeout=+5", "timeout=12345678901234567890"};
+    for (size_t i = 0; i < sizeof(invalid) / sizeof(invalid[0]); i++) {
+        long k = gw_ckey_norm_query(invalid[i], strlen(invalid[i]), out, sizeof(out));
+        ck_assert_int_eq(k, (long)strlen(invalid[i]));
+        ck_assert_int_eq(memcmp(out, invalid[i], (size_t)k), 0);
+    }
 }
 END_TEST
 
@@ -272,6 +281,22 @@ START_TEST(key_not_cacheable)
     mkreq(&f, "POST", "/collections/c/points/query", NULL, NULL);
     ck_assert_int_eq(gw_ckey_build(&k, &f.r, "{\"a\":", 5, 1, &why), -1);
     ck_assert_str_eq(why, "body is not valid JSON");
+    /* A random sample is a new answer every call (issue 19, item 9): in the query, in a
+     * prefetch, in a batch; "sample" as a payload key or other value does not count. */
+    static const char *const random[] = {
+        "{\"query\":{\"sample\":\"random\"},\"limit\":3}",
+        "{\"prefetch\":[{\"query\":{\"sample\":\"random\"}}],\"query\":{\"fusion\":\"rrf\"}}",
+        "{\"searches\":[{\"query\":[1,2]},{\"query\":{\"sample\":\"random\"}}]}",
+    };
+    for (size_t i = 0; i < NELEM(random); i++) {
+        why = NULL;
+        ck_assert_int_eq(gw_ckey_build(&k, &f.r, random[i], strlen(random[i]), 1, &why), -1);
+        ck_assert_ptr_nonnull(strstr(why, "random sample"));
+    }
+    static const char *const fine[] = {"{\"filter\":{\"must\":[{\"key\":\"sample\",\"match\":{\"value\":\"random\"}}]}}",
+                                       "{\"query\":{\"sample\":\"other\"}}"};
+    for (size_t i = 0; i < NELEM(fine); i++)
+        ck_assert_int_eq(gw_ckey_build(&k, &f.r, fine[i], strlen(fine[i]), 1, &why), 0);
     static const char *const writes[][2] = {
         {"PUT", "/collections/c/points"},
         {"POST", "/collections/c/points/delete"},

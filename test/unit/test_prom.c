@@ -124,6 +124,21 @@ START_TEST(merge_drops_reserved_prefixes)
 }
 END_TEST
 
+/* A NUL inside a label value would cut the relabelled copy short (found by fuzz_prom_merge):
+ * the line is dropped as malformed, the others kept. */
+START_TEST(merge_drops_lines_with_nul)
+{
+    static const char text[] = "a{b=\"x\0y\"} 1\nok 2\n";
+    gw_prom_merge_t *m = gw_prom_merge_new();
+    ck_assert_uint_eq(gw_prom_merge_add(m, text, sizeof(text) - 1, "upstream", "n1", NULL), 1);
+    gw_text_t t = {0};
+    gw_prom_merge_write(m, &t);
+    gw_prom_merge_free(m);
+    ck_assert_str_eq(t.p, "ok{upstream=\"n1\"} 2\n");
+    gw_text_free(&t);
+}
+END_TEST
+
 static Suite *prom_suite(void)
 {
     Suite *s = suite_create("prom");
@@ -133,6 +148,7 @@ static Suite *prom_suite(void)
     tcase_add_test(tc, samples_and_escaping);
     tcase_add_test(tc, merge_relabels_and_groups_families);
     tcase_add_test(tc, merge_drops_reserved_prefixes);
+    tcase_add_test(tc, merge_drops_lines_with_nul);
     suite_add_tcase(s, tc);
     return s;
 }
