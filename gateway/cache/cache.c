@@ -127,6 +127,44 @@ static int is_failure(int status)
     return status >= 500;
 }
 
+/* Whether a shared cache may keep this answer (RFC 9111 3 and 5.2.2): no Set-Cookie, no
+ * Cache-Control private / no-store / no-cache, a Vary naming only request headers every key
+ * covers, and a JSON body (checked again on the bytes when it is not content-encoded). NULL when
+ * it may, else why not (for the debug log). *encoded: a Content-Encoding was present. */
+static const char *answer_unshareable(const gw_hdr_t *hdrs, size_t n, int *encoded)
+{
+    int json = 0;
+    *encoded = 0;
+    for (size_t i = 0; i < n; i++) {
+        const gw_hdr_t *h = &hdrs[i];
+        if (gw_header_name_eq(h->name, h->name_len, "set-cookie")) return "Set-Cookie";
+        if (gw_header_name_eq(h->name, h->name_len, "cache-control") &&
+            (gw_header_has_token(h->value, h->value_len, "private") ||
+             gw_header_has_token(h->value, h->value_len, "no-store") ||
+             gw_header_has_token(h->value, h->value_len, "no-cache")))
+            return "Cache-Control forbids a shared cache";
+        if (gw_header_name_eq(h->name, h->name_len, "content-encoding")) *encoded = 1;
+        if (gw_header_name_eq(h->name, h->name_len, "content-type"))
+            json = h->value_len >= 16 && gw_header_name_eq(h->value, 16, "application/json");
+        if (gw_header_name_eq(h->name, h->name_len, "vary")) {
+            const char *v = h->value, *end = h->value + h->value_len;
+            while (v < end) {
+                const char *comma = memchr(v, ',', (size_t)(end - v));
+                const char *e = comma ? comma : end, *b = v;
+                while (b < e && (*b == ' ' || *b == '\t'))
+                    b++;
+                const char *t = e;
+                while (t > b && (t[-1] == ' ' || t[-1] == '\t'))
+                    t--;
+                if (t > b && !gw_ckey_vary_keyed(b, (size_t)(t - b)))
+                    return "Vary names a header the key does not cover";
+                v = comma ? comma + 1 : end;
+            }
+        }
+    }
+    return json ? NULL : "not a JSON answer";
+}
+
 static int read_on_head(void *ctx, gw_req_t *r, int status, gw_hdr_t *hdrs, size_t *n, size_t room,
                         int64_t clen)
 {
@@ -140,6 +178,15 @@ static int read_on_head(void *ctx, gw_req_t *r, int status, gw_hdr_t *hdrs, size
     }
     const gw_config_t *cfg = cr->c->cfg;
     if (cr->capturing && clen > (int64_t)cfg->cache_max_entry_bytes) cr->capturing = 0;
+    if (cr->capturing && status == 200) {
+        int encoded;
+        const char *why = answer_unshareable(hdrs, *n, &encoded);
+        if (why) {
+            gw_log_debug("request %s: answer not stored: %s", r->id, why);
+            cr->capturing = 0;
+        }
+        cr->encoded = encoded;
+    }
     if (cr->capturing) {
         cr->cap_hdrs = evbuffer_new();
         cr->cap_body = evbuffer_new();
@@ -165,6 +212,18 @@ static void read_on_body(void *ctx, const void *data, size_t len)
         evbuffer_add(cr->cap_body, data, len);
 }
 
+/* Qdrant's answers are {"result": ..., "status": ..., "time": ...}: an object, and this is
+ * the cheap part of that check (a body cut short or something else is not stored). */
+static int json_envelope(const char *b, size_t n)
+{
+    size_t i = 0, j = n;
+    while (i < n && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n'))
+        i++;
+    while (j > i && (b[j - 1] == ' ' || b[j - 1] == '\t' || b[j - 1] == '\r' || b[j - 1] == '\n'))
+        j--;
+    return j - i >= 2 && b[i] == '{' && b[j - 1] == '}';
+}
+
 /* The captured answer as an entry under the request's L1 key; NULL if none. */
 static gw_centry_t *creq_make_entry(creq_t *cr)
 {
@@ -173,6 +232,7 @@ static gw_centry_t *creq_make_entry(creq_t *cr)
     size_t hl = evbuffer_get_length(cr->cap_hdrs), bl = evbuffer_get_length(cr->cap_body);
     const void *h = hl ? (const void *)evbuffer_pullup(cr->cap_hdrs, -1) : "";
     const void *b = bl ? (const void *)evbuffer_pullup(cr->cap_body, -1) : "";
+    if (cr->status == 200 && !cr->encoded && !json_envelope(b, bl)) return NULL;
     return gw_centry_new(cr->l1key, cr->status, h, hl, b, bl, gw_mono_us(), sh->ttl_us[cr->cls],
                          cr->c->cfg->cache_stale_if_error_ms * 1000u);
 }

@@ -81,6 +81,7 @@ struct creq {
     unsigned l2_known : 1;   /* l2gens hold Redis's current generations: may store to L2 */
     unsigned capturing : 1;  /* copying the upstream answer */
     unsigned write_seen : 1; /* a write's outcome has been acted on */
+    unsigned encoded : 1;    /* the answer has a Content-Encoding: its bytes are not JSON */
     const char *xcache;      /* X-Cache value for a forwarded answer */
     int pending;             /* Redis replies still due */
     gw_ckey_t key;

@@ -212,12 +212,11 @@ int gw_ckey_build(gw_ckey_t *k, const gw_req_t *r, const char *body, size_t len,
         *why = "out of memory";
         return -1;
     }
-    gw_digest_field(&d, "qgw-key-1", 9); /* bump when the key layout changes */
+    gw_digest_field(&d, "qgw-key-2", 9); /* bump when the key layout changes */
     gw_digest_field(&d, r->method, r->method_len);
     digest_path(&d, r->path, r->path_len);
     gw_digest_field(&d, q, (size_t)ql);
-    gw_ckey_digest_header(&d, r, "content-type");
-    gw_ckey_digest_header(&d, r, "accept-encoding");
+    gw_ckey_digest_varying(&d, r);
     if (per_credential) {
         gw_ckey_digest_header(&d, r, "api-key");
         gw_ckey_digest_header(&d, r, "authorization");
@@ -303,4 +302,25 @@ unsigned gw_ckey_cache_control(const gw_req_t *r)
         }
     }
     return out;
+}
+
+/* The request headers an answer may vary on that every key covers: Content-Type and
+ * Accept-Encoding (how the body reads and is encoded) and what Qdrant's CORS answer varies on
+ * (Vary: Origin, Access-Control-Request-*), so a hit never replays another origin's
+ * Access-Control-Allow-Origin. */
+static const char *const varying[] = {"content-type", "accept-encoding", "origin",
+                                      "access-control-request-method",
+                                      "access-control-request-headers", NULL};
+
+void gw_ckey_digest_varying(gw_digest_t *d, const gw_req_t *r)
+{
+    for (const char *const *k = varying; *k; k++)
+        gw_ckey_digest_header(d, r, *k);
+}
+
+int gw_ckey_vary_keyed(const char *name, size_t len)
+{
+    for (const char *const *k = varying; *k; k++)
+        if (gw_header_name_eq(name, len, *k)) return 1;
+    return 0;
 }

@@ -3,8 +3,8 @@
  *
  * The key covers: method, path (with '/' runs merged and trailing '/' dropped, as Qdrant routes
  * it), the query string without `timeout` and with its parameters sorted, the canonical JSON
- * body, the client's credentials (unless entries are shared across keys), Content-Type and
- * Accept-Encoding. The collection generations are added separately (gw_ckey_l1) because they
+ * body, the client's credentials (unless entries are shared across keys), Content-Type,
+ * Accept-Encoding, and the CORS request headers (Origin, Access-Control-Request-*). The collection generations are added separately (gw_ckey_l1) because they
  * change while the rest does not. */
 #ifndef GW_CACHE_KEY_H
 #define GW_CACHE_KEY_H
@@ -47,6 +47,12 @@ int gw_ckey_l1(const gw_ckey_t *k, const uint64_t *gens, uint64_t global,
 /* Request Cache-Control directives the cache honours. */
 enum { GW_CC_NO_CACHE = 1, GW_CC_NO_STORE = 2 };
 unsigned gw_ckey_cache_control(const gw_req_t *r);
+
+/* Feeds the request headers every key covers (gw_ckey_vary_keyed) into d. */
+void gw_ckey_digest_varying(gw_digest_t *d, const gw_req_t *r);
+/* True when the request header `name` is part of every key, so an answer whose Vary names it
+ * may be stored (Accept-Encoding, Content-Type, Origin, Access-Control-Request-*). */
+int gw_ckey_vary_keyed(const char *name, size_t len);
 
 /* The query string the key uses: `timeout` removed, parameters sorted, joined by '&'. Writes at
  * most cap bytes; returns the length, or -1 if it does not fit. */

@@ -44,14 +44,13 @@ static int raw_digest(const gw_req_t *r, const char *body, size_t len, int per_c
 {
     gw_digest_t d;
     if (gw_digest_init(&d) != 0) return -1;
-    gw_digest_field(&d, "qgw-raw-1", 9);
+    gw_digest_field(&d, "qgw-raw-2", 9);
     gw_digest_u64(&d, (uint64_t)per_credential);
     gw_digest_field(&d, r->method, r->method_len);
     gw_digest_field(&d, r->path, r->path_len);
     gw_digest_field(&d, r->query ? r->query : "", r->query ? r->query_len : 0);
     gw_digest_field(&d, r->route.collection ? r->route.collection : "", r->route.collection_len);
-    gw_ckey_digest_header(&d, r, "content-type");
-    gw_ckey_digest_header(&d, r, "accept-encoding");
+    gw_ckey_digest_varying(&d, r);
     if (per_credential) {
         gw_ckey_digest_header(&d, r, "api-key");
         gw_ckey_digest_header(&d, r, "authorization");
