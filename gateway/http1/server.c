@@ -46,6 +46,7 @@ typedef struct h1_conn {
     unsigned msg_complete : 1; /* the current request has been read to its end */
     unsigned paused : 1;       /* parser paused at a message boundary */
     unsigned body_blocked : 1; /* handler is behind on the request body */
+    unsigned resume_wait : 1;  /* the next request waits for queued answers to drain */
     unsigned chunked_out : 1;  /* the current response uses chunked framing */
     unsigned close_after : 1;  /* close once the current response is written */
     unsigned closing : 1;      /* flushing the last bytes, then lingering, then free */
@@ -568,6 +569,17 @@ static void h1_on_resume(evutil_socket_t fd, short what, void *arg)
         return;
     }
     if (c->paused && !c->req) {
+        /* A pipelining client that does not read its answers: the next request waits until
+         * they drain below the low-water mark (h1_on_write), so a connection holds at most
+         * about GW_REQ_HIGH_WATER of answers, not one per pipelined request. */
+        struct evbuffer *out = bufferevent_get_output(c->bev);
+        if (c->direct && c->flush_pending && evbuffer_get_length(out) >= GW_REQ_HIGH_WATER)
+            h1_flush(c);
+        if (evbuffer_get_length(out) >= GW_REQ_HIGH_WATER) {
+            c->resume_wait = 1;
+            if (!(bufferevent_get_enabled(c->bev) & EV_WRITE)) bufferevent_enable(c->bev, EV_WRITE);
+            return;
+        }
         c->paused = 0;
         llhttp_resume(&c->parser);
     }
@@ -582,6 +594,10 @@ static void h1_on_write(struct bufferevent *bev, void *arg)
     if (c->closing) {
         if (evbuffer_get_length(bufferevent_get_output(bev)) == 0) h1_flushed(c);
         return;
+    }
+    if (c->resume_wait && evbuffer_get_length(bufferevent_get_output(bev)) < GW_REQ_HIGH_WATER) {
+        c->resume_wait = 0;
+        event_active(c->resume_ev, EV_READ, 0);
     }
     gw_req_t *r = c->req;
     if (r && !r->finished && (r->holders & GW_REQ_HANDLER) && r->handler && r->handler->on_drain)
