@@ -673,6 +673,30 @@ class DebTest(unittest.TestCase):
                  and not re.match(r"lib(asan|ubsan|lsan|tsan)\d|libgcc-s1$|libstdc\+\+6$", d)}
         self.assertFalse(extra - runtime, "the Dockerfile's runtime stage misses a library the binary links")
 
+    def test_check_deb(self):
+        """scripts/check-deb (what .ci/run runs on the release .deb) accepts this package and
+        names what a repacked one lacks: no postrm, a prerm that is not executable, no unit."""
+        script = os.path.join(SRC, "scripts", "check-deb")
+        rc, out, err = run([script, self.deb])
+        self.assertEqual(rc, 0, out + err)
+        d = tempfile.mkdtemp(prefix="gw-deb-broken-")
+        self.addCleanup(shutil.rmtree, d, True)
+        tree = os.path.join(d, "tree")
+        rc, out, err = run(["dpkg-deb", "-R", self.deb, tree])
+        self.assertEqual(rc, 0, err)
+        os.unlink(os.path.join(tree, "DEBIAN", "postrm"))
+        os.chmod(os.path.join(tree, "DEBIAN", "prerm"), 0o644)
+        os.unlink(os.path.join(tree, "usr", "lib", "systemd", "system", "qdrant-gateway.service"))
+        broken = os.path.join(d, "broken.deb")
+        rc, out, err = run(["dpkg-deb", "--nocheck", "-b", tree, broken])
+        self.assertEqual(rc, 0, out + err)
+        rc, out, err = run([script, broken])
+        self.assertEqual(rc, 1, out + err)
+        for what in ("maintainer script postrm", "maintainer script prerm",
+                     "/usr/lib/systemd/system/qdrant-gateway.service"):
+            self.assertIn("MISSING: " + what, err)
+        self.assertNotIn("MISSING: maintainer script postinst", err)
+
     def test_installs_on_this_machine(self):
         if os.geteuid() != 0:
             self.skipTest("dpkg -i needs root (CI runs as root)")

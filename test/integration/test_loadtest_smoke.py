@@ -3,7 +3,10 @@
 # and HAProxy on free loopback ports, runs every scenario for about a second per target, and must
 # exit 0 (every target answered 2xx everywhere) having written a report with a row per target.
 # Timing figures are not asserted: tests never judge wall-clock performance; the full run
-# (loadtest/run) does, in its report.
+# (loadtest/run) does, in its report. Neither git nor gnuplot is required: without git (or
+# outside a checkout) the report's commit is "unknown", without gnuplot it has no charts.
+import importlib.machinery
+import importlib.util
 import os
 import re
 import shutil
@@ -15,7 +18,7 @@ import unittest
 import harness
 
 RUNNER = os.path.join(harness.SOURCE_DIR, "loadtest", "run")
-TOOLS = ("wrk", "ab", "h2load", "nginx", "haproxy", "redis-server", "gnuplot")
+TOOLS = ("wrk", "ab", "h2load", "nginx", "haproxy", "redis-server")
 LABELS = {
     "gateway": "gateway",
     "gateway-nocache": "gateway, cache off",
@@ -79,9 +82,50 @@ class LoadtestSmoke(unittest.TestCase):
             section = report.split("## Targets", 1)[1].split("\n## ", 1)[0]
             self.assertIn("with the cache off:", section)
             self.assertTrue(os.path.exists(os.path.join(out, "results.json")))
-            self.assertTrue(os.path.exists(os.path.join(out, "throughput.png")), os.listdir(out))
+            # the commit: a revision in a checkout with git, "unknown" otherwise
+            self.assertRegex(report, r"\| gateway \| [^|]*, git ([0-9a-f]{4,}( \(gateway/common modified\))?|unknown), ")
+            if shutil.which("gnuplot"):
+                self.assertTrue(os.path.exists(os.path.join(out, "throughput.png")), os.listdir(out))
+            else:
+                self.assertIn("None: gnuplot is not installed", report)
         finally:
             shutil.rmtree(out, ignore_errors=True)
+
+
+def load_runner():
+    """loadtest/run as a module (it has no .py suffix; its main() runs only as a script)."""
+    loader = importlib.machinery.SourceFileLoader("loadtest_run", RUNNER)
+    spec = importlib.util.spec_from_loader("loadtest_run", loader)
+    mod = importlib.util.module_from_spec(spec)
+    loader.exec_module(mod)
+    return mod
+
+
+class SourceRevision(unittest.TestCase):
+    """The report's commit on machines without git or outside a checkout (real git, real dirs)."""
+
+    def setUp(self):
+        self.run = load_runner()
+        self.tmp = tempfile.mkdtemp(prefix="qgw-lt-rev-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+
+    def test_without_git_on_path(self):
+        path = os.environ.get("PATH", "")
+        os.environ["PATH"] = self.tmp  # an empty directory: no git
+        try:
+            self.assertEqual(self.run.source_revision(), "unknown")
+        finally:
+            os.environ["PATH"] = path
+
+    def test_outside_a_checkout(self):
+        if not shutil.which("git"):
+            self.skipTest("git is not installed (test_without_git_on_path covers this machine)")
+        self.run.ROOT = self.tmp  # a directory that is not a git work tree
+        env = {k: os.environ.pop(k) for k in ("GIT_DIR", "GIT_WORK_TREE") if k in os.environ}
+        self.addCleanup(os.environ.update, env)
+        os.environ["GIT_CEILING_DIRECTORIES"] = os.path.dirname(self.tmp)
+        self.addCleanup(os.environ.pop, "GIT_CEILING_DIRECTORIES", None)
+        self.assertEqual(self.run.source_revision(), "unknown")
 
 
 if __name__ == "__main__":
