@@ -16,6 +16,7 @@
 
 #include "common/log.h"
 #include "gateway/http/dispatch.h"
+#include "gateway/http1/framing.h"
 #include "gateway/http/head.h"
 #include "gateway/http/headers.h"
 #include "gateway/core/timer.h"
@@ -245,20 +246,6 @@ static int h1_on_header_value(llhttp_t *p, const char *at, size_t len)
     return h1_append(c, at, len);
 }
 
-/* RFC 9110 token characters: llhttp lets "Name :" through, which a proxy must refuse (the
- * next hop may read the name differently: request smuggling). */
-static int h1_is_token(const char *s, size_t n)
-{
-    static const char extra[] = "!#$%&'*+-.^_`|~";
-    if (n == 0) return 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-              (ch && strchr(extra, ch))))
-            return 0;
-    }
-    return 1;
-}
 
 /* Moves the collected bytes into the request and builds the header views. */
 static int h1_build_request(h1_conn_t *c, gw_req_t *r)
@@ -302,84 +289,6 @@ static int h1_handle_expect(h1_conn_t *c, gw_req_t *r)
     return 0;
 }
 
-/* Trims spaces and tabs around a header value view. */
-static void h1_trim(const char **v, size_t *n)
-{
-    while (*n && (**v == ' ' || **v == '\t'))
-        (*v)++, (*n)--;
-    while (*n && ((*v)[*n - 1] == ' ' || (*v)[*n - 1] == '\t'))
-        (*n)--;
-}
-
-/* RFC 9112's framing rules, checked before the request runs anywhere: llhttp refuses a
- * Transfer-Encoding other than chunked only after on_headers_complete, when the request would
- * already have been dispatched (a DELETE answered 400 yet executed). 0, or 400 with msg. */
-static int h1_check_framing(const gw_req_t *r, char *msg, size_t cap)
-{
-    size_t te = 0, host = 0;
-    const char *tev = NULL;
-    size_t tel = 0;
-    for (size_t i = 0; i < r->nhdrs; i++) {
-        const gw_hdr_t *h = &r->hdrs[i];
-        if (gw_header_name_eq(h->name, h->name_len, "transfer-encoding")) {
-            te++;
-            tev = h->value, tel = h->value_len;
-        } else if (gw_header_name_eq(h->name, h->name_len, "host")) {
-            host++;
-        }
-    }
-    const char *why = NULL;
-    if (te && r->http_minor == 0)
-        why = "Transfer-Encoding in an HTTP/1.0 request";
-    else if (te > 1)
-        why = "more than one Transfer-Encoding header";
-    else if (te) {
-        h1_trim(&tev, &tel);
-        if (!(tel == 7 && gw_header_name_eq(tev, tel, "chunked")))
-            why = "unsupported Transfer-Encoding (only chunked is accepted)";
-    }
-    if (!why && r->http_minor >= 1 && host == 0) why = "missing Host header";
-    if (!why && host > 1) why = "more than one Host header";
-    if (!why) return 0;
-    snprintf(msg, cap, "Bad request: %s", why);
-    return 400;
-}
-
-/* RFC 9112 3.2.2: a server accepts the absolute form ("http://host/path?q"): the request is
- * for the path, as if the origin form had been sent. 0, or -1 when the authority is empty. */
-static int h1_absolute_form(gw_req_t *r)
-{
-    const char *t = r->target;
-    size_t n = r->target_len, skip;
-    if (n >= 7 && gw_header_name_eq(t, 7, "http://"))
-        skip = 7;
-    else if (n >= 8 && gw_header_name_eq(t, 8, "https://"))
-        skip = 8;
-    else
-        return 0; /* not absolute: gw_req_admit judges it */
-    size_t a = skip;
-    while (a < n && t[a] != '/' && t[a] != '?')
-        a++;
-    if (a == skip) return -1;
-    if (a == n) {
-        r->target = "/";
-        r->target_len = 1;
-    } else if (t[a] == '?') {
-        r->raw[(t + a - 1) - r->raw] = '/'; /* the authority's last byte is not needed */
-        r->target = t + a - 1;
-        r->target_len = n - a + 1;
-    } else {
-        r->target = t + a;
-        r->target_len = n - a;
-    }
-    r->path = r->target;
-    const char *q = memchr(r->target, '?', r->target_len);
-    r->path_len = q ? (size_t)(q - r->target) : r->target_len;
-    r->query = q ? q + 1 : NULL;
-    r->query_len = q ? r->target_len - r->path_len - 1 : 0;
-    return 0;
-}
-
 static int h1_on_headers_complete(llhttp_t *p)
 {
     h1_conn_t *c = p->data;
@@ -392,7 +301,7 @@ static int h1_on_headers_complete(llhttp_t *p)
     }
     c->req = r;
     for (size_t i = 0; i < r->nhdrs; i++) {
-        if (!h1_is_token(r->hdrs[i].name, r->hdrs[i].name_len)) {
+        if (!gw_h1_is_token(r->hdrs[i].name, r->hdrs[i].name_len)) {
             gw_req_release(r, GW_REQ_HANDLER);
             h1_fail(c, 400, "Bad request: %s", "invalid character in a header field name");
             return -1;
@@ -406,8 +315,8 @@ static int h1_on_headers_complete(llhttp_t *p)
                  p->http_major, p->http_minor);
         status = 505;
     }
-    if (!status) status = h1_check_framing(r, msg, sizeof(msg));
-    if (!status && h1_absolute_form(r) != 0) {
+    if (!status) status = gw_h1_check_framing(r, msg, sizeof(msg));
+    if (!status && gw_h1_absolute_form(r) != 0) {
         snprintf(msg, sizeof(msg), "Bad request: an absolute-form target needs a host");
         status = 400;
     }
