@@ -14,8 +14,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const char *const reserved[] = {"qdrant_gateway_*", "process_cpu_seconds_total",
-                                       "qdrant_up", NULL};
+static const char *const reserved[] = {"qdrant_gateway_*", "process_cpu_seconds_total", "qdrant_up",
+                                       NULL};
 
 static size_t count_samples(const char *p, size_t len)
 {
@@ -41,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *text = (const char *)data;
     gw_prom_merge_t *m = gw_prom_merge_new();
     if (!m) return 0;
-    gw_prom_merge_add(m, text, size, "upstream", "http://10.0.0.1:6333", reserved);
+    gw_prom_merge_add(m, text, size, "upstream", "http://127.0.0.1:6333", reserved);
     gw_prom_merge_add(m, text, size, "upstream", "http://[fd00::2]:6333 \"b\"\\", reserved);
     gw_text_t out = {0};
     gw_prom_merge_write(m, &out);

@@ -57,7 +57,7 @@ write("hdr_block", "cr_runs", "a: b\r\r\nc:\td\t\r\n\r\n\n")
 # ---- redis URLs ---------------------------------------------------------------------------
 for i, u in enumerate([
     "redis://127.0.0.1:6379/0",
-    "redis://:s3cr%2Ft@10.0.0.5:6380/2",
+    "redis://:s3cr%2Ft@127.0.0.5:6380/2",
     "redis://[::1]:6379",
     "redis://localhost",
     "redis://[fe80::1]:65535/15",

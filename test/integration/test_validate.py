@@ -97,18 +97,25 @@ class ValidateTest(unittest.TestCase):
             ok = targets[name][1] == "yes"
             return [float(g.replace(",", "")) for g in m.groups()], ok
 
-        (lat,), ok = figure("average search latency < 10 ms", r"^([\d.]+) ms \(wrk, 10 connections; curl alone: [\d.]+ ms\)")
-        self.assertEqual(ok, lat < 10)
-        (ops,), ok = figure("> 10,000 ops/s", r"^([\d,]+) ops/s \(wrk\)$")
+        def agrees(name, value, ok):
+            # The table's verdict follows from its own figure and the bound written in the target
+            # ("< 10 ms", "> 10,000 ops/s"): validate's logic is checked, not this machine's speed.
+            op, bound = re.search(r"([<>]) ([\d,.]+)", name).groups()
+            bound = float(bound.replace(",", ""))
+            self.assertEqual(ok, value < bound if op == "<" else value > bound, (name, value))
+
+        (lat,), ok = figure(TARGETS[0], r"^([\d.]+) ms \(wrk, 10 connections; curl alone: [\d.]+ ms\)")
+        agrees(TARGETS[0], lat, ok)
+        (ops,), ok = figure(TARGETS[1], r"^([\d,]+) ops/s \(wrk\)$")
         self.assertGreater(ops, 0)
-        self.assertEqual(ok, ops > 10000)
-        (ratio, lookups), ok = figure("cache hit ratio > 80%", r"^([\d.]+)% of ([\d,]+) lookups \(qdrant_gateway_cache_lookups_total")
-        self.assertEqual(ok, ratio > 80)
-        (cpu, cpus), ok = figure("gateway CPU < 70%", r"^([\d.]+)% of (\d+) CPUs \(its workers\)")
+        agrees(TARGETS[1], ops, ok)
+        (ratio, lookups), ok = figure(TARGETS[2], r"^([\d.]+)% of ([\d,]+) lookups \(qdrant_gateway_cache_lookups_total")
+        agrees(TARGETS[2], ratio, ok)
+        (cpu, cpus), ok = figure(TARGETS[3], r"^([\d.]+)% of (\d+) CPUs \(its workers\)")
         self.assertEqual(cpus, 2)  # the gateway's server.workers, from /api/v1/health
-        self.assertEqual(ok, cpu < 70)
-        (mem,), ok = figure("memory < 80%", r"^([\d.]+)% of [\d.]+ GiB \(this machine's RAM\): peak RSS \d+ MiB")
-        self.assertEqual(ok, mem < 80)
+        agrees(TARGETS[3], cpu, ok)
+        (mem,), ok = figure(TARGETS[4], r"^([\d.]+)% of [\d.]+ GiB \(this machine's RAM\): peak RSS \d+ MiB")
+        agrees(TARGETS[4], mem, ok)
 
         # The figures are the gateway's: its counters, read now (nothing searched since), agree.
         c = counters(self.gw.port)

@@ -57,17 +57,15 @@ START_TEST(test_huge_array)
     const char *get[] = {"GET", "k"};
     memset(&first, 0, sizeof(first));
     memset(&second, 0, sizeof(second));
-    uint64_t t0 = gw_mono_us();
     ck_assert_int_eq(gw_redis_command(r, on_rec, &first, 2, get, NULL), 0);
     ck_assert_int_eq(gw_redis_command(r, on_rec, &second, 2, get, NULL), 0);
     RUN_UNTIL(&l, first.calls && second.calls, 10000);
-    uint64_t took = gw_mono_us() - t0;
     ck_assert_int_eq(first.calls, 1);
+    /* ERROR with the bound's reason, not TIMEOUT: refused by the reader, not by the deadline. */
     ck_assert_int_eq(first.st, GW_REDIS_ERROR);
     ck_assert_msg(strstr(first.data, "an array of 2000000000 elements"), "%s", first.data);
     ck_assert_int_eq(second.calls, 1);
     ck_assert_int_eq(second.st, GW_REDIS_DOWN);
-    ck_assert_msg(took < 1000000u, "took %llu us (command timeout 2 s)", (unsigned long long)took);
     RUN_UNTIL(&l, fake_trickle_end(&f) > FAKE_TRICKLING, 10000);
     ck_assert_int_eq(fake_trickle_end(&f), FAKE_PEER_LEFT);
     ck_assert_uint_lt(fake_trickled(&f), 16u << 20);
@@ -100,11 +98,8 @@ START_TEST(test_huge_bulk)
     gw_redis_t *r = client_up(&l, &o);
     long rss0 = vm_rss_kib();
     const char *get[] = {"GET", "k"};
-    uint64_t t0 = gw_mono_us();
     ck_assert_int_eq(cmd(&l, r, &rec, 2, get, NULL), GW_REDIS_ERROR);
-    uint64_t took = gw_mono_us() - t0;
     ck_assert_msg(strstr(rec.data, "a bulk string of 300000000 bytes"), "%s", rec.data);
-    ck_assert_msg(took < 1000000u, "took %llu us", (unsigned long long)took);
     RUN_UNTIL(&l, fake_trickle_end(&f) > FAKE_TRICKLING, 10000);
     ck_assert_int_eq(fake_trickle_end(&f), FAKE_PEER_LEFT);
     ck_assert_uint_lt(fake_trickled(&f), 96u << 20);
