@@ -27,8 +27,9 @@ typedef struct gw_prom_merge gw_prom_merge_t;
 gw_prom_merge_t *gw_prom_merge_new(void);
 /* Adds the samples of `text`, each with label `label="value"` added in front of its own
  * labels. Families whose name is in `reserved` (NULL-terminated list; names we export
- * ourselves; an entry ending in '*' is a prefix: "app_*" reserves every app_ name) are skipped. Lines that are not valid exposition lines are dropped and counted.
- * Returns the number of dropped lines. */
+ * ourselves; an entry ending in '*' is a prefix: "app_*" reserves every app_ name) are skipped.
+ * Lines that are not valid exposition lines are dropped and counted. Returns the number of dropped
+ * lines. */
 size_t gw_prom_merge_add(gw_prom_merge_t *m, const char *text, size_t len, const char *label,
                          const char *value, const char *const *reserved);
 /* Writes every family once: HELP and TYPE from the first source that had them, then all

@@ -10,18 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    if (err && errlen) {
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
+#include "common/text.h"
 
 /* ---- URL ---------------------------------------------------------------------------------- */
 
@@ -36,20 +25,20 @@ static int url_password(const char *s, const char *end, char *out, size_t cap, c
                         size_t errlen)
 {
     size_t n = 0;
-    if (s == end) return fail(err, errlen, "redis URL: empty password after ':'");
+    if (s == end) return gw_errf(err, errlen, "redis URL: empty password after ':'");
     for (; s < end; s++) {
         int ch = (unsigned char)*s;
         if (ch == '%') {
             int hi = end - s >= 3 ? hexval(s[1]) : -1;
             int lo = hi >= 0 ? hexval(s[2]) : -1;
             if (hi < 0 || lo < 0)
-                return fail(err, errlen, "redis URL: bad percent-encoding in the password");
+                return gw_errf(err, errlen, "redis URL: bad percent-encoding in the password");
             ch = hi * 16 + lo;
-            if (ch == 0) return fail(err, errlen, "redis URL: the password contains %%00");
+            if (ch == 0) return gw_errf(err, errlen, "redis URL: the password contains %%00");
             s += 2;
         }
         if (n + 1 >= cap)
-            return fail(err, errlen, "redis URL: password longer than %zu bytes", cap - 1);
+            return gw_errf(err, errlen, "redis URL: password longer than %zu bytes", cap - 1);
         out[n++] = (char)ch;
     }
     out[n] = '\0';
@@ -61,16 +50,16 @@ static int url_number(const char *s, const char *end, long min, long max, const 
                       long *out, char *err, size_t errlen)
 {
     long v = 0;
-    if (s == end) return fail(err, errlen, "redis URL: missing %s", what);
+    if (s == end) return gw_errf(err, errlen, "redis URL: missing %s", what);
     for (const char *p = s; p < end; p++) {
         if (!isdigit((unsigned char)*p))
-            return fail(err, errlen, "redis URL: %s \"%.*s\" is not a number", what, (int)(end - s),
-                        s);
+            return gw_errf(err, errlen, "redis URL: %s \"%.*s\" is not a number", what,
+                           (int)(end - s), s);
         if (v <= max) v = v * 10 + (*p - '0');
     }
     if (v < min || v > max)
-        return fail(err, errlen, "redis URL: %s %.*s out of range %ld-%ld", what, (int)(end - s), s,
-                    min, max);
+        return gw_errf(err, errlen, "redis URL: %s %.*s out of range %ld-%ld", what, (int)(end - s),
+                       s, min, max);
     *out = v;
     return 0;
 }
@@ -94,7 +83,7 @@ static int url_hostport(const char *s, const char *end, gw_redis_opts_t *o, char
     if (bracket) {
         h = s + 1;
         hend = memchr(h, ']', (size_t)(end - h));
-        if (!hend) return fail(err, errlen, "redis URL: unterminated '[' in the host");
+        if (!hend) return gw_errf(err, errlen, "redis URL: unterminated '[' in the host");
         after = hend + 1;
     } else {
         hend = memchr(s, ':', (size_t)(end - s));
@@ -102,27 +91,29 @@ static int url_hostport(const char *s, const char *end, gw_redis_opts_t *o, char
         after = hend;
         if (hend < end && memchr(hend + 1, ':', (size_t)(end - hend - 1)) &&
             is_ipv6(s, (size_t)(end - s)))
-            return fail(err, errlen,
-                        "redis URL: IPv6 addresses must be in brackets, as in redis://[::1]:6379");
+            return gw_errf(
+                err, errlen,
+                "redis URL: IPv6 addresses must be in brackets, as in redis://[::1]:6379");
     }
-    if (h == hend) return fail(err, errlen, "redis URL: missing host");
-    if ((size_t)(hend - h) >= sizeof(o->host)) return fail(err, errlen, "redis URL: host too long");
+    if (h == hend) return gw_errf(err, errlen, "redis URL: missing host");
+    if ((size_t)(hend - h) >= sizeof(o->host))
+        return gw_errf(err, errlen, "redis URL: host too long");
     snprintf(o->host, sizeof(o->host), "%.*s", (int)(hend - h), h);
     unsigned char buf[sizeof(struct in6_addr)];
     if (!bracket && strcasecmp(o->host, "localhost") == 0) {
         snprintf(o->host, sizeof(o->host), "127.0.0.1");
     } else if (inet_pton(bracket ? AF_INET6 : AF_INET, o->host, buf) != 1) {
-        return fail(err, errlen,
-                    bracket ? "redis URL: host [%s] is not an IPv6 address"
-                            : "redis URL: host \"%s\" is not an IP address or localhost "
-                              "(a name would need a blocking DNS lookup)",
-                    o->host);
+        return gw_errf(err, errlen,
+                       bracket ? "redis URL: host [%s] is not an IPv6 address"
+                               : "redis URL: host \"%s\" is not an IP address or localhost "
+                                 "(a name would need a blocking DNS lookup)",
+                       o->host);
     }
     o->port = 6379;
     if (after == end) return 0;
     if (*after != ':')
-        return fail(err, errlen, "redis URL: unexpected \"%.*s\" after the host",
-                    (int)(end - after), after);
+        return gw_errf(err, errlen, "redis URL: unexpected \"%.*s\" after the host",
+                       (int)(end - after), after);
     long port;
     if (url_number(after + 1, end, 1, 65535, "port", &port, err, errlen) != 0) return -1;
     o->port = (int)port;
@@ -134,8 +125,8 @@ int gw_redis_parse_url(const char *url, gw_redis_opts_t *out, char *err, size_t 
     gw_redis_opts_t o = *out;
     if (!url || strncasecmp(url, "redis://", 8) != 0) {
         if (url && strncasecmp(url, "rediss://", 9) == 0)
-            return fail(err, errlen, "redis URL: TLS (rediss://) is not supported");
-        return fail(err, errlen, "redis URL: must start with redis://");
+            return gw_errf(err, errlen, "redis URL: TLS (rediss://) is not supported");
+        return gw_errf(err, errlen, "redis URL: must start with redis://");
     }
     const char *p = url + 8, *aend = p + strcspn(p, "/?#"), *at = NULL;
     for (const char *q = p; q < aend; q++)
@@ -143,9 +134,9 @@ int gw_redis_parse_url(const char *url, gw_redis_opts_t *out, char *err, size_t 
     o.password[0] = '\0';
     if (at) {
         if (*p != ':')
-            return fail(err, errlen,
-                        "redis URL: the part before '@' must be ':password' "
-                        "(user names are not supported)");
+            return gw_errf(err, errlen,
+                           "redis URL: the part before '@' must be ':password' "
+                           "(user names are not supported)");
         if (url_password(p + 1, at, o.password, sizeof(o.password), err, errlen) != 0) return -1;
         p = at + 1;
     }
@@ -160,8 +151,8 @@ int gw_redis_parse_url(const char *url, gw_redis_opts_t *out, char *err, size_t 
         o.db = (int)db;
         p = dend;
     }
-    if (*p == '?') return fail(err, errlen, "redis URL: query parameters are not supported");
-    if (*p == '#') return fail(err, errlen, "redis URL: fragments are not supported");
+    if (*p == '?') return gw_errf(err, errlen, "redis URL: query parameters are not supported");
+    if (*p == '#') return gw_errf(err, errlen, "redis URL: fragments are not supported");
     *out = o;
     return 0;
 }

@@ -68,3 +68,14 @@ char *gw_text_take(gw_text_t *t, size_t *len)
     memset(t, 0, sizeof(*t));
     return p;
 }
+
+int gw_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}

@@ -20,4 +20,8 @@ void gw_text_reset(gw_text_t *t);
  * freed) if an append failed or nothing was ever added. */
 char *gw_text_take(gw_text_t *t, size_t *len);
 
+/* Formats an error message into a caller's buffer (err may be NULL, errlen 0) and returns -1,
+ * so a parser can `return gw_errf(err, errlen, "...", ...);`. */
+int gw_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 #endif

@@ -399,7 +399,8 @@ static int include_loop(loader_t *ld, const struct stat *st, const char *path, c
 static const char *shown_path(const char *path, char *buf, size_t buflen)
 {
     for (const char *s = path; *s; s++)
-        if ((unsigned char)*s < 0x20 || *s == 0x7f) return yc_quote(path, strlen(path), buf, buflen);
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return yc_quote(path, strlen(path), buf, buflen);
     return path;
 }
 

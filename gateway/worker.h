@@ -21,11 +21,11 @@ typedef struct gw_health gw_health_t;
 
 /* Built by main() before any worker starts; read-only once they run (except the atomics). */
 typedef struct gw_shared {
-    gw_proc_t proc;                 /* configuration, start times, every loop */
-    gw_upstream_target_t upstream;  /* upstream.url, resolved once at startup */
-    gw_cache_shared_t *cache;       /* NULL when cache.enabled is false */
-    gw_metrics_shared_t *metrics;   /* scrape cache for Qdrant's /metrics; NULL when disabled */
-    gw_tls_t *tls;                  /* the TLS context when tls.listen is set, else NULL */
+    gw_proc_t proc;                /* configuration, start times, every loop */
+    gw_upstream_target_t upstream; /* upstream.url, resolved once at startup */
+    gw_cache_shared_t *cache;      /* NULL when cache.enabled is false */
+    gw_metrics_shared_t *metrics;  /* scrape cache for Qdrant's /metrics; NULL when disabled */
+    gw_tls_t *tls;                 /* the TLS context when tls.listen is set, else NULL */
 } gw_shared_t;
 
 typedef struct gw_worker {

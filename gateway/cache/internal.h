@@ -18,9 +18,9 @@
 typedef struct gw_flights gw_flights_t;
 typedef struct creq creq_t;
 typedef struct settle settle_t;
-typedef void (*cache_post_cb)(creq_t *cr);                  /* hand a waiter back (any thread) */
+typedef void (*cache_post_cb)(creq_t *cr);                    /* hand a waiter back (any thread) */
 typedef void (*cache_l2_done_cb)(creq_t *cr, gw_centry_t *e); /* lookup ended; e NULL = miss */
-typedef void (*cache_creq_end_cb)(creq_t *cr);              /* a write's context is done */
+typedef void (*cache_creq_end_cb)(creq_t *cr);                /* a write's context is done */
 
 typedef struct cache_counters {
     gw_stat_t l1_hits, l2_hits, l2_misses, misses, stale, bypass, coalesced, stores_l1, stores_l2;
@@ -59,7 +59,7 @@ struct gw_cache {
      * and calloc zeroed all of it per request). Touched only by this worker. */
     creq_t *spare;
     unsigned nspare;
-    int closing; /* gw_cache_free under way: contexts are freed, not kept */
+    int closing;                 /* gw_cache_free under way: contexts are freed, not kept */
     cache_l2_done_cb l2_done;    /* given to l2_connect */
     cache_creq_end_cb inval_end; /* given to inval_init */
     cache_counters_t st;

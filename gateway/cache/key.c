@@ -181,8 +181,10 @@ static int digest_body(gw_digest_t *d, gw_deps_t *deps, const char *body, size_t
         return -1;
     }
     int rc = find_deps(deps, gw_cjson_root(doc));
-    if (rc == -2) *why = "random sample: Qdrant draws a new one every call";
-    else if (rc != 0) *why = "too many collections";
+    if (rc == -2)
+        *why = "random sample: Qdrant draws a new one every call";
+    else if (rc != 0)
+        *why = "too many collections";
     if (rc != 0) rc = -1;
     gw_digest_u64(d, 1);
     if (rc == 0) gw_cjson_digest(doc, d);
@@ -308,9 +310,12 @@ unsigned gw_ckey_cache_control(const gw_req_t *r)
  * Accept-Encoding (how the body reads and is encoded) and what Qdrant's CORS answer varies on
  * (Vary: Origin, Access-Control-Request-*), so a hit never replays another origin's
  * Access-Control-Allow-Origin. */
-static const char *const varying[] = {"content-type", "accept-encoding", "origin",
+static const char *const varying[] = {"content-type",
+                                      "accept-encoding",
+                                      "origin",
                                       "access-control-request-method",
-                                      "access-control-request-headers", NULL};
+                                      "access-control-request-headers",
+                                      NULL};
 
 void gw_ckey_digest_varying(gw_digest_t *d, const gw_req_t *r)
 {

@@ -4,8 +4,8 @@
  * The key covers: method, path (with '/' runs merged and trailing '/' dropped, as Qdrant routes
  * it), the query string without `timeout` and with its parameters sorted, the canonical JSON
  * body, the client's credentials (unless entries are shared across keys), Content-Type,
- * Accept-Encoding, and the CORS request headers (Origin, Access-Control-Request-*). The collection generations are added separately (gw_ckey_l1) because they
- * change while the rest does not. */
+ * Accept-Encoding, and the CORS request headers (Origin, Access-Control-Request-*). The collection
+ * generations are added separately (gw_ckey_l1) because they change while the rest does not. */
 #ifndef GW_CACHE_KEY_H
 #define GW_CACHE_KEY_H
 

@@ -26,9 +26,9 @@ typedef enum { GW_SNIFF_MORE = 0, GW_SNIFF_H1, GW_SNIFF_H2 } gw_sniff_t;
  * - GW_SNIFF_MORE while all len bytes (possibly none) are a prefix of the preface. */
 gw_sniff_t gw_conn_sniff(const void *data, size_t len);
 
-/* Takes ownership of an accepted non-blocking socket and counts it in the process-wide connection count until
- * it closes. tls: NULL for cleartext; else the handshake runs first and ALPN "h2"/"http/1.1"
- * decides, falling back to sniffing when the client offered neither. refuse: over
+/* Takes ownership of an accepted non-blocking socket and counts it in the process-wide connection
+ * count until it closes. tls: NULL for cleartext; else the handshake runs first and ALPN
+ * "h2"/"http/1.1" decides, falling back to sniffing when the client offered neither. refuse: over
  * server.max_connections, so once the protocol is known every request gets 503 and the
  * connection closes. 0, or -1 (the socket is closed). */
 int gw_conn_accept(gw_loop_t *l, evutil_socket_t fd, const struct sockaddr *peer, int peerlen,

@@ -27,16 +27,16 @@ enum { GW_WAKE_STOP = 0, GW_WAKE_CACHE_MAIL, GW_WAKE_RELOAD, GW_WAKE_N };
 typedef void (*gw_wake_cb)(void *arg);
 
 typedef struct gw_loop {
-    int id;                   /* the worker's number, 0.. */
-    const gw_config_t *cfg;   /* the configuration new connections take */
-    struct event_base *base;  /* built without locks: only this thread touches it */
-    gw_wstats_t *stats;       /* written by this thread only, read by the metrics scrape */
-    atomic_int *connections;  /* open client connections of the whole process */
+    int id;                  /* the worker's number, 0.. */
+    const gw_config_t *cfg;  /* the configuration new connections take */
+    struct event_base *base; /* built without locks: only this thread touches it */
+    gw_wstats_t *stats;      /* written by this thread only, read by the metrics scrape */
+    atomic_int *connections; /* open client connections of the whole process */
     /* Where codecs hand complete request heads (gateway/http/dispatch.h); set by the worker. */
     const struct gw_dispatch *dispatch;
-    gw_conn_link_t conns;     /* list head */
+    gw_conn_link_t conns; /* list head */
     size_t nconns;
-    int draining;             /* shutting down: codecs close connections once idle */
+    int draining; /* shutting down: codecs close connections once idle */
     int wake_fd;
     struct event *wake_ev;
     struct event *deadline_ev;

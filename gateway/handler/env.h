@@ -17,9 +17,9 @@ typedef struct gw_handler_env {
     const gw_proc_t *proc;
     gw_loop_t *loop;
     gw_proxy_t *proxy;
-    gw_cache_t *cache;               /* this worker's side; NULL when the cache is off */
-    gw_cache_shared_t *cache_shared; /* NULL when the cache is off */
-    gw_metrics_shared_t *metrics;    /* NULL when metrics.enabled is false */
+    gw_cache_t *cache;                  /* this worker's side; NULL when the cache is off */
+    gw_cache_shared_t *cache_shared;    /* NULL when the cache is off */
+    gw_metrics_shared_t *metrics;       /* NULL when metrics.enabled is false */
     struct gw_models_memo *models_memo; /* model-API answers, made on first use */
 } gw_handler_env_t;
 

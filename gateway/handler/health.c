@@ -101,8 +101,8 @@ static void health_respond(gw_health_t *h, gw_req_t *r)
         json_object_set_new(env, "status", json_string("ok"));
     } else {
         char msg[400];
-        snprintf(msg, sizeof(msg), "Service unavailable: upstream %s: %s", e->loop->cfg->upstream_url,
-                 h->error[0] ? h->error : "not reachable");
+        snprintf(msg, sizeof(msg), "Service unavailable: upstream %s: %s",
+                 e->loop->cfg->upstream_url, h->error[0] ? h->error : "not reachable");
         json_t *st = json_object();
         json_object_set_new(st, "error", json_string(msg));
         json_object_set_new(env, "status", st);

@@ -388,6 +388,12 @@ static int collection_target(const char *name, const char *suffix, char *buf, si
     return n < 0 || (size_t)n >= len - o ? -1 : 0;
 }
 
+/* The worker's model-answer memo, made on first use (NULL: no memo, everything still works). */
+static struct gw_models_memo *call_memo(api_call_t *c)
+{
+    if (!c->env->models_memo) c->env->models_memo = gw_models_memo_new();
+    return c->env->models_memo;
+}
 static void search_on_done(api_call_t *c)
 {
     api_sub_t *s = &c->subs[0];
@@ -397,10 +403,8 @@ static void search_on_done(api_call_t *c)
     }
     size_t len, outlen = 0;
     const char *body = sub_body(s, &len);
-    gw_handler_env_t *w = c->env;
-    if (!w->models_memo) w->models_memo = gw_models_memo_new(); /* NULL: no memo, still works */
     char *answer =
-        gw_models_answer_memo(w->models_memo, c->model, &c->plan, body, len, call_secs(c), &outlen);
+        gw_models_answer_memo(call_memo(c), c->model, &c->plan, body, len, call_secs(c), &outlen);
     if (!answer) {
         call_error(c, 502, s->xcache, "Bad gateway: unexpected answer from upstream to %s",
                    c->plan.batch ? "query batch" : "query");
@@ -418,9 +422,7 @@ static void search_start(api_call_t *c)
     size_t qlen = 0, len = evbuffer_get_length(c->in);
     const char *body = len ? (const char *)evbuffer_pullup(c->in, -1) : "";
     int batch = c->plan.batch;
-    gw_handler_env_t *w = c->env;
-    if (!w->models_memo) w->models_memo = gw_models_memo_new(); /* NULL: no memo, still works */
-    int status = gw_models_translate_memo(w->models_memo, c->model, batch, body, len, &c->plan,
+    int status = gw_models_translate_memo(call_memo(c), c->model, batch, body, len, &c->plan,
                                           &query, &qlen, err, sizeof(err));
     if (status != 0) {
         call_error(c, status, NULL, "%s", err);
@@ -621,7 +623,7 @@ static const gw_handler_ops_t list_handler = {
     .on_abort = call_on_abort,
 };
 
-static api_call_t *call_new(gw_handler_env_t *w, gw_req_t *r, api_kind_t kind,
+static api_call_t *call_new(gw_handler_env_t *env, gw_req_t *r, api_kind_t kind,
                             const gw_handler_ops_t *ops)
 {
     api_call_t *c = calloc(1, sizeof(*c));
@@ -629,7 +631,7 @@ static api_call_t *call_new(gw_handler_env_t *w, gw_req_t *r, api_kind_t kind,
         free(c);
         return NULL;
     }
-    c->env = w;
+    c->env = env;
     c->r = r;
     c->kind = kind;
     r->handler = ops;
@@ -644,13 +646,13 @@ static void reject(gw_req_t *r, int status, const char *msg, const char *detail)
     gw_req_release(r, GW_REQ_HANDLER);
 }
 
-static void handle_list(gw_handler_env_t *w, gw_req_t *r, api_kind_t kind)
+static void handle_list(gw_handler_env_t *env, gw_req_t *r, api_kind_t kind)
 {
     if (strcmp(r->method, "GET") != 0 && !r->is_head) {
         reject(r, 405, "Method not allowed:", "use GET");
         return;
     }
-    api_call_t *c = call_new(w, r, kind, &list_handler);
+    api_call_t *c = call_new(env, r, kind, &list_handler);
     if (!c) {
         reject(r, 500, "Service internal error:", "out of memory");
         return;
@@ -661,7 +663,8 @@ static void handle_list(gw_handler_env_t *w, gw_req_t *r, api_kind_t kind)
         collections_start(c);
 }
 
-static void handle_search(gw_handler_env_t *w, gw_req_t *r, const char *seg, size_t seglen, int batch)
+static void handle_search(gw_handler_env_t *env, gw_req_t *r, const char *seg, size_t seglen,
+                          int batch)
 {
     char name[128], shown[72];
     if (strcmp(r->method, "POST") != 0) {
@@ -669,7 +672,7 @@ static void handle_search(gw_handler_env_t *w, gw_req_t *r, const char *seg, siz
         return;
     }
     ssize_t n = gw_route_decode_param(seg, seglen, name, sizeof(name));
-    const gw_model_t *m = n > 0 ? gw_models_find(w->loop->cfg, name, (size_t)n) : NULL;
+    const gw_model_t *m = n > 0 ? gw_models_find(env->loop->cfg, name, (size_t)n) : NULL;
     if (!m) {
         size_t k;
         for (k = 0; n > 0 && k < (size_t)n && k + 1 < sizeof(shown); k++)
@@ -679,7 +682,7 @@ static void handle_search(gw_handler_env_t *w, gw_req_t *r, const char *seg, siz
         gw_req_release(r, GW_REQ_HANDLER);
         return;
     }
-    api_call_t *c = call_new(w, r, API_SEARCH, &search_handler);
+    api_call_t *c = call_new(env, r, API_SEARCH, &search_handler);
     if (!c) {
         reject(r, 500, "Service internal error:", "out of memory");
         return;
@@ -694,7 +697,7 @@ static int path_is(const char *p, size_t n, const char *lit)
     return n == strlen(lit) && memcmp(p, lit, n) == 0;
 }
 
-void gw_models_api_handle(gw_handler_env_t *w, gw_req_t *r)
+void gw_models_api_handle(gw_handler_env_t *env, gw_req_t *r)
 {
     static const char prefix[] = "/api/v1/models/";
     const char *p = r->path;
@@ -702,11 +705,11 @@ void gw_models_api_handle(gw_handler_env_t *w, gw_req_t *r)
     while (len > 1 && p[len - 1] == '/')
         len--; /* trailing slashes are trimmed, as elsewhere in /api/v1 */
     if (path_is(p, len, "/api/v1/models")) {
-        handle_list(w, r, API_MODELS);
+        handle_list(env, r, API_MODELS);
         return;
     }
     if (path_is(p, len, "/api/v1/collections")) {
-        handle_list(w, r, API_COLLECTIONS);
+        handle_list(env, r, API_COLLECTIONS);
         return;
     }
     if (len <= sizeof(prefix) - 1 || memcmp(p, prefix, sizeof(prefix) - 1) != 0) {
@@ -720,9 +723,9 @@ void gw_models_api_handle(gw_handler_env_t *w, gw_req_t *r)
     }
     size_t rest = (size_t)(p + len - end);
     if (path_is(end, rest, "/vectors/search"))
-        handle_search(w, r, seg, (size_t)(end - seg), 0);
+        handle_search(env, r, seg, (size_t)(end - seg), 0);
     else if (path_is(end, rest, "/vectors/search/batch"))
-        handle_search(w, r, seg, (size_t)(end - seg), 1);
+        handle_search(env, r, seg, (size_t)(end - seg), 1);
     else
         gw_dispatch_not_found(NULL, r);
 }

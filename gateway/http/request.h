@@ -13,7 +13,6 @@ struct evbuffer;
 typedef struct gw_loop gw_loop_t;
 typedef struct gw_req gw_req_t;
 
-
 /* What a codec provides. All are called on the request's worker thread and may be called from
  * inside libcurl callbacks, so none of them may free the request or call back into handlers
  * synchronously. */

@@ -33,12 +33,12 @@ enum {
 /* Who serves a route: each router row names one, the worker fills a table of them once at
  * startup (gateway/http/dispatch.h), and codecs hand every request to its row's handler. */
 typedef enum {
-    GW_H_FORWARD = 0,     /* a Qdrant route: through the cache when it is on, else the proxy */
-    GW_H_METRICS,         /* GET /metrics: the gateway's own scrape (forwarded when off) */
-    GW_H_HEALTH,          /* /api/v1/health */
-    GW_H_PURGE,           /* /api/v1/cache/purge */
-    GW_H_MODELS,          /* /api/v1/models..., /api/v1/collections */
-    GW_H_API_NOT_FOUND,   /* any other /api/v1/ path: 404, never forwarded */
+    GW_H_FORWARD = 0,   /* a Qdrant route: through the cache when it is on, else the proxy */
+    GW_H_METRICS,       /* GET /metrics: the gateway's own scrape (forwarded when off) */
+    GW_H_HEALTH,        /* /api/v1/health */
+    GW_H_PURGE,         /* /api/v1/cache/purge */
+    GW_H_MODELS,        /* /api/v1/models..., /api/v1/collections */
+    GW_H_API_NOT_FOUND, /* any other /api/v1/ path: 404, never forwarded */
     GW_H_COUNT
 } gw_handler_id_t;
 

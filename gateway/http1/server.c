@@ -158,6 +158,13 @@ static void h1_body_clock(h1_conn_t *c)
     if (h1_body_clock_runs(c)) h1_arm_timer(c, c->loop->cfg->body_timeout_ms);
 }
 
+/* The body is complete, or we hold it back: its clock stops (while draining, the timer is the
+ * shutdown bound instead and stays). */
+static void h1_body_clock_stop(h1_conn_t *c)
+{
+    if (!c->loop->draining) evtimer_del(c->timer);
+}
+
 static void h1_on_timer(evutil_socket_t fd, short what, void *arg)
 {
     h1_conn_t *c = arg;
@@ -245,7 +252,6 @@ static int h1_on_header_value(llhttp_t *p, const char *at, size_t len)
     c->head.hoff[c->head.nh - 1].value_len += (uint32_t)len;
     return h1_append(c, at, len);
 }
-
 
 /* Moves the collected bytes into the request and builds the header views. */
 static int h1_build_request(h1_conn_t *c, gw_req_t *r)
@@ -363,7 +369,7 @@ static int h1_on_message_complete(llhttp_t *p)
     h1_conn_t *c = p->data;
     c->msg_complete = 1;
     c->in_message = 0;
-    if (!c->loop->draining) evtimer_del(c->timer); /* the body clock; the answer has no clock */
+    h1_body_clock_stop(c);
     gw_req_t *r = c->req;
     if (r && !r->body_done) {
         r->body_done = 1;
@@ -436,7 +442,7 @@ static void h1_process(h1_conn_t *c)
         gw_req_t *r = c->req;
         if (r && !r->finished && evbuffer_get_length(r->body) >= GW_REQ_HIGH_WATER) {
             c->body_blocked = 1; /* the input buffer fills to its high-water mark and stops */
-            if (!c->loop->draining) evtimer_del(c->timer); /* we hold it back, not the client */
+            h1_body_clock_stop(c);
         }
     }
 }
@@ -653,7 +659,7 @@ static void h1_want_body(gw_req_t *r, int want)
         event_active(c->resume_ev, EV_READ, 0);
     } else if (!want) {
         c->body_blocked = 1;
-        if (!c->loop->draining) evtimer_del(c->timer); /* we hold the body back, not the client */
+        h1_body_clock_stop(c);
     }
 }
 

@@ -8,9 +8,10 @@
 struct bufferevent;
 
 /* Takes over a connection that speaks HTTP/1.x (gateway/conn.c decided): bev, whose input may
- * already hold the first bytes (they are parsed first), and one count in the process-wide connection count;
- * both are released when the connection closes. peer: the client address as text. refuse:
- * answer 503 (over server.max_connections) and close. 0, or -1 (bev freed, count released). */
+ * already hold the first bytes (they are parsed first), and one count in the process-wide
+ * connection count; both are released when the connection closes. peer: the client address as text.
+ * refuse: answer 503 (over server.max_connections) and close. 0, or -1 (bev freed, count released).
+ */
 int gw_h1_conn_start(gw_loop_t *l, struct bufferevent *bev, const char *peer, int refuse);
 
 #endif

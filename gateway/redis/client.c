@@ -19,6 +19,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/text.h"
 #include "common/stat.h"
 #include "gateway/redis/loop.h"
 #include "gateway/redis/reply.h"
@@ -104,19 +105,6 @@ struct gw_redis {
 };
 
 static void conn_start(rconn_t *c);
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    if (err && errlen) {
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 /* ---- connection lifecycle ----------------------------------------------------------------- */
 
@@ -645,15 +633,15 @@ static int opts_check(gw_redis_opts_t *o, char *err, size_t errlen)
     unsigned char buf[sizeof(struct in6_addr)];
     if (!o->host[0]) snprintf(o->host, sizeof(o->host), "127.0.0.1");
     if (memchr(o->host, '\0', sizeof(o->host)) == NULL)
-        return fail(err, errlen, "redis: host is not NUL-terminated");
+        return gw_errf(err, errlen, "redis: host is not NUL-terminated");
     if (inet_pton(AF_INET, o->host, buf) != 1 && inet_pton(AF_INET6, o->host, buf) != 1)
-        return fail(err, errlen, "redis: host \"%s\" is not an IP address", o->host);
+        return gw_errf(err, errlen, "redis: host \"%s\" is not an IP address", o->host);
     if (o->port == 0) o->port = 6379;
     if (o->port < 1 || o->port > 65535)
-        return fail(err, errlen, "redis: port %d out of range 1-65535", o->port);
+        return gw_errf(err, errlen, "redis: port %d out of range 1-65535", o->port);
     if (memchr(o->password, '\0', sizeof(o->password)) == NULL)
-        return fail(err, errlen, "redis: password is not NUL-terminated");
-    if (o->db < 0) return fail(err, errlen, "redis: database %d is negative", o->db);
+        return gw_errf(err, errlen, "redis: password is not NUL-terminated");
+    if (o->db < 0) return gw_errf(err, errlen, "redis: database %d is negative", o->db);
     o->connect_timeout_ms = o->connect_timeout_ms ? o->connect_timeout_ms : 200;
     o->command_timeout_ms = o->command_timeout_ms ? o->command_timeout_ms : 5;
     o->max_pending = o->max_pending ? o->max_pending : 1024;
@@ -706,7 +694,7 @@ gw_redis_t *gw_redis_new(struct event_base *base, const gw_redis_opts_t *opts, c
     return r;
 fail:
     gw_redis_free(r);
-    fail(err, errlen, "redis: out of memory");
+    gw_errf(err, errlen, "redis: out of memory");
     return NULL;
 }
 

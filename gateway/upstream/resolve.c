@@ -21,8 +21,7 @@ void gw_upstream_resolve(const char *url, gw_upstream_target_t *t)
         curl_url_get(u, CURLUPART_PORT, &dport, CURLU_DEFAULT_PORT) != CURLUE_OK)
         goto done;
     curl_url_get(u, CURLUPART_PORT, &port, 0); /* only when written in the URL */
-    snprintf(t->authority, sizeof(t->authority), "%s%s%s", host,
-             port ? ":" : "", port ? port : "");
+    snprintf(t->authority, sizeof(t->authority), "%s%s%s", host, port ? ":" : "", port ? port : "");
     /* "[::1]" is a literal too: getaddrinfo wants it without the brackets */
     char bare[300];
     size_t hl = strlen(host);
@@ -53,8 +52,8 @@ void gw_upstream_resolve(const char *url, gw_upstream_target_t *t)
         else
             inet_ntop(AF_INET6, &((struct sockaddr_in6 *)res->ai_addr)->sin6_addr, addr,
                       sizeof(addr));
-        snprintf(t->resolve, sizeof(t->resolve),
-                 strchr(addr, ':') ? "%s:%s:[%s]" : "%s:%s:%s", host, dport, addr);
+        snprintf(t->resolve, sizeof(t->resolve), strchr(addr, ':') ? "%s:%s:[%s]" : "%s:%s:%s",
+                 host, dport, addr);
         gw_log_info("upstream %s resolved to %s", host, addr);
     }
     freeaddrinfo(res);

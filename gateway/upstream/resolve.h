@@ -6,7 +6,7 @@
 #include <sys/socket.h>
 
 typedef struct gw_upstream_target {
-    char resolve[300];   /* CURLOPT_RESOLVE entry "host:port:addr", or "" for IP literals */
+    char resolve[300]; /* CURLOPT_RESOLVE entry "host:port:addr", or "" for IP literals */
     /* The address of an http:// upstream; addrlen 0 for https:// or a name that did not resolve
      * (libcurl then carries every request). */
     struct sockaddr_storage addr;

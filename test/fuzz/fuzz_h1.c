@@ -44,8 +44,8 @@ static void check_output(const uint8_t *in, size_t insize, const fw_out_t *o)
 {
     if (o->len == 0) return;
     if (o->len < 9 || memcmp(o->p, "HTTP/1.1 ", 9) != 0) {
-        fprintf(stderr, "output does not start with HTTP/1.1: %.*s\n", (int)(o->len < 64 ? o->len : 64),
-                (const char *)o->p);
+        fprintf(stderr, "output does not start with HTTP/1.1: %.*s\n",
+                (int)(o->len < 64 ? o->len : 64), (const char *)o->p);
         abort();
     }
     if (memmem(in, insize, "HEAD", 4)) return;
@@ -65,9 +65,10 @@ static void check_output(const uint8_t *in, size_t insize, const fw_out_t *o)
     llhttp_errno_t e = llhttp_execute(&p, (const char *)o->p, o->len);
     if (e == HPE_OK && o->closed) e = llhttp_finish(&p);
     if (e != HPE_OK || rc.bad || rc.messages == 0 || rc.begun != rc.messages) {
-        fprintf(stderr, "output is not a stream of HTTP/1.1 responses (%s: %s, %d messages):\n%.*s\n",
-                llhttp_errno_name(e), llhttp_get_error_reason(&p) ? llhttp_get_error_reason(&p) : "",
-                rc.messages, (int)(o->len < 2048 ? o->len : 2048), (const char *)o->p);
+        fprintf(
+            stderr, "output is not a stream of HTTP/1.1 responses (%s: %s, %d messages):\n%.*s\n",
+            llhttp_errno_name(e), llhttp_get_error_reason(&p) ? llhttp_get_error_reason(&p) : "",
+            rc.messages, (int)(o->len < 2048 ? o->len : 2048), (const char *)o->p);
         abort();
     }
 }

@@ -35,8 +35,9 @@ static void check_output(const fw_out_t *o)
             abort();
         }
         int conn_frame = type == 0x4 || type == 0x6 || type == 0x7;
-        if (conn_frame ? sid != 0 : (type != 0x8 && (sid == 0 || !(sid & 1))) ||
-                                         (type == 0x8 && sid != 0 && !(sid & 1))) {
+        if (conn_frame ? sid != 0
+                       : (type != 0x8 && (sid == 0 || !(sid & 1))) ||
+                             (type == 0x8 && sid != 0 && !(sid & 1))) {
             fprintf(stderr, "frame type %u on stream %u at %zu\n", type, sid, off);
             abort();
         }

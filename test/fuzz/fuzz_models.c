@@ -116,7 +116,9 @@ static void check_hits(const json_t *hits, const json_t *pts, int payload)
             !json_equal(json_object_get(h, "score"), json_object_get(p, "score")))
             abort();
         json_t *hp = json_object_get(h, "payload"), *pp = json_object_get(p, "payload");
-        if (!payload ? hp != NULL : pp ? !json_equal(hp, pp) : !json_is_object(hp) || json_object_size(hp))
+        if (!payload ? hp != NULL
+            : pp     ? !json_equal(hp, pp)
+                     : !json_is_object(hp) || json_object_size(hp))
             abort();
         if (json_object_size(h) != 2u + (payload != 0)) abort();
     }
@@ -193,8 +195,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         if (strlen(err) <= strlen(WRONG)) abort();
         char *o = (char *)1;
-        if (gw_models_translate(m, batch, body, blen, &plan2, &o, &outlen2, small,
-                                sizeof(small)) != 400 ||
+        if (gw_models_translate(m, batch, body, blen, &plan2, &o, &outlen2, small, sizeof(small)) !=
+                400 ||
             !memchr(small, '\0', sizeof(small)) || strncmp(small, err, sizeof(small) - 1) != 0)
             abort();
         out = NULL;
@@ -213,9 +215,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int rc2 = gw_models_translate_memo(memo, m, batch, body, blen, &plan2, &out2, &outlen2, err,
                                            sizeof(err));
         if (rc2 != rc) abort();
-        if (rc == 0 && (outlen2 != outlen || memcmp(out, out2, outlen) != 0 ||
-                        plan2.batch != plan.batch || plan2.n != plan.n ||
-                        memcmp(plan2.payload, plan.payload, plan.n) != 0))
+        if (rc == 0 &&
+            (outlen2 != outlen || memcmp(out, out2, outlen) != 0 || plan2.batch != plan.batch ||
+             plan2.n != plan.n || memcmp(plan2.payload, plan.payload, plan.n) != 0))
             abort();
         free(out2);
     }

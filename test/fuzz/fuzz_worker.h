@@ -142,7 +142,7 @@ static void fw_exchange(const void *prefix, size_t plen, const uint8_t *data, si
     for (size_t off = 0; off < size && !o->closed; off += step) {
         size_t n = size - off < step ? size - off : step;
         ssize_t w = send(client, data + off, n, MSG_NOSIGNAL);
-        if (w < 0) break; /* the gateway closed early (after a 400, say) */
+        if (w < 0) break;                    /* the gateway closed early (after a 400, say) */
         if ((size_t)w < n) step = (size_t)w; /* buffer full: the rest goes after a turn */
         fw_spin(2);
         fw_read(client, o);

@@ -226,8 +226,13 @@ START_TEST(key_query_order_and_timeout)
     ck_assert_int_eq(gw_ckey_norm_query("a=1&b=2", 7, out, 3), -1);
     /* Only a timeout Qdrant accepts is dropped: the others get Qdrant's 400, which must not be
      * answered from a valid request's entry (issue 19, item 7). */
-    static const char *const invalid[] = {"timeout=abc", "timeout=", "timeout=-5", "timeout",
-                                          "timeout=0", "timeout=+5", "timeout=12345678901234567890"};
+    static const char *const invalid[] = {"timeout=abc",
+                                          "timeout=",
+                                          "timeout=-5",
+                                          "timeout",
+                                          "timeout=0",
+                                          "timeout=+5",
+                                          "timeout=12345678901234567890"};
     for (size_t i = 0; i < sizeof(invalid) / sizeof(invalid[0]); i++) {
         long k = gw_ckey_norm_query(invalid[i], strlen(invalid[i]), out, sizeof(out));
         ck_assert_int_eq(k, (long)strlen(invalid[i]));
@@ -293,8 +298,9 @@ START_TEST(key_not_cacheable)
         ck_assert_int_eq(gw_ckey_build(&k, &f.r, random[i], strlen(random[i]), 1, &why), -1);
         ck_assert_ptr_nonnull(strstr(why, "random sample"));
     }
-    static const char *const fine[] = {"{\"filter\":{\"must\":[{\"key\":\"sample\",\"match\":{\"value\":\"random\"}}]}}",
-                                       "{\"query\":{\"sample\":\"other\"}}"};
+    static const char *const fine[] = {
+        "{\"filter\":{\"must\":[{\"key\":\"sample\",\"match\":{\"value\":\"random\"}}]}}",
+        "{\"query\":{\"sample\":\"other\"}}"};
     for (size_t i = 0; i < NELEM(fine); i++)
         ck_assert_int_eq(gw_ckey_build(&k, &f.r, fine[i], strlen(fine[i]), 1, &why), 0);
     static const char *const writes[][2] = {

@@ -1,5 +1,5 @@
-/* Unit tests for gateway/http/headers.c: hop-by-hop detection, header-name equality and token lists,
- * table-driven, with every input ending at a guard page so that over-reads fault. */
+/* Unit tests for gateway/http/headers.c: hop-by-hop detection, header-name equality and token
+ * lists, table-driven, with every input ending at a guard page so that over-reads fault. */
 #include "gateway/http/headers.h"
 #include "unit_util.h"
 

@@ -1,5 +1,6 @@
-/* Unit tests for gateway/http/router.c: every openapi.json operation, every route Qdrant serves outside
- * the spec, and the path normalisation actix applies, with inputs that end at a guard page. */
+/* Unit tests for gateway/http/router.c: every openapi.json operation, every route Qdrant serves
+ * outside the spec, and the path normalisation actix applies, with inputs that end at a guard page.
+ */
 #include "gateway/http/router.h"
 #include "unit_util.h"
 
