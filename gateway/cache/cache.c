@@ -490,7 +490,11 @@ gw_cache_shared_t *gw_cache_shared_new(const gw_config_t *cfg, int nworkers, cha
     sh->l1 = gw_l1_new(cfg->cache_local_max_bytes);
     sh->names = gw_names_new();
     sh->flights = flights_new(cache_post);
-    if (!sh->l1 || !sh->names || !sh->flights) goto oom;
+    int fetches_aliases = sh->class_on[GW_CCLASS_SEARCH] || sh->class_on[GW_CCLASS_POINTS];
+    sh->status = fetches_aliases ? gw_cache_status_new(GW_CACHE_BYPASS, "aliases_pending",
+                                                       "the alias list is not loaded yet")
+                                 : gw_cache_status_new(GW_CACHE_ACTIVE, "", "");
+    if (!sh->l1 || !sh->names || !sh->flights || !sh->status) goto oom;
     return sh;
 oom:
     snprintf(err, errlen, "out of memory creating the cache");
@@ -505,6 +509,7 @@ void gw_cache_shared_free(gw_cache_shared_t *sh)
     gw_l1_free(sh->l1);
     gw_names_free(sh->names);
     flights_free(sh->flights);
+    gw_cache_status_free(sh->status);
     free(sh);
 }
 
@@ -593,12 +598,18 @@ void gw_cache_sum_stats(const gw_cache_shared_t *sh, gw_cache_stats_t *out)
         out->misses += gw_stat_get(&s->misses);
         out->stale += gw_stat_get(&s->stale);
         out->bypass += gw_stat_get(&s->bypass);
+        out->alias_failures += gw_stat_get(&s->alias_failures);
         out->coalesced += gw_stat_get(&s->coalesced);
         out->stores_l1 += gw_stat_get(&s->stores_l1);
         out->stores_l2 += gw_stat_get(&s->stores_l2);
         out->invalidations += gw_stat_get(&s->invalidations);
         out->purges += gw_stat_get(&s->purges);
     }
+}
+
+void gw_cache_get_status(const gw_cache_shared_t *sh, gw_cache_status_view_t *out)
+{
+    gw_cache_status_get(sh->status, out);
 }
 
 void gw_cache_get_l1_stats(const gw_cache_shared_t *sh, gw_l1_stats_t *out)

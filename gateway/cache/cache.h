@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 
+#include "gateway/cache/status.h"
 #include "gateway/core/config.h"
 #include "gateway/core/loop.h"
 #include "gateway/http/request.h"
@@ -47,7 +48,7 @@ void gw_cache_purge_handle(gw_cache_t *c, gw_req_t *r);
  * Qdrant failure was answered with an expired entry. */
 typedef struct gw_cache_stats {
     uint64_t l1_hits, l2_hits, l2_misses, misses, stale, bypass, coalesced, stores_l1, stores_l2;
-    uint64_t invalidations, purges;
+    uint64_t invalidations, purges, alias_failures; /* alias_failures: GET /aliases that failed */
 } gw_cache_stats_t;
 /* The counters of every worker's cache, summed. Any thread. */
 void gw_cache_sum_stats(const gw_cache_shared_t *sh, gw_cache_stats_t *out);
@@ -55,6 +56,9 @@ void gw_cache_sum_stats(const gw_cache_shared_t *sh, gw_cache_stats_t *out);
 struct gw_l1_stats;
 /* Entries, bytes and evictions of the in-process tier. */
 void gw_cache_get_l1_stats(const gw_cache_shared_t *sh, struct gw_l1_stats *out);
+
+/* Whether the cache is caching and why not (status.h). Any thread. */
+void gw_cache_get_status(const gw_cache_shared_t *sh, gw_cache_status_view_t *out);
 
 /* This worker's Redis client, or NULL without cache.redis.url. */
 gw_redis_t *gw_cache_redis(const gw_cache_t *c);

@@ -6,12 +6,14 @@
 #include <event2/buffer.h>
 #include <pthread.h>
 
+#include "common/backoff.h"
 #include "common/stat.h"
 #include "gateway/cache/cache.h"
 #include "gateway/cache/key.h"
 #include "gateway/cache/memo.h"
 #include "gateway/cache/l1.h"
 #include "gateway/cache/generations.h"
+#include "gateway/cache/status.h"
 #include "gateway/redis/client.h"
 #include "gateway/core/loop.h"
 
@@ -24,7 +26,7 @@ typedef void (*cache_creq_end_cb)(creq_t *cr);                /* a write's conte
 
 typedef struct cache_counters {
     gw_stat_t l1_hits, l2_hits, l2_misses, misses, stale, bypass, coalesced, stores_l1, stores_l2;
-    gw_stat_t invalidations, purges;
+    gw_stat_t invalidations, purges, alias_failures;
 } cache_counters_t;
 
 struct gw_cache_shared {
@@ -39,6 +41,7 @@ struct gw_cache_shared {
     int class_on[GW_CCLASS_COUNT];
     int nworkers;
     gw_cache_t **workers; /* each worker's side, set before the threads start (for the scrape) */
+    gw_cache_status_t *status; /* caching or not, and why */
 };
 
 struct gw_cache {
@@ -52,7 +55,8 @@ struct gw_cache {
     creq_t *mail;
     struct event *alias_ev;
     int alias_fetching;
-    uint64_t alias_epoch; /* gw_names_alias_epoch when the fetch under way started */
+    uint64_t alias_epoch;       /* gw_names_alias_epoch when the fetch under way started */
+    gw_backoff_t alias_backoff; /* retries after failed fetches */
     settle_t *settles;
     gw_ckey_memo_t *memo; /* raw request bytes -> key, so repeats skip the JSON work */
     /* Finished request contexts kept for reuse (4.5 KB each: past malloc's per-thread cache,

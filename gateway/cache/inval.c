@@ -7,15 +7,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/backoff.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "gateway/cache/internal.h"
 #include "gateway/upstream/proxy.h"
 #include "gateway/core/timer.h"
 
-#define ALIAS_RETRY_MS   1000
-#define ALIAS_TIMEOUT_MS 5000
-#define PURGE_MAX_BODY   (64u << 10)
+#define ALIAS_RETRY_MS     1000
+#define ALIAS_RETRY_MAX_MS 30000
+#define ALIAS_TIMEOUT_MS   5000
+#define PURGE_MAX_BODY     (64u << 10)
 
 struct settle {
     settle_t *prev, *next;
@@ -207,7 +209,28 @@ static int aliases_apply(gw_cache_t *c, const char *body, size_t len)
  * was on its way (a bump_all moved the epoch on); then fetch again now. */
 static void alias_schedule_next(gw_cache_t *c)
 {
+    gw_backoff_reset(&c->alias_backoff);
     alias_schedule(c, gw_names_aliases_loaded(c->sh->names) ? c->cfg->cache_alias_refresh_ms : 0);
+}
+
+/* A fetch failed: say why (bypass while no list was ever loaded, degraded while an older one
+ * is used) and try again after a growing delay. */
+static void alias_failed(gw_cache_t *c, int loaded, const char *code, const char *what)
+{
+    gw_stat_inc(&c->st.alias_failures);
+    char detail[240];
+    if (loaded)
+        snprintf(detail, sizeof(detail),
+                 "cannot refresh the alias list (%s); using the last one loaded, alias changes "
+                 "made directly on Qdrant may be missed",
+                 what);
+    else
+        snprintf(detail, sizeof(detail),
+                 "cannot read the alias list (%s); every cacheable read goes to Qdrant uncached",
+                 what);
+    gw_cache_status_set(c->sh->status, loaded ? GW_CACHE_DEGRADED : GW_CACHE_BYPASS,
+                        loaded ? "aliases_stale" : code, detail);
+    alias_schedule(c, gw_backoff_next(&c->alias_backoff));
 }
 
 static void alias_on_fetched(void *arg, int ok, long status, const char *body, size_t len,
@@ -216,28 +239,36 @@ static void alias_on_fetched(void *arg, int ok, long status, const char *body, s
     gw_cache_t *c = arg;
     int loaded = gw_names_aliases_loaded(c->sh->names);
     c->alias_fetching = 0;
+    char what[160], code[48];
     if (ok && status == 200 && aliases_apply(c, body, len) == 0) {
+        gw_cache_status_set(c->sh->status, GW_CACHE_ACTIVE, "", "the alias list is loaded");
         alias_schedule_next(c);
         return;
     }
     if (ok && (status == 401 || status == 403)) {
         /* Qdrant wants a key the gateway does not have: no alias tracking, reads through an
          * alias are then invalidated only by writes through that same alias. */
-        if (!loaded)
-            gw_log_warn("cache: cannot list aliases (Qdrant answered %ld; set upstream.api_key): "
-                        "caching without alias tracking",
-                        status);
+        snprintf(what, sizeof(what),
+                 "Qdrant answered %ld to GET /aliases (set upstream.api_key): caching without "
+                 "alias tracking; reads through an alias see only writes through that alias",
+                 status);
+        gw_cache_status_set(c->sh->status, GW_CACHE_DEGRADED, "aliases_forbidden", what);
         gw_names_set_aliases(c->sh->names, NULL, NULL, 0, c->alias_epoch);
         alias_schedule_next(c);
         return;
     }
-    if (!loaded)
-        gw_log_debug("cache: alias list not loaded yet (%s%ld): reads bypass the cache",
-                     ok      ? "status "
-                     : error ? error
-                             : "",
-                     ok ? status : 0L);
-    alias_schedule(c, loaded ? c->cfg->cache_alias_refresh_ms : ALIAS_RETRY_MS);
+    if (ok && status == 200) {
+        snprintf(code, sizeof(code), "aliases_invalid");
+        snprintf(what, sizeof(what), "GET /aliases answered 200 without Qdrant's alias list");
+    } else if (ok) {
+        snprintf(code, sizeof(code), "aliases_http_%ld", status);
+        snprintf(what, sizeof(what), "Qdrant answered %ld to GET /aliases", status);
+    } else {
+        snprintf(code, sizeof(code), "aliases_unreachable");
+        snprintf(what, sizeof(what), "GET /aliases failed: %s", error ? error : "no answer");
+    }
+    (void)seconds;
+    alias_failed(c, loaded, code, what);
 }
 
 static void alias_on_timer(evutil_socket_t fd, short what, void *arg)
@@ -249,12 +280,20 @@ static void alias_on_timer(evutil_socket_t fd, short what, void *arg)
     if (gw_proxy_fetch(c->proxy, "/aliases", ALIAS_TIMEOUT_MS, alias_on_fetched, c) == 0)
         c->alias_fetching = 1;
     else
-        alias_schedule(c, ALIAS_RETRY_MS);
+        alias_failed(c, gw_names_aliases_loaded(c->sh->names), "aliases_unreachable",
+                     "GET /aliases could not be started");
 }
 
 int inval_init(gw_cache_t *c, cache_creq_end_cb end)
 {
     c->inval_end = end;
+    /* From ALIAS_RETRY_MS doubling to the refresh period (at most ALIAS_RETRY_MAX_MS); seeded
+     * per worker so that the workers' retries spread out. */
+    uint64_t cap = c->cfg->cache_alias_refresh_ms < ALIAS_RETRY_MAX_MS
+                       ? c->cfg->cache_alias_refresh_ms
+                       : ALIAS_RETRY_MAX_MS;
+    gw_backoff_init(&c->alias_backoff, ALIAS_RETRY_MS, cap,
+                    0x2545f491u * (uint32_t)(c->loop->id + 1));
     c->alias_ev = evtimer_new(c->loop->base, alias_on_timer, c);
     if (!c->alias_ev) return -1;
     if (c->sh->class_on[GW_CCLASS_SEARCH] || c->sh->class_on[GW_CCLASS_POINTS])

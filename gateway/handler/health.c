@@ -62,6 +62,14 @@ static json_t *health_cache_json(const gw_handler_env_t *env)
     json_t *c = json_object();
     json_object_set_new(c, "enabled", json_boolean(env->cache_shared != NULL));
     if (!env->cache_shared) return c;
+    gw_cache_status_view_t st;
+    gw_cache_get_status(env->cache_shared, &st);
+    json_object_set_new(c, "state", json_string(gw_cache_state_name(st.state)));
+    json_object_set_new(c, "caching", json_boolean(st.state != GW_CACHE_BYPASS));
+    json_object_set_new(c, "reason", st.code[0] ? json_string(st.code) : json_null());
+    json_object_set_new(c, "detail", st.detail[0] ? json_string(st.detail) : json_null());
+    json_object_set_new(c, "state_since_seconds",
+                        json_real((double)(gw_mono_us() - st.since_us) / 1e6));
     gw_cache_stats_t s;
     gw_cache_sum_stats(env->cache_shared, &s);
     uint64_t hits = s.l1_hits + s.l2_hits + s.coalesced, lookups = hits + s.misses;

@@ -144,6 +144,18 @@ static void render_cache(const gw_handler_env_t *env, gw_text_t *t)
     gw_prom_sample_u64(t, NS "cache_invalidations_total", NULL, sum.invalidations);
     gw_prom_family(t, NS "cache_purges_total", "counter", "Admin purges.");
     gw_prom_sample_u64(t, NS "cache_purges_total", NULL, sum.purges);
+    gw_cache_status_view_t st;
+    gw_cache_get_status(cs, &st);
+    gw_prom_family(t, NS "cache_state", "gauge",
+                   "1 for the cache's current state (active, degraded: caching with a weaker "
+                   "guarantee, bypass: not caching) and its reason.");
+    char labels[96];
+    snprintf(labels, sizeof(labels), "state=\"%s\",reason=\"%s\"", gw_cache_state_name(st.state),
+             st.code);
+    gw_prom_sample_u64(t, NS "cache_state", labels, 1);
+    gw_prom_family(t, NS "cache_alias_fetch_failures_total", "counter",
+                   "Reads of Qdrant's alias list (GET /aliases) that failed.");
+    gw_prom_sample_u64(t, NS "cache_alias_fetch_failures_total", NULL, sum.alias_failures);
     gw_l1_stats_t l1;
     gw_cache_get_l1_stats(cs, &l1);
     gw_prom_family(t, NS "cache_entries", "gauge", "Entries in the in-process tier.");

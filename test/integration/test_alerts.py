@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 import unittest
 
 import harness
@@ -30,7 +31,7 @@ DATASOURCES = os.path.join(SRC, "docker", "grafana", "provisioning", "datasource
 # The alerts the deployment's targets call for.
 WANTED = {"QdrantGatewaySearchLatencyHigh", "QdrantGatewayCacheHitRatioLow", "QdrantGatewayCPUHigh",
           "QdrantGatewayMemoryHigh", "QdrantDown", "RedisDown", "QdrantGateway5xxRateHigh",
-          "QdrantGatewayDown"}
+          "QdrantGatewayDown", "QdrantGatewayCacheNotCaching"}
 # Labels Prometheus adds to every scraped series.
 TARGET_LABELS = {"job", "instance"}
 # Series Prometheus makes itself.
@@ -193,6 +194,17 @@ class RulesAgainstRealMetricsTest(unittest.TestCase):
             gw.cleanup()
             redis.cleanup()
             up.cleanup()
+        # A gateway whose Qdrant never answered: its cache bypasses (the state some rules watch).
+        gw = harness.start_gateway(harness.free_port())
+        try:
+            for _ in range(300):
+                s, _, b = harness.curl(gw.port, "GET", "/metrics")
+                if b'state="bypass",reason="aliases_unreachable"' in b:
+                    break
+                time.sleep(0.05)
+            cls.series += parse_exposition(b.decode())
+        finally:
+            gw.cleanup()
 
     def test_every_selector_matches_a_real_series(self):
         recorded = {r["record"] for _, r in rules() if "record" in r}
