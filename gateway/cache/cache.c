@@ -243,7 +243,9 @@ static int read_on_end(void *ctx, gw_req_t *r, gw_proxy_end_t how)
     gw_cache_t *c = cr->c;
     int answered = 0;
     gw_centry_t *e = how == GW_PROXY_OK ? creq_make_entry(cr) : NULL;
-    if (e && e->status == 200 && !(cr->cc & GW_CC_NO_STORE)) {
+    /* Not while a wait=false write to what it read may still be applied (barrier.c). */
+    if (e && e->status == 200 && !(cr->cc & GW_CC_NO_STORE) &&
+        !unsettled_any(c->sh->unsettled, &cr->key.deps)) {
         if (gw_l1_put(c->sh->l1, e)) gw_stat_inc(&c->st.stores_l1);
         if (cr->l2_known) l2_store(cr, e);
     }
@@ -494,7 +496,8 @@ gw_cache_shared_t *gw_cache_shared_new(const gw_config_t *cfg, int nworkers, cha
     sh->status = fetches_aliases ? gw_cache_status_new(GW_CACHE_BYPASS, "aliases_pending",
                                                        "the alias list is not loaded yet")
                                  : gw_cache_status_new(GW_CACHE_ACTIVE, "", "");
-    if (!sh->l1 || !sh->names || !sh->flights || !sh->status) goto oom;
+    sh->unsettled = unsettled_new();
+    if (!sh->l1 || !sh->names || !sh->flights || !sh->status || !sh->unsettled) goto oom;
     return sh;
 oom:
     snprintf(err, errlen, "out of memory creating the cache");
@@ -510,6 +513,7 @@ void gw_cache_shared_free(gw_cache_shared_t *sh)
     gw_names_free(sh->names);
     flights_free(sh->flights);
     gw_cache_status_free(sh->status);
+    unsettled_free(sh->unsettled);
     free(sh);
 }
 
@@ -599,6 +603,8 @@ void gw_cache_sum_stats(const gw_cache_shared_t *sh, gw_cache_stats_t *out)
         out->stale += gw_stat_get(&s->stale);
         out->bypass += gw_stat_get(&s->bypass);
         out->alias_failures += gw_stat_get(&s->alias_failures);
+        out->barriers_ok += gw_stat_get(&s->barriers_ok);
+        out->barriers_failed += gw_stat_get(&s->barriers_failed);
         out->coalesced += gw_stat_get(&s->coalesced);
         out->stores_l1 += gw_stat_get(&s->stores_l1);
         out->stores_l2 += gw_stat_get(&s->stores_l2);

@@ -48,7 +48,9 @@ void gw_cache_purge_handle(gw_cache_t *c, gw_req_t *r);
  * Qdrant failure was answered with an expired entry. */
 typedef struct gw_cache_stats {
     uint64_t l1_hits, l2_hits, l2_misses, misses, stale, bypass, coalesced, stores_l1, stores_l2;
-    uint64_t invalidations, purges, alias_failures; /* alias_failures: GET /aliases that failed */
+    uint64_t invalidations, purges;
+    uint64_t alias_failures;               /* GET /aliases that failed */
+    uint64_t barriers_ok, barriers_failed; /* write barriers answered / that fell back to a timer */
 } gw_cache_stats_t;
 /* The counters of every worker's cache, summed. Any thread. */
 void gw_cache_sum_stats(const gw_cache_shared_t *sh, gw_cache_stats_t *out);

@@ -20,13 +20,15 @@
 typedef struct gw_flights gw_flights_t;
 typedef struct creq creq_t;
 typedef struct settle settle_t;
+typedef struct barrier barrier_t;
+typedef struct gw_unsettled gw_unsettled_t;
 typedef void (*cache_post_cb)(creq_t *cr);                    /* hand a waiter back (any thread) */
 typedef void (*cache_l2_done_cb)(creq_t *cr, gw_centry_t *e); /* lookup ended; e NULL = miss */
 typedef void (*cache_creq_end_cb)(creq_t *cr);                /* a write's context is done */
 
 typedef struct cache_counters {
     gw_stat_t l1_hits, l2_hits, l2_misses, misses, stale, bypass, coalesced, stores_l1, stores_l2;
-    gw_stat_t invalidations, purges, alias_failures;
+    gw_stat_t invalidations, purges, alias_failures, barriers_ok, barriers_failed;
 } cache_counters_t;
 
 struct gw_cache_shared {
@@ -42,6 +44,7 @@ struct gw_cache_shared {
     int nworkers;
     gw_cache_t **workers; /* each worker's side, set before the threads start (for the scrape) */
     gw_cache_status_t *status; /* caching or not, and why */
+    gw_unsettled_t *unsettled; /* collections with a write barrier pending (barrier.c) */
 };
 
 struct gw_cache {
@@ -58,6 +61,7 @@ struct gw_cache {
     uint64_t alias_epoch;       /* gw_names_alias_epoch when the fetch under way started */
     gw_backoff_t alias_backoff; /* retries after failed fetches */
     settle_t *settles;
+    barrier_t *barriers;  /* this worker's write barriers in flight */
     gw_ckey_memo_t *memo; /* raw request bytes -> key, so repeats skip the JSON work */
     /* Finished request contexts kept for reuse (4.5 KB each: past malloc's per-thread cache,
      * and calloc zeroed all of it per request). Touched only by this worker. */
@@ -113,6 +117,25 @@ void inval_free(gw_cache_t *c);
 void inval_dispatch_write(gw_cache_t *c, gw_req_t *r);
 /* Another replica invalidated `name` ("*" = everything), or we may have missed some: local only. */
 void inval_remote(gw_cache_t *c, const char *name);
+/* Bumps `name` ("*": everything) here and in Redis; writes the names bumped to out (NULL: not
+ * wanted) and returns how many (0 for "*" or a name that could not be tracked). */
+size_t inval_bump(gw_cache_t *c, const char *name, char out[2][GW_NAME_MAX]);
+/* Bumps `name` again after cache.async_write_settle (the fallback when no barrier can tell
+ * when a wait=false write is applied). */
+void inval_settle_later(gw_cache_t *c, const char *name);
+
+/* barrier.c: when Qdrant has applied a wait=false write */
+gw_unsettled_t *unsettled_new(void);
+void unsettled_free(gw_unsettled_t *u);
+/* Any thread: 1 when a read depending on d must not be stored (a barrier on one of its names
+ * is pending). */
+int unsettled_any(gw_unsettled_t *u, const gw_deps_t *d);
+/* After a wait=false write to `name` (which bumped the nbumped names in bumped): a wait=true
+ * no-op update follows it to Qdrant; when it is answered, `name` is bumped again. r, for the
+ * write's credentials, may be NULL. */
+void barrier_after_write(gw_cache_t *c, const char *name, const char bumped[][GW_NAME_MAX],
+                         size_t nbumped, const gw_req_t *r);
+void barriers_free(gw_cache_t *c);
 
 /* flight.c */
 /* post(waiter) runs, under the flight's lock, for each waiter a landing leader releases. */

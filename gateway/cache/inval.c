@@ -31,21 +31,28 @@ static void alias_schedule(gw_cache_t *c, uint64_t ms)
     gw_timer_add_ms(c->alias_ev, ms);
 }
 
-/* Bumps `name` ("*": everything) here and in Redis. */
-static void invalidate(gw_cache_t *c, const char *name)
+size_t inval_bump(gw_cache_t *c, const char *name, char out[2][GW_NAME_MAX])
 {
     gw_stat_inc(&c->st.invalidations);
     if (strcmp(name, "*") == 0) {
         gw_names_bump_all(c->sh->names);
         l2_invalidate(c, "*");
         alias_schedule(c, 0); /* aliases may have changed: reload them now */
-        return;
+        return 0;
     }
     char bumped[2][GW_NAME_MAX];
     size_t n = gw_names_bump(c->sh->names, name, bumped);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         l2_invalidate(c, bumped[i]);
+        if (out) memcpy(out[i], bumped[i], GW_NAME_MAX);
+    }
     if (n == 0) l2_invalidate(c, "*"); /* could not track the name locally */
+    return n;
+}
+
+static void invalidate(gw_cache_t *c, const char *name)
+{
+    inval_bump(c, name, NULL);
 }
 
 void inval_remote(gw_cache_t *c, const char *name)
@@ -79,7 +86,7 @@ static void settle_on_timer(evutil_socket_t fd, short what, void *arg)
     settle_unlink(s);
 }
 
-static void settle_schedule(gw_cache_t *c, const char *name)
+void inval_settle_later(gw_cache_t *c, const char *name)
 {
     uint64_t ms = c->cfg->cache_async_write_settle_ms;
     if (ms == 0) return;
@@ -114,16 +121,22 @@ static int query_wait_true(const gw_req_t *r)
     return 0;
 }
 
-static void write_invalidate(creq_t *cr)
+/* r, for the write's credentials, is NULL once the client is gone. */
+static void write_invalidate(creq_t *cr, const gw_req_t *r)
 {
     if (cr->write_seen) return;
     cr->write_seen = 1;
     const char *name = (cr->route_flags & GW_ROUTE_F_ALL_COLLECTIONS) || cr->key.deps.n == 0
                            ? "*"
                            : cr->key.deps.name[0];
-    invalidate(cr->c, name);
-    if ((cr->route_flags & GW_ROUTE_F_WAIT_DEFAULT_FALSE) && !cr->wait_true)
-        settle_schedule(cr->c, name);
+    char bumped[2][GW_NAME_MAX];
+    size_t n = inval_bump(cr->c, name, bumped);
+    if (!(cr->route_flags & GW_ROUTE_F_WAIT_DEFAULT_FALSE) || cr->wait_true) return;
+    /* Acknowledged, maybe not applied yet: find out when it is. */
+    if (n > 0)
+        barrier_after_write(cr->c, name, (const char(*)[GW_NAME_MAX])bumped, n, r);
+    else
+        inval_settle_later(cr->c, name);
 }
 
 /* Bumped before the client sees the answer, so its next read cannot get the old one. A 4xx
@@ -133,7 +146,7 @@ static int write_on_head(void *ctx, gw_req_t *r, int status, gw_hdr_t *hdrs, siz
 {
     creq_t *cr = ctx;
     if (status < 400 || status >= 500)
-        write_invalidate(cr);
+        write_invalidate(cr, r);
     else
         cr->write_seen = 1;
     return 0;
@@ -142,7 +155,7 @@ static int write_on_head(void *ctx, gw_req_t *r, int status, gw_hdr_t *hdrs, siz
 static int write_on_end(void *ctx, gw_req_t *r, gw_proxy_end_t how)
 {
     creq_t *cr = ctx;
-    write_invalidate(cr); /* no answer seen (timeout, reset): it may still have been applied */
+    write_invalidate(cr, r); /* no answer seen (timeout, reset): it may still have been applied */
     cr->c->inval_end(cr);
     return 0;
 }
@@ -303,6 +316,7 @@ int inval_init(gw_cache_t *c, cache_creq_end_cb end)
 
 void inval_free(gw_cache_t *c)
 {
+    barriers_free(c);
     while (c->settles)
         settle_unlink(c->settles);
     if (c->alias_ev) event_free(c->alias_ev);

@@ -156,6 +156,12 @@ static void render_cache(const gw_handler_env_t *env, gw_text_t *t)
     gw_prom_family(t, NS "cache_alias_fetch_failures_total", "counter",
                    "Reads of Qdrant's alias list (GET /aliases) that failed.");
     gw_prom_sample_u64(t, NS "cache_alias_fetch_failures_total", NULL, sum.alias_failures);
+    gw_prom_family(t, NS "cache_write_barriers_total", "counter",
+                   "No-op wait=true updates sent after wait=false writes to learn when Qdrant "
+                   "applied them: answered (ok), or failed (fell back to the settle timer).");
+    gw_prom_sample_u64(t, NS "cache_write_barriers_total", "result=\"ok\"", sum.barriers_ok);
+    gw_prom_sample_u64(t, NS "cache_write_barriers_total", "result=\"failed\"",
+                       sum.barriers_failed);
     gw_l1_stats_t l1;
     gw_cache_get_l1_stats(cs, &l1);
     gw_prom_family(t, NS "cache_entries", "gauge", "Entries in the in-process tier.");

@@ -386,21 +386,37 @@ static void pxc_forward(px_xfer_t *x, gw_req_t *r)
         px_start_failed(x, r, "cannot start upstream request");
 }
 
-int pxc_fetch(px_xfer_t *x, const char *path, uint64_t timeout_ms)
+int pxc_fetch(px_xfer_t *x, const gw_fetch_req_t *q)
 {
     const gw_config_t *cfg = x->px->loop->cfg;
     CURL *e = px_easy(x);
     x->fetch_body = evbuffer_new();
     if (!e || !x->fetch_body) return -1;
-    px_common_opts(x, path, strlen(path));
+    px_common_opts(x, q->path, strlen(q->path));
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, px_on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, px_on_write);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
-    if (cfg->upstream_api_key && cfg->upstream_api_key[0] &&
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)q->timeout_ms);
+    if (q->body) {
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)q->body_len);
+        curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, q->body);
+        if (px_add_header(x, "content-type", 12, "application/json", 16) != 0) return -1;
+    }
+    if (q->method) curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, q->method);
+    int own_credentials = 0;
+    for (size_t i = 0; i < q->nhdrs; i++) {
+        const gw_hdr_t *h = &q->hdrs[i];
+        own_credentials |= gw_header_name_eq(h->name, h->name_len, "api-key") ||
+                           gw_header_name_eq(h->name, h->name_len, "authorization");
+        if (px_add_header(x, h->name, h->name_len, h->value, h->value_len) != 0) return -1;
+    }
+    if (!own_credentials && cfg->upstream_api_key && cfg->upstream_api_key[0] &&
         px_add_header(x, "api-key", 7, cfg->upstream_api_key, strlen(cfg->upstream_api_key)) != 0)
         return -1;
+    struct curl_slist *l = curl_slist_append(x->hdrs, "Expect:"); /* no 100-continue round */
+    if (!l) return -1;
+    x->hdrs = l;
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->hdrs);
     return curl_multi_add_handle(x->px->multi, e) == CURLM_OK ? 0 : -1;
 }

@@ -117,7 +117,7 @@ int px_each_header(const gw_proxy_t *px, const gw_req_t *r,
 
 /* curl_engine.c: the multi handle, and internal GETs (only libcurl does those). */
 int pxc_init(gw_proxy_t *px, char *err, size_t errlen);
-int pxc_fetch(px_xfer_t *x, const char *path, uint64_t timeout_ms);
+int pxc_fetch(px_xfer_t *x, const gw_fetch_req_t *q);
 
 /* h1_engine.c: sets px->h1 for an http:// upstream; leaves it NULL (libcurl then) for https://. */
 int pxh_init(gw_proxy_t *px, char *err, size_t errlen);

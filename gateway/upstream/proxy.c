@@ -85,6 +85,12 @@ void gw_proxy_forward_tap(gw_proxy_t *px, gw_req_t *r, const gw_proxy_tap_t *tap
 
 int gw_proxy_fetch(gw_proxy_t *px, const char *path, uint64_t timeout_ms, gw_fetch_cb cb, void *arg)
 {
+    gw_fetch_req_t q = {.path = path, .timeout_ms = timeout_ms};
+    return gw_proxy_fetch_req(px, &q, cb, arg);
+}
+
+int gw_proxy_fetch_req(gw_proxy_t *px, const gw_fetch_req_t *q, gw_fetch_cb cb, void *arg)
+{
     px_xfer_t *x = px_xfer_get(px);
     if (!x) return -1;
     x->cb = cb;
@@ -92,7 +98,7 @@ int gw_proxy_fetch(gw_proxy_t *px, const char *path, uint64_t timeout_ms, gw_fet
     x->active = 1;
     x->engine = &pxc_engine; /* internal fetches and absolute URLs: libcurl */
     if (px->loop->stats) gw_stat_inc(&px->loop->stats->upstream_active);
-    if (pxc_fetch(x, path, timeout_ms) != 0) {
+    if (pxc_fetch(x, q) != 0) {
         px_xfer_put(x);
         return -1;
     }

@@ -53,12 +53,28 @@ typedef struct gw_proxy_tap {
 /* gw_proxy_forward with a tap watching it. */
 void gw_proxy_forward_tap(gw_proxy_t *px, gw_req_t *r, const gw_proxy_tap_t *tap, void *ctx);
 
-/* Completion of an internal GET. ok: a full HTTP answer arrived (any status). */
+/* Completion of an internal request. ok: a full HTTP answer arrived (any status). */
 typedef void (*gw_fetch_cb)(void *arg, int ok, long status, const char *body, size_t len,
                             double seconds, const char *error);
-/* Issues an internal GET of `path` on the upstream (health probes, metrics), or of `path` itself
- * when it is an absolute http(s):// URL (other Qdrant nodes). The callback runs exactly once,
- * from the event loop, unless the pool is freed first. 0 / -1. */
+/* An internal request of the gateway's own (health probes, metrics, alias lists, write
+ * barriers). */
+typedef struct gw_fetch_req {
+    const char *method; /* NULL: GET */
+    const char *path;   /* on the upstream, or an absolute http(s):// URL (other Qdrant nodes) */
+    const char *body;   /* NULL: none; else body_len bytes sent as application/json */
+    size_t body_len;
+    /* Extra request headers (copied). When one is api-key or authorization, upstream.api_key
+     * is not added: the request acts with those credentials. */
+    const gw_hdr_t *hdrs;
+    size_t nhdrs;
+    uint64_t timeout_ms; /* the whole exchange */
+} gw_fetch_req_t;
+
+/* Issues q. The callback runs exactly once, from the event loop, unless the pool is freed
+ * first. 0 / -1. */
+int gw_proxy_fetch_req(gw_proxy_t *px, const gw_fetch_req_t *q, gw_fetch_cb cb, void *arg);
+
+/* gw_proxy_fetch_req of a GET of `path` with upstream.api_key. */
 int gw_proxy_fetch(gw_proxy_t *px, const char *path, uint64_t timeout_ms, gw_fetch_cb cb,
                    void *arg);
 

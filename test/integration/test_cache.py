@@ -3,6 +3,7 @@
 # wait=false), Redis shared by two gateways, Redis and Qdrant failures, coalescing, credentials,
 # purge, TTL and size limits.
 import json
+import re
 import threading
 import time
 import unittest
@@ -569,24 +570,79 @@ class StartupTest(unittest.TestCase):
 
 
 class AsyncWriteTest(unittest.TestCase):
-    def test_wait_false_write_is_settled(self):
-        up = harness.start_fake_qdrant("--async-apply-ms", "150")
-        gw = harness.start_gateway(up.port, "cache.async_write_settle=400ms")
+    """wait=false writes (issue 19, item 8): Qdrant acknowledges them before applying them. The
+    gateway follows each with a no-op wait=true update (a barrier, answered once the write is
+    applied), stores no read of the collection until then, and bumps its generation again when
+    it is answered: a read through the gateway never shows data older than what a direct read
+    already shows, whatever the apply lag, and the settle timer is not what makes it visible."""
+
+    def run_lag(self, lag_ms):
+        up = harness.start_fake_qdrant("--async-apply-ms", str(lag_ms))
+        # A settle timer far beyond the test: only the barrier can make the write visible.
+        gw = harness.start_gateway(up.port, "cache.async_write_settle=1m")
+        try:
+            setup_collection(gw.port, points=3)
+            wait_caching(gw.port)
+            c, d = Client(gw.port), Client(up.port)
+            body = {"exact": True}
+            count = lambda cl: cl.req("POST", "/collections/c/points/count", body)
+            self.assertEqual(count(c)[2]["result"]["count"], 3)
+            until_hit(lambda: count(c))  # the old answer is cached
+            s, _, doc, _ = c.req("PUT", "/collections/c/points",
+                                 {"points": [{"id": 77, "vector": [1, 1, 1, 1]}]})
+            self.assertEqual((s, doc["result"]["status"]), (200, "acknowledged"))
+            deadline = time.monotonic() + lag_ms / 1000.0 + 20
+            direct_saw = False
+            while time.monotonic() < deadline:
+                direct = count(d)[2]["result"]["count"]
+                direct_saw = direct_saw or direct == 4
+                s, x, doc, _ = count(c)
+                got = doc["result"]["count"]
+                if direct_saw:
+                    # Qdrant shows the write: so must the gateway, from then on.
+                    self.assertEqual(got, 4, "gateway answered %s (%s) after Qdrant showed "
+                                     "the write (lag %d ms)" % (got, x, lag_ms))
+                    break
+                time.sleep(0.02)
+            self.assertTrue(direct_saw, "the write never became visible directly")
+            for _ in range(3):  # and it stays so, from the cache too
+                self.assertEqual(count(c)[2]["result"]["count"], 4)
+            self.assertEqual(until_hit(lambda: count(c))[2]["result"]["count"], 4)
+            s, _, b = harness.curl(gw.port, "GET", "/metrics")
+            m = re.search(rb'qdrant_gateway_cache_write_barriers_total\{result="ok"\} (\d+)', b)
+            self.assertIsNotNone(m, "no write barrier counter in /metrics")
+            self.assertGreaterEqual(int(m.group(1)), 1)
+            c.close()
+            d.close()
+        finally:
+            gw.cleanup()
+            up.cleanup()
+
+    def test_no_lag(self):
+        self.run_lag(0)
+
+    def test_lag_150ms(self):
+        self.run_lag(150)
+
+    def test_lag_1500ms(self):
+        self.run_lag(1500)
+
+    def test_lag_5s(self):
+        self.run_lag(5000)
+
+    def test_refused_write_sends_no_barrier(self):
+        """A write Qdrant refused (4xx) changed nothing: no barrier follows it."""
+        up = harness.start_fake_qdrant("--async-apply-ms", "100")
+        gw = harness.start_gateway(up.port, "cache.async_write_settle=300ms")
         try:
             setup_collection(gw.port, points=3)
             wait_caching(gw.port)
             c = Client(gw.port)
-            count = lambda: c.req("POST", "/collections/c/points/count", {"exact": True})
-            count()
-            s, _, doc, _ = c.req("PUT", "/collections/c/points",
-                                 {"points": [{"id": 77, "vector": [1, 1, 1, 1]}]})
-            self.assertEqual(doc["result"]["status"], "acknowledged")
-            s, x, doc, _ = count()  # Qdrant has not applied it yet: this caches the old count
-            self.assertEqual((x, doc["result"]["count"]), ("MISS", 3))
-            self.assertEqual(count()[1], "HIT")
-            time.sleep(0.6)
-            s, x, doc, _ = count()
-            self.assertEqual((x, doc["result"]["count"]), ("MISS", 4))
+            s, _, doc, _ = c.req("PUT", "/collections/nope/points",
+                                 {"points": [{"id": 1, "vector": [1, 1, 1, 1]}]})
+            self.assertEqual(s, 404)  # a 4xx write changes nothing: no barrier at all
+            s, _, b = harness.curl(gw.port, "GET", "/metrics")
+            self.assertTrue(b'qdrant_gateway_cache_write_barriers_total{result="ok"} 0' in b)
             c.close()
         finally:
             gw.cleanup()

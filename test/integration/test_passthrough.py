@@ -1,16 +1,19 @@
 # Transparency: the same sequence of Qdrant operations is sent to two identical fake_qdrant
 # instances, one directly and one through the gateway; status, body bytes and content type
-# must be identical (only the envelope's "time" value, a measurement, may differ).
+# must be identical (only the envelope's "time" value, a measurement, may differ, and the
+# operation_id of an update: after a write without wait=true the gateway sends Qdrant one
+# no-op wait=true update of its own, a write barrier (README, "Freshness"), which takes an id).
 import re
 import unittest
 
 import harness
 
 TIME_RE = re.compile(rb'"time":[-+0-9.eE]+')
+OPID_RE = re.compile(rb'"operation_id":[0-9]+')
 
 
 def normalise(body):
-    return TIME_RE.sub(b'"time":0', body)
+    return OPID_RE.sub(b'"operation_id":0', TIME_RE.sub(b'"time":0', body))
 
 
 C = "/collections/demo"
