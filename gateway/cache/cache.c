@@ -66,6 +66,11 @@ static void creq_free(creq_t *cr)
 
 /* ---- answering from an entry -------------------------------------------------------------- */
 
+static void entry_release(void *arg)
+{
+    gw_centry_unref(arg);
+}
+
 static void respond_entry(gw_req_t *r, const gw_centry_t *e, const char *xcache)
 {
     gw_hdr_t h[CACHE_MAX_REPLAY_HDRS + 3];
@@ -85,7 +90,9 @@ static void respond_entry(gw_req_t *r, const gw_centry_t *e, const char *xcache)
     h[n++] = (gw_hdr_t){"age", 3, age, strlen(age)};
     r->status = e->status;
     r->codec->send_head(r, e->status, h, n, (int64_t)e->body_len);
-    if (e->body_len) r->codec->send_body(r, e->body, e->body_len);
+    if (e->body_len)
+        gw_req_send_body_ref(r, e->body, e->body_len, entry_release,
+                             gw_centry_ref((gw_centry_t *)e));
     r->codec->finish(r, 1);
 }
 

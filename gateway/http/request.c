@@ -14,6 +14,17 @@
 #include "gateway/http/headers.h"
 #include "gateway/core/loop.h"
 
+void gw_req_send_body_ref(gw_req_t *r, const void *data, size_t len, void (*release)(void *arg),
+                          void *arg)
+{
+    if (r->codec->send_body_ref) {
+        r->codec->send_body_ref(r, data, len, release, arg);
+        return;
+    }
+    r->codec->send_body(r, data, len);
+    release(arg);
+}
+
 gw_req_t *gw_req_new(gw_loop_t *l, const gw_codec_ops_t *codec, void *codec_ctx)
 {
     gw_req_t *r = calloc(1, sizeof(*r));

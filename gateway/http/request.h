@@ -22,6 +22,11 @@ typedef struct gw_codec_ops {
     void (*send_head)(gw_req_t *r, int status, const gw_hdr_t *hdrs, size_t n,
                       int64_t content_length);
     void (*send_body)(gw_req_t *r, const void *data, size_t len);
+    /* Optional (NULL: send_body copies): the same, but the len bytes at data stay valid and
+     * unchanged until the codec calls release(arg), once, when it no longer needs them (sent,
+     * or dropped with the stream). So N answers of one stored entry cost one copy. */
+    void (*send_body_ref)(gw_req_t *r, const void *data, size_t len, void (*release)(void *arg),
+                          void *arg);
     /* The response is complete. ok == 0: it was cut short (upstream failed mid-body), so the
      * codec must abort the stream/connection instead of ending it cleanly. */
     void (*finish)(gw_req_t *r, int ok);
@@ -89,6 +94,10 @@ struct gw_req {
 
 /* Creates a request owned by both codec and handler side; NULL on OOM. */
 gw_req_t *gw_req_new(gw_loop_t *l, const gw_codec_ops_t *codec, void *codec_ctx);
+
+/* r->codec's send_body_ref, or send_body and then release(arg) when the codec has none. */
+void gw_req_send_body_ref(gw_req_t *r, const void *data, size_t len, void (*release)(void *arg),
+                          void *arg);
 /* Drops one holder (GW_REQ_CODEC or GW_REQ_HANDLER); frees the request when none remain. */
 void gw_req_release(gw_req_t *r, unsigned holder);
 

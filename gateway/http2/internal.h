@@ -34,6 +34,7 @@ struct h2_stream {
     size_t head_bytes;                 /* header list size as RFC 9113 counts it */
 
     struct evbuffer *out; /* response body not yet taken by nghttp2 */
+    size_t owned;         /* bytes of out copied in (the rest reference stored answers) */
     size_t unconsumed;    /* request body bytes received and not yet credited back */
     size_t held;          /* read by the handler while it asked for no more (want_body 0) */
     uint64_t received;    /* request body bytes received in all */
@@ -51,6 +52,8 @@ struct h2_stream {
     unsigned end_sent : 1;      /* our END_STREAM went out */
     unsigned rst_sent : 1;      /* we reset the stream */
     unsigned body_late : 1;     /* limits.body_timeout passed: reset once the 408 is out */
+    unsigned parked : 1;        /* complete but not dispatched: the connection is over budget */
+    unsigned budget_high : 1;   /* out_pending said "full" for the connection: on_drain owed */
     struct event *body_ev;      /* the body clock (limits.body_timeout), made on first use */
 };
 
@@ -66,6 +69,11 @@ struct h2_conn {
     struct event *kick_ev; /* runs nghttp2_session_send from the loop (see h2_conn_kick) */
     h2_stream_t streams;   /* list head */
     size_t nstreams;
+    /* Response bytes queued in the streams' out buffers, all streams: while over
+     * H2_CONN_OUT_BUDGET no new stream is dispatched and out_pending reports every stream full,
+     * so one connection holds at most about the budget plus one answer. */
+    size_t out_bytes;
+    size_t nparked; /* streams with parked set */
     char peer[64];
     uint64_t resets_unanswered; /* streams the client reset before their response finished */
     uint64_t answered;          /* responses finished */
@@ -103,5 +111,12 @@ void h2_stream_on_end(h2_stream_t *st);      /* END_STREAM received (DATA or tra
 void h2_stream_on_sent_end(h2_stream_t *st); /* our END_STREAM went out */
 /* Calls the handler's on_drain if owed (from the connection, after a send round). */
 void h2_stream_notify_drain(h2_stream_t *st);
+/* After a send round: when the connection's queued output fell under the budget, dispatch the
+ * parked streams (oldest first, while it stays under) and owe on_drain to the streams that were
+ * told the connection was full. */
+void h2_streams_budget_check(h2_conn_t *c);
+
+/* Response bytes one connection may queue across its streams (besides the socket buffer). */
+#define H2_CONN_OUT_BUDGET (4u << 20)
 
 #endif

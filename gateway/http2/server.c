@@ -304,6 +304,7 @@ static int h2_flush(h2_conn_t *c)
         h2_free(c);
         return -1;
     }
+    h2_streams_budget_check(c);
     h2_notify_drain(c);
     struct evbuffer *out = bufferevent_get_output(c->bev);
     if (!nghttp2_session_want_read(c->ng) && !nghttp2_session_want_write(c->ng)) {

@@ -47,6 +47,14 @@ void h2_stream_free(h2_stream_t *st)
 {
     h2_conn_t *c = st->c;
     gw_req_t *r = st->req;
+    if (r && st->parked) {
+        st->req = NULL; /* never dispatched: both sides are still ours */
+        evbuffer_remove_cb_entry(r->body, st->body_cb);
+        gw_req_release(r, GW_REQ_CODEC | GW_REQ_HANDLER);
+        st->parked = 0;
+        c->nparked--;
+        r = NULL;
+    }
     if (r) {
         st->req = NULL;
         evbuffer_remove_cb_entry(r->body, st->body_cb);
@@ -62,6 +70,7 @@ void h2_stream_free(h2_stream_t *st)
     st->prev->next = st->next;
     st->next->prev = st->prev;
     c->nstreams--;
+    c->out_bytes -= st->owned;
     if (st->body_ev) event_free(st->body_ev);
     evbuffer_free(st->out);
     gw_head_free(&st->head);
@@ -190,8 +199,8 @@ static void h2_stop_upload(h2_stream_t *st);
 static int h2_body_clock_runs(const h2_stream_t *st)
 {
     gw_req_t *r = st->req;
-    return r && !st->recv_done && !st->body_hold && !st->body_late && !st->rst_sent &&
-           st->unconsumed < GW_REQ_HIGH_WATER / 2 && !st->c->loop->draining;
+    return r && !st->parked && !st->recv_done && !st->body_hold && !st->body_late &&
+           !st->rst_sent && st->unconsumed < GW_REQ_HIGH_WATER / 2 && !st->c->loop->draining;
 }
 
 static void h2_on_body_late(evutil_socket_t fd, short what, void *arg)
@@ -263,8 +272,39 @@ void h2_stream_on_head_done(h2_stream_t *st, int end_stream)
     gw_req_assign_id(r);
     if (h2_check_request(st, r) != 0) return;
     if (st->recv_done) r->body_done = 1;
+    if (c->out_bytes >= H2_CONN_OUT_BUDGET) {
+        /* The client is not reading what it asked for: take no more work from it until it does
+         * (h2_streams_budget_check). Its body, if any, is held by the stream's window. */
+        st->parked = 1;
+        c->nparked++;
+        return;
+    }
     gw_dispatch(r);
     if (st->req == r) h2_body_clock(st);
+}
+
+void h2_streams_budget_check(h2_conn_t *c)
+{
+    if (c->out_bytes >= H2_CONN_OUT_BUDGET) return;
+    for (h2_stream_t *st = c->streams.next; st != &c->streams; st = st->next) {
+        if (st->budget_high && evbuffer_get_length(st->out) < GW_REQ_LOW_WATER) {
+            st->budget_high = 0;
+            st->drain_wanted = 1;
+            c->drain_pending = 1;
+        }
+    }
+    /* Streams are listed oldest first; handlers may answer at once (a cache hit), so the budget
+     * is checked before each. Nothing here closes a stream: only nghttp2 calls do. */
+    for (h2_stream_t *st = c->streams.next; c->nparked && st != &c->streams; st = st->next) {
+        if (!st->parked) continue;
+        if (c->out_bytes >= H2_CONN_OUT_BUDGET) break;
+        st->parked = 0;
+        c->nparked--;
+        gw_req_t *r = st->req;
+        gw_dispatch(r);
+        if (st->req == r) h2_body_clock(st);
+        h2_conn_kick(c);
+    }
 }
 
 /* ---- request body: flow control as backpressure ------------------------------------------- */
@@ -379,6 +419,11 @@ static ssize_t h2_on_read_body(nghttp2_session *ng, int32_t id, uint8_t *buf, si
     }
     int n = have ? evbuffer_remove(st->out, buf, length) : 0;
     if (n < 0) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    /* Copied bytes come off the budget (referenced ones never counted; a response does not
+     * mix the two, so taking the copied ones first is exact). */
+    size_t own = (size_t)n < st->owned ? (size_t)n : st->owned;
+    st->owned -= own;
+    st->c->out_bytes -= own;
     size_t left = evbuffer_get_length(st->out);
     if (st->out_done && left == 0) *flags |= NGHTTP2_DATA_FLAG_EOF;
     if (st->out_high && left < GW_REQ_LOW_WATER) {
@@ -471,7 +516,41 @@ static void h2_send_body(gw_req_t *r, const void *data, size_t len)
 {
     h2_stream_t *st = r->codec_ctx;
     if (!st->resp_body || len == 0) return; /* HEAD, 204/304, or a response declared empty */
-    evbuffer_add(st->out, data, len);
+    if (evbuffer_add(st->out, data, len) == 0) {
+        st->owned += len;
+        st->c->out_bytes += len;
+    }
+    if (evbuffer_get_length(st->out) >= GW_REQ_HIGH_WATER) st->out_high = 1;
+    h2_resume(st);
+}
+
+typedef struct h2_ref {
+    void (*release)(void *arg);
+    void *arg;
+} h2_ref_t;
+
+static void h2_ref_done(const void *data, size_t len, void *extra)
+{
+    h2_ref_t *ref = extra;
+    ref->release(ref->arg);
+    free(ref);
+}
+
+/* A stored answer: referenced, not copied, so it costs neither the stream's memory nor the
+ * connection's budget (the entry is shared with every other stream replaying it). */
+static void h2_send_body_ref(gw_req_t *r, const void *data, size_t len, void (*release)(void *arg),
+                             void *arg)
+{
+    h2_stream_t *st = r->codec_ctx;
+    h2_ref_t *ref = malloc(sizeof(*ref));
+    if (!ref || evbuffer_add_reference(st->out, data, len, h2_ref_done, ref) != 0) {
+        free(ref);
+        h2_send_body(r, data, len);
+        release(arg);
+        return;
+    }
+    ref->release = release;
+    ref->arg = arg;
     if (evbuffer_get_length(st->out) >= GW_REQ_HIGH_WATER) st->out_high = 1;
     h2_resume(st);
 }
@@ -484,6 +563,8 @@ static void h2_finish(gw_req_t *r, int ok)
     r->finished = 1;
     if (!ok || !r->head_sent) {
         /* Cut short: only a reset tells an HTTP/2 client the body is incomplete. */
+        c->out_bytes -= st->owned;
+        st->owned = 0;
         evbuffer_drain(st->out, evbuffer_get_length(st->out));
         st->resp_body = 0;
         st->rst_sent = 1;
@@ -499,12 +580,16 @@ static void h2_finish(gw_req_t *r, int ok)
 static size_t h2_out_pending(gw_req_t *r)
 {
     h2_stream_t *st = r->codec_ctx;
-    return evbuffer_get_length(st->out);
+    size_t own = evbuffer_get_length(st->out);
+    if (st->c->out_bytes < H2_CONN_OUT_BUDGET || own >= GW_REQ_HIGH_WATER) return own;
+    st->budget_high = 1; /* full for the connection's sake: on_drain when it is under budget */
+    return GW_REQ_HIGH_WATER;
 }
 
 static const gw_codec_ops_t h2_codec = {
     .send_head = h2_send_head,
     .send_body = h2_send_body,
+    .send_body_ref = h2_send_body_ref,
     .finish = h2_finish,
     .out_pending = h2_out_pending,
     .want_body = h2_want_body,
