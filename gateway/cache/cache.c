@@ -185,6 +185,10 @@ static int read_on_head(void *ctx, gw_req_t *r, int status, gw_hdr_t *hdrs, size
     }
     const gw_config_t *cfg = cr->c->cfg;
     if (cr->capturing && clen > (int64_t)cfg->cache_max_entry_bytes) cr->capturing = 0;
+    if (cr->capturing && clen == GW_PROXY_CLEN_EOF) {
+        gw_log_debug("request %s: answer not stored: its body is delimited by the close", r->id);
+        cr->capturing = 0;
+    }
     if (cr->capturing && status == 200) {
         int encoded;
         const char *why = answer_unshareable(hdrs, *n, &encoded);

@@ -131,6 +131,7 @@ void px_forward_head(px_xfer_t *x)
     gw_hdr_t hdrs[MAX_HDRS + TAP_ROOM];
     size_t n = 0;
     int64_t clen = -1;
+    int chunked = 0;
     const char *conn_val = NULL;
     size_t conn_len = 0;
     /* First pass: Connection names further hop-by-hop headers. */
@@ -148,14 +149,20 @@ void px_forward_head(px_xfer_t *x)
                 clen = strtoll(v, NULL, 10);
                 continue;
             }
+            if (gw_header_name_eq(line, nl, "transfer-encoding"))
+                chunked = 1; /* checked by llhttp */
             if (gw_header_is_hop_by_hop(line, nl, conn_val, conn_len) || n == MAX_HDRS - 1)
                 continue;
             hdrs[n++] = (gw_hdr_t){line, nl, v, vl};
         }
     }
     hdrs[n++] = (gw_hdr_t){"x-request-id", 12, r->id, strlen(r->id)};
+    /* RFC 9112 6.3: no length and no chunking means the body runs to the close, except where
+     * an answer has no body at all. */
+    int bodiless = r->is_head || x->status == 204 || x->status == 304;
+    int64_t tap_clen = clen < 0 && !chunked && !bodiless ? GW_PROXY_CLEN_EOF : clen;
     if (x->tap && x->tap->on_head &&
-        x->tap->on_head(x->tap_ctx, r, (int)x->status, hdrs, &n, TAP_ROOM, clen)) {
+        x->tap->on_head(x->tap_ctx, r, (int)x->status, hdrs, &n, TAP_ROOM, tap_clen)) {
         x->swallowed = 1;
         return;
     }

@@ -35,11 +35,16 @@ typedef enum {
 /* Watches (and may take over) one forwarded request: the cache uses it to store answers, add
  * X-Cache, serve stale answers when Qdrant fails, and invalidate on writes. Every hook may be
  * NULL; all run on the worker's thread. */
+/* An answer with neither Content-Length nor chunked framing: its body runs to the close. */
+#define GW_PROXY_CLEN_EOF (-2)
+
 typedef struct gw_proxy_tap {
     /* Upstream's final head, before the client sees anything. The tap may append up to `room`
      * headers at hdrs[*n...] (their memory must outlive the call only until send_head returns).
      * Return 0 to relay the answer, 1 if the tap has answered the client itself: the proxy then
-     * discards the upstream body. */
+     * discards the upstream body. content_length: the answer's Content-Length, -1 when it is
+     * chunked (or has no body), GW_PROXY_CLEN_EOF when the body ends where Qdrant closes the
+     * connection (so a cut-short body cannot be told from a whole one). */
     int (*on_head)(void *ctx, gw_req_t *r, int status, gw_hdr_t *hdrs, size_t *n, size_t room,
                    int64_t content_length);
     /* Each piece of the body as it is relayed to the client. */

@@ -1,6 +1,7 @@
 # What a shared cache may keep (issue 19, items 5 and 6): an answer with Set-Cookie,
 # Cache-Control private/no-store/no-cache, a Vary on a header the key does not cover, or a body
-# that is not Qdrant's JSON envelope is relayed but never stored; Vary: Origin (Qdrant's CORS) is
+# that is not Qdrant's JSON envelope, or a body delimited by the close of the connection (it may
+# have been cut short) is relayed but never stored; Vary: Origin (Qdrant's CORS) is
 # honoured by keying on Origin, so one origin's Access-Control-Allow-Origin is never replayed to
 # another. The upstream is a real HTTP/1.1 server on loopback written here, since fake_qdrant
 # answers none of these.
@@ -59,6 +60,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
             body, ctype = b"<html>busy</html>", "text/html"
         elif mode == "cut":
             body = b'{"result":{"points":['
+        elif mode == "eof":
+            # A whole envelope, but delimited by the close: nothing tells it from a cut one.
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(ENVELOPE)
+            self.close_connection = True
+            return
         self.answer(body, hdrs, ctype)
 
 
@@ -98,7 +108,7 @@ class ShareableTest(unittest.TestCase):
         self.assertEqual(self.read("plain", body={"query": [9, 9]})[1], "HIT")
 
     def test_unshareable_answers_are_relayed_never_stored(self):
-        for mode in ("cookie", "private", "nostore", "varyx", "varystar", "html", "cut"):
+        for mode in ("cookie", "private", "nostore", "varyx", "varystar", "html", "cut", "eof"):
             before = self.up.hits
             for _ in range(3):
                 s, x, _, h = self.read(mode)
@@ -106,6 +116,8 @@ class ShareableTest(unittest.TestCase):
                 self.assertNotEqual(x, "HIT", mode)
             self.assertEqual(self.up.hits - before, 3, "%s: every read reached Qdrant" % mode)
         # the answer itself is relayed untouched
+        s, x, body, h = self.read("eof")
+        self.assertEqual(body["status"], "ok")
         s, x, _, h = self.read("cookie")
         self.assertTrue(h.get("set-cookie", "").startswith("session="))
 
