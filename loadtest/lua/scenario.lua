@@ -2,6 +2,8 @@
 --   LT_MODE     fixed | zipf | miss | mix | get        (default fixed)
 --   LT_PATH     request path (default /collections/loadtest/points/query; GET path for "get")
 --   LT_DIM      vector size of the collection (default 8)
+--   LT_BODY_FILE  the fixed search body (default: the 8-dimension one below); loadtest/run writes
+--               it for --dim
 --   LT_VECTOR_KEY  body member holding the search vector: "query" (Qdrant's points/query, the
 --               default) or "query_vector" (the gateway's /api/v1/models/NAME/vectors/search)
 --   LT_BODIES   distinct bodies for zipf/mix (default 1000)
@@ -27,6 +29,12 @@ local count_xcache = os.getenv("LT_XCACHE") == "1"
 local vector_key = os.getenv("LT_VECTOR_KEY") or "query"
 
 local FIXED = '{"query":[0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8],"limit":10,"with_payload":true}'
+local body_file = os.getenv("LT_BODY_FILE")
+if body_file and body_file ~= "" then
+   local f = assert(io.open(body_file, "rb"))
+   FIXED = f:read("*a")
+   f:close()
+end
 
 wrk.headers["Content-Type"] = "application/json"
 if os.getenv("LT_CLOSE") == "1" then
