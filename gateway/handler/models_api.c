@@ -1,14 +1,10 @@
 /* The gateway API for model services: routes, the client-facing handler, and internal requests
- * (a gw_req_t with an in-memory codec) that go through the cache or the upstream pool exactly
- * like a client's own request, so model searches are cached and invalidated like any search.
+ * (gateway/handler/subreq.h) that go through the cache or the upstream pool exactly like a
+ * client's own request, so model searches are cached and invalidated like any search.
  *
  * Lifetimes. A call (api_call_t) holds the handler side of the client's request until it has
- * answered it or the client went away (on_abort). Each internal request (api_sub_t) is created
- * holding both sides; its handler side goes to the cache/proxy, its codec side stays with the
- * sub. The internal codec never calls back: finish only activates the sub's event, and the
- * event callback releases the codec side and tells the call. When the call ends early (client
- * gone, timeout), each unfinished sub is aborted the way a codec does it: the handler's
- * on_abort if the handler side is still held, then the codec side is released. */
+ * answered it or the client went away (on_abort). Its subs complete through sub_on_done; when
+ * the call ends early (client gone, timeout), the unfinished ones are aborted (subs_free). */
 #include "gateway/handler/models_api.h"
 
 #include <event2/buffer.h>
@@ -24,10 +20,10 @@
 #include "gateway/http/headers.h"
 #include "gateway/handler/models.h"
 #include "gateway/handler/models_memo.h"
+#include "gateway/handler/subreq.h"
 #include "gateway/core/timer.h"
 
-#define API_MAX_ANSWER (64u << 20) /* largest inner answer kept in memory */
-#define API_MAX_FANOUT 256         /* collections described by one GET /api/v1/collections */
+#define API_MAX_FANOUT 256 /* collections described by one GET /api/v1/collections */
 
 static const char api_timeout[] = "no answer from upstream in time";
 
@@ -35,19 +31,7 @@ typedef struct api_call api_call_t;
 
 typedef enum { API_SEARCH, API_MODELS, API_COLLECTIONS } api_kind_t;
 
-typedef struct api_sub {
-    api_call_t *call;
-    gw_req_t *r;           /* the internal request while we hold its codec side */
-    struct event *ev;      /* activated by finish: the answer is complete */
-    struct evbuffer *body; /* the answer's body */
-    int status;            /* 0 until a head arrived */
-    int ok;                /* finish(ok = 1) */
-    int finished;          /* finish was called */
-    int done;              /* accounted for by the call */
-    int overflow;          /* the body was larger than API_MAX_ANSWER */
-    char xcache[16];       /* X-Cache of the answer, "" if none */
-    const char *error;     /* why there is no answer (status 0), static text */
-} api_sub_t;
+typedef gw_subreq_t api_sub_t;
 
 struct api_call {
     gw_handler_env_t *env;
@@ -64,185 +48,31 @@ struct api_call {
     void (*on_done)(api_call_t *c); /* every sub is done */
 };
 
-/* ---- the internal codec: collects the answer in memory --------------------------------------- */
+/* ---- internal requests (gateway/handler/subreq.h) ------------------------------------------- */
 
-static void inner_send_head(gw_req_t *r, int status, const gw_hdr_t *h, size_t n, int64_t clen)
+static void sub_on_done(gw_subreq_t *s, void *arg)
 {
-    api_sub_t *s = r->codec_ctx;
-    r->head_sent = 1;
-    r->status = status;
-    s->status = status;
-    for (size_t i = 0; i < n; i++)
-        if (gw_header_name_eq(h[i].name, h[i].name_len, "x-cache"))
-            snprintf(s->xcache, sizeof(s->xcache), "%.*s", (int)h[i].value_len, h[i].value);
-}
-
-static void inner_send_body(gw_req_t *r, const void *data, size_t len)
-{
-    api_sub_t *s = r->codec_ctx;
-    if (s->overflow || evbuffer_get_length(s->body) + len > API_MAX_ANSWER)
-        s->overflow = 1;
-    else
-        evbuffer_add(s->body, data, len);
-}
-
-/* Called from inside the cache or libcurl callbacks: only note it and come back from the loop. */
-static void inner_finish(gw_req_t *r, int ok)
-{
-    api_sub_t *s = r->codec_ctx;
-    if (r->finished) return;
-    r->finished = 1;
-    s->finished = 1;
-    s->ok = ok && !s->overflow;
-    if (s->overflow)
-        s->error = "the upstream answer is too large";
-    else if (!ok)
-        s->error = "the upstream answer was cut short";
-    event_active(s->ev, EV_READ, 0);
-}
-
-static size_t inner_out_pending(gw_req_t *r)
-{
-    return 0; /* memory, not a socket: never pushes back (bounded by API_MAX_ANSWER) */
-}
-
-static void inner_want_body(gw_req_t *r, int want)
-{
-    /* the whole body is in r->body from the start */
-}
-
-static const gw_codec_ops_t inner_codec = {
-    .send_head = inner_send_head,
-    .send_body = inner_send_body,
-    .finish = inner_finish,
-    .out_pending = inner_out_pending,
-    .want_body = inner_want_body,
-};
-
-/* ---- internal requests ----------------------------------------------------------------------- */
-
-/* Client headers an internal request carries: credentials (so Qdrant's api-key checks and the
- * cache's per-key entries work as for the client's own requests), cache control, forwarding. */
-static const char *const inner_copied[] = {"api-key", "authorization", "cache-control",
-                                           "x-forwarded-for"};
-
-/* Lays out method, target and headers in one block the request owns (r->raw), with views. */
-static int inner_fill(gw_req_t *r, const gw_req_t *outer, const char *method, const char *target,
-                      int json_body)
-{
-    gw_hdr_t h[1 + sizeof(inner_copied) / sizeof(inner_copied[0])];
-    size_t nh = 0, ml = strlen(method), tl = strlen(target);
-    if (json_body) h[nh++] = (gw_hdr_t){"content-type", 12, "application/json", 16};
-    for (size_t i = 0; i < sizeof(inner_copied) / sizeof(inner_copied[0]); i++) {
-        size_t vl;
-        const char *v = gw_req_header(outer, inner_copied[i], &vl);
-        if (v) h[nh++] = (gw_hdr_t){inner_copied[i], strlen(inner_copied[i]), v, vl};
-    }
-    size_t total = ml + tl + 2;
-    for (size_t i = 0; i < nh; i++)
-        total += h[i].name_len + h[i].value_len + 2;
-    char *raw = malloc(total), *p = raw;
-    r->hdrs = calloc(nh ? nh : 1, sizeof(gw_hdr_t));
-    r->raw = raw;
-    if (!raw || !r->hdrs) return -1;
-    r->method = memcpy(p, method, ml + 1);
-    r->method_len = ml;
-    p += ml + 1;
-    r->target = r->path = memcpy(p, target, tl + 1);
-    r->target_len = r->path_len = tl;
-    p += tl + 1;
-    for (size_t i = 0; i < nh; i++) {
-        gw_hdr_t *d = &r->hdrs[i];
-        d->name = memcpy(p, h[i].name, h[i].name_len);
-        d->name_len = h[i].name_len;
-        p[d->name_len] = '\0';
-        p += d->name_len + 1;
-        d->value = memcpy(p, h[i].value, h[i].value_len);
-        d->value_len = h[i].value_len;
-        p[d->value_len] = '\0';
-        p += d->value_len + 1;
-    }
-    r->nhdrs = nh;
-    return 0;
-}
-
-/* A sub that cannot start: it completes from the loop like the others, with no answer. */
-static void sub_fail(api_sub_t *s, const char *why)
-{
-    s->call->pending++;
-    s->error = why;
-    s->finished = 1;
-    event_active(s->ev, EV_READ, 0);
-}
-
-/* Starts sub s: `method target` with an optional JSON body, through the cache when it is on.
- * The sub completes through its event whatever happens (even when it cannot start). */
-static void sub_start(api_sub_t *s, const char *method, const char *target, const char *body,
-                      size_t len)
-{
-    api_call_t *c = s->call;
-    gw_req_t *outer = c->r;
-    gw_req_t *r = gw_req_new(c->env->loop, &inner_codec, s);
-    if (!r || inner_fill(r, outer, method, target, body != NULL) != 0 ||
-        (body && evbuffer_add(r->body, body, len) != 0)) {
-        if (r) gw_req_release(r, GW_REQ_CODEC | GW_REQ_HANDLER);
-        sub_fail(s, "out of memory");
-        return;
-    }
-    c->pending++;
-    r->internal = 1; /* the client's request is counted once, as a gateway_api request */
-    r->http_minor = 1;
-    r->content_length = body ? (int64_t)len : -1;
-    r->has_body = body != NULL;
-    r->body_done = 1;
-    r->body_received = body ? len : 0;
-    snprintf(r->peer, sizeof(r->peer), "%s", outer->peer);
-    gw_req_assign_id(r);
-    gw_route_classify(r->method, r->method_len, r->path, r->path_len, &r->route);
-    s->r = r;
-    gw_log_debug("request %s: internal %s %s as %s", outer->id, method, target, r->id);
-    gw_dispatch(r); /* a Qdrant route: the same forward (cache or proxy) clients get */
-}
-
-/* Ends an unfinished sub now (client gone, timeout): as a codec does when its client leaves. */
-static void sub_abort(api_sub_t *s, const char *why)
-{
-    gw_req_t *r = s->r;
-    if (r) {
-        s->r = NULL;
-        if ((r->holders & GW_REQ_HANDLER) && r->handler && r->handler->on_abort)
-            r->handler->on_abort(r);
-        gw_req_release(r, GW_REQ_CODEC);
-    }
-    if (s->ev) event_del(s->ev); /* after on_abort: nothing can activate it any more */
-    if (!s->finished) {
-        s->status = 0;
-        s->ok = 0;
-        s->error = why;
-    }
-}
-
-/* The sub's answer is complete (or it could not start): release our side, tell the call. */
-static void sub_on_event(evutil_socket_t fd, short what, void *arg)
-{
-    api_sub_t *s = arg;
-    api_call_t *c = s->call;
-    if (s->r) {
-        gw_req_release(s->r, GW_REQ_CODEC);
-        s->r = NULL;
-    }
-    s->done = 1;
+    api_call_t *c = arg;
     if (--c->pending == 0) c->on_done(c); /* may free the call and this sub: nothing after this */
+}
+
+static void sub_fail(api_sub_t *s, api_call_t *c, const char *why)
+{
+    c->pending++;
+    gw_subreq_fail(s, why);
+}
+
+static void sub_start(api_sub_t *s, api_call_t *c, const char *method, const char *target,
+                      const char *body, size_t len)
+{
+    c->pending++;
+    gw_subreq_start(s, c->r, method, target, body, len);
 }
 
 static void subs_free(api_call_t *c)
 {
-    for (size_t i = 0; i < c->nsubs; i++) {
-        api_sub_t *s = &c->subs[i];
-        sub_abort(s, "aborted");
-        if (s->ev) event_free(s->ev);
-        if (s->body) evbuffer_free(s->body);
-    }
+    for (size_t i = 0; i < c->nsubs; i++)
+        gw_subreq_dispose(&c->subs[i]);
     free(c->subs);
     c->subs = NULL;
     c->nsubs = c->pending = 0;
@@ -255,20 +85,9 @@ static int subs_alloc(api_call_t *c, size_t n)
     c->subs = calloc(n, sizeof(api_sub_t));
     if (!c->subs) return -1;
     c->nsubs = n;
-    for (size_t i = 0; i < n; i++) {
-        api_sub_t *s = &c->subs[i];
-        s->call = c;
-        s->ev = event_new(c->env->loop->base, -1, 0, sub_on_event, s);
-        s->body = evbuffer_new();
-        if (!s->ev || !s->body) return -1;
-    }
+    for (size_t i = 0; i < n; i++)
+        if (gw_subreq_init(&c->subs[i], c->env->loop, sub_on_done, c) != 0) return -1;
     return 0;
-}
-
-static const char *sub_body(api_sub_t *s, size_t *len)
-{
-    *len = evbuffer_get_length(s->body);
-    return *len ? (const char *)evbuffer_pullup(s->body, -1) : "";
 }
 
 /* ---- answering the client -------------------------------------------------------------------- */
@@ -344,7 +163,7 @@ static void call_result(api_call_t *c, json_t *result, const char *xcache)
 static void call_pass_error(api_call_t *c, api_sub_t *s)
 {
     size_t len;
-    const char *body = sub_body(s, &len);
+    const char *body = gw_subreq_body(s, &len);
     char msg[600];
     if (!s->ok || s->status == 0) {
         call_error(c, s->error == api_timeout ? 504 : 502, s->xcache, "%s: %s",
@@ -367,27 +186,6 @@ static void call_on_abort(gw_req_t *r)
 
 /* ---- model searches -------------------------------------------------------------------------- */
 
-/* "/collections/NAME/points/query" with NAME percent-encoded (the router decodes it back, so
- * the cache keys it like a client's own request). */
-static int collection_target(const char *name, const char *suffix, char *buf, size_t len)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    size_t o = (size_t)snprintf(buf, len, "/collections/");
-    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
-        if (o + 4 >= len) return -1;
-        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-            *p == '-' || *p == '.' || *p == '_' || *p == '~') {
-            buf[o++] = (char)*p;
-        } else {
-            buf[o++] = '%';
-            buf[o++] = hex[*p >> 4];
-            buf[o++] = hex[*p & 15];
-        }
-    }
-    int n = snprintf(buf + o, len - o, "%s", suffix);
-    return n < 0 || (size_t)n >= len - o ? -1 : 0;
-}
-
 /* The worker's model-answer memo, made on first use (NULL: no memo, everything still works). */
 static struct gw_models_memo *call_memo(api_call_t *c)
 {
@@ -402,7 +200,7 @@ static void search_on_done(api_call_t *c)
         return;
     }
     size_t len, outlen = 0;
-    const char *body = sub_body(s, &len);
+    const char *body = gw_subreq_body(s, &len);
     char *answer =
         gw_models_answer_memo(call_memo(c), c->model, &c->plan, body, len, call_secs(c), &outlen);
     if (!answer) {
@@ -428,15 +226,16 @@ static void search_start(api_call_t *c)
         call_error(c, status, NULL, "%s", err);
         return;
     }
-    if (collection_target(c->model->collection, batch ? "/points/query/batch" : "/points/query",
-                          target, sizeof(target)) != 0 ||
+    if (gw_subreq_collection_target(c->model->collection,
+                                    batch ? "/points/query/batch" : "/points/query", target,
+                                    sizeof(target)) != 0 ||
         subs_alloc(c, 1) != 0) {
         free(query);
         call_error(c, 500, NULL, "Service internal error: %s", "cannot build the query");
         return;
     }
     c->on_done = search_on_done;
-    sub_start(&c->subs[0], "POST", target, query, qlen);
+    sub_start(&c->subs[0], c, "POST", target, query, qlen);
     free(query);
 }
 
@@ -471,8 +270,7 @@ static void call_on_timer(evutil_socket_t fd, short what, void *arg)
     for (size_t i = 0; i < c->nsubs; i++) {
         api_sub_t *s = &c->subs[i];
         if (s->done) continue;
-        sub_abort(s, api_timeout);
-        s->done = 1;
+        gw_subreq_abort(s, api_timeout);
     }
     c->pending = 0;
     c->on_done(c);
@@ -507,7 +305,7 @@ static void models_on_done(api_call_t *c)
     for (size_t i = 0; list && i < cfg->nmodels; i++) {
         api_sub_t *s = &c->subs[c->model_subs[i]];
         size_t len;
-        const char *body = sub_body(s, &len);
+        const char *body = gw_subreq_body(s, &len);
         char detail[600];
         const char *state = gw_models_state(&cfg->models[i], s->ok ? s->status : 0, body, len,
                                             s->error, detail, sizeof(detail));
@@ -533,10 +331,10 @@ static void models_start(api_call_t *c)
     }
     for (size_t i = 0, next = 0; i < cfg->nmodels; i++) {
         if (c->model_subs[i] != next) continue; /* its collection is being looked up already */
-        if (collection_target(cfg->models[i].collection, "", target, sizeof(target)) == 0)
-            sub_start(&c->subs[next], "GET", target, NULL, 0);
+        if (gw_subreq_collection_target(cfg->models[i].collection, "", target, sizeof(target)) == 0)
+            sub_start(&c->subs[next], c, "GET", target, NULL, 0);
         else
-            sub_fail(&c->subs[next], "collection name too long");
+            sub_fail(&c->subs[next], c, "collection name too long");
         next++;
     }
 }
@@ -553,7 +351,7 @@ static void collections_on_info(api_call_t *c)
         if (i < c->nsubs) {
             api_sub_t *s = &c->subs[i];
             size_t len;
-            const char *body = sub_body(s, &len);
+            const char *body = gw_subreq_body(s, &len);
             entry =
                 gw_models_collection_json(cfg, name, s->ok ? s->status : 0, body, len, s->error);
         } else {
@@ -575,7 +373,7 @@ static void collections_on_list(api_call_t *c)
         return;
     }
     size_t len;
-    const char *body = sub_body(s, &len);
+    const char *body = gw_subreq_body(s, &len);
     c->names = gw_models_collection_names(body, len);
     if (!c->names) {
         call_error(c, 502, NULL, "Bad gateway: unexpected answer from upstream to %s",
@@ -594,10 +392,10 @@ static void collections_on_list(api_call_t *c)
     c->on_done = collections_on_info;
     for (size_t i = 0; i < c->nsubs; i++) {
         const char *name = json_string_value(json_array_get(c->names, i));
-        if (collection_target(name, "", target, sizeof(target)) == 0)
-            sub_start(&c->subs[i], "GET", target, NULL, 0);
+        if (gw_subreq_collection_target(name, "", target, sizeof(target)) == 0)
+            sub_start(&c->subs[i], c, "GET", target, NULL, 0);
         else
-            sub_fail(&c->subs[i], "collection name too long");
+            sub_fail(&c->subs[i], c, "collection name too long");
     }
 }
 
@@ -608,7 +406,7 @@ static void collections_start(api_call_t *c)
         call_error(c, 500, NULL, "Service internal error: %s", "out of memory");
         return;
     }
-    sub_start(&c->subs[0], "GET", "/collections", NULL, 0);
+    sub_start(&c->subs[0], c, "GET", "/collections", NULL, 0);
 }
 
 /* ---- routes ---------------------------------------------------------------------------------- */
