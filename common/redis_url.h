@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/redis_sentinel.h"
+
 /* Zero means "the default" for every numeric field, so a memset struct filled by
  * gw_redis_parse_url is a complete configuration. */
 typedef struct gw_redis_opts {
@@ -23,6 +25,11 @@ typedef struct gw_redis_opts {
                                   * below Redis's `timeout` (pub/sub connections are exempt from it) */
     size_t max_reply_bytes;      /* a reply whose strings add up to more is refused and the
                                   * connection dropped (see gateway/redis/client.h); default 4 MiB */
+    /* Redis Sentinel: when nsentinels > 0, host and port are ignored and the master of
+     * master_name is asked of these (IP literals), and followed across failovers. */
+    gw_hostport_t sentinels[GW_SENTINEL_MAX];
+    size_t nsentinels;
+    char master_name[64];
 } gw_redis_opts_t;
 
 /* Fills host, port, password and db from redis://[:password@]host[:port][/db] (password

@@ -251,7 +251,8 @@ static int check_key(const yconf_key_t *keys, const yconf_key_t *k, char *msg, s
     unsigned t = key_type(k);
 
     if (check_name(keys, k, msg, msglen) < 0) return -1;
-    if (t < YCONF_STRING || t > YCONF_MAP || (k->flags & ~(YCONF_TYPE_MASK | YCONF_SECRET)))
+    if (t < YCONF_STRING || t > YCONF_MAP ||
+        (k->flags & ~(YCONF_TYPE_MASK | YCONF_SECRET | YCONF_LIST)))
         return yc_errf(msg, msglen, "invalid type or flags 0x%x", k->flags), -1;
     if (t == YCONF_MAP) return yc_map_check_key(k, msg, msglen);
     if (t == YCONF_CUSTOM && (!k->custom || !k->custom->parse))
@@ -352,6 +353,33 @@ int yconf_set(const yconf_key_t *keys, void *base, const char *key_eq_value, cha
 
 /* ---------------------------------------------------------------- YAML entries -> keys */
 
+/* A YCONF_LIST string written as a YAML list of scalars: stored joined by ", ". */
+static int apply_list(loader_t *ld, const char *file, const char *name, const yconf_key_t *k,
+                      const node_t *key, const node_t *v)
+{
+    char msg[MSG_LEN];
+    size_t len = 0;
+    for (size_t i = 0; i < v->nkids; i++) {
+        const node_t *e = v->kids[i];
+        if (e->kind != NODE_SCALAR || yc_is_null(e) || e->len == 0 || memchr(e->text, ',', e->len))
+            return yc_fail_at(ld, file, e->line, name,
+                              "expected a list of plain values (no commas, no nesting)");
+        len += e->len + 2;
+    }
+    char *joined = malloc(len + 1);
+    if (!joined) return yc_fail_at(ld, file, key->line, name, "out of memory");
+    size_t off = 0;
+    for (size_t i = 0; i < v->nkids; i++) {
+        if (i) joined[off++] = ',', joined[off++] = ' ';
+        memcpy(joined + off, v->kids[i]->text, v->kids[i]->len);
+        off += v->kids[i]->len;
+    }
+    joined[off] = '\0';
+    int rc = yc_store_value(k, ld->base, joined, off, msg, sizeof msg);
+    free(joined);
+    return rc < 0 ? yc_fail_at(ld, file, key->line, name, msg) : 0;
+}
+
 static int apply_leaf(loader_t *ld, const char *file, const char *name, const yconf_key_t *k,
                       const node_t *key, const node_t *v)
 {
@@ -359,6 +387,8 @@ static int apply_leaf(loader_t *ld, const char *file, const char *name, const yc
     /* "api_key:" is the empty string; other empty or null values are mistakes. */
     bool empty_string = v->kind == NODE_SCALAR && v->len == 0 && key_type(k) == YCONF_STRING;
 
+    if (v->kind == NODE_SEQUENCE && (k->flags & YCONF_LIST) && key_type(k) == YCONF_STRING)
+        return apply_list(ld, file, name, k, key, v);
     if ((v->kind != NODE_SCALAR || yc_is_null(v)) && !empty_string) {
         yc_describe(k, what, sizeof what);
         snprintf(msg, sizeof msg, "expected %s, got %s", what,

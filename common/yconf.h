@@ -56,6 +56,9 @@ enum yconf_type {
 /* Flag: the value is a credential. yconf_dump leaves it out unless asked, and error messages
  * never echo it. */
 #define YCONF_SECRET 0x100u
+/* Flag, for YCONF_STRING: a YAML list of scalars is accepted too, stored joined by ", " (the
+ * validator and the user of the field split it). Each element must be non-empty, without ','. */
+#define YCONF_LIST 0x200u
 
 typedef struct yconf_listen {
     char *host; /* never NULL once set; IPv6 literals without brackets */

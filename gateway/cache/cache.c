@@ -488,8 +488,17 @@ gw_cache_shared_t *gw_cache_shared_new(const gw_config_t *cfg, int nworkers, cha
     if (getrandom(&id, sizeof(id), 0) != (ssize_t)sizeof(id))
         id = gw_mono_us() ^ (uint64_t)getpid() << 32;
     snprintf(sh->instance, sizeof(sh->instance), "%016llx", (unsigned long long)id);
-    if (cfg->cache_redis_url[0]) {
-        if (gw_redis_parse_url(cfg->cache_redis_url, &sh->redis_opts, err, errlen) != 0) {
+    if (cfg->cache_redis_url[0] || cfg->cache_redis_sentinels[0]) {
+        gw_redis_opts_t *ro = &sh->redis_opts;
+        const char *url = cfg->cache_redis_url[0] ? cfg->cache_redis_url : "redis://127.0.0.1";
+        if (cfg->cache_redis_sentinels[0] &&
+            gw_sentinel_parse_list(cfg->cache_redis_sentinels, ro->sentinels, GW_SENTINEL_MAX,
+                                   &ro->nsentinels, err, errlen) != 0) {
+            gw_cache_shared_free(sh);
+            return NULL;
+        }
+        snprintf(ro->master_name, sizeof(ro->master_name), "%s", cfg->cache_redis_master_name);
+        if (gw_redis_parse_url(url, &sh->redis_opts, err, errlen) != 0) {
             char msg[256];
             snprintf(msg, sizeof(msg), "%s", err);
             snprintf(err, errlen, "cache.redis.url: %s", msg);

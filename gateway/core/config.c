@@ -3,6 +3,7 @@
 #include "gateway/core/config.h"
 #include "common/redis_url.h"
 
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -146,6 +147,27 @@ static int check_redis_url(const char *text, const void *value, char *err, size_
         return fail(err, errlen, "must be empty (no Redis) or start with redis://");
     memset(&o, 0, sizeof o);
     return gw_redis_parse_url(text, &o, err, errlen);
+}
+
+/* cache.redis.sentinels: host:port, ... (IP literals: the Sentinel client resolves nothing). */
+static int check_sentinels(const char *text, const void *value, char *err, size_t errlen)
+{
+    gw_hostport_t hp[GW_SENTINEL_MAX];
+    size_t n;
+    unsigned char buf[16];
+    (void)value;
+    if (!text[0]) return 0;
+    if (gw_sentinel_parse_list(text, hp, GW_SENTINEL_MAX, &n, err, errlen) != 0) return -1;
+    for (size_t i = 0; i < n; i++)
+        if (inet_pton(AF_INET, hp[i].host, buf) != 1 && inet_pton(AF_INET6, hp[i].host, buf) != 1)
+            return fail(err, errlen, "Sentinels are given by IP address");
+    return 0;
+}
+
+static int check_master_name(const char *text, const void *value, char *err, size_t errlen)
+{
+    (void)value;
+    return gw_sentinel_name_ok(text) ? 0 : fail(err, errlen, "must be 1-63 of [A-Za-z0-9._-]");
 }
 
 /* cache.redis.prefix: part of every Redis key and channel name. */
@@ -330,6 +352,12 @@ static const yconf_key_t gw_keys[] = {
         NULL, "a Redis lookup slower than this is treated as a miss"),
     KEY("cache.redis.connect_timeout", YCONF_DURATION, cache_redis_connect_timeout_ms, uint64_t, 10,
         MIN, "200ms", NULL, "give up connecting to Redis after this long"),
+    KEY("cache.redis.sentinels", YCONF_STRING | YCONF_LIST, cache_redis_sentinels, char *, 0, 0, "",
+        check_sentinels,
+        "Redis Sentinels [host:port, ...] asked where the master is (the URL's host is then "
+        "unused)"),
+    KEY("cache.redis.master_name", YCONF_STRING, cache_redis_master_name, char *, 0, 0, "mymaster",
+        check_master_name, "the master's name in Sentinel"),
     KEY("cache.redis.prefix", YCONF_STRING, cache_redis_prefix, char *, 0, 0, "qgw:", check_prefix,
         "prefix of every Redis key and channel the gateway uses"),
     /* The gateway API's models (conf/models.yaml), a map of named sections. */

@@ -23,6 +23,7 @@
 #include "common/stat.h"
 #include "gateway/redis/loop.h"
 #include "gateway/redis/reply.h"
+#include "gateway/redis/sentinel.h"
 #include "gateway/core/timer.h"
 
 /* The command connection is dropped (and reconnected) when the oldest unanswered command is
@@ -102,6 +103,7 @@ struct gw_redis {
     uint32_t bad_unlogged;  /* bad replies since, not logged */
     rstats_t st;
     gw_stat_t up_cmd, up_sub; /* conn_ready() of each connection, for readers on any thread */
+    gw_sentinel_t *sentinel;  /* where the master is, when o.nsentinels > 0 */
 };
 
 static void conn_start(rconn_t *c);
@@ -293,10 +295,18 @@ static void on_hs_ready(redisAsyncContext *ac, void *reply, void *privdata)
     rconn_t *c = privdata;
     redisReply *rep = reply;
     if (!rep || c->ac != ac || c->drop) return;
-    if (rep->type == REDIS_REPLY_ERROR)
+    if (rep->type == REDIS_REPLY_ERROR) {
         request_drop(c, rep->str, rep->len);
-    else
+    } else if (c->r->sentinel &&
+               !(rep->type == REDIS_REPLY_ARRAY && rep->elements >= 1 &&
+                 rep->element[0]->type == REDIS_REPLY_STRING && rep->element[0]->len == 6 &&
+                 memcmp(rep->element[0]->str, "master", 6) == 0)) {
+        static const char why[] = "ROLE: not a master (asking Sentinel again)";
+        request_drop(c, why, sizeof(why) - 1);
+        gw_sentinel_recheck(c->r->sentinel);
+    } else {
         conn_set_up(c);
+    }
 }
 
 static void on_sub_reply(redisAsyncContext *ac, void *reply, void *privdata);
@@ -317,7 +327,10 @@ static int conn_handshake(rconn_t *c)
     }
     if (r->o.db > 0 && redisAsyncCommand(ac, on_hs_step, c, "SELECT %d", r->o.db) != REDIS_OK)
         return -1;
-    return redisAsyncCommand(ac, on_hs_ready, c, "PING") == REDIS_OK ? 0 : -1;
+    /* Under Sentinel, the address may be a master demoted since: ROLE says (Sentinel's client
+     * guidelines). */
+    const char *last = r->sentinel ? "ROLE" : "PING";
+    return redisAsyncCommand(ac, on_hs_ready, c, last) == REDIS_OK ? 0 : -1;
 }
 
 static void set_keepalive(int fd)
@@ -335,6 +348,15 @@ static void conn_start(rconn_t *c)
 {
     gw_redis_t *r = c->r;
     char why[160];
+    gw_hostport_t m;
+    if (r->sentinel) {
+        if (!gw_sentinel_master(r->sentinel, &m)) {
+            conn_failed(c, 0, "no master address from Sentinel yet");
+            return;
+        }
+        snprintf(r->o.host, sizeof(r->o.host), "%s", m.host);
+        r->o.port = m.port;
+    }
     redisAsyncContext *ac = redisAsyncConnect(r->o.host, r->o.port);
     if (!ac) {
         conn_failed(c, 0, "out of memory");
@@ -631,6 +653,8 @@ int gw_redis_subscribe(gw_redis_t *r, const char *channel, gw_redis_message_cb o
 static int opts_check(gw_redis_opts_t *o, char *err, size_t errlen)
 {
     unsigned char buf[sizeof(struct in6_addr)];
+    if (o->nsentinels > GW_SENTINEL_MAX) return gw_errf(err, errlen, "redis: too many Sentinels");
+    if (o->nsentinels) snprintf(o->host, sizeof(o->host), "127.0.0.1"); /* until one answers */
     if (!o->host[0]) snprintf(o->host, sizeof(o->host), "127.0.0.1");
     if (memchr(o->host, '\0', sizeof(o->host)) == NULL)
         return gw_errf(err, errlen, "redis: host is not NUL-terminated");
@@ -673,6 +697,25 @@ static void on_keepalive(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+/* Sentinel moved the master (or named it first): connections elsewhere go, waiting ones go now. */
+static void on_master(void *arg, const gw_hostport_t *m)
+{
+    gw_redis_t *r = arg;
+    rconn_t *cs[2] = {&r->cmd, &r->sub};
+    char why[sizeof(r->cmd.why)];
+    snprintf(why, sizeof(why), "Sentinel: the master is now %s:%d", m->host, m->port);
+    for (int i = 0; i < 2; i++) {
+        rconn_t *c = cs[i];
+        if (c->is_sub && !r->channel) continue;
+        if (c->ac && (strcmp(r->o.host, m->host) != 0 || r->o.port != m->port)) {
+            request_drop(c, why, strlen(why));
+        } else if (!c->ac) {
+            c->backoff_ms = r->o.backoff_min_ms;
+            timer_in(c->timer, 0);
+        }
+    }
+}
+
 gw_redis_t *gw_redis_new(struct event_base *base, const gw_redis_opts_t *opts, char *err,
                          size_t errlen)
 {
@@ -689,6 +732,19 @@ gw_redis_t *gw_redis_new(struct event_base *base, const gw_redis_opts_t *opts, c
     r->deadline = evtimer_new(base, on_deadline, r);
     r->keepalive = event_new(base, -1, EV_PERSIST, on_keepalive, r);
     if (!r->cmd.timer || !r->sub.timer || !r->deadline || !r->keepalive) goto fail;
+    if (o.nsentinels) {
+        gw_sentinel_opts_t so = {.sentinels = o.sentinels,
+                                 .n = o.nsentinels,
+                                 .master_name = o.master_name,
+                                 .timeout_ms = o.connect_timeout_ms,
+                                 .backoff_max_ms = o.backoff_max_ms};
+        snprintf(r->name, sizeof(r->name), "master %s", o.master_name);
+        r->sentinel = gw_sentinel_new(base, &so, on_master, r, err, errlen);
+        if (!r->sentinel) {
+            gw_redis_free(r);
+            return NULL;
+        }
+    }
     gw_timer_add_ms(r->keepalive, r->o.keepalive_ms);
     conn_start(&r->cmd);
     return r;
@@ -701,6 +757,8 @@ fail:
 void gw_redis_free(gw_redis_t *r)
 {
     if (!r) return;
+    gw_sentinel_free(r->sentinel);
+    r->sentinel = NULL;
     rconn_t *conns[2] = {&r->cmd, &r->sub};
     for (int i = 0; i < 2; i++) {
         rconn_t *c = conns[i];

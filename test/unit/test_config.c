@@ -202,6 +202,15 @@ static const err_case_t load_errors[] = {
     {"models:\n  m:\n    collection: [c]\n    dimension: 4\n",
      F ":3: models.m.collection: expected a string, got a list"},
     {"model:\n  m:\n    collection: c\n", F ":1: model: unknown key (did you mean models?)"},
+    /* Sentinel: a list or a comma-separated string, IP literals, one name */
+    {"cache:\n  redis:\n    sentinels: [127.0.0.1:1, [x]]\n",
+     F ":3: cache.redis.sentinels: expected a list of plain values (no commas, no nesting)"},
+    {"cache:\n  redis:\n    sentinels: [sentinel:26379]\n",
+     F ":3: cache.redis.sentinels: Sentinels are given by IP address, got \"sentinel:26379\""},
+    {"cache:\n  redis:\n    sentinels: 127.0.0.1\n",
+     F ":3: cache.redis.sentinels: \"127.0.0.1\": expected host:port, got \"127.0.0.1\""},
+    {"cache:\n  redis:\n    master_name: a b\n",
+     F ":3: cache.redis.master_name: must be 1-63 of [A-Za-z0-9._-], got \"a b\""},
 };
 
 START_TEST(test_load_error)
@@ -318,7 +327,9 @@ START_TEST(test_good_values)
                                "    url: redis://127.0.0.1:6380/2\n"
                                "    timeout: 20ms\n"
                                "    connect_timeout: 1s\n"
-                               "    prefix: gw1-\n";
+                               "    prefix: gw1-\n"
+                               "    sentinels: [10.0.0.1:26379, '[::1]:26380']\n"
+                               "    master_name: cache-1\n";
     char path[PATHLEN], err[ERRLEN] = "";
     gw_config_t *c = gw_config_new();
     tmp_t t;
@@ -364,6 +375,8 @@ START_TEST(test_good_values)
     ck_assert_uint_eq(c->cache_redis_timeout_ms, 20);
     ck_assert_uint_eq(c->cache_redis_connect_timeout_ms, 1000);
     ck_assert_str_eq(c->cache_redis_prefix, "gw1-");
+    ck_assert_str_eq(c->cache_redis_sentinels, "10.0.0.1:26379, [::1]:26380");
+    ck_assert_str_eq(c->cache_redis_master_name, "cache-1");
     ck_assert_str_eq(c->tls_listen, "*:8443");
     ck_assert_str_eq(c->tls_cert, "/etc/gw/cert.pem");
     ck_assert_str_eq(c->tls_key, "/etc/gw/key.pem");
