@@ -6,6 +6,8 @@
 
 #include "common/redis_sentinel.h"
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     gw_hostport_t hp[GW_SENTINEL_MAX], to;
