@@ -238,9 +238,13 @@ class CacheBasicsTest(unittest.TestCase):
         self.fresh_after(lambda: self.w("PATCH", "/collections/c", {"optimizers_config": {}}))
 
     def test_failed_write_does_not_invalidate(self):
-        read = lambda: self.cl.query(body={"query": VEC, "limit": 2})
-        read()
-        s, _, _, _ = self.cl.req("PUT", "/collections/c/points?wait=true", {"points": "bad"})
+        # A collection of its own: the wait=false writes of other tests to "c" keep it unsettled
+        # for a while (reads not stored, a late bump), which made this flaky there.
+        setup_collection(self.gw.port, "fw", points=5)
+        self.wait_caching()
+        read = lambda: self.cl.query("fw", body={"query": VEC, "limit": 2})
+        until_hit(read)
+        s, _, _, _ = self.cl.req("PUT", "/collections/fw/points?wait=true", {"points": "bad"})
         self.assertEqual(s, 400)
         self.assertEqual(read()[1], "HIT")
 
