@@ -662,6 +662,10 @@ int gw_cache_sum_redis_stats(const gw_cache_shared_t *sh, gw_redis_stats_t *sum)
         sum->errors += one.errors, sum->timeouts += one.timeouts, sum->refused += one.refused;
         sum->reconnects += one.reconnects, sum->latency_us_sum += one.latency_us_sum;
         sum->latency_count += one.latency_count, sum->commands += one.commands;
+        sum->sentinel |= one.sentinel, sum->sentinel_subscribed |= one.sentinel_subscribed;
+        sum->sentinel_switches += one.sentinel_switches;
+        sum->sentinel_queries += one.sentinel_queries;
+        sum->sentinel_failures += one.sentinel_failures;
     }
     return any;
 }

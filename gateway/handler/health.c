@@ -86,6 +86,10 @@ static json_t *health_cache_json(const gw_handler_env_t *env)
     json_t *rj = json_object();
     json_object_set_new(rj, "configured", json_boolean(redis != NULL));
     json_object_set_new(rj, "up", redis ? json_boolean(gw_redis_up(redis)) : json_null());
+    char master[GW_SENTINEL_HOST_MAX + 8];
+    int known = redis ? gw_redis_sentinel_master(redis, master, sizeof(master)) : -1;
+    if (known >= 0) /* under Sentinel: the master it named last, null before one answers */
+        json_object_set_new(rj, "master", known ? json_string(master) : json_null());
     json_object_set_new(c, "redis", rj);
     return c;
 }

@@ -187,6 +187,20 @@ static void render_cache(const gw_handler_env_t *env, gw_text_t *t)
     gw_prom_sample(t, NS "redis_command_duration_seconds_sum", NULL,
                    (double)rs.latency_us_sum / 1e6);
     gw_prom_sample_u64(t, NS "redis_command_duration_seconds_count", NULL, rs.latency_count);
+    if (!rs.sentinel) return;
+    gw_prom_family(
+        t, NS "redis_sentinel_master_changes_total", "counter",
+        "Times Sentinel named a new master address, the first one included (per worker).");
+    gw_prom_sample_u64(t, NS "redis_sentinel_master_changes_total", NULL, rs.sentinel_switches);
+    gw_prom_family(t, NS "redis_sentinel_queries_total", "counter",
+                   "Sentinels asked where the master is, by outcome.");
+    gw_prom_sample_u64(t, NS "redis_sentinel_queries_total", "result=\"ok\"",
+                       rs.sentinel_queries - rs.sentinel_failures);
+    gw_prom_sample_u64(t, NS "redis_sentinel_queries_total", "result=\"failed\"",
+                       rs.sentinel_failures);
+    gw_prom_family(t, NS "redis_sentinel_subscribed", "gauge",
+                   "1 when listening to a Sentinel for +switch-master.");
+    gw_prom_sample_u64(t, NS "redis_sentinel_subscribed", NULL, (uint64_t)rs.sentinel_subscribed);
 }
 
 /* /proc/self/stat: utime, stime (ticks), vsize (bytes), rss (pages). */

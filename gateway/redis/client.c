@@ -786,6 +786,7 @@ int gw_redis_up(const gw_redis_t *r)
 void gw_redis_get_stats(const gw_redis_t *r, gw_redis_stats_t *out)
 {
     const rstats_t *s = &r->st;
+    memset(out, 0, sizeof(*out));
     out->commands = gw_stat_get(&s->commands);
     out->errors = gw_stat_get(&s->errors);
     out->timeouts = gw_stat_get(&s->timeouts);
@@ -797,4 +798,22 @@ void gw_redis_get_stats(const gw_redis_t *r, gw_redis_stats_t *out)
     out->latency_count = gw_stat_get(&s->latency_count);
     out->up = (int)gw_stat_get(&r->up_cmd);
     out->sub_up = (int)gw_stat_get(&r->up_sub);
+    if (r->sentinel) {
+        gw_sentinel_stats_t ss;
+        gw_sentinel_get_stats(r->sentinel, &ss);
+        out->sentinel = 1;
+        out->sentinel_switches = ss.switches;
+        out->sentinel_queries = ss.queries;
+        out->sentinel_failures = ss.failures;
+        out->sentinel_subscribed = ss.subscribed;
+    }
+}
+
+int gw_redis_sentinel_master(const gw_redis_t *r, char *buf, size_t len)
+{
+    gw_hostport_t m;
+    if (!r->sentinel) return -1;
+    if (!gw_sentinel_master(r->sentinel, &m)) return 0;
+    snprintf(buf, len, strchr(m.host, ':') ? "[%s]:%d" : "%s:%d", m.host, m.port);
+    return 1;
 }

@@ -104,7 +104,15 @@ typedef struct gw_redis_stats {
     uint64_t latency_count;
     int up;     /* gw_redis_up() */
     int sub_up; /* subscribed (0 when gw_redis_subscribe was never called) */
+    /* Under Sentinel (sentinel = 1): times the master's address changed (the first included),
+     * Sentinels asked, those that gave no usable answer, listening for +switch-master. */
+    int sentinel;
+    uint64_t sentinel_switches, sentinel_queries, sentinel_failures;
+    int sentinel_subscribed;
 } gw_redis_stats_t;
 void gw_redis_get_stats(const gw_redis_t *r, gw_redis_stats_t *out);
+/* Under Sentinel: 1 with the master's address as Sentinel named it last ("host:port",
+ * "[v6]:port"), 0 when none is known yet, -1 when r is not under Sentinel. Owning thread only. */
+int gw_redis_sentinel_master(const gw_redis_t *r, char *buf, size_t len);
 
 #endif

@@ -62,6 +62,17 @@ class SentinelTest(unittest.TestCase):
         s, _, b = harness.curl(self.gw.port, "GET", "/api/v1/health")
         return json.loads(b)["result"]["cache"]["redis"]["up"]
 
+    def health_master(self):
+        s, _, b = harness.curl(self.gw.port, "GET", "/api/v1/health")
+        return json.loads(b)["result"]["cache"]["redis"]["master"] or ""
+
+    def metric(self, name):
+        s, _, b = harness.curl(self.gw.port, "GET", "/metrics")
+        for line in b.decode().splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+        return None
+
     def read(self, i):
         s, h, b = harness.curl(self.gw.port, "POST", "/collections/c/points/query",
                                {"query": [0.2, 0.8], "limit": 1 + i % 10, "offset": i})
@@ -69,6 +80,7 @@ class SentinelTest(unittest.TestCase):
 
     def test_follows_a_failover(self):
         wait_for(self.redis_up, "the gateway to reach the master Sentinel names")
+        self.assertTrue(self.health_master().endswith(":%d" % self.a.port))
         harness.wait_caching(self.gw.port)
         for i in range(5):
             self.assertEqual(self.read(i), 200)
@@ -97,6 +109,8 @@ class SentinelTest(unittest.TestCase):
                                  "mymaster").split()[-1] == str(self.b.port), "the switch")
             wait_for(lambda: "moved to" in self.gw.log(), "the gateway to hear of the switch")
             wait_for(self.redis_up, "the gateway to reach the new master")
+            wait_for(lambda: self.health_master().endswith(":%d" % self.b.port),
+                     "health to name the new master")
             before = int(cli(self.b.port, "dbsize"))
             for i in range(200, 210):
                 self.assertEqual(self.read(i), 200)
@@ -106,6 +120,9 @@ class SentinelTest(unittest.TestCase):
             stop.set()
             t.join(30)
         self.assertEqual(failed, [], "reads failed during the failover")
+        # each worker heard of the first master and of the new one
+        self.assertGreaterEqual(self.metric("qdrant_gateway_redis_sentinel_master_changes_total"), 4)
+        self.assertEqual(self.metric("qdrant_gateway_redis_sentinel_subscribed"), 1)
         self.assertTrue(self.gw.alive(), self.gw.log())
 
 
