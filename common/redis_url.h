@@ -30,6 +30,7 @@ typedef struct gw_redis_opts {
     gw_hostport_t sentinels[GW_SENTINEL_MAX];
     size_t nsentinels;
     char master_name[64];
+    char sentinel_password[256]; /* AUTH to the Sentinels when non-empty */
 } gw_redis_opts_t;
 
 /* Fills host, port, password and db from redis://[:password@]host[:port][/db] (password

@@ -498,6 +498,13 @@ gw_cache_shared_t *gw_cache_shared_new(const gw_config_t *cfg, int nworkers, cha
             return NULL;
         }
         snprintf(ro->master_name, sizeof(ro->master_name), "%s", cfg->cache_redis_master_name);
+        if (strlen(cfg->cache_redis_sentinel_password) >= sizeof(ro->sentinel_password)) {
+            snprintf(err, errlen, "cache.redis.sentinel_password: longer than 255 bytes");
+            gw_cache_shared_free(sh);
+            return NULL;
+        }
+        snprintf(ro->sentinel_password, sizeof(ro->sentinel_password), "%s",
+                 cfg->cache_redis_sentinel_password);
         if (gw_redis_parse_url(url, &sh->redis_opts, err, errlen) != 0) {
             char msg[256];
             snprintf(msg, sizeof(msg), "%s", err);

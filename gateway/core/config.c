@@ -356,6 +356,8 @@ static const yconf_key_t gw_keys[] = {
         check_sentinels,
         "Redis Sentinels [host:port, ...] asked where the master is (the URL's host is then "
         "unused)"),
+    KEY("cache.redis.sentinel_password", YCONF_STRING | YCONF_SECRET, cache_redis_sentinel_password,
+        char *, 0, 0, "", NULL, "AUTH to the Sentinels (their requirepass); empty = none"),
     KEY("cache.redis.master_name", YCONF_STRING, cache_redis_master_name, char *, 0, 0, "mymaster",
         check_master_name, "the master's name in Sentinel"),
     KEY("cache.redis.prefix", YCONF_STRING, cache_redis_prefix, char *, 0, 0, "qgw:", check_prefix,

@@ -106,8 +106,9 @@ typedef struct gw_config {
     uint64_t cache_redis_timeout_ms; /* cache.redis.timeout, default 5ms */
     uint64_t cache_redis_connect_timeout_ms; /* cache.redis.connect_timeout, default 200ms */
     char *cache_redis_prefix;                /* cache.redis.prefix, default "qgw:" */
-    char *cache_redis_sentinels;   /* cache.redis.sentinels, "h:p, h:p"; "" = no Sentinel */
-    char *cache_redis_master_name; /* cache.redis.master_name, default "mymaster" */
+    char *cache_redis_sentinels;         /* cache.redis.sentinels, "h:p, h:p"; "" = no Sentinel */
+    char *cache_redis_master_name;       /* cache.redis.master_name, default "mymaster" */
+    char *cache_redis_sentinel_password; /* cache.redis.sentinel_password, "" = none */
 
     /* Gateway API models (models.NAME.*), in the order they were first declared; none by
      * default. gw_config_finalize checks each is complete. */

@@ -736,6 +736,7 @@ gw_redis_t *gw_redis_new(struct event_base *base, const gw_redis_opts_t *opts, c
         gw_sentinel_opts_t so = {.sentinels = o.sentinels,
                                  .n = o.nsentinels,
                                  .master_name = o.master_name,
+                                 .password = o.sentinel_password,
                                  .timeout_ms = o.connect_timeout_ms,
                                  .backoff_max_ms = o.backoff_max_ms};
         snprintf(r->name, sizeof(r->name), "master %s", o.master_name);

@@ -12,8 +12,12 @@ import unittest
 import harness
 
 
-def cli(port, *args):
-    r = subprocess.run(["redis-cli", "-h", harness.LOOPBACK, "-p", str(port)] + list(args),
+SENTINEL_PASSWORD = "s3ntinel"
+
+
+def cli(port, *args, password=None):
+    auth = ["--no-auth-warning", "-a", password] if password else []
+    r = subprocess.run(["redis-cli", "-h", harness.LOOPBACK, "-p", str(port)] + auth + list(args),
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=10)
     return r.stdout.decode().strip()
 
@@ -43,6 +47,7 @@ class SentinelTest(unittest.TestCase):
             f.write("sentinel monitor mymaster %s %d 1\n" % (harness.LOOPBACK, cls.a.port))
             f.write("sentinel down-after-milliseconds mymaster 1000\n")
             f.write("sentinel failover-timeout mymaster 5000\n")
+            f.write("requirepass %s\n" % SENTINEL_PASSWORD)  # the gateway must AUTH
         cls.s = harness.Proc(["redis-server", conf, "--sentinel"], ps, "sentinel")
         cls.q = harness.start_fake_qdrant()
         harness.curl(cls.q.port, "PUT", "/collections/c", {"vectors": {"size": 2, "distance": "Dot"}})
@@ -51,7 +56,8 @@ class SentinelTest(unittest.TestCase):
         cls.gw = harness.start_gateway(
             cls.q.port, "cache.enabled=true",
             "cache.redis.sentinels=%s:%d" % (harness.LOOPBACK, ps),
-            "cache.redis.master_name=mymaster", "cache.redis.timeout=50ms", workers=2)
+            "cache.redis.master_name=mymaster",
+            "cache.redis.sentinel_password=" + SENTINEL_PASSWORD, "cache.redis.timeout=50ms", workers=2)
 
     @classmethod
     def tearDownClass(cls):
@@ -88,7 +94,8 @@ class SentinelTest(unittest.TestCase):
         wait_for(lambda: "slave0:" in cli(self.a.port, "info", "replication")
                  and "master_link_status:up" in cli(self.b.port, "info", "replication"),
                  "the replica to be in sync")
-        wait_for(lambda: cli(self.s.port, "sentinel", "replicas", "mymaster") != "",
+        wait_for(lambda: cli(self.s.port, "sentinel", "replicas", "mymaster",
+                                 password=SENTINEL_PASSWORD) != "",
                  "Sentinel to know the replica")
         failed = []
         stop = threading.Event()
@@ -103,10 +110,12 @@ class SentinelTest(unittest.TestCase):
         t = threading.Thread(target=traffic, daemon=True)
         t.start()
         try:
-            wait_for(lambda: "OK" in cli(self.s.port, "sentinel", "failover", "mymaster"),
+            wait_for(lambda: "OK" in cli(self.s.port, "sentinel", "failover", "mymaster",
+                                          password=SENTINEL_PASSWORD),
                      "Sentinel to accept the failover")
-            wait_for(lambda: cli(self.s.port, "sentinel", "get-master-addr-by-name",
-                                 "mymaster").split()[-1] == str(self.b.port), "the switch")
+            wait_for(lambda: cli(self.s.port, "sentinel", "get-master-addr-by-name", "mymaster",
+                                 password=SENTINEL_PASSWORD).split()[-1] == str(self.b.port),
+                     "the switch")
             wait_for(lambda: "moved to" in self.gw.log(), "the gateway to hear of the switch")
             wait_for(self.redis_up, "the gateway to reach the new master")
             wait_for(lambda: self.health_master().endswith(":%d" % self.b.port),
