@@ -328,7 +328,7 @@ START_TEST(test_good_values)
                                "    timeout: 20ms\n"
                                "    connect_timeout: 1s\n"
                                "    prefix: gw1-\n"
-                               "    sentinels: [10.0.0.1:26379, '[::1]:26380']\n"
+                               "    sentinels: [127.0.0.5:26379, '[::1]:26380']\n"
                                "    master_name: cache-1\n";
     char path[PATHLEN], err[ERRLEN] = "";
     gw_config_t *c = gw_config_new();
@@ -375,7 +375,7 @@ START_TEST(test_good_values)
     ck_assert_uint_eq(c->cache_redis_timeout_ms, 20);
     ck_assert_uint_eq(c->cache_redis_connect_timeout_ms, 1000);
     ck_assert_str_eq(c->cache_redis_prefix, "gw1-");
-    ck_assert_str_eq(c->cache_redis_sentinels, "10.0.0.1:26379, [::1]:26380");
+    ck_assert_str_eq(c->cache_redis_sentinels, "127.0.0.5:26379, [::1]:26380");
     ck_assert_str_eq(c->cache_redis_master_name, "cache-1");
     ck_assert_str_eq(c->tls_listen, "*:8443");
     ck_assert_str_eq(c->tls_cert, "/etc/gw/cert.pem");

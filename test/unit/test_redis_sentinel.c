@@ -12,9 +12,9 @@ START_TEST(test_list_forms)
     size_t n;
     char err[160];
     ck_assert_int_eq(
-        gw_sentinel_parse_list("10.0.0.1:26379, [::1]:26380 s3:1", hp, 4, &n, err, sizeof(err)), 0);
+        gw_sentinel_parse_list("127.0.0.5:26379, [::1]:26380 s3:1", hp, 4, &n, err, sizeof(err)), 0);
     ck_assert_uint_eq(n, 3);
-    ck_assert_str_eq(hp[0].host, "10.0.0.1");
+    ck_assert_str_eq(hp[0].host, "127.0.0.5");
     ck_assert_int_eq(hp[0].port, 26379);
     ck_assert_str_eq(hp[1].host, "::1");
     ck_assert_int_eq(hp[1].port, 26380);
