@@ -339,6 +339,18 @@ def wait_caching(port, coll="c", headers=None):
     raise AssertionError("reads still bypass the cache")
 
 
+def load_big_answers(qdrant_port, coll, points, blob):
+    """A 2-dimension collection on fake_qdrant whose points each carry `blob` as payload, so a
+    query with limit=points and with_payload answers about points * len(blob) bytes."""
+    c = HttpClient(qdrant_port)
+    s, _, b = c.request("PUT", "/collections/" + coll, {"vectors": {"size": 2, "distance": "Dot"}})
+    assert s == 200, b
+    pts = [{"id": i, "vector": [1, i + 1], "payload": {"blob": blob}} for i in range(points)]
+    s, _, b = c.request("PUT", "/collections/%s/points?wait=true" % coll, {"points": pts})
+    assert s == 200, b
+    c.close()
+
+
 def without_time(doc):
     """A Qdrant envelope without its "time" member, for comparisons modulo timing."""
     if isinstance(doc, (bytes, str)):

@@ -103,12 +103,12 @@ class FaultHandler(socketserver.StreamRequestHandler):
                 out += b"%x\r\n%s\r\n" % (len(ans[i:i + 5]), ans[i:i + 5])
             self.send(out + b"0\r\n\r\n", pieces=7)
         elif mode == "stallhead":
-            self.server.stalled.wait(30)
+            self.server.released.wait(30)
             return False
         elif mode == "stallbody":
             self.send(self.head(len(ans)) + ans[:len(ans) // 2])
             self.wfile.flush()
-            self.server.stalled.wait(30)
+            self.server.released.wait(30)
             return False
         elif mode == "oversend":  # a second, unasked-for answer right behind the first
             wrong = answer_for(b"someone else's")
@@ -130,18 +130,30 @@ class FaultHandler(socketserver.StreamRequestHandler):
         return True
 
 
-class FaultUpstream(socketserver.ThreadingTCPServer):
+class FaultServer(socketserver.ThreadingTCPServer):
+    """A threaded TCP server on a free loopback port, serving from the start. Handlers that
+    stall wait on `released`, which close() sets before shutting down."""
     daemon_threads = True
     allow_reuse_address = True
     block_on_close = False
 
-    def __init__(self):
-        super().__init__((harness.LOOPBACK, 0), FaultHandler)
+    def __init__(self, handler):
+        super().__init__((harness.LOOPBACK, 0), handler)
         self.port = self.server_address[1]
+        self.released = threading.Event()
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.released.set()
+        self.shutdown()
+        self.server_close()
+
+
+class FaultUpstream(FaultServer):
+    def __init__(self):
         self.lock = threading.Lock()
         self.hits = {}
-        self.stalled = threading.Event()  # set at teardown to release stalled handlers
-        threading.Thread(target=self.serve_forever, daemon=True).start()
+        super().__init__(FaultHandler)
 
     def hit_count(self, mode, body):
         with self.lock:
@@ -223,10 +235,9 @@ class UpstreamFaultsTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.up.stalled.set()
+        cls.up.released.set()
         cls.gw.cleanup()
-        cls.up.shutdown()
-        cls.up.server_close()
+        cls.up.close()
 
     def setUp(self):
         self.by = Bystanders(self.gw.port)
@@ -296,10 +307,9 @@ class ClientAbortsTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.up.stalled.set()
+        cls.up.released.set()
         cls.gw.cleanup()
-        cls.up.shutdown()
-        cls.up.server_close()
+        cls.up.close()
 
     def open_connections(self):
         s, _, b = harness.curl(self.gw.port, "GET", "/api/v1/health")
@@ -352,19 +362,13 @@ class ClientAbortsTest(unittest.TestCase):
         self.assertEqual((out, json.loads(data)["result"]["echo"]), ("ok", digest(body)))
 
 
-class FaultRedis(socketserver.ThreadingTCPServer):
+class FaultRedis(FaultServer):
     """A TCP server on a Redis port that never behaves: mode says how."""
-    daemon_threads = True
-    allow_reuse_address = True
-    block_on_close = False
 
     def __init__(self):
-        super().__init__((harness.LOOPBACK, 0), FaultRedisHandler)
-        self.port = self.server_address[1]
         self.mode = "stall"
         self.conns = 0
-        self.released = threading.Event()
-        threading.Thread(target=self.serve_forever, daemon=True).start()
+        super().__init__(FaultRedisHandler)
 
 
 class FaultRedisHandler(socketserver.BaseRequestHandler):
@@ -413,8 +417,7 @@ class RedisFaultsTest(unittest.TestCase):
         cls.redis.released.set()
         cls.gw.cleanup()
         cls.q.cleanup()
-        cls.redis.shutdown()
-        cls.redis.server_close()
+        cls.redis.close()
 
     def check_reads(self, mode):
         self.redis.mode = mode

@@ -21,27 +21,13 @@ CONNS = 4
 STREAMS = 100
 
 
-def rss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS")
-
-
 class H2MemoryTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.up = harness.start_fake_qdrant()
         cls.gw = harness.start_gateway(cls.up.port, "cache.enabled=true",
                                        "cache.max_entry_bytes=4MiB", workers=1)
-        c = harness.HttpClient(cls.up.port)
-        s, _, b = c.request("PUT", "/collections/big", {"vectors": {"size": 2, "distance": "Dot"}})
-        assert s == 200, b
-        pts = [{"id": i, "vector": [1, i + 1], "payload": {"blob": PAYLOAD}} for i in range(POINTS)]
-        s, _, b = c.request("PUT", "/collections/big/points?wait=true", {"points": pts})
-        assert s == 200, b
-        c.close()
+        harness.load_big_answers(cls.up.port, "big", POINTS, PAYLOAD)
         harness.wait_caching(cls.gw.port, coll="big")
 
     @classmethod
@@ -96,14 +82,14 @@ class H2MemoryTest(unittest.TestCase):
         gw = harness.start_gateway(self.up.port, "cache.enabled=false", workers=1)
         try:
             body = json.dumps({"query": [1, 1], "limit": POINTS, "with_payload": True}).encode()
-            before = rss_kb(gw.p.pid)
+            before = gw.rss_kb()
             saved, self.gw = self.gw, gw
             try:
                 conns = [self.open_conn(body) for _ in range(2)]
             finally:
                 self.gw = saved
             time.sleep(2)
-            grown = rss_kb(gw.p.pid) - before
+            grown = gw.rss_kb() - before
             # Unbounded: 200 answers of 800 KB (160 MB). Bounded: the budget, one relay window
             # per dispatched stream, socket buffers.
             self.assertLess(grown, 64 * 1024, "RSS grew by %d KB" % grown)
@@ -121,11 +107,10 @@ class H2MemoryTest(unittest.TestCase):
         self.assertEqual(x, "HIT")
         cl.close()
         body = json.dumps(q).encode()
-        pid = self.gw.p.pid
-        before = rss_kb(pid)
+        before = self.gw.rss_kb()
         conns = [self.open_conn(body) for _ in range(CONNS)]
         time.sleep(1.5)
-        grown = rss_kb(pid) - before
+        grown = self.gw.rss_kb() - before
         # Without the budget: 400 answers of 800 KB queued (over 300 MB). With it: about the
         # 4 MiB budget plus an answer and the socket buffers per connection.
         self.assertLess(grown, 64 * 1024, "RSS grew by %d KB" % grown)

@@ -14,27 +14,13 @@ PAYLOAD = "x" * 40000  # 20 points x 40 KB: an answer of about 800 KB
 REQUESTS = 300
 
 
-def rss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS")
-
-
 class PipelineMemoryTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.up = harness.start_fake_qdrant()
         cls.gw = harness.start_gateway(cls.up.port, "cache.enabled=true", "cache.max_entry_bytes=4MiB",
                                        workers=1)
-        c = harness.HttpClient(cls.up.port)
-        s, _, b = c.request("PUT", "/collections/big", {"vectors": {"size": 2, "distance": "Dot"}})
-        assert s == 200, b
-        pts = [{"id": i, "vector": [1, i + 1], "payload": {"blob": PAYLOAD}} for i in range(POINTS)]
-        s, _, b = c.request("PUT", "/collections/big/points?wait=true", {"points": pts})
-        assert s == 200, b
-        c.close()
+        harness.load_big_answers(cls.up.port, "big", POINTS, PAYLOAD)
         harness.wait_caching(cls.gw.port, coll="big")
 
     @classmethod
@@ -53,8 +39,7 @@ class PipelineMemoryTest(unittest.TestCase):
             self.assertEqual(s, 200)
         self.assertEqual(x, "HIT")
         cl.close()
-        pid = self.gw.p.pid
-        before = rss_kb(pid)
+        before = self.gw.rss_kb()
         s = socket.create_connection(("127.0.0.1", self.gw.port))
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
         s.setblocking(False)
@@ -66,7 +51,7 @@ class PipelineMemoryTest(unittest.TestCase):
             except BlockingIOError:
                 time.sleep(0.05)  # the gateway stopped reading: that is the point
         time.sleep(1.5)
-        grown = rss_kb(pid) - before
+        grown = self.gw.rss_kb() - before
         # Without the bound: ~300 answers of 800 KB queued (240 MB). With it: a few answers.
         self.assertLess(grown, 48 * 1024, "RSS grew by %d KB" % grown)
         # The connection still works: reading drains the answers in order.
