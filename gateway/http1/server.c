@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 
 #include "common/log.h"
+#include "gateway/http/bodyref.h"
 #include "gateway/http/dispatch.h"
 #include "gateway/http1/framing.h"
 #include "gateway/http/head.h"
@@ -622,36 +623,19 @@ static void h1_send_body(gw_req_t *r, const void *data, size_t len)
     h1_out_added(c);
 }
 
-typedef struct h1_ref {
-    void (*release)(void *arg);
-    void *arg;
-} h1_ref_t;
-
-static void h1_ref_done(const void *data, size_t len, void *extra)
-{
-    h1_ref_t *ref = extra;
-    ref->release(ref->arg);
-    free(ref);
-}
-
 /* A stored answer: its bytes are referenced by the output, not copied, and go out in the same
  * writev as the head (evbuffer_write gathers every chain); released once written or dropped. */
 static void h1_send_body_ref(gw_req_t *r, const void *data, size_t len, void (*release)(void *arg),
                              void *arg)
 {
     h1_conn_t *c = r->codec_ctx;
-    h1_ref_t *ref = r->is_head || len == 0 ? NULL : malloc(sizeof(*ref));
-    if (!ref) {
-        h1_send_body(r, data, len);
+    if (r->is_head || len == 0) {
         release(arg);
         return;
     }
-    ref->release = release;
-    ref->arg = arg;
     struct evbuffer *out = bufferevent_get_output(c->bev);
     if (c->chunked_out) evbuffer_add_printf(out, "%zx\r\n", len);
-    if (evbuffer_add_reference(out, data, len, h1_ref_done, ref) != 0) {
-        free(ref);
+    if (gw_body_add_ref(out, data, len, release, arg) != 0) {
         evbuffer_add(out, data, len);
         release(arg);
     }

@@ -9,6 +9,7 @@
 
 #include "common/log.h"
 #include "gateway/http2/internal.h"
+#include "gateway/http/bodyref.h"
 #include "gateway/http/dispatch.h"
 #include "gateway/core/timer.h"
 #include "gateway/http/headers.h"
@@ -524,33 +525,17 @@ static void h2_send_body(gw_req_t *r, const void *data, size_t len)
     h2_resume(st);
 }
 
-typedef struct h2_ref {
-    void (*release)(void *arg);
-    void *arg;
-} h2_ref_t;
-
-static void h2_ref_done(const void *data, size_t len, void *extra)
-{
-    h2_ref_t *ref = extra;
-    ref->release(ref->arg);
-    free(ref);
-}
-
 /* A stored answer: referenced, not copied, so it costs neither the stream's memory nor the
  * connection's budget (the entry is shared with every other stream replaying it). */
 static void h2_send_body_ref(gw_req_t *r, const void *data, size_t len, void (*release)(void *arg),
                              void *arg)
 {
     h2_stream_t *st = r->codec_ctx;
-    h2_ref_t *ref = malloc(sizeof(*ref));
-    if (!ref || evbuffer_add_reference(st->out, data, len, h2_ref_done, ref) != 0) {
-        free(ref);
-        h2_send_body(r, data, len);
+    if (!st->resp_body || len == 0 || gw_body_add_ref(st->out, data, len, release, arg) != 0) {
+        h2_send_body(r, data, len); /* nothing to send, or a copy when out of memory */
         release(arg);
         return;
     }
-    ref->release = release;
-    ref->arg = arg;
     if (evbuffer_get_length(st->out) >= GW_REQ_HIGH_WATER) st->out_high = 1;
     h2_resume(st);
 }
