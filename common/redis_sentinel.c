@@ -85,6 +85,11 @@ int gw_sentinel_parse_list(const char *text, gw_hostport_t *out, size_t max, siz
     return 0;
 }
 
+void gw_hostport_format(const gw_hostport_t *hp, char *buf, size_t len)
+{
+    snprintf(buf, len, strchr(hp->host, ':') ? "[%s]:%d" : "%s:%d", hp->host, hp->port);
+}
+
 int gw_sentinel_name_ok(const char *name)
 {
     size_t n = strlen(name);

@@ -23,6 +23,9 @@ int gw_sentinel_parse_list(const char *text, gw_hostport_t *out, size_t max, siz
  * master, -1 when it is malformed. len bytes at msg, not NUL-terminated. */
 int gw_sentinel_parse_switch(const char *msg, size_t len, const char *master, gw_hostport_t *to);
 
+/* "host:port", or "[v6]:port" for a host with a colon; truncated to len. */
+void gw_hostport_format(const gw_hostport_t *hp, char *buf, size_t len);
+
 /* A name Sentinel accepts for a master: 1-63 bytes of [A-Za-z0-9._-]. 1 or 0. */
 int gw_sentinel_name_ok(const char *name);
 

@@ -702,8 +702,9 @@ static void on_master(void *arg, const gw_hostport_t *m)
 {
     gw_redis_t *r = arg;
     rconn_t *cs[2] = {&r->cmd, &r->sub};
-    char why[sizeof(r->cmd.why)];
-    snprintf(why, sizeof(why), "Sentinel: the master is now %s:%d", m->host, m->port);
+    char why[sizeof(r->cmd.why)], addr[GW_SENTINEL_HOST_MAX + 8];
+    gw_hostport_format(m, addr, sizeof(addr));
+    snprintf(why, sizeof(why), "Sentinel: the master is now %s", addr);
     for (int i = 0; i < 2; i++) {
         rconn_t *c = cs[i];
         if (c->is_sub && !r->channel) continue;
@@ -815,6 +816,6 @@ int gw_redis_sentinel_master(const gw_redis_t *r, char *buf, size_t len)
     gw_hostport_t m;
     if (!r->sentinel) return -1;
     if (!gw_sentinel_master(r->sentinel, &m)) return 0;
-    snprintf(buf, len, strchr(m.host, ':') ? "[%s]:%d" : "%s:%d", m.host, m.port);
+    gw_hostport_format(&m, buf, len);
     return 1;
 }

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/backoff.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/stat.h"
 #include "common/text.h"
@@ -30,7 +32,7 @@ typedef struct sconn {
     size_t idx;          /* which Sentinel */
     int is_sub;
     int result; /* question: 1 answered, 0 not (yet); subscription: 1 subscribed */
-    uint32_t backoff_ms;
+    gw_backoff_t backoff;
     size_t fails; /* in a row */
     gw_reply_bound_t rb;
 } sconn_t;
@@ -59,17 +61,15 @@ static void timer_ms(struct event *ev, uint64_t ms)
 
 static const char *sname(const gw_sentinel_t *s, size_t idx, char *buf, size_t len)
 {
-    const gw_hostport_t *h = &s->sentinels[idx];
-    snprintf(buf, len, strchr(h->host, ':') ? "[%s]:%d" : "%s:%d", h->host, h->port);
+    gw_hostport_format(&s->sentinels[idx], buf, len);
     return buf;
 }
 
 static void set_master(gw_sentinel_t *s, const gw_hostport_t *hp, const char *how)
 {
     if (s->known && strcmp(s->master.host, hp->host) == 0 && s->master.port == hp->port) return;
-    const char *fmt = strchr(hp->host, ':') ? "[%s]:%d" : "%s:%d";
     char addr[GW_SENTINEL_HOST_MAX + 8];
-    snprintf(addr, sizeof(addr), fmt, hp->host, hp->port);
+    gw_hostport_format(hp, addr, sizeof(addr));
     if (s->known)
         gw_log_warn("redis: Sentinel says master %s moved to %s (%s)", s->name, addr, how);
     else
@@ -90,22 +90,18 @@ static void sconn_over(sconn_t *c)
         c->result = 0;
         atomic_store_explicit(&s->subscribed, 0, memory_order_relaxed);
         c->idx = (c->idx + 1) % s->n;
-        delay = c->backoff_ms;
-        c->backoff_ms =
-            c->backoff_ms * 2 > s->backoff_max_ms ? s->backoff_max_ms : c->backoff_ms * 2;
+        delay = gw_backoff_next(&c->backoff);
         gw_sentinel_recheck(s); /* what was published meanwhile is lost */
     } else if (c->result) {
         c->fails = 0;
-        c->backoff_ms = BACKOFF_MIN_MS;
+        gw_backoff_reset(&c->backoff);
         delay = s->refresh_ms;
     } else {
         gw_stat_inc(&s->failures);
         c->idx = (c->idx + 1) % s->n;
         delay = 0;
         if (++c->fails % s->n == 0) { /* a whole round: wait before the next */
-            delay = c->backoff_ms;
-            c->backoff_ms =
-                c->backoff_ms * 2 > s->backoff_max_ms ? s->backoff_max_ms : c->backoff_ms * 2;
+            delay = gw_backoff_next(&c->backoff);
             if (c->fails == s->n)
                 gw_log_warn("redis: no Sentinel knows master %s; retrying with backoff", s->name);
         }
@@ -213,7 +209,7 @@ static void on_sub(redisAsyncContext *ac, void *reply, void *privdata)
     if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 3) return;
     if (is_str(rep->element[0], "subscribe") && !c->result) {
         c->result = 1;
-        c->backoff_ms = BACKOFF_MIN_MS;
+        gw_backoff_reset(&c->backoff);
         evtimer_del(c->timer);
         atomic_store_explicit(&c->s->subscribed, 1, memory_order_relaxed);
         gw_sentinel_recheck(c->s); /* anything before the subscription was missed */
@@ -319,7 +315,8 @@ gw_sentinel_t *gw_sentinel_new(struct event_base *base, const gw_sentinel_opts_t
     for (int i = 0; i < 2; i++) {
         cs[i]->s = s;
         cs[i]->is_sub = i;
-        cs[i]->backoff_ms = BACKOFF_MIN_MS;
+        gw_backoff_init(&cs[i]->backoff, BACKOFF_MIN_MS, s->backoff_max_ms,
+                        (uint32_t)(uintptr_t)cs[i] ^ (uint32_t)gw_mono_us());
         if (!(cs[i]->timer = evtimer_new(base, on_timer, cs[i]))) goto oom;
         timer_ms(cs[i]->timer, 0);
     }
