@@ -14,10 +14,8 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "gateway/core/config.h"
-#include "gateway/cache/cache.h"
-#include "gateway/handler/metrics.h"
-#include "gateway/conn/tls.h"
-#include "gateway/worker.h"
+#include "gateway/core/timer.h"
+#include "gateway/generation.h"
 
 typedef struct gw_args {
     const char *config_path;
@@ -89,22 +87,20 @@ static int parse_args(int argc, char **argv, gw_args_t *a)
     return 0;
 }
 
-static gw_config_t *load_config(const gw_args_t *a)
+/* The configuration from the file and the --set overrides; NULL with err filled. */
+static gw_config_t *load_config(const gw_args_t *a, char *err, size_t errlen)
 {
-    char err[1024];
     gw_config_t *cfg = gw_config_new();
     if (!cfg) {
-        fprintf(stderr, "qdrant-gateway: out of memory\n");
+        snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    if (a->config_path && gw_config_load_file(cfg, a->config_path, err, sizeof(err)) != 0)
-        goto fail;
+    if (a->config_path && gw_config_load_file(cfg, a->config_path, err, errlen) != 0) goto fail;
     for (size_t i = 0; i < a->nsets; i++)
-        if (gw_config_set(cfg, a->sets[i], err, sizeof(err)) != 0) goto fail;
-    if (gw_config_finalize(cfg, err, sizeof(err)) != 0) goto fail;
+        if (gw_config_set(cfg, a->sets[i], err, errlen) != 0) goto fail;
+    if (gw_config_finalize(cfg, err, errlen) != 0) goto fail;
     return cfg;
 fail:
-    fprintf(stderr, "qdrant-gateway: %s\n", err);
     gw_config_free(cfg);
     return NULL;
 }
@@ -135,115 +131,145 @@ static void raise_nofile(const gw_config_t *cfg)
 }
 
 typedef struct run_state {
-    gw_worker_t *workers;
-    int n;
+    const gw_args_t *args;
+    gw_life_t life;
+    gw_generation_t *cur;      /* the configuration serving */
+    gw_generation_t **retired; /* replaced ones still finishing, oldest first */
+    int nretired;
     struct event_base *base;
+    struct event *sigs[3];
+    struct event *reap_ev;
 } run_state_t;
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
     run_state_t *st = arg;
     gw_log_info("%s received: draining connections", sig == SIGINT ? "SIGINT" : "SIGTERM");
-    for (int i = 0; i < st->n; i++)
-        gw_worker_stop(&st->workers[i]);
+    gw_generation_stop(st->cur);
+    for (int i = 0; i < st->nretired; i++)
+        gw_generation_stop(st->retired[i]);
     event_base_loopexit(st->base, NULL);
 }
 
-/* SIGHUP: re-read the TLS certificate and key; a bad pair is logged and the old one kept. */
+/* Frees retired generations whose workers are done, oldest first: a younger one may own the
+ * cache tier an older one still reads (gw_cache_shared_inherit). */
+static void reap(run_state_t *st)
+{
+    int k = 0;
+    while (k < st->nretired && gw_generation_finished(st->retired[k])) {
+        gw_generation_free(st->retired[k]);
+        k++;
+    }
+    if (k) {
+        memmove(st->retired, st->retired + k, (size_t)(st->nretired - k) * sizeof(*st->retired));
+        st->nretired -= k;
+        gw_log_info("previous configuration's workers finished; %d still finishing", st->nretired);
+    }
+    if (st->nretired) gw_timer_add_ms(st->reap_ev, 200);
+}
+
+static void on_reap(evutil_socket_t fd, short what, void *arg)
+{
+    reap(arg);
+}
+
+static void reload_failed(run_state_t *st, const char *why, const char *err)
+{
+    atomic_fetch_add(&st->life.reloads_failed, 1);
+    gw_log_error("SIGHUP: reload failed, %s; the running configuration stays: %s", why, err);
+}
+
+/* SIGHUP: the whole configuration again, from the same file and --set overrides. The new
+ * generation is built beside the running one (listeners taken over, cache kept when it can
+ * be); only once it runs is the old one retired. Any error leaves everything as it was. */
 static void on_sighup(evutil_socket_t sig, short what, void *arg)
 {
-    gw_shared_t *sh = arg;
-    char err[512];
-    if (!sh->tls) {
-        gw_log_info("SIGHUP received: no TLS listener, nothing to reload");
-        return;
+    run_state_t *st = arg;
+    char err[1024];
+    gw_log_info("SIGHUP received: reloading %s",
+                st->args->config_path ? st->args->config_path : "the built-in defaults");
+    gw_config_t *cfg = load_config(st->args, err, sizeof(err));
+    if (!cfg) return reload_failed(st, "the configuration is invalid", err);
+    gw_generation_t **r = realloc(st->retired, (size_t)(st->nretired + 1) * sizeof(*r));
+    if (!r) {
+        gw_config_free(cfg);
+        return reload_failed(st, "out of memory", "");
     }
-    if (gw_tls_reload(sh->tls, err, sizeof(err)) != 0)
-        gw_log_error("SIGHUP: TLS certificate reload failed, keeping the previous one: %s", err);
-    else
-        gw_log_info("SIGHUP: TLS certificate reloaded from %s", sh->proc.cfg->tls_cert);
+    st->retired = r;
+    gw_generation_t *g = gw_generation_new(cfg, st->cur, &st->life, err, sizeof(err));
+    if (!g) return reload_failed(st, "cannot set it up", err);
+    if (gw_generation_start(g, err, sizeof(err)) != 0) {
+        gw_generation_abandon(g, st->cur);
+        return reload_failed(st, "cannot start it", err);
+    }
+    st->retired[st->nretired++] = st->cur;
+    gw_generation_retire(st->cur);
+    st->cur = g;
+    const gw_config_t *c = gw_generation_config(g);
+    gw_log_level_t level = GW_LOG_INFO;
+    gw_log_parse_level(c->log_level, &level);
+    gw_log_set_level(level);
+    atomic_store(&st->life.generation, gw_generation_number(g));
+    atomic_fetch_add(&st->life.reloads_ok, 1);
+    atomic_store(&st->life.last_reload_wall, gw_wall_seconds());
+    gw_log_info("SIGHUP: configuration %u in effect (listening on %s:%u, %d worker(s), upstream "
+                "%s, in-process cache %s); the previous one finishes its connections",
+                atomic_load(&st->life.generation), c->listen.host, (unsigned)c->listen.port,
+                c->workers, c->upstream_url, gw_generation_kept_cache(g) ? "kept" : "new");
+    reap(st);
 }
 
-/* Signals go to the main thread's loop: stop on SIGTERM/SIGINT, reload TLS on SIGHUP. */
-static int add_signals(struct event_base *base, run_state_t *st, gw_shared_t *sh,
-                       struct event **evs)
+/* Signals go to the main thread's loop: stop on SIGTERM/SIGINT, reload on SIGHUP. */
+static int add_signals(run_state_t *st)
 {
-    evs[0] = evsignal_new(base, SIGTERM, on_signal, st);
-    evs[1] = evsignal_new(base, SIGINT, on_signal, st);
-    evs[2] = evsignal_new(base, SIGHUP, on_sighup, sh);
+    st->sigs[0] = evsignal_new(st->base, SIGTERM, on_signal, st);
+    st->sigs[1] = evsignal_new(st->base, SIGINT, on_signal, st);
+    st->sigs[2] = evsignal_new(st->base, SIGHUP, on_sighup, st);
+    st->reap_ev = evtimer_new(st->base, on_reap, st);
     for (int i = 0; i < 3; i++)
-        if (!evs[i] || event_add(evs[i], NULL) != 0) return -1;
-    return 0;
+        if (!st->sigs[i] || event_add(st->sigs[i], NULL) != 0) return -1;
+    return st->reap_ev ? 0 : -1;
 }
 
-static int run(const gw_config_t *cfg)
+static int run(const gw_args_t *args, gw_config_t *cfg)
 {
-    gw_shared_t shared;
-    raise_nofile(cfg);
-    int shared_ok = gw_shared_init(&shared, cfg) == 0;
-    gw_worker_t *workers = calloc((size_t)shared.proc.nworkers, sizeof(*workers));
-    struct event_base *base = event_base_new();
-    run_state_t st = {workers, 0, base};
-    struct event *sigs[3] = {NULL, NULL, NULL};
-    char err[512];
+    run_state_t st = {.args = args};
+    char err[1024];
     int rc = 1;
-    if (!shared_ok || !workers || !base) goto out;
-    if (cfg->metrics_enabled && !(shared.metrics = gw_metrics_shared_new(cfg, err, sizeof(err)))) {
+    raise_nofile(cfg);
+    st.life.start_us = gw_mono_us();
+    st.life.start_wall = gw_wall_seconds();
+    atomic_init(&st.life.generation, 1);
+    st.base = event_base_new();
+    if (!st.base) {
+        gw_config_free(cfg);
+        gw_log_error("cannot create the main event loop");
+        return 1;
+    }
+    st.cur = gw_generation_new(cfg, NULL, &st.life, err, sizeof(err));
+    if (!st.cur) {
         gw_log_error("%s", err);
         goto out;
     }
-    if (cfg->cache_enabled &&
-        !(shared.cache = gw_cache_shared_new(cfg, shared.proc.nworkers, err, sizeof(err)))) {
+    if (add_signals(&st) != 0) goto out;
+    if (gw_generation_start(st.cur, err, sizeof(err)) != 0) {
         gw_log_error("%s", err);
         goto out;
     }
-    if (cfg->tls_listen[0]) {
-        shared.tls = gw_tls_new(cfg->tls_cert, cfg->tls_key, err, sizeof(err));
-        if (!shared.tls) {
-            gw_log_error("%s", err);
-            goto out;
-        }
-    }
-    for (; st.n < shared.proc.nworkers; st.n++) {
-        if (gw_worker_init(&workers[st.n], &shared, st.n, err, sizeof(err)) != 0) {
-            gw_log_error("%s", err);
-            goto out;
-        }
-    }
-    if (add_signals(base, &st, &shared, sigs) != 0) goto out;
-    /* Workers inherit a mask without these signals, so they reach the main thread. */
-    sigset_t set, old;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &set, &old);
-    for (int i = 0; i < st.n; i++) {
-        if (gw_worker_start(&workers[i]) != 0) {
-            gw_log_error("cannot start worker thread %d", i);
-            for (int j = 0; j < i; j++)
-                gw_worker_stop(&workers[j]);
-            pthread_sigmask(SIG_SETMASK, &old, NULL);
-            goto out;
-        }
-    }
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
     gw_log_info("qdrant-gateway %s listening on %s:%u with %d worker(s), upstream %s", GW_VERSION,
                 cfg->listen.host, (unsigned)cfg->listen.port, cfg->workers, cfg->upstream_url);
-    if (shared.tls) gw_log_info("TLS (ALPN h2, http/1.1) listening on %s", cfg->tls_listen);
-    event_base_dispatch(base);
+    if (cfg->tls_listen[0]) gw_log_info("TLS (ALPN h2, http/1.1) listening on %s", cfg->tls_listen);
+    event_base_dispatch(st.base);
     rc = 0;
 out:
-    for (int i = 0; i < st.n; i++)
-        gw_worker_dispose(&workers[i]); /* joins: waits for each worker's drain */
+    for (int i = 0; i < st.nretired; i++)
+        gw_generation_free(st.retired[i]); /* oldest first */
+    free(st.retired);
+    gw_generation_free(st.cur);
     for (int i = 0; i < 3; i++)
-        if (sigs[i]) event_free(sigs[i]);
-    gw_tls_free(shared.tls);
-    if (base) event_base_free(base);
-    free(workers);
-    gw_cache_shared_free(shared.cache);
-    gw_metrics_shared_free(shared.metrics);
-    gw_shared_dispose(&shared);
+        if (st.sigs[i]) event_free(st.sigs[i]);
+    if (st.reap_ev) event_free(st.reap_ev);
+    event_base_free(st.base);
     if (rc == 0) gw_log_info("stopped");
     return rc;
 }
@@ -256,14 +282,19 @@ int main(int argc, char **argv)
         free(args.sets);
         return pr > 0 ? 0 : 2;
     }
-    gw_config_t *cfg = load_config(&args);
-    free(args.sets);
-    if (!cfg) return 1;
+    char err[1024];
+    gw_config_t *cfg = load_config(&args, err, sizeof(err));
+    if (!cfg) {
+        fprintf(stderr, "qdrant-gateway: %s\n", err);
+        free(args.sets);
+        return 1;
+    }
     if (args.check_only) {
         if (args.verbose) gw_config_dump(cfg, stdout);
         fprintf(stderr, "qdrant-gateway: configuration %s is valid\n",
                 args.config_path ? args.config_path : "(built-in defaults)");
         gw_config_free(cfg);
+        free(args.sets);
         return 0;
     }
     gw_log_level_t level = GW_LOG_INFO;
@@ -276,9 +307,9 @@ int main(int argc, char **argv)
         gw_config_free(cfg);
         return 1;
     }
-    int rc = run(cfg);
+    int rc = run(&args, cfg); /* owns cfg; reloads read args again */
+    free(args.sets);
     curl_global_cleanup();
     libevent_global_shutdown();
-    gw_config_free(cfg);
     return rc;
 }

@@ -16,14 +16,13 @@
 #include "gateway/handler/models_memo.h"
 #include "gateway/upstream/proxy.h"
 
-int gw_shared_init(gw_shared_t *sh, const gw_config_t *cfg)
+int gw_shared_init(gw_shared_t *sh, const gw_config_t *cfg, gw_life_t *life)
 {
     memset(sh, 0, sizeof(*sh));
     sh->proc.cfg = cfg;
     sh->proc.nworkers = cfg->workers > 0 ? cfg->workers : 1;
-    sh->proc.start_us = gw_mono_us();
-    sh->proc.start_wall = gw_wall_seconds();
-    atomic_init(&sh->proc.connections, 0);
+    sh->proc.life = life;
+    sh->proc.generation = 1;
     sh->proc.loops = calloc((size_t)sh->proc.nworkers, sizeof(*sh->proc.loops));
     if (!sh->proc.loops) return -1;
     gw_upstream_resolve(cfg->upstream_url, &sh->upstream);
@@ -109,28 +108,64 @@ static void worker_on_stop(void *arg)
     gw_loop_drain(&w->loop, w->loop.cfg->shutdown_timeout_ms);
 }
 
-static int worker_bind(gw_worker_t *w, char *err, size_t errlen)
+static void worker_on_retire(void *arg)
+{
+    gw_worker_t *w = arg;
+    if (w->loop.draining || w->loop.retiring) return;
+    gw_listener_free(w->listener);
+    gw_listener_free(w->tls_listener);
+    w->listener = w->tls_listener = NULL;
+    uint64_t t = w->loop.cfg->shutdown_timeout_ms;
+    gw_loop_retire(&w->loop, t, t);
+}
+
+static int same_addr(const gw_listen_addr_t *a, const gw_listen_addr_t *b)
+{
+    return a->port == b->port && strcmp(a->host, b->host) == 0;
+}
+
+/* A listener on addr: the previous configuration's socket when it listened on the same
+ * address, else a new one. */
+static gw_listener_t *worker_listen(gw_worker_t *w, const gw_listen_addr_t *addr,
+                                    const gw_listener_t *old, const gw_listen_addr_t *old_addr,
+                                    const char *key, gw_tls_t *tls, char *err, size_t errlen)
+{
+    if (old && old_addr && same_addr(addr, old_addr))
+        return gw_listener_adopt(&w->loop, old, tls, err, errlen);
+    return gw_listener_new(&w->loop, addr, key, tls, err, errlen);
+}
+
+static int worker_bind(gw_worker_t *w, const gw_worker_t *prev, char *err, size_t errlen)
 {
     const gw_config_t *cfg = w->loop.cfg;
-    w->listener = gw_listener_new(&w->loop, &cfg->listen, "server.listen", NULL, err, errlen);
+    const gw_config_t *pcfg = prev ? prev->loop.cfg : NULL;
+    w->listener = worker_listen(w, &cfg->listen, prev ? prev->listener : NULL,
+                                pcfg ? &pcfg->listen : NULL, "server.listen", NULL, err, errlen);
     if (!w->listener) return -1;
     if (!w->shared->tls) return 0;
-    gw_listen_addr_t addr;
+    gw_listen_addr_t addr, paddr = {0};
     if (gw_config_tls_addr(cfg, &addr, err, errlen) != 0) return -1;
-    w->tls_listener = gw_listener_new(&w->loop, &addr, "tls.listen", w->shared->tls, err, errlen);
+    int have_old = prev && prev->tls_listener && gw_config_tls_addr(pcfg, &paddr, err, errlen) == 0;
+    w->tls_listener =
+        worker_listen(w, &addr, have_old ? prev->tls_listener : NULL, have_old ? &paddr : NULL,
+                      "tls.listen", w->shared->tls, err, errlen);
     free(addr.host);
+    free(paddr.host);
     return w->tls_listener ? 0 : -1;
 }
 
-int gw_worker_init(gw_worker_t *w, gw_shared_t *shared, int id, char *err, size_t errlen)
+int gw_worker_init(gw_worker_t *w, gw_shared_t *shared, int id, const gw_worker_t *prev, char *err,
+                   size_t errlen)
 {
     memset(w, 0, sizeof(*w));
     w->shared = shared;
     gw_proc_t *proc = &shared->proc;
-    if (gw_loop_init(&w->loop, id, proc->cfg, &proc->connections, err, errlen) != 0) goto fail;
+    if (gw_loop_init(&w->loop, id, proc->cfg, &proc->life->connections, err, errlen) != 0)
+        goto fail;
     if (id >= 0 && id < proc->nworkers) proc->loops[id] = &w->loop;
     gw_loop_on_wake(&w->loop, GW_WAKE_STOP, worker_on_stop, w);
-    if (worker_bind(w, err, errlen) != 0) goto fail;
+    gw_loop_on_wake(&w->loop, GW_WAKE_RETIRE, worker_on_retire, w);
+    if (worker_bind(w, prev, err, errlen) != 0) goto fail;
     gw_handler_env_t *env = &w->env;
     env->proc = proc;
     env->loop = &w->loop;
@@ -160,6 +195,7 @@ static void *worker_main(void *arg)
     snprintf(name, sizeof(name), "worker %d", w->loop.id);
     gw_log_set_thread_name(name);
     gw_loop_run(&w->loop);
+    atomic_store(&w->finished, 1);
     return NULL;
 }
 
@@ -173,6 +209,11 @@ int gw_worker_start(gw_worker_t *w)
 void gw_worker_stop(gw_worker_t *w)
 {
     gw_loop_wake(&w->loop, GW_WAKE_STOP);
+}
+
+void gw_worker_retire(gw_worker_t *w)
+{
+    gw_loop_wake(&w->loop, GW_WAKE_RETIRE);
 }
 
 void gw_worker_dispose(gw_worker_t *w)

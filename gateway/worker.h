@@ -6,6 +6,7 @@
 #define GW_WORKER_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "gateway/core/config.h"
@@ -32,6 +33,7 @@ typedef struct gw_worker {
     gw_loop_t loop; /* first: the codecs and handlers below see only this */
     pthread_t thread;
     int thread_started;
+    atomic_int finished; /* the thread's loop returned: joining will not wait */
     gw_shared_t *shared;
     gw_listener_t *listener;
     gw_listener_t *tls_listener; /* NULL unless tls.listen is set */
@@ -41,18 +43,26 @@ typedef struct gw_worker {
 } gw_worker_t;
 
 /* Fills sh->proc and sh->upstream for cfg with nworkers loops (sh->proc.loops allocated, filled
- * by gw_worker_init); cache, metrics and tls stay NULL. 0 / -1 on out of memory. */
-int gw_shared_init(gw_shared_t *sh, const gw_config_t *cfg);
+ * by gw_worker_init) and the process's life; cache, metrics and tls stay NULL. 0 / -1 on out of
+ * memory. */
+int gw_shared_init(gw_shared_t *sh, const gw_config_t *cfg, gw_life_t *life);
 void gw_shared_dispose(gw_shared_t *sh);
 
 /* Creates the loop, binds the listeners (server.listen, and tls.listen when shared->tls), the
  * upstream pool, cache side and handlers on the calling thread, so that errors (port in use)
- * surface before any thread starts. 0 / -1 with err filled. */
-int gw_worker_init(gw_worker_t *w, gw_shared_t *shared, int id, char *err, size_t errlen);
+ * surface before any thread starts. prev: the worker of the same number in the configuration
+ * this one replaces (a reload), or NULL; its listeners on unchanged addresses are taken over
+ * rather than bound again, so no queued connection is lost. 0 / -1 with err filled. */
+int gw_worker_init(gw_worker_t *w, gw_shared_t *shared, int id, const gw_worker_t *prev, char *err,
+                   size_t errlen);
 int gw_worker_start(gw_worker_t *w);
 /* Thread-safe: ask the worker to stop accepting, finish in-flight requests, and exit its loop
  * (forced after server.shutdown_timeout). */
 void gw_worker_stop(gw_worker_t *w);
+/* Thread-safe: a reload replaced this worker. It closes its listeners at once and serves its
+ * open connections on its configuration for up to server.shutdown_timeout, then drains as
+ * gw_worker_stop does; `finished` is set when its loop has returned. */
+void gw_worker_retire(gw_worker_t *w);
 /* Joins the thread (if started) and frees everything. */
 void gw_worker_dispose(gw_worker_t *w);
 

@@ -536,12 +536,42 @@ void gw_cache_shared_free(gw_cache_shared_t *sh)
 {
     if (!sh) return;
     free(sh->workers);
+    if (!sh->lent) {
+        gw_l1_free(sh->l1);
+        gw_names_free(sh->names);
+        gw_cache_status_free(sh->status);
+        unsettled_free(sh->unsettled);
+    }
+    flights_free(sh->flights);
+    free(sh);
+}
+
+int gw_cache_shared_inherit(gw_cache_shared_t *sh, gw_cache_shared_t *prev)
+{
+    if (!prev || prev->lent) return 0;
+    memcpy(sh->instance, prev->instance, sizeof(sh->instance)); /* one instance, one process */
+    const gw_config_t *a = sh->cfg, *b = prev->cfg;
+    if (a->cache_local_max_bytes != b->cache_local_max_bytes ||
+        a->cache_share_across_keys != b->cache_share_across_keys ||
+        strcmp(a->upstream_url, b->upstream_url) != 0)
+        return 0;
     gw_l1_free(sh->l1);
     gw_names_free(sh->names);
-    flights_free(sh->flights);
     gw_cache_status_free(sh->status);
     unsettled_free(sh->unsettled);
-    free(sh);
+    sh->l1 = prev->l1;
+    sh->names = prev->names;
+    sh->status = prev->status;
+    sh->unsettled = prev->unsettled;
+    prev->lent = 1;
+    return 1;
+}
+
+void gw_cache_shared_giveback(gw_cache_shared_t *sh, gw_cache_shared_t *prev)
+{
+    if (!prev || !prev->lent || prev->l1 != sh->l1) return;
+    prev->lent = 0;
+    sh->lent = 1;
 }
 
 static void cache_on_mail(void *arg)

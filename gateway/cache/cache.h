@@ -21,6 +21,15 @@ typedef struct gw_cache gw_cache_t;               /* per worker: Redis, mailbox,
 gw_cache_shared_t *gw_cache_shared_new(const gw_config_t *cfg, int nworkers, char *err,
                                        size_t errlen);
 void gw_cache_shared_free(gw_cache_shared_t *s);
+/* A reload: s (just made for the new configuration) takes over prev's in-process tier, alias and
+ * generation tables, write barriers and status when nothing that shapes their content changed
+ * (cache.local.max_bytes, cache.share_across_keys, upstream.url), so entries survive and a
+ * write through either configuration invalidates both; prev's workers keep using them until
+ * they finish, and prev must be freed before s. Returns 1 taken over, 0 s starts empty. */
+int gw_cache_shared_inherit(gw_cache_shared_t *s, gw_cache_shared_t *prev);
+/* Undoes gw_cache_shared_inherit for a configuration that never served (its reload failed):
+ * prev owns its tier again and freeing s leaves it alone. */
+void gw_cache_shared_giveback(gw_cache_shared_t *s, gw_cache_shared_t *prev);
 
 /* For the worker loop `loop` (its id picks its slot in s), before the threads start; misses
  * and writes go through `proxy`. Registers for GW_WAKE_CACHE_MAIL on the loop. NULL with err

@@ -45,6 +45,7 @@ struct gw_cache_shared {
     gw_cache_t **workers; /* each worker's side, set before the threads start (for the scrape) */
     gw_cache_status_t *status; /* caching or not, and why */
     gw_unsettled_t *unsettled; /* collections with a write barrier pending (barrier.c) */
+    int lent; /* l1, names, status and unsettled went to the next configuration's cache */
 };
 
 struct gw_cache {

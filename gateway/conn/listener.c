@@ -2,6 +2,7 @@
 #include "gateway/conn/listener.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <event2/listener.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -85,6 +86,37 @@ gw_listener_t *gw_listener_new(gw_loop_t *l, const gw_listen_addr_t *addr, const
         snprintf(err, errlen, "cannot listen on %s:%u: %s", addr->host, (unsigned)addr->port,
                  strerror(saved));
         free(ls);
+        return NULL;
+    }
+    evconnlistener_set_error_cb(ls->ev, listener_on_error);
+    return ls;
+}
+
+gw_listener_t *gw_listener_adopt(gw_loop_t *l, const gw_listener_t *from, gw_tls_t *tls, char *err,
+                                 size_t errlen)
+{
+    evutil_socket_t fd = fcntl(evconnlistener_get_fd(from->ev), F_DUPFD_CLOEXEC, 0);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot take over the listening socket: %s", strerror(errno));
+        return NULL;
+    }
+    gw_listener_t *ls = calloc(1, sizeof(*ls));
+    if (!ls || evutil_make_socket_nonblocking(fd) != 0 || listen(fd, l->cfg->backlog) != 0) {
+        snprintf(err, errlen, "cannot take over the listening socket: %s",
+                 ls ? strerror(errno) : "out of memory");
+        free(ls);
+        evutil_closesocket(fd);
+        return NULL;
+    }
+    ls->loop = l;
+    ls->tls = tls;
+    /* backlog -1: the socket listens already (listen() above only changed its backlog) */
+    ls->ev = evconnlistener_new(l->base, listener_on_accept, ls,
+                                LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+    if (!ls->ev) {
+        snprintf(err, errlen, "cannot take over the listening socket: out of memory");
+        free(ls);
+        evutil_closesocket(fd);
         return NULL;
     }
     evconnlistener_set_error_cb(ls->ev, listener_on_error);

@@ -17,6 +17,11 @@ typedef struct gw_listener gw_listener_t;
  * config key in errors ("server.listen"). NULL with err filled. */
 gw_listener_t *gw_listener_new(gw_loop_t *l, const gw_listen_addr_t *addr, const char *key,
                                gw_tls_t *tls, char *err, size_t errlen);
+/* A reload: takes over the listening socket of `from` (a listener of the configuration being
+ * replaced, bound to the same address) through a duplicate descriptor, so that connections the
+ * kernel queued are never lost between the two; backlog is applied anew. NULL with err filled. */
+gw_listener_t *gw_listener_adopt(gw_loop_t *l, const gw_listener_t *from, gw_tls_t *tls, char *err,
+                                 size_t errlen);
 /* Closes the socket; connections it accepted are not touched. NULL is fine. */
 void gw_listener_free(gw_listener_t *ls);
 

@@ -31,6 +31,15 @@ static void loop_on_deadline(evutil_socket_t fd, short what, void *arg)
     event_base_loopexit(l->base, NULL);
 }
 
+static void loop_on_retire_end(evutil_socket_t fd, short what, void *arg)
+{
+    gw_loop_t *l = arg;
+    if (l->nconns)
+        gw_log_info("worker %d of the previous configuration: closing %zu connection(s) once idle",
+                    l->id, l->nconns);
+    gw_loop_drain(l, l->retire_drain_ms);
+}
+
 int gw_loop_init(gw_loop_t *l, int id, const gw_config_t *cfg, atomic_int *connections, char *err,
                  size_t errlen)
 {
@@ -53,11 +62,13 @@ int gw_loop_init(gw_loop_t *l, int id, const gw_config_t *cfg, atomic_int *conne
         return -1;
     }
     l->deadline_ev = evtimer_new(l->base, loop_on_deadline, l);
+    l->retire_ev = evtimer_new(l->base, loop_on_retire_end, l);
     l->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     l->wake_ev = l->wake_fd >= 0
                      ? event_new(l->base, l->wake_fd, EV_READ | EV_PERSIST, loop_on_wake, l)
                      : NULL;
-    if (!l->stats || !l->deadline_ev || !l->wake_ev || event_add(l->wake_ev, NULL) != 0) {
+    if (!l->stats || !l->deadline_ev || !l->retire_ev || !l->wake_ev ||
+        event_add(l->wake_ev, NULL) != 0) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
@@ -76,6 +87,7 @@ void gw_loop_dispose(gw_loop_t *l)
     if (l->wake_ev) event_free(l->wake_ev);
     if (l->wake_fd >= 0) close(l->wake_fd);
     if (l->deadline_ev) event_free(l->deadline_ev);
+    if (l->retire_ev) event_free(l->retire_ev);
     if (l->base) event_base_free(l->base);
     free(l->stats);
     memset(l, 0, sizeof(*l));
@@ -114,7 +126,19 @@ void gw_loop_conn_remove(gw_loop_t *l, gw_conn_link_t *c)
     c->next = c->prev = c;
     l->nconns--;
     if (l->stats) gw_stat_dec(&l->stats->conns[c->proto]);
-    if (l->draining && l->nconns == 0) event_base_loopexit(l->base, NULL);
+    if ((l->draining || l->retiring) && l->nconns == 0) event_base_loopexit(l->base, NULL);
+}
+
+void gw_loop_retire(gw_loop_t *l, uint64_t grace_ms, uint64_t drain_ms)
+{
+    if (l->retiring || l->draining) return;
+    l->retiring = 1;
+    l->retire_drain_ms = drain_ms;
+    if (l->nconns == 0) {
+        event_base_loopexit(l->base, NULL);
+        return;
+    }
+    gw_timer_add_ms(l->retire_ev, grace_ms);
 }
 
 void gw_loop_drain(gw_loop_t *l, uint64_t timeout_ms)

@@ -23,7 +23,7 @@ typedef struct gw_conn_link {
 } gw_conn_link_t;
 
 /* Why another thread woke a loop: each has at most one callback. */
-enum { GW_WAKE_STOP = 0, GW_WAKE_CACHE_MAIL, GW_WAKE_RELOAD, GW_WAKE_N };
+enum { GW_WAKE_STOP = 0, GW_WAKE_CACHE_MAIL, GW_WAKE_RETIRE, GW_WAKE_N };
 typedef void (*gw_wake_cb)(void *arg);
 
 typedef struct gw_loop {
@@ -36,7 +36,10 @@ typedef struct gw_loop {
     const struct gw_dispatch *dispatch;
     gw_conn_link_t conns; /* list head */
     size_t nconns;
-    int draining; /* shutting down: codecs close connections once idle */
+    int draining;            /* shutting down: codecs close connections once idle */
+    int retiring;            /* replaced by a reload: no new connections, HTTP/1.1 answers close */
+    struct event *retire_ev; /* end of the retirement grace: then drain */
+    uint64_t retire_drain_ms;
     int wake_fd;
     struct event *wake_ev;
     struct event *deadline_ev;
@@ -69,6 +72,12 @@ void gw_loop_conn_remove(gw_loop_t *l, gw_conn_link_t *c);
 /* Shutting down: every connection is asked to close once idle; the loop exits when the last
  * one is gone, or after timeout_ms with the rest still open. Loop thread only. */
 void gw_loop_drain(gw_loop_t *l, uint64_t timeout_ms);
+
+/* A reload replaced this loop's configuration (loop thread only): its listeners are already
+ * closed; open connections go on being served on the old settings (HTTP/1.1 answers say
+ * Connection: close, so clients move to the new listeners), for up to grace_ms, then the loop
+ * drains as at shutdown with drain_ms. The loop exits as soon as no connection is left. */
+void gw_loop_retire(gw_loop_t *l, uint64_t grace_ms, uint64_t drain_ms);
 
 /* Runs the loop until it exits (the worker thread's body). */
 void gw_loop_run(gw_loop_t *l);

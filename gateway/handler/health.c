@@ -94,6 +94,20 @@ static json_t *health_cache_json(const gw_handler_env_t *env)
     return c;
 }
 
+/* Which configuration answers, and how reloads went (SIGHUP). */
+static json_t *health_config_json(const gw_proc_t *p)
+{
+    json_t *o = json_object();
+    gw_life_t *life = p->life;
+    json_object_set_new(o, "generation", json_integer(p->generation));
+    json_object_set_new(o, "reloads", json_integer((json_int_t)atomic_load(&life->reloads_ok)));
+    json_object_set_new(o, "reload_failures",
+                        json_integer((json_int_t)atomic_load(&life->reloads_failed)));
+    double last = atomic_load(&life->last_reload_wall);
+    json_object_set_new(o, "last_reload", last > 0 ? json_real(last) : json_null());
+    return o;
+}
+
 static void health_respond(gw_health_t *h, gw_req_t *r)
 {
     const gw_handler_env_t *e = h->env;
@@ -101,10 +115,11 @@ static void health_respond(gw_health_t *h, gw_req_t *r)
     json_object_set_new(res, "status", json_string(h->reachable ? "ok" : "unavailable"));
     json_object_set_new(res, "version", json_string(GW_VERSION));
     json_object_set_new(res, "uptime_seconds",
-                        json_real((double)(gw_mono_us() - e->proc->start_us) / 1e6));
+                        json_real((double)(gw_mono_us() - e->proc->life->start_us) / 1e6));
     json_object_set_new(res, "workers", json_integer(e->proc->nworkers));
     json_object_set_new(res, "worker", json_integer(e->loop->id));
-    json_object_set_new(res, "connections", json_integer(atomic_load(&e->proc->connections)));
+    json_object_set_new(res, "connections", json_integer(atomic_load(&e->proc->life->connections)));
+    json_object_set_new(res, "config", health_config_json(e->proc));
     json_object_set_new(res, "upstream", health_upstream_json(h));
     json_object_set_new(res, "cache", health_cache_json(e));
     json_t *env = json_object();

@@ -248,9 +248,22 @@ static void render_process(const gw_handler_env_t *env, gw_text_t *t)
     gw_prom_family(t, "process_max_fds", "gauge", "RLIMIT_NOFILE.");
     gw_prom_sample(t, "process_max_fds", NULL, (double)rl.rlim_cur);
     gw_prom_family(t, "process_start_time_seconds", "gauge", "Start time, Unix seconds.");
-    gw_prom_sample(t, "process_start_time_seconds", NULL, env->proc->start_wall);
+    gw_prom_sample(t, "process_start_time_seconds", NULL, env->proc->life->start_wall);
     gw_prom_family(t, NS "build_info", "gauge", "Always 1; the version is a label.");
     gw_prom_sample_u64(t, NS "build_info", "version=\"" GW_VERSION "\"", 1);
+    gw_life_t *life = env->proc->life;
+    gw_prom_family(t, NS "config_reloads_total", "counter", "SIGHUP reloads, by outcome.");
+    gw_prom_sample_u64(t, NS "config_reloads_total", "result=\"ok\"",
+                       atomic_load(&life->reloads_ok));
+    gw_prom_sample_u64(t, NS "config_reloads_total", "result=\"error\"",
+                       atomic_load(&life->reloads_failed));
+    gw_prom_family(t, NS "config_generation", "gauge",
+                   "The configuration serving: 1 at start, one more per successful reload.");
+    gw_prom_sample_u64(t, NS "config_generation", NULL, env->proc->generation);
+    gw_prom_family(t, NS "config_last_reload_success_timestamp_seconds", "gauge",
+                   "When the last reload took effect, Unix seconds (0: never).");
+    gw_prom_sample(t, NS "config_last_reload_success_timestamp_seconds", NULL,
+                   atomic_load(&life->last_reload_wall));
 }
 
 static void render_nodes(const gw_metrics_source_t *src, gw_text_t *t)

@@ -601,7 +601,8 @@ static void h1_send_head(gw_req_t *r, int status, const gw_hdr_t *h, size_t n, i
             c->close_after = 1; /* HTTP/1.0: the end of the body is the end of the connection */
     }
     if (c->chunked_out) head_put(&hd, "Transfer-Encoding: chunked\r\n", 28);
-    if (!llhttp_should_keep_alive(&c->parser) || c->loop->draining) c->close_after = 1;
+    if (!llhttp_should_keep_alive(&c->parser) || c->loop->draining || c->loop->retiring)
+        c->close_after = 1;
     if (c->close_after)
         head_put(&hd, "Connection: close\r\n\r\n", 21);
     else if (r->http_minor == 0)

@@ -29,6 +29,7 @@
 
 static gw_config_t *fw_cfg;
 static gw_shared_t fw_shared;
+static gw_life_t fw_life;
 static gw_worker_t fw_w;
 
 static void fw_die(const char *what, const char *err)
@@ -70,14 +71,14 @@ static void fw_init(void)
     snprintf(listen, sizeof(listen), "server.listen=127.0.0.1:%u", ntohs(a.sin_port));
     fw_set(listen);
     if (gw_config_finalize(fw_cfg, err, sizeof(err)) != 0) fw_die("finalize", err);
-    if (gw_shared_init(&fw_shared, fw_cfg) != 0) fw_die("shared", "out of memory");
+    if (gw_shared_init(&fw_shared, fw_cfg, &fw_life) != 0) fw_die("shared", "out of memory");
     if (fw_cfg->metrics_enabled &&
         !(fw_shared.metrics = gw_metrics_shared_new(fw_cfg, err, sizeof(err))))
         fw_die("metrics", err);
     if (fw_cfg->cache_enabled &&
         !(fw_shared.cache = gw_cache_shared_new(fw_cfg, fw_shared.proc.nworkers, err, sizeof(err))))
         fw_die("cache", err);
-    if (gw_worker_init(&fw_w, &fw_shared, 0, err, sizeof(err)) != 0) fw_die("worker", err);
+    if (gw_worker_init(&fw_w, &fw_shared, 0, NULL, err, sizeof(err)) != 0) fw_die("worker", err);
 }
 
 static void fw_spin(int rounds)

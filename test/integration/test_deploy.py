@@ -574,7 +574,7 @@ class SystemdUnitTest(unittest.TestCase):
                 "ExecReload": "/bin/kill -HUP $MAINPID"}
         for k, v in want.items():
             self.assertEqual(svc.get(k), [v], k)
-        self.assertIn("SIGHUP reloads the TLS certificate", text)
+        self.assertIn("SIGHUP reloads the whole configuration", text)
         self.assertIn(("Install", "WantedBy", "multi-user.target"), entries)
 
     def test_systemd_analyze_verify(self):

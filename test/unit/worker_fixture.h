@@ -22,6 +22,7 @@
 typedef struct fixture {
     gw_config_t *cfg;
     gw_shared_t shared;
+    gw_life_t life;
     gw_worker_t w;
     int client; /* our end of the socketpair */
 } fixture_t;
@@ -52,8 +53,8 @@ static inline void fx_init(fixture_t *f)
     snprintf(listen, sizeof(listen), "server.listen=127.0.0.1:%u", fx_free_port());
     ck_assert_int_eq(gw_config_set(f->cfg, listen, err, sizeof(err)), 0);
     ck_assert_int_eq(gw_config_finalize(f->cfg, err, sizeof(err)), 0);
-    ck_assert_int_eq(gw_shared_init(&f->shared, f->cfg), 0);
-    if (gw_worker_init(&f->w, &f->shared, 0, err, sizeof(err)) != 0) ck_abort_msg("%s", err);
+    ck_assert_int_eq(gw_shared_init(&f->shared, f->cfg, &f->life), 0);
+    if (gw_worker_init(&f->w, &f->shared, 0, NULL, err, sizeof(err)) != 0) ck_abort_msg("%s", err);
     int sv[2];
     ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
     fcntl(sv[0], F_SETFL, O_NONBLOCK);
