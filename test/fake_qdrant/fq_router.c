@@ -11,6 +11,7 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
+#include "fq_gzip.h"
 #include "fq_handlers.h"
 #include "fq_metrics.h"
 
@@ -318,7 +319,35 @@ static int inject_fault(fq_rq_t *rq)
     return 0;
 }
 
-/* Extractor stage: content type, size, JSON syntax. 0 ok, -1 answered. */
+/* actix's Json extractor decodes a Content-Encoding (gzip, deflate) before parsing; the limit
+ * applies to the decoded bytes. Codings the fake lacks (br, zstd) are refused. 0 ok, -1
+ * answered. */
+static int decode_body(fq_rq_t *rq)
+{
+    fq_http_req_t *h = rq->http;
+    const char *ce = fq_http_header(h, "Content-Encoding");
+    fq_coding_t c = fq_coding_parse(ce);
+    if (c == FQ_CODING_IDENTITY) return 0;
+    if (c == FQ_CODING_OTHER) {
+        fq_fail0(rq, 400, "Wrong input: fake_qdrant does not support Content-Encoding %s", ce);
+        return -1;
+    }
+    int overflow;
+    struct evbuffer *plain = fq_coding_decode(c, h->body, JSON_LIMIT, &overflow);
+    if (!plain) {
+        if (overflow)
+            fq_fail0(rq, 400, "JSON payload has exceeded limit (%u bytes).", JSON_LIMIT);
+        else
+            fq_fail0(rq, 400,
+                     "Error that occur during reading payload: Can not decode content-encoding.");
+        return -1;
+    }
+    evbuffer_free(h->body);
+    h->body = plain;
+    return 0;
+}
+
+/* Extractor stage: content type, size, coding, JSON syntax. 0 ok, -1 answered. */
 static int extract_body(fq_rq_t *rq)
 {
     fq_http_req_t *h = rq->http;
@@ -330,6 +359,7 @@ static int extract_body(fq_rq_t *rq)
         fq_fail0(rq, 400, "JSON payload has exceeded limit (%u bytes).", JSON_LIMIT);
         return -1;
     }
+    if (decode_body(rq) < 0) return -1;
     size_t n = evbuffer_get_length(h->body);
     const char *data = n ? (const char *)evbuffer_pullup(h->body, -1) : "";
     char err[512];
