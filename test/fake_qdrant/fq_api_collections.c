@@ -176,8 +176,9 @@ static int check_sections(fq_rq_t *rq, const json_t *body, const char *const *ke
 
 static void apply_create_options(fq_collection_t *c, const json_t *b)
 {
-    static const char *pkeys[] = {"shard_number", "replication_factor", "write_consistency_factor",
-                                  "on_disk_payload", "sparse_vectors"};
+    static const char *pkeys[] = {
+        "shard_number",    "replication_factor", "write_consistency_factor",
+        "on_disk_payload", "sparse_vectors",     "sharding_method"};
     json_t *params = json_object_get(c->config, "params"), *x;
     for (size_t k = 0; k < sizeof(pkeys) / sizeof(pkeys[0]); k++) {
         if ((x = json_object_get(b, pkeys[k])) && !json_is_null(x))
@@ -502,4 +503,93 @@ void fq_h_update_aliases(fq_rq_t *rq)
         if (apply_alias_action(rq, kind, x, y) < 0) return;
     }
     fq_ok(rq, json_true());
+}
+
+/* ---- named vectors (PUT / DELETE /collections/{c}/vectors/{name}) ---------------------- */
+
+static json_t *sparse_config(fq_collection_t *c)
+{
+    json_t *params = json_object_get(c->config, "params");
+    if (!json_is_object(json_object_get(params, "sparse_vectors")))
+        json_object_set_new(params, "sparse_vectors", json_object());
+    return json_object_get(params, "sparse_vectors");
+}
+
+static const json_t *sparse_get(const fq_collection_t *c, const char *name)
+{
+    return json_object_get(json_object_get(json_object_get(c->config, "params"), "sparse_vectors"),
+                           name);
+}
+
+/* Shared start of both routes: query, vector name, collection. NULL when answered. */
+static fq_collection_t *vector_name_target(fq_rq_t *rq)
+{
+    const char *name = rq->params[1];
+    if (fq_parse_common_query(rq, 0) < 0) return NULL;
+    if (!*name || strlen(name) > 255) {
+        fq_fail0(rq, 422,
+                 "Validation error in path parameters: [vector_name: length must be between 1 "
+                 "and 255]");
+        return NULL;
+    }
+    fq_collection_t *c = fq_rq_collection(rq);
+    if (c) fq_async_flush(c); /* a schema change waits for the queued writes, like Qdrant's */
+    return c;
+}
+
+void fq_h_create_vector_name(fq_rq_t *rq)
+{
+    const char *name = rq->params[1];
+    const json_t *b = rq->body, *dense = json_object_get(b, "dense");
+    const json_t *sparse = json_object_get(b, "sparse");
+    fq_vparam_t vp = {0};
+    if (!json_is_object(b) || json_object_size(b) != 1 ||
+        !(json_is_object(dense) || json_is_object(sparse))) {
+        fq_fmt_error(rq, b, "data did not match any variant of untagged enum VectorNameConfig");
+        return;
+    }
+    char path[300];
+    snprintf(path, sizeof(path), "dense");
+    if (dense) {
+        int r = parse_vparam(rq, name, dense, &vp, path);
+        if (r > 0)
+            fq_fmt_error(rq, b, "data did not match any variant of untagged enum VectorNameConfig");
+        if (r) return;
+    }
+    fq_collection_t *c = vector_name_target(rq);
+    int exists = c && (fq_col_vslot(c, name) >= 0 || sparse_get(c, name));
+    if (c && !c->named && c->nvp == 1) {
+        fq_fail(rq, 400,
+                "Wrong input: fake_qdrant does not support adding named vectors to a collection "
+                "with an unnamed vector");
+    } else if (exists) {
+        fq_fail(rq, 400, "Wrong input: Vector name %s already exists", name);
+    }
+    if (!c || exists || (!c->named && c->nvp == 1)) {
+        free(vp.name);
+        json_decref(vp.params);
+        return;
+    }
+    if (dense)
+        fq_col_add_vector(c, vp);
+    else
+        json_object_set_new(sparse_config(c), name, json_deep_copy(sparse));
+    fq_ok(rq, fq_render_update(c->next_op++, rq->wait));
+}
+
+void fq_h_delete_vector_name(fq_rq_t *rq)
+{
+    const char *name = rq->params[1];
+    fq_collection_t *c = vector_name_target(rq);
+    if (!c) return;
+    int slot = fq_col_vslot(c, name);
+    if (slot >= 0 && c->named) {
+        fq_col_drop_vector(c, slot);
+    } else if (sparse_get(c, name)) {
+        json_object_del(sparse_config(c), name);
+    } else {
+        fq_fail(rq, 400, "Wrong input: Not existing vector name error: %s", name);
+        return;
+    }
+    fq_ok(rq, fq_render_update(c->next_op++, rq->wait));
 }

@@ -172,7 +172,7 @@ static json_t *query_one(fq_rq_t *rq, fq_collection_t *c, const json_t *o, int c
             out = json_true();
         } else {
             size_t n;
-            fq_hit_t *hits = fq_search_run(c, &r, rq->app->rng, &n);
+            fq_hit_t *hits = fq_search_run(c, &r, &n);
             out = json_pack("{s:o}", "points",
                             fq_render_hits(c, hits, n, sel.with_payload, sel.with_vector));
             free(hits);

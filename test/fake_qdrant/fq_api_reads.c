@@ -112,7 +112,7 @@ static json_t *scroll_ordered(fq_collection_t *c, fq_sreq_t *r, const json_t *wp
 {
     size_t n;
     r->kind = FQ_Q_ORDER_BY;
-    fq_hit_t *hits = fq_search_run(c, r, 0, &n);
+    fq_hit_t *hits = fq_search_run(c, r, &n);
     json_t *points = json_array();
     for (size_t k = 0; k < n; k++) {
         json_t *rec = fq_render_record(c, hits[k].p, wp, wv, 1, 0);

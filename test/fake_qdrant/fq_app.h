@@ -29,6 +29,7 @@ typedef struct {
     int keepalive_timeout_s;
     uint64_t seed;
     int async_apply_ms; /* > 0: wait=false writes take effect this much later (fq_async.c) */
+    int distributed;    /* 1: act as a one-peer cluster (shard keys), else standalone */
 } fq_options_t;
 
 typedef struct fq_app {

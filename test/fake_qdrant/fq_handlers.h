@@ -23,6 +23,8 @@ void fq_h_list_aliases(fq_rq_t *rq);
 void fq_h_collection_aliases(fq_rq_t *rq);
 void fq_h_create_index(fq_rq_t *rq);
 void fq_h_delete_index(fq_rq_t *rq);
+void fq_h_create_vector_name(fq_rq_t *rq);
+void fq_h_delete_vector_name(fq_rq_t *rq);
 
 /* fq_api_points.c: point writes */
 void fq_h_upsert(fq_rq_t *rq);
@@ -65,5 +67,30 @@ void fq_h_snap_create(fq_rq_t *rq);
 void fq_h_snap_get(fq_rq_t *rq);
 void fq_h_snap_delete(fq_rq_t *rq);
 void fq_h_snap_upload(fq_rq_t *rq);
+void fq_h_snap_recover(fq_rq_t *rq);
+void fq_h_full_snap_list(fq_rq_t *rq);
+void fq_h_full_snap_create(fq_rq_t *rq);
+void fq_h_full_snap_get(fq_rq_t *rq);
+void fq_h_full_snap_delete(fq_rq_t *rq);
+void fq_h_shard_snap_list(fq_rq_t *rq);
+void fq_h_shard_snap_create(fq_rq_t *rq);
+void fq_h_shard_snap_get(fq_rq_t *rq);
+void fq_h_shard_snap_delete(fq_rq_t *rq);
+void fq_h_shard_snap_stream(fq_rq_t *rq);
+void fq_h_shard_snap_recover(fq_rq_t *rq);
+void fq_h_shard_snap_upload(fq_rq_t *rq);
+
+/* fq_api_cluster.c: cluster, quotas, shard keys, optimizations */
+void fq_h_clear_issues(fq_rq_t *rq);
+void fq_h_cluster_telemetry(fq_rq_t *rq);
+void fq_h_recover_peer(fq_rq_t *rq);
+void fq_h_remove_peer(fq_rq_t *rq);
+void fq_h_get_quotas(fq_rq_t *rq);
+void fq_h_update_quotas(fq_rq_t *rq);
+void fq_h_create_shard_key(fq_rq_t *rq);
+void fq_h_delete_shard_key(fq_rq_t *rq);
+void fq_h_list_shard_keys(fq_rq_t *rq);
+void fq_h_update_collection_cluster(fq_rq_t *rq);
+void fq_h_get_optimizations(fq_rq_t *rq);
 
 #endif

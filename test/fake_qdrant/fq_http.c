@@ -2,6 +2,7 @@
  * chunked), writes actix-like replies, and implements keep-alive, streaming and fault hooks. */
 
 #include "fq_http.h"
+#include "fq_gzip.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -176,6 +177,9 @@ static int header_has_token(const char *v, const char *token)
     return 0;
 }
 
+#define CHUNKED UINT64_MAX  /* write_head's clen for a chunked body */
+#define ZCHUNK  (16 * 1024) /* chunk size of compressed bodies */
+
 static void write_head(fq_conn_t *c, int status, const char *ctype, uint64_t clen)
 {
     fq_http_req_t *r = c->req;
@@ -185,8 +189,11 @@ static void write_head(fq_conn_t *c, int status, const char *ctype, uint64_t cle
     struct tm tm;
     gmtime_r(&now, &tm);
     strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\ncontent-length: %llu\r\n", status,
-                        reason_phrase(status), (unsigned long long)clen);
+    evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", status, reason_phrase(status));
+    if (clen == CHUNKED)
+        evbuffer_add_printf(out, "transfer-encoding: chunked\r\n");
+    else
+        evbuffer_add_printf(out, "content-length: %llu\r\n", (unsigned long long)clen);
     if (ctype)
         evbuffer_add_printf(out, "content-type: %s\r\n", ctype);
     if (r->out_headers)
@@ -228,6 +235,39 @@ static int begin_reply(fq_http_req_t *req)
     return 0;
 }
 
+/* Actix's Compress middleware: a non-empty body is encoded when Accept-Encoding asks for a
+ * coding the fake has, and then goes out chunked (HTTP/1.1; 1.0 gets a length), its size being
+ * unknown to actix's encoder. Returns the body to send (body itself or its encoding); *clen
+ * gets its framing. */
+static struct evbuffer *compress_body(fq_http_req_t *req, int status, struct evbuffer *body,
+                                      uint64_t *clen)
+{
+    size_t len = body ? evbuffer_get_length(body) : 0;
+    *clen = len;
+    if (!len || status == 204 || strcmp(req->method, "HEAD") == 0) return body;
+    fq_coding_t enc = fq_coding_negotiate(fq_http_header(req, "Accept-Encoding"));
+    struct evbuffer *z = enc ? fq_coding_encode(enc, body) : NULL;
+    if (!z) return body;
+    evbuffer_free(body);
+    fq_http_add_header(req, "content-encoding", fq_coding_name(enc));
+    fq_http_add_header(req, "vary", "accept-encoding");
+    if (req->minor == 0) {
+        *clen = evbuffer_get_length(z);
+        return z;
+    }
+    struct evbuffer *framed = evbuffer_new();
+    while (evbuffer_get_length(z)) {
+        size_t n = evbuffer_get_length(z) < ZCHUNK ? evbuffer_get_length(z) : ZCHUNK;
+        evbuffer_add_printf(framed, "%zx\r\n", n);
+        evbuffer_remove_buffer(z, framed, n);
+        evbuffer_add(framed, "\r\n", 2);
+    }
+    evbuffer_add(framed, "0\r\n\r\n", 5);
+    evbuffer_free(z);
+    *clen = CHUNKED;
+    return framed;
+}
+
 void fq_http_respond(fq_http_req_t *req, int status, const char *content_type,
                      struct evbuffer *body)
 {
@@ -237,8 +277,10 @@ void fq_http_respond(fq_http_req_t *req, int status, const char *content_type,
         return;
     }
     fq_conn_t *c = req->conn;
+    uint64_t clen;
+    body = compress_body(req, status, body, &clen);
     size_t len = body ? evbuffer_get_length(body) : 0;
-    write_head(c, status, content_type, len);
+    write_head(c, status, content_type, clen);
     if (strcmp(req->method, "HEAD") == 0 && body) { /* the length, never the bytes */
         evbuffer_free(body);
         body = NULL;

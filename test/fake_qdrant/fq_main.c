@@ -27,6 +27,7 @@ static const char usage[] =
     "  --seed N                seed of the fault dice (default 1)\n"
     "  --async-apply-ms N      answer point/payload/index writes sent without wait=true at\n"
     "                          once but apply them N ms later, in order (default 0: at once)\n"
+    "  --distributed 0|1       1: a one-peer cluster (shard keys work), 0: standalone (default)\n"
     "  --help                  this text\n";
 
 static int parse_num(const char *opt, const char *v, double lo, double hi, double *out)
@@ -77,7 +78,8 @@ static int apply_option(fq_options_t *o, const char *name, const char *v)
     } nums[] = {{"--latency-ms", 0, 3600000},  {"--error-rate", 0, 1},
                 {"--reset-rate", 0, 1},        {"--slow-body-ms", 0, 3600000},
                 {"--snapshot-mb", 0, 1048576}, {"--keepalive-timeout", 1, 86400},
-                {"--seed", 0, 1e18},           {"--async-apply-ms", 0, 3600000}};
+                {"--seed", 0, 1e18},           {"--async-apply-ms", 0, 3600000},
+                {"--distributed", 0, 1}};
     for (size_t k = 0; k < sizeof(nums) / sizeof(nums[0]); k++) {
         if (strcmp(name, nums[k].name) != 0) continue;
         if (parse_num(name, v, nums[k].lo, nums[k].hi, &d) < 0) return -1;
@@ -103,8 +105,11 @@ static int apply_option(fq_options_t *o, const char *name, const char *v)
         case 6:
             o->seed = (uint64_t)d;
             break;
-        default:
+        case 7:
             o->async_apply_ms = (int)d;
+            break;
+        default:
+            o->distributed = d != 0;
             break;
         }
         return 0;

@@ -373,7 +373,7 @@ json_t *fq_qp_run_groups(fq_qp_t *q, fq_sreq_t *r, const fq_groupreq_t *g, const
     size_t n, ng;
     r->limit = SIZE_MAX;
     r->offset = 0;
-    fq_hit_t *hits = fq_search_run(q->c, r, q->rq->app->rng, &n);
+    fq_hit_t *hits = fq_search_run(q->c, r, &n);
     fq_group_t *groups = fq_group_hits(hits, n, g->group_by, g->group_size, g->limit, &ng);
     json_t *out = json_array();
     for (size_t k = 0; k < ng; k++) {

@@ -11,6 +11,7 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
+#include "fq_gzip.h"
 #include "fq_handlers.h"
 #include "fq_metrics.h"
 
@@ -31,6 +32,17 @@ static const fq_route_t routes[] = {
     {"GET", "/telemetry", fq_h_telemetry, FQ_R_NOMETRIC, "telemetry"},
     {"GET", "/cluster", fq_h_cluster, 0, "cluster_status"},
     {"GET", "/issues", fq_h_issues, 0, "get_issues"},
+    {"DELETE", "/issues", fq_h_clear_issues, FQ_R_WRITE, "clear_issues"},
+    {"GET", "/cluster/telemetry", fq_h_cluster_telemetry, 0, "cluster_telemetry"},
+    {"POST", "/cluster/recover", fq_h_recover_peer, FQ_R_WRITE, "recover_current_peer"},
+    {"DELETE", "/cluster/peer/{peer_id}", fq_h_remove_peer, FQ_R_WRITE, "remove_peer"},
+    {"GET", "/quotas", fq_h_get_quotas, 0, "get_quotas"},
+    {"PUT", "/quotas", fq_h_update_quotas, WR, "update_quotas"},
+    {"GET", "/snapshots", fq_h_full_snap_list, 0, "list_full_snapshots"},
+    {"POST", "/snapshots", fq_h_full_snap_create, FQ_R_WRITE, "create_full_snapshot"},
+    {"GET", "/snapshots/{snapshot_name}", fq_h_full_snap_get, 0, "get_full_snapshot"},
+    {"DELETE", "/snapshots/{snapshot_name}", fq_h_full_snap_delete, FQ_R_WRITE,
+     "delete_full_snapshot"},
     {"GET", "/collections", fq_h_list_collections, 0, "get_collections"},
     {"GET", "/aliases", fq_h_list_aliases, 0, "get_collections_aliases"},
     {"POST", "/collections/aliases", fq_h_update_aliases, WR, "update_aliases"},
@@ -41,14 +53,36 @@ static const fq_route_t routes[] = {
     {"GET", C "/exists", fq_h_collection_exists, 0, "collection_exists"},
     {"GET", C "/aliases", fq_h_collection_aliases, 0, "get_collection_aliases"},
     {"GET", C "/cluster", fq_h_collection_cluster, 0, "collection_cluster_info"},
+    {"POST", C "/cluster", fq_h_update_collection_cluster, WR, "update_collection_cluster"},
+    {"GET", C "/optimizations", fq_h_get_optimizations, 0, "get_optimizations"},
+    {"PUT", C "/shards", fq_h_create_shard_key, WR, "create_shard_key"},
+    {"GET", C "/shards", fq_h_list_shard_keys, 0, "list_shard_keys"},
+    {"POST", C "/shards/delete", fq_h_delete_shard_key, WR, "delete_shard_key"},
+    {"PUT", C "/vectors/{vector_name}", fq_h_create_vector_name, WR, "create_vector_name"},
+    {"DELETE", C "/vectors/{vector_name}", fq_h_delete_vector_name, FQ_R_WRITE,
+     "delete_vector_name"},
     {"PUT", C "/index", fq_h_create_index, WR, "create_field_index"},
     {"DELETE", C "/index/{field_name}", fq_h_delete_index, FQ_R_WRITE, "delete_field_index"},
     {"GET", C "/snapshots", fq_h_snap_list, 0, "list_snapshots"},
     {"POST", C "/snapshots", fq_h_snap_create, FQ_R_WRITE, "create_snapshot"},
     {"POST", C "/snapshots/upload", fq_h_snap_upload, FQ_R_WRITE | FQ_R_HASHBODY,
      "recover_from_uploaded_snapshot"},
+    {"PUT", C "/snapshots/recover", fq_h_snap_recover, WR, "recover_from_snapshot"},
     {"GET", C "/snapshots/{snapshot_name}", fq_h_snap_get, 0, "get_snapshot"},
     {"DELETE", C "/snapshots/{snapshot_name}", fq_h_snap_delete, FQ_R_WRITE, "delete_snapshot"},
+    {"GET", C "/shards/{shard_id}/snapshot", fq_h_shard_snap_stream, FQ_R_WRITE,
+     "stream_shard_snapshot"},
+    {"POST", C "/shards/{shard_id}/snapshots/upload", fq_h_shard_snap_upload,
+     FQ_R_WRITE | FQ_R_HASHBODY, "recover_shard_from_uploaded_snapshot"},
+    {"PUT", C "/shards/{shard_id}/snapshots/recover", fq_h_shard_snap_recover, WR,
+     "recover_shard_from_snapshot"},
+    {"GET", C "/shards/{shard_id}/snapshots", fq_h_shard_snap_list, 0, "list_shard_snapshots"},
+    {"POST", C "/shards/{shard_id}/snapshots", fq_h_shard_snap_create, FQ_R_WRITE,
+     "create_shard_snapshot"},
+    {"GET", C "/shards/{shard_id}/snapshots/{snapshot_name}", fq_h_shard_snap_get, 0,
+     "get_shard_snapshot"},
+    {"DELETE", C "/shards/{shard_id}/snapshots/{snapshot_name}", fq_h_shard_snap_delete, FQ_R_WRITE,
+     "delete_shard_snapshot"},
     {"POST", C "/points/delete", fq_h_delete_points, WR, "delete_points"},
     {"PUT", C "/points/vectors", fq_h_update_vectors, WR, "update_vectors"},
     {"POST", C "/points/vectors/delete", fq_h_delete_vectors, WR, "delete_vectors"},
@@ -285,7 +319,35 @@ static int inject_fault(fq_rq_t *rq)
     return 0;
 }
 
-/* Extractor stage: content type, size, JSON syntax. 0 ok, -1 answered. */
+/* actix's Json extractor decodes a Content-Encoding (gzip, deflate) before parsing; the limit
+ * applies to the decoded bytes. Codings the fake lacks (br, zstd) are refused. 0 ok, -1
+ * answered. */
+static int decode_body(fq_rq_t *rq)
+{
+    fq_http_req_t *h = rq->http;
+    const char *ce = fq_http_header(h, "Content-Encoding");
+    fq_coding_t c = fq_coding_parse(ce);
+    if (c == FQ_CODING_IDENTITY) return 0;
+    if (c == FQ_CODING_OTHER) {
+        fq_fail0(rq, 400, "Wrong input: fake_qdrant does not support Content-Encoding %s", ce);
+        return -1;
+    }
+    int overflow;
+    struct evbuffer *plain = fq_coding_decode(c, h->body, JSON_LIMIT, &overflow);
+    if (!plain) {
+        if (overflow)
+            fq_fail0(rq, 400, "JSON payload has exceeded limit (%u bytes).", JSON_LIMIT);
+        else
+            fq_fail0(rq, 400,
+                     "Error that occur during reading payload: Can not decode content-encoding.");
+        return -1;
+    }
+    evbuffer_free(h->body);
+    h->body = plain;
+    return 0;
+}
+
+/* Extractor stage: content type, size, coding, JSON syntax. 0 ok, -1 answered. */
 static int extract_body(fq_rq_t *rq)
 {
     fq_http_req_t *h = rq->http;
@@ -297,6 +359,7 @@ static int extract_body(fq_rq_t *rq)
         fq_fail0(rq, 400, "JSON payload has exceeded limit (%u bytes).", JSON_LIMIT);
         return -1;
     }
+    if (decode_body(rq) < 0) return -1;
     size_t n = evbuffer_get_length(h->body);
     const char *data = n ? (const char *)evbuffer_pullup(h->body, -1) : "";
     char err[512];

@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <sys/random.h>
 
 #include "fq_filter.h"
 
@@ -238,11 +240,22 @@ static void partial_sort(fq_hit_t *h, size_t n, size_t k)
     qsort(h, k, sizeof(*h), cmp_hits);
 }
 
-static void sort_hits(const fq_collection_t *c, const fq_sreq_t *r, fq_hit_t *h, size_t n,
-                      uint64_t seed)
+/* A fresh seed per sampling query: Qdrant's `sample: random` differs on every call. */
+static uint64_t sample_seed(void)
+{
+    uint64_t x = 0;
+    if (getrandom(&x, sizeof(x), 0) != (ssize_t)sizeof(x)) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        x = (uint64_t)ts.tv_nsec * 0x9E3779B97F4A7C15ULL ^ (uint64_t)ts.tv_sec;
+    }
+    return x | 1;
+}
+
+static void sort_hits(const fq_collection_t *c, const fq_sreq_t *r, fq_hit_t *h, size_t n)
 {
     if (r->kind == FQ_Q_SAMPLE) {
-        uint64_t x = seed | 1;
+        uint64_t x = sample_seed();
         for (size_t k = n; k > 1; k--) {
             x ^= x << 13, x ^= x >> 7, x ^= x << 17;
             size_t j = (size_t)(x % k);
@@ -309,12 +322,12 @@ static fq_hit_t *fuse(fq_collection_t *c, const fq_sreq_t *r, fq_hit_t **lists, 
     return out;
 }
 
-static fq_hit_t *run_prefetched(fq_collection_t *c, const fq_sreq_t *r, uint64_t seed, size_t *n)
+static fq_hit_t *run_prefetched(fq_collection_t *c, const fq_sreq_t *r, size_t *n)
 {
     fq_hit_t **lists = calloc(r->nprefetch, sizeof(*lists));
     size_t *lens = calloc(r->nprefetch, sizeof(*lens)), total = 0;
     for (size_t k = 0; k < r->nprefetch; k++)
-        lists[k] = fq_search_run(c, &r->prefetch[k], seed, &lens[k]);
+        lists[k] = fq_search_run(c, &r->prefetch[k], &lens[k]);
     fq_hit_t *out;
     if (r->kind == FQ_Q_FUSION_RRF || r->kind == FQ_Q_FUSION_DBSF) {
         out = fuse(c, r, lists, lens, &total);
@@ -339,14 +352,13 @@ static fq_hit_t *run_prefetched(fq_collection_t *c, const fq_sreq_t *r, uint64_t
         free(lists[k]);
     free(lists);
     free(lens);
-    sort_hits(c, r, out, total, seed);
+    sort_hits(c, r, out, total);
     return apply_window(out, total, r, n);
 }
 
-fq_hit_t *fq_search_run(fq_collection_t *c, const fq_sreq_t *r, uint64_t seed, size_t *n)
+fq_hit_t *fq_search_run(fq_collection_t *c, const fq_sreq_t *r, size_t *n)
 {
-    if (r->nprefetch)
-        return run_prefetched(c, r, seed, n);
+    if (r->nprefetch) return run_prefetched(c, r, n);
     fq_point_t **pts = fq_col_sorted(c);
     fq_hit_t *out = calloc(c->npts ? c->npts : 1, sizeof(*out));
     size_t total = 0;
@@ -357,7 +369,7 @@ fq_hit_t *fq_search_run(fq_collection_t *c, const fq_sreq_t *r, uint64_t seed, s
         if (score_point(c, r, p, &out[total]))
             total++;
     }
-    sort_hits(c, r, out, total, seed);
+    sort_hits(c, r, out, total);
     return apply_window(out, total, r, n);
 }
 

@@ -54,8 +54,9 @@ void fq_sreq_dispose(fq_sreq_t *r);
 /* Appends a copy of v (dim floats) to the positive or negative example list. */
 void fq_sreq_add_example(fq_sreq_t *r, int positive, const float *v, size_t dim);
 
-/* Runs r on c; returns hits best first, offset/limit applied (malloc'd, *n set). */
-fq_hit_t *fq_search_run(fq_collection_t *c, const fq_sreq_t *r, uint64_t seed, size_t *n);
+/* Runs r on c; returns hits best first, offset/limit applied (malloc'd, *n set). A `sample`
+ * query draws a fresh random order on every call (getrandom), like Qdrant. */
+fq_hit_t *fq_search_run(fq_collection_t *c, const fq_sreq_t *r, size_t *n);
 /* Similarity of two stored-form vectors (Cosine: both normalised). */
 float fq_score(fq_dist_t d, const float *a, const float *b, uint32_t n);
 /* Copies v, normalising for Cosine as Qdrant preprocesses queries. */

@@ -1,6 +1,8 @@
-/* Collection snapshots of fake_qdrant: create / list / delete descriptions, stream downloads of
- * --snapshot-mb deterministic bytes with backpressure, and hash uploads without keeping them. */
+/* Snapshots of fake_qdrant, for the three scopes Qdrant has (a collection, its shard, the whole
+ * storage): create / list / delete descriptions, stream downloads of --snapshot-mb deterministic
+ * bytes with backpressure, recover from a known snapshot, hash uploads without keeping them. */
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,24 +77,28 @@ static void accepted(fq_rq_t *rq)
     fq_reply_json(rq, 202, env);
 }
 
-void fq_h_snap_list(fq_rq_t *rq)
+/* The answer of a snapshot write: 202 accepted for wait=false, else result (stolen). */
+static void done(fq_rq_t *rq, json_t *result)
 {
-    fq_collection_t *c = fq_rq_collection(rq);
-    if (!c)
-        return;
-    json_t *list = json_array();
-    for (size_t k = 0; k < c->nsnaps; k++)
-        json_array_append_new(list, snap_json(&c->snaps[k]));
-    fq_ok(rq, list);
+    if (!rq->wait) {
+        json_decref(result);
+        accepted(rq);
+    } else {
+        fq_ok(rq, result);
+    }
 }
 
-void fq_h_snap_create(fq_rq_t *rq)
+static void list(fq_rq_t *rq, const fq_snaplist_t *l)
 {
-    if (fq_parse_common_query(rq, 1) < 0)
-        return;
-    fq_collection_t *c = fq_rq_collection(rq);
-    if (!c)
-        return;
+    json_t *out = json_array();
+    for (size_t k = 0; k < l->n; k++)
+        json_array_append_new(out, snap_json(&l->v[k]));
+    fq_ok(rq, out);
+}
+
+/* A new snapshot named prefix-<n>-<stamp>.snapshot, with content and checksum from its name. */
+static fq_snapshot_t make_snapshot(fq_rq_t *rq, const char *prefix)
+{
     static uint64_t counter;
     time_t now = time(NULL);
     struct tm tm;
@@ -101,45 +107,36 @@ void fq_h_snap_create(fq_rq_t *rq)
     strftime(stamp, sizeof(stamp), "%Y-%m-%d-%H-%M-%S", &tm);
     strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%S", &tm);
     fq_snapshot_t s = {0};
-    if (asprintf(&s.name, "%s-%llu-%s.snapshot", c->name,
+    if (asprintf(&s.name, "%s-%llu-%s.snapshot", prefix,
                  (unsigned long long)(3766212330831337ULL + ++counter), stamp) < 0)
         abort();
     s.creation_time = strdup(created);
     s.size = rq->app->opt.snapshot_mb * 1024 * 1024;
     sha256_of_content(name_seed(s.name), s.size, s.checksum);
-    fq_snapshot_t *n = realloc(c->snaps, (c->nsnaps + 1) * sizeof(*n));
-    if (!n)
-        abort();
-    c->snaps = n;
-    c->snaps[c->nsnaps++] = s;
-    if (!rq->wait)
-        accepted(rq);
-    else
-        fq_ok(rq, snap_json(&s));
+    return s;
 }
 
-static fq_snapshot_t *find_snap(fq_rq_t *rq, fq_collection_t *c, size_t *idx)
+static void create(fq_rq_t *rq, fq_snaplist_t *l, const char *prefix)
 {
-    for (size_t k = 0; k < c->nsnaps; k++) {
-        if (strcmp(c->snaps[k].name, rq->params[1]) == 0) {
-            if (idx)
-                *idx = k;
-            return &c->snaps[k];
-        }
-    }
-    fq_fail(rq, 404, "Not found: Snapshot %s not found", rq->params[1]);
-    return NULL;
+    fq_snapshot_t s = make_snapshot(rq, prefix);
+    fq_snaplist_add(l, s);
+    done(rq, snap_json(&s));
+}
+
+static int find(fq_rq_t *rq, const fq_snaplist_t *l, const char *name)
+{
+    int k = fq_snaplist_find(l, name);
+    if (k < 0) fq_fail(rq, 404, "Not found: Snapshot %s not found", name);
+    return k;
 }
 
 static int snap_fill(struct evbuffer *out, void *arg)
 {
     snap_stream_t *st = arg;
-    if (st->off >= st->size)
-        return 1;
+    if (st->off >= st->size) return 1;
     size_t n = st->size - st->off < CHUNK ? (size_t)(st->size - st->off) : CHUNK;
     struct evbuffer_iovec v;
-    if (evbuffer_reserve_space(out, n, &v, 1) < 1)
-        return 1;
+    if (evbuffer_reserve_space(out, n, &v, 1) < 1) return 1;
     gen_bytes(st->seed, st->off, v.iov_base, n);
     v.iov_len = n;
     evbuffer_commit_space(out, &v, 1);
@@ -147,42 +144,217 @@ static int snap_fill(struct evbuffer *out, void *arg)
     return st->off >= st->size;
 }
 
-void fq_h_snap_get(fq_rq_t *rq)
+static void stream(fq_rq_t *rq, const char *name, uint64_t size)
 {
-    fq_collection_t *c = fq_rq_collection(rq);
-    fq_snapshot_t *s = c ? find_snap(rq, c, NULL) : NULL;
-    if (!s)
-        return;
     snap_stream_t *st = calloc(1, sizeof(*st));
-    st->seed = name_seed(s->name);
-    st->size = s->size;
+    st->seed = name_seed(name);
+    st->size = size;
     char disp[600];
-    snprintf(disp, sizeof(disp), "attachment; filename=\"%s\"", s->name);
+    snprintf(disp, sizeof(disp), "attachment; filename=\"%s\"", name);
     fq_http_add_header(rq->http, "content-disposition", disp);
     fq_metrics_response(rq->app->metrics, rq->route, rq->http->method, 200, fq_elapsed(rq));
-    fq_http_respond_stream(rq->http, 200, "application/octet-stream", s->size, snap_fill, st, free);
+    fq_http_respond_stream(rq->http, 200, "application/octet-stream", size, snap_fill, st, free);
+}
+
+static void download(fq_rq_t *rq, const fq_snaplist_t *l, const char *name)
+{
+    int k = find(rq, l, name);
+    if (k >= 0) stream(rq, l->v[k].name, l->v[k].size);
+}
+
+static void delete (fq_rq_t *rq, fq_snaplist_t *l, const char *name)
+{
+    int k = find(rq, l, name);
+    if (k < 0) return;
+    fq_snaplist_remove(l, (size_t)k);
+    done(rq, json_true());
+}
+
+/* The collection, and for shard routes the shard (params[1]: only shard 0 exists, standalone
+ * Qdrant has one local shard per collection). NULL when answered. */
+static fq_collection_t *scope(fq_rq_t *rq, int shard)
+{
+    if (shard) {
+        const char *id = rq->params[1];
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(id, &end, 10);
+        if (!*id || *end || errno || v > UINT32_MAX || *id == '-' || *id == '+') {
+            fq_fail0(rq, 404, "can not parse \"%s\" to a u32", id);
+            return NULL;
+        }
+        fq_collection_t *c = fq_rq_collection(rq);
+        if (c && v != 0) {
+            fq_fail(rq, 404, "Not found: Shard %llu not found", v);
+            return NULL;
+        }
+        return c;
+    }
+    return fq_rq_collection(rq);
+}
+
+/* ---- collection snapshots ---- */
+
+void fq_h_snap_list(fq_rq_t *rq)
+{
+    fq_collection_t *c = scope(rq, 0);
+    if (c) list(rq, &c->snaps);
+}
+
+void fq_h_snap_create(fq_rq_t *rq)
+{
+    fq_collection_t *c = fq_parse_common_query(rq, 1) < 0 ? NULL : scope(rq, 0);
+    if (c) create(rq, &c->snaps, c->name);
+}
+
+void fq_h_snap_get(fq_rq_t *rq)
+{
+    fq_collection_t *c = scope(rq, 0);
+    if (c) download(rq, &c->snaps, rq->params[1]);
 }
 
 void fq_h_snap_delete(fq_rq_t *rq)
 {
-    size_t idx;
-    if (fq_parse_common_query(rq, 1) < 0)
-        return;
-    fq_collection_t *c = fq_rq_collection(rq);
-    fq_snapshot_t *s = c ? find_snap(rq, c, &idx) : NULL;
-    if (!s)
-        return;
-    free(s->name);
-    free(s->creation_time);
-    memmove(&c->snaps[idx], &c->snaps[idx + 1], (c->nsnaps - idx - 1) * sizeof(*c->snaps));
-    c->nsnaps--;
-    if (!rq->wait)
-        accepted(rq);
-    else
-        fq_ok(rq, json_true());
+    fq_collection_t *c = fq_parse_common_query(rq, 1) < 0 ? NULL : scope(rq, 0);
+    if (c) delete (rq, &c->snaps, rq->params[1]);
 }
 
-void fq_h_snap_upload(fq_rq_t *rq)
+/* ---- storage ("full") snapshots ---- */
+
+void fq_h_full_snap_list(fq_rq_t *rq)
+{
+    list(rq, &rq->app->store->full_snaps);
+}
+
+void fq_h_full_snap_create(fq_rq_t *rq)
+{
+    if (fq_parse_common_query(rq, 1) == 0) create(rq, &rq->app->store->full_snaps, "full-snapshot");
+}
+
+void fq_h_full_snap_get(fq_rq_t *rq)
+{
+    download(rq, &rq->app->store->full_snaps, rq->params[0]);
+}
+
+void fq_h_full_snap_delete(fq_rq_t *rq)
+{
+    if (fq_parse_common_query(rq, 1) == 0) delete (rq, &rq->app->store->full_snaps, rq->params[0]);
+}
+
+/* ---- shard snapshots ---- */
+
+static void shard_prefix(const fq_collection_t *c, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s-shard-0", c->name);
+}
+
+void fq_h_shard_snap_list(fq_rq_t *rq)
+{
+    fq_collection_t *c = scope(rq, 1);
+    if (c) list(rq, &c->shard_snaps);
+}
+
+void fq_h_shard_snap_create(fq_rq_t *rq)
+{
+    fq_collection_t *c = fq_parse_common_query(rq, 1) < 0 ? NULL : scope(rq, 1);
+    char prefix[300];
+    if (!c) return;
+    shard_prefix(c, prefix, sizeof(prefix));
+    create(rq, &c->shard_snaps, prefix);
+}
+
+void fq_h_shard_snap_get(fq_rq_t *rq)
+{
+    fq_collection_t *c = scope(rq, 1);
+    if (c) download(rq, &c->shard_snaps, rq->params[2]);
+}
+
+void fq_h_shard_snap_delete(fq_rq_t *rq)
+{
+    fq_collection_t *c = fq_parse_common_query(rq, 1) < 0 ? NULL : scope(rq, 1);
+    if (c) delete (rq, &c->shard_snaps, rq->params[2]);
+}
+
+/* GET …/shards/{id}/snapshot: a snapshot made on the fly and streamed, never listed. */
+void fq_h_shard_snap_stream(fq_rq_t *rq)
+{
+    fq_collection_t *c = scope(rq, 1);
+    char prefix[300];
+    if (!c) return;
+    shard_prefix(c, prefix, sizeof(prefix));
+    fq_snapshot_t s = make_snapshot(rq, prefix);
+    stream(rq, s.name, s.size);
+    free(s.name);
+    free(s.creation_time);
+}
+
+/* ---- recovery ---- */
+
+/* The snapshot a location names (file:// path or URL, by its last segment), searched in every
+ * scope of the fake; NULL when it is not one the fake made. */
+static const fq_snapshot_t *locate(fq_app_t *app, const char *location)
+{
+    const char *base = strrchr(location, '/');
+    base = base ? base + 1 : location;
+    fq_store_t *st = app->store;
+    int k = fq_snaplist_find(&st->full_snaps, base);
+    if (k >= 0) return &st->full_snaps.v[k];
+    for (size_t i = 0; i < st->ncols; k = -1, i++) {
+        if ((k = fq_snaplist_find(&st->cols[i]->snaps, base)) >= 0) return &st->cols[i]->snaps.v[k];
+        if ((k = fq_snaplist_find(&st->cols[i]->shard_snaps, base)) >= 0)
+            return &st->cols[i]->shard_snaps.v[k];
+    }
+    return NULL;
+}
+
+/* Body SnapshotRecover / ShardSnapshotRecover: location, priority, checksum, api_key. */
+static void recover(fq_rq_t *rq, int shard, const char *struct_name)
+{
+    static const char *const prio[] = {"no_sync", "snapshot", "replica", NULL};
+    fq_pctx_t pc = {rq, NULL, 1};
+    const char *loc = NULL, *p = NULL, *sum = NULL, *key = NULL;
+    if (fq_parse_common_query(rq, 1) < 0 || fq_body_object(rq, struct_name) < 0) return;
+    int r = fq_get_str(&pc, rq->body, "location", &loc);
+    if (r > 0) fq_missing(&pc, rq->body, "location");
+    if (r || fq_get_str(&pc, rq->body, "priority", &p) < 0 ||
+        fq_get_str(&pc, rq->body, "checksum", &sum) < 0 ||
+        fq_get_str(&pc, rq->body, "api_key", &key) < 0)
+        return;
+    int known = !p;
+    for (size_t k = 0; p && prio[k]; k++)
+        known |= strcmp(p, prio[k]) == 0;
+    if (!known) {
+        fq_fmt_error(rq, json_object_get(rq->body, "priority"),
+                     "unknown variant `%s`, expected one of `no_sync`, `snapshot`, `replica`", p);
+        return;
+    }
+    if (!scope(rq, shard)) return;
+    const fq_snapshot_t *s = locate(rq->app, loc);
+    if (!s) {
+        fq_fail(rq, 400,
+                "Wrong input: fake_qdrant does not support recovering from %s (only from "
+                "snapshots it made)",
+                loc);
+        return;
+    }
+    if (sum && strcasecmp(sum, s->checksum) != 0) {
+        fq_fail(rq, 400, "Checksum mismatch: expected %s, actual %s", sum, s->checksum);
+        return;
+    }
+    done(rq, json_true());
+}
+
+void fq_h_snap_recover(fq_rq_t *rq)
+{
+    recover(rq, 0, "SnapshotRecover");
+}
+
+void fq_h_shard_snap_recover(fq_rq_t *rq)
+{
+    recover(rq, 1, "ShardSnapshotRecover");
+}
+
+static void upload(fq_rq_t *rq, int shard)
 {
     fq_http_req_t *h = rq->http;
     char hex[65], num[32];
@@ -191,8 +363,8 @@ void fq_h_snap_upload(fq_rq_t *rq)
     snprintf(num, sizeof(num), "%llu", (unsigned long long)h->body_len);
     fq_http_add_header(h, "X-Fake-Received-Bytes", num);
     fq_http_add_header(h, "X-Fake-Received-Sha256", hex);
-    if (fq_parse_common_query(rq, 1) < 0)
-        return;
+    if (fq_parse_common_query(rq, 1) < 0) return;
+    if (shard && !scope(rq, 1)) return;
     char *want = fq_query_param(rq, "checksum");
     const char *ct = fq_http_header(h, "Content-Type");
     int raw = !ct || strncasecmp(ct, "multipart/", 10) != 0;
@@ -202,8 +374,15 @@ void fq_h_snap_upload(fq_rq_t *rq)
         return;
     }
     free(want);
-    if (!rq->wait)
-        accepted(rq);
-    else
-        fq_ok(rq, json_true());
+    done(rq, json_true());
+}
+
+void fq_h_snap_upload(fq_rq_t *rq)
+{
+    upload(rq, 0);
+}
+
+void fq_h_shard_snap_upload(fq_rq_t *rq)
+{
+    upload(rq, 1);
 }

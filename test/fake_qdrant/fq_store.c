@@ -29,6 +29,41 @@ void fq_store_clear(fq_store_t *s)
     free(s->aliases);
     s->aliases = NULL;
     s->naliases = 0;
+    fq_snaplist_clear(&s->full_snaps);
+    json_decref(s->quotas);
+    s->quotas = NULL;
+}
+
+void fq_snaplist_add(fq_snaplist_t *l, fq_snapshot_t s)
+{
+    fq_snapshot_t *n = realloc(l->v, (l->n + 1) * sizeof(*n));
+    if (!n) abort();
+    l->v = n;
+    l->v[l->n++] = s;
+}
+
+int fq_snaplist_find(const fq_snaplist_t *l, const char *name)
+{
+    for (size_t k = 0; k < l->n; k++) {
+        if (strcmp(l->v[k].name, name) == 0) return (int)k;
+    }
+    return -1;
+}
+
+void fq_snaplist_remove(fq_snaplist_t *l, size_t idx)
+{
+    free(l->v[idx].name);
+    free(l->v[idx].creation_time);
+    memmove(&l->v[idx], &l->v[idx + 1], (l->n - idx - 1) * sizeof(*l->v));
+    l->n--;
+}
+
+void fq_snaplist_clear(fq_snaplist_t *l)
+{
+    while (l->n)
+        fq_snaplist_remove(l, l->n - 1);
+    free(l->v);
+    l->v = NULL;
 }
 
 void fq_store_free(fq_store_t *s)
@@ -155,11 +190,9 @@ void fq_col_free(fq_collection_t *c)
         json_decref(c->vp[k].params);
     }
     free(c->vp);
-    for (size_t k = 0; k < c->nsnaps; k++) {
-        free(c->snaps[k].name);
-        free(c->snaps[k].creation_time);
-    }
-    free(c->snaps);
+    fq_snaplist_clear(&c->snaps);
+    fq_snaplist_clear(&c->shard_snaps);
+    json_decref(c->shard_keys);
     json_decref(c->config);
     json_decref(c->payload_schema);
     free(c->name);
@@ -458,4 +491,34 @@ int fq_dist_parse(const char *s, fq_dist_t *out)
         }
     }
     return -1;
+}
+
+void fq_col_add_vector(fq_collection_t *c, fq_vparam_t vp)
+{
+    fq_vparam_t *nv = realloc(c->vp, (c->nvp + 1) * sizeof(*nv));
+    if (!nv) abort();
+    c->vp = nv;
+    c->vp[c->nvp] = vp;
+    for (size_t k = 0; k < c->npts; k++) {
+        float **v = realloc(c->pts[k]->vec, (c->nvp + 1) * sizeof(*v));
+        if (!v) abort();
+        v[c->nvp] = NULL;
+        c->pts[k]->vec = v;
+    }
+    c->nvp++;
+    c->named = 1;
+}
+
+void fq_col_drop_vector(fq_collection_t *c, int slot)
+{
+    size_t s = (size_t)slot, tail = c->nvp - s - 1;
+    for (size_t k = 0; k < c->npts; k++) {
+        float **v = c->pts[k]->vec;
+        free(v[s]);
+        memmove(&v[s], &v[s + 1], tail * sizeof(*v));
+    }
+    free(c->vp[s].name);
+    json_decref(c->vp[s].params);
+    memmove(&c->vp[s], &c->vp[s + 1], tail * sizeof(*c->vp));
+    c->nvp--;
 }

@@ -38,6 +38,18 @@ typedef struct {
     char checksum[65];
 } fq_snapshot_t;
 
+/* The snapshots of one scope: a collection, its shard, or the whole storage. */
+typedef struct {
+    fq_snapshot_t *v;
+    size_t n;
+} fq_snaplist_t;
+
+void fq_snaplist_add(fq_snaplist_t *l, fq_snapshot_t s);
+/* Index of the snapshot called name, or -1. */
+int fq_snaplist_find(const fq_snaplist_t *l, const char *name);
+void fq_snaplist_remove(fq_snaplist_t *l, size_t idx);
+void fq_snaplist_clear(fq_snaplist_t *l);
+
 typedef struct fq_collection {
     char *name;
     int named; /* vectors were configured as a name → params map */
@@ -51,8 +63,9 @@ typedef struct fq_collection {
     fq_point_t **tab; /* open addressing, power-of-two size */
     size_t tabcap;
     uint64_t next_op;
-    fq_snapshot_t *snaps;
-    size_t nsnaps;
+    fq_snaplist_t snaps;          /* collection snapshots */
+    fq_snaplist_t shard_snaps;    /* snapshots of its one local shard (shard 0) */
+    json_t *shard_keys;           /* custom sharding: array of ShardKey values, in creation order */
     void *pending;                /* queue of deferred writes (fq_async.c), NULL when none */
     void (*pending_free)(void *); /* drops it: called by fq_col_free */
 } fq_collection_t;
@@ -67,6 +80,8 @@ typedef struct {
     size_t ncols;
     fq_alias_t *aliases;
     size_t naliases;
+    fq_snaplist_t full_snaps; /* storage ("full") snapshots */
+    json_t *quotas;           /* QuotaConfig as last set by PUT /quotas */
 } fq_store_t;
 
 fq_store_t *fq_store_new(void);
@@ -97,6 +112,10 @@ fq_point_t **fq_col_sorted(fq_collection_t *c);
 /* Stores v (size floats) into slot, normalising it for Cosine like Qdrant. */
 void fq_point_set_vec(fq_collection_t *c, fq_point_t *p, int slot, const float *v);
 void fq_point_clear_vecs(fq_collection_t *c, fq_point_t *p);
+/* Adds a vector slot (vp is taken) to the collection and to every point (empty there). */
+void fq_col_add_vector(fq_collection_t *c, fq_vparam_t vp);
+/* Drops vector slot and its data from every point. */
+void fq_col_drop_vector(fq_collection_t *c, int slot);
 
 int fq_pid_cmp(const fq_pid_t *a, const fq_pid_t *b);
 /* JSON id → pid: unsigned integer or UUID string. 0 ok, -1 invalid. */

@@ -1,6 +1,7 @@
 # fake_qdrant's own server tests: api-key rules, fault switches (errors, resets, latency, slow
 # bodies, keep-alive timeout), deferred writes (--async-apply-ms), snapshots streamed both ways,
-# /metrics, test hooks, HTTP details.
+# /metrics, test hooks, HTTP details, gzip / deflate answers and request bodies.
+import gzip
 import hashlib
 import json
 import os
@@ -10,6 +11,7 @@ import subprocess
 import threading
 import time
 import unittest
+import zlib
 
 import harness
 from harness import recv_all
@@ -483,6 +485,119 @@ class HttpTest(unittest.TestCase):
         out = self.exchange(b"POST /collections/c/points/query HTTP/1.1\r\nContent-Length: 1\r\n"
                             b"Transfer-Encoding: chunked\r\n\r\n")
         self.assertTrue(out.startswith(b"HTTP/1.1 400 "))
+
+
+def dechunk(data, counts=None):
+    """The payload of an HTTP/1.1 chunked body (raises on bad framing); appends the number of
+    chunks to counts when given."""
+    out, rest = b"", data
+    while True:
+        size, rest = rest.split(b"\r\n", 1)
+        n = int(size, 16)
+        if n == 0:
+            assert rest == b"\r\n", rest
+            if counts is not None:
+                counts.append(len(counts))
+            return out
+        out, rest = out + rest[:n], rest[n:]
+        if counts is not None:
+            counts.append(n)
+        assert rest[:2] == b"\r\n"
+        rest = rest[2:]
+
+
+class CompressionTest(unittest.TestCase):
+    """actix's Compress middleware and the Json extractor's decoding, as Qdrant runs them."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = Server()
+        create(cls.srv.http, points=[{"id": i, "vector": [i, 1], "payload": {
+            "t": "x" * 200, "r": os.urandom(150).hex()}} for i in range(1, 400)])
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.stop()
+
+    def get(self, path, accept, version=b"1.1"):
+        out = harness.raw_exchange(self.srv.port, b"GET %s HTTP/%s\r\nHost: x\r\nAccept-Encoding: "
+                                   b"%s\r\nConnection: close\r\n\r\n" % (path, version, accept))
+        head, body = out.split(b"\r\n\r\n", 1)
+        lines = head.decode().split("\r\n")
+        hdrs = {}
+        for line in lines[1:]:
+            k, v = line.split(":", 1)
+            hdrs.setdefault(k.lower(), []).append(v.strip())
+        return lines[0], hdrs, body
+
+    def test_gzip_and_deflate_answers(self):
+        _, plain_h, plain = self.get(b"/collections/c", b"identity")
+        self.assertNotIn("content-encoding", plain_h)
+        doc = json.loads(plain)
+        status, h, body = self.get(b"/collections/c", b"gzip, deflate, br")
+        self.assertEqual(status, "HTTP/1.1 200 OK")
+        self.assertEqual(h["content-encoding"], ["gzip"])
+        self.assertEqual(h["transfer-encoding"], ["chunked"])
+        self.assertNotIn("content-length", h)
+        self.assertIn("accept-encoding", h["vary"])
+        got = json.loads(gzip.decompress(dechunk(body)))
+        self.assertEqual(harness.without_time(got), harness.without_time(doc))
+        _, h, body = self.get(b"/collections/c", b"deflate")
+        self.assertEqual(h["content-encoding"], ["deflate"])
+        self.assertEqual(harness.without_time(json.loads(zlib.decompress(dechunk(body)))),
+                         harness.without_time(doc))
+        _, h, body = self.get(b"/collections/c", b"gzip;q=0.2, deflate;q=0.5")
+        self.assertEqual(h["content-encoding"], ["deflate"])
+        for refused in (b"gzip;q=0", b"br", b"zstd, identity"):
+            _, h, body = self.get(b"/collections/c", refused)
+            self.assertNotIn("content-encoding", h, refused)
+            json.loads(body)
+        _, h, body = self.get(b"/collections/c", b"gzip", version=b"1.0")
+        self.assertEqual(h["content-encoding"], ["gzip"])
+        self.assertEqual(int(h["content-length"][0]), len(body))
+        json.loads(gzip.decompress(body))
+        _, h, body = self.get(b"/healthz", b"gzip")
+        self.assertEqual(gzip.decompress(dechunk(body)), b"healthz check passed")
+        _, h, body = self.get(b"/collections/nope/points/1", b"gzip")
+        self.assertIn("doesn't exist", json.loads(gzip.decompress(dechunk(body)))["status"]["error"])
+
+    def test_large_answer_in_many_chunks(self):
+        body = json.dumps({"limit": 1000, "with_payload": True}).encode()
+        out = harness.raw_exchange(self.srv.port, b"POST /collections/c/points/scroll HTTP/1.1\r\n"
+                                   b"Host: x\r\nAccept-Encoding: gzip\r\nContent-Length: %d\r\n"
+                                   b"Connection: close\r\n\r\n%s" % (len(body), body))
+        raw = out.split(b"\r\n\r\n", 1)[1]
+        chunks = []
+        doc = json.loads(gzip.decompress(dechunk(raw, chunks)))
+        self.assertGreater(len(chunks), 3)
+        self.assertEqual(len(doc["result"]["points"]), 399)
+
+    def test_encoded_request_bodies(self):
+        h = self.srv.http
+        body = json.dumps({"filter": {"must": [{"key": "t", "match": {"value": "x" * 200}}]}})
+        for enc, data in (("gzip", gzip.compress(body.encode())),
+                          ("x-gzip", gzip.compress(body.encode())),
+                          ("deflate", zlib.compress(body.encode()))):
+            s, doc, _ = h.json("POST", "/collections/c/points/count", data,
+                               {"Content-Type": "application/json", "Content-Encoding": enc})
+            self.assertEqual((s, doc["result"]), (200, {"count": 399}), enc)
+        s, doc, _ = h.json("POST", "/collections/c/points/count", b"not gzip",
+                           {"Content-Type": "application/json", "Content-Encoding": "gzip"})
+        self.assertEqual((s, doc["status"]["error"]), (400, "Error that occur during reading "
+                                                           "payload: Can not decode content-encoding."))
+        trunc = gzip.compress(body.encode())[:-6]
+        s, _, _ = h.json("POST", "/collections/c/points/count", trunc,
+                         {"Content-Type": "application/json", "Content-Encoding": "gzip"})
+        self.assertEqual(s, 400)
+        bomb = gzip.compress(b" " * (40 << 20))  # 40 MiB of spaces in ~40 KiB
+        s, doc, _ = h.json("POST", "/collections/c/points/count", bomb,
+                           {"Content-Type": "application/json", "Content-Encoding": "gzip"})
+        self.assertEqual((s, doc["status"]["error"]),
+                         (400, "JSON payload has exceeded limit (33554432 bytes)."))
+        s, doc, _ = h.json("POST", "/collections/c/points/count", b"{}",
+                           {"Content-Type": "application/json", "Content-Encoding": "br"})
+        self.assertEqual(s, 400)
+        self.assertLess(self.srv.proc.rss_kb(), 200 * 1024)
 
 
 class CommandLineTest(unittest.TestCase):

@@ -3,6 +3,7 @@
 # must be identical (only the envelope's "time" value, a measurement, may differ, and the
 # operation_id of an update: after a write without wait=true the gateway sends Qdrant one
 # no-op wait=true update of its own, a write barrier (README, "Freshness"), which takes an id).
+import hashlib
 import re
 import unittest
 
@@ -91,6 +92,37 @@ SCRIPT = [
     ("DELETE", "/collections/multi", None),
     ("DELETE", "/collections/multi", None),  # result false
     ("GET", "/collections", None),
+    # The cluster-level, shard, named-vector and snapshot routes (issue 19: once unrouted by
+    # fake_qdrant, so the gateway was never tried on them).
+    ("PUT", C + "/vectors/extra?wait=true", {"dense": {"size": 2, "distance": "Dot"}}),  # 400
+    ("PUT", "/collections/named", {"vectors": {"a": {"size": 2, "distance": "Dot"}},
+                                   "sharding_method": "custom"}),
+    ("PUT", "/collections/named/vectors/b?wait=true", {"dense": {"size": 3, "distance": "Euclid"}}),
+    ("PUT", "/collections/named/vectors/s", {"sparse": {}}),
+    ("GET", "/collections/named", None),
+    ("DELETE", "/collections/named/vectors/a?wait=true", None),
+    ("DELETE", "/collections/named/vectors/a", None),  # 400 unknown
+    ("GET", "/collections/named", None),
+    ("GET", "/collections/named/shards", None),
+    ("PUT", "/collections/named/shards", {"shard_key": "eu"}),  # 400 standalone
+    ("POST", "/collections/named/shards/delete", {"shard_key": "eu"}),
+    ("POST", "/collections/named/cluster", {"drop_replica": {"shard_id": 0, "peer_id": 1}}),
+    ("GET", "/collections/named/optimizations?with=queued", None),
+    ("GET", "/collections/named/shards/0/snapshots", None),
+    ("GET", "/collections/named/shards/4/snapshots", None),  # 404
+    ("GET", "/collections/named/shards/0/snapshots/none.snapshot", None),  # 404
+    ("PUT", "/collections/named/snapshots/recover", {"location": "file:///x/none.snapshot"}),
+    ("GET", "/snapshots", None),
+    ("DELETE", "/snapshots/none.snapshot", None),  # 404
+    ("GET", "/quotas", None),
+    ("PUT", "/quotas", {"enabled": True, "max_disk_usage_percent": 95}),
+    ("PUT", "/quotas", {"max_disk_usage_percent": 101}),  # 422
+    ("GET", "/quotas", None),
+    ("GET", "/cluster/telemetry", None),
+    ("POST", "/cluster/recover", None),  # 405 standalone
+    ("DELETE", "/cluster/peer/12", None),  # 400 standalone
+    ("DELETE", "/issues", None),
+    ("DELETE", "/collections/named", None),
     ("GET", "/metrics", None),
 ]
 
@@ -98,8 +130,8 @@ SCRIPT = [
 class PassthroughTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.direct = harness.start_fake_qdrant()
-        cls.behind = harness.start_fake_qdrant()
+        cls.direct = harness.start_fake_qdrant("--snapshot-mb", "4")
+        cls.behind = harness.start_fake_qdrant("--snapshot-mb", "4")
         # The gateway's own /metrics replaces Qdrant's on purpose (test_metrics covers it): here
         # the path is forwarded, like every other Qdrant route.
         cls.gw = harness.start_gateway(cls.behind.port, "metrics.enabled=false")
@@ -124,6 +156,33 @@ class PassthroughTest(unittest.TestCase):
                 self.assertEqual(normalise(db), normalise(gb))
                 self.assertEqual(dh.get("content-type"), gh.get("content-type"))
                 self.assertIn("x-request-id", gh)
+
+    def test_snapshot_scopes_stream_through(self):
+        """Storage and shard snapshots made, listed and downloaded through the gateway: the
+        bytes are the ones Qdrant describes (sha256 = checksum)."""
+        c = harness.HttpClient(self.gw.port)
+        try:
+            s, _, b = c.request("PUT", "/collections/snaps",
+                                {"vectors": {"size": 2, "distance": "Dot"}})
+            self.assertEqual(s, 200, b)
+            for base in ("", "/collections/snaps/shards/0"):
+                s, doc, _ = c.json("POST", base + "/snapshots")
+                self.assertEqual(s, 200, doc)
+                snap = doc["result"]
+                s, doc, _ = c.json("GET", base + "/snapshots")
+                self.assertIn(snap, doc["result"])
+                s, h, body = c.request("GET", base + "/snapshots/" + snap["name"])
+                self.assertEqual((s, len(body)), (200, snap["size"]))
+                self.assertEqual(hashlib.sha256(body).hexdigest(), snap["checksum"])
+                s, doc, _ = c.json("DELETE", base + "/snapshots/" + snap["name"])
+                self.assertEqual((s, doc["result"]), (200, True))
+            s, h, body = c.request("GET", "/collections/snaps/shards/0/snapshot")
+            self.assertEqual(s, 200)
+            self.assertEqual(int(h["content-length"]), len(body))
+            self.assertRegex(h["content-disposition"], r'filename="snaps-shard-0-')
+        finally:
+            c.request("DELETE", "/collections/snaps")
+            c.close()
 
     def test_head_answered_like_qdrant(self):
         # Qdrant's routes are GET-only: HEAD gets its 404, with no body, through the gateway too.
