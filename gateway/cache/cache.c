@@ -18,6 +18,7 @@
 
 #define CACHE_MAX_REPLAY_HDRS 64
 #define CACHE_MEMO_SLOTS_LOG2 13 /* 8192 recent distinct requests per worker keep their key */
+#define CACHE_MEMO_MAX_BYTES  (16u << 20) /* ... holding at most 16 MiB of their bytes */
 
 static const gw_handler_ops_t creq_handler;
 static const gw_proxy_tap_t read_tap;
@@ -597,7 +598,7 @@ gw_cache_t *gw_cache_new(gw_loop_t *loop, gw_cache_shared_t *sh, gw_proxy_t *pro
     c->sh = sh;
     c->cfg = sh->cfg;
     pthread_mutex_init(&c->mail_lock, NULL);
-    c->memo = gw_ckey_memo_new(CACHE_MEMO_SLOTS_LOG2);
+    c->memo = gw_ckey_memo_new(CACHE_MEMO_SLOTS_LOG2, CACHE_MEMO_MAX_BYTES);
     if (!c->memo || inval_init(c, creq_free) != 0) {
         snprintf(err, errlen, "out of memory creating the cache");
         gw_cache_free(c);

@@ -317,6 +317,11 @@ static const char *const varying[] = {"content-type",
                                       "access-control-request-headers",
                                       NULL};
 
+const char *const *gw_ckey_varying_headers(void)
+{
+    return varying;
+}
+
 void gw_ckey_digest_varying(gw_digest_t *d, const gw_req_t *r)
 {
     for (const char *const *k = varying; *k; k++)

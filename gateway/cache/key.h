@@ -50,6 +50,8 @@ unsigned gw_ckey_cache_control(const gw_req_t *r);
 
 /* Feeds the request headers every key covers (gw_ckey_vary_keyed) into d. */
 void gw_ckey_digest_varying(gw_digest_t *d, const gw_req_t *r);
+/* The lower-case names gw_ckey_digest_varying digests, NULL-terminated. */
+const char *const *gw_ckey_varying_headers(void);
 /* True when the request header `name` is part of every key, so an answer whose Vary names it
  * may be stored (Accept-Encoding, Content-Type, Origin, Access-Control-Request-*). */
 int gw_ckey_vary_keyed(const char *name, size_t len);

@@ -1,7 +1,10 @@
 /* Per-worker memo of cache keys by raw request bytes: a repeated request (same method, path,
  * query, key headers and body bytes) skips parsing and canonicalising its JSON body, which for
- * a 768-dimension vector costs far more than the hit it leads to. Direct-mapped, bounded, no
- * locks (one per worker). A miss here only means the key is built the long way. */
+ * a 768-dimension vector costs far more than the hit it leads to. XXH3 (not SHA-256: nothing
+ * here leaves the process) picks the slot, and a hit is confirmed by comparing the stored
+ * request bytes, so a collision can never return another request's key. Direct-mapped,
+ * bounded in slots and bytes, no locks (one per worker). A miss here only means the key is
+ * built the long way. */
 #ifndef GW_CACHE_MEMO_H
 #define GW_CACHE_MEMO_H
 
@@ -9,8 +12,11 @@
 
 typedef struct gw_ckey_memo gw_ckey_memo_t;
 
-gw_ckey_memo_t *gw_ckey_memo_new(unsigned slots_log2);
+/* 2^slots_log2 slots holding at most max_bytes of request bytes between them. */
+gw_ckey_memo_t *gw_ckey_memo_new(unsigned slots_log2, size_t max_bytes);
 void gw_ckey_memo_free(gw_ckey_memo_t *m);
+/* Request bytes held now (at most max_bytes). */
+size_t gw_ckey_memo_bytes(const gw_ckey_memo_t *m);
 
 /* gw_ckey_build through the memo: same result, same errors (failures are not memoised). */
 int gw_ckey_build_memo(gw_ckey_memo_t *m, gw_ckey_t *k, const gw_req_t *r, const char *body,

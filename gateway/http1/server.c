@@ -18,6 +18,7 @@
 #include "gateway/http/bodyref.h"
 #include "gateway/http/dispatch.h"
 #include "gateway/http1/framing.h"
+#include "gateway/http/sockread.h"
 #include "gateway/http/head.h"
 #include "gateway/http/headers.h"
 #include "gateway/core/timer.h"
@@ -33,6 +34,7 @@ typedef struct h1_conn {
     struct event *timer;
     struct event *resume_ev;
     struct event *flush_ev; /* plain sockets: writes the queued response after this callback */
+    struct event *read_ev;  /* plain sockets: our own reads (gw_sock_read), not the bev's */
     llhttp_t parser;
     gw_req_t *req; /* the request being read or answered; codec side held */
     char peer[64];
@@ -59,6 +61,7 @@ typedef struct h1_conn {
      * saves the two epoll_ctl calls per response of arming and disarming EV_WRITE. */
     unsigned direct : 1;
     unsigned flush_pending : 1;
+    unsigned read_full : 1; /* plain sockets: input at H1_FEED_BYTES, reading paused */
 } h1_conn_t;
 
 static llhttp_settings_t h1_settings;
@@ -114,6 +117,7 @@ static void h1_start_closing(h1_conn_t *c)
     c->closing = 1;
     evtimer_del(c->timer);
     bufferevent_disable(c->bev, EV_READ);
+    if (c->read_ev) event_del(c->read_ev);
     bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
     if (c->direct) h1_flush(c);
     if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
@@ -446,6 +450,10 @@ static void h1_process(h1_conn_t *c)
             h1_body_clock_stop(c);
         }
     }
+    if (c->read_full && !c->closing && evbuffer_get_length(in) < H1_FEED_BYTES) {
+        c->read_full = 0;
+        event_add(c->read_ev, NULL);
+    }
 }
 
 static void h1_on_read(struct bufferevent *bev, void *arg)
@@ -459,6 +467,34 @@ static void h1_on_read(struct bufferevent *bev, void *arg)
     h1_process(c);
 }
 
+static void h1_on_event(struct bufferevent *bev, short what, void *arg);
+
+/* Plain sockets: one readv of what fits below H1_FEED_BYTES (the high-water mark the
+ * bufferevent kept for TLS), then the same processing as the bufferevent's read callback. */
+static void h1_on_sock_read(evutil_socket_t fd, short what, void *arg)
+{
+    h1_conn_t *c = arg;
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    size_t len = evbuffer_get_length(in);
+    if (len >= H1_FEED_BYTES && !c->lingering) {
+        c->read_full = 1;
+        event_del(c->read_ev);
+        return;
+    }
+    evbuffer_unfreeze(in, 0); /* the socket bufferevent freezes its input's end */
+    ssize_t n = gw_sock_read(in, fd, c->lingering ? H1_FEED_BYTES : H1_FEED_BYTES - len);
+    int saved = errno;
+    evbuffer_freeze(in, 0);
+    if (n > 0) {
+        h1_on_read(c->bev, c);
+        return;
+    }
+    if (n < 0 && (saved == EAGAIN || saved == EWOULDBLOCK)) return;
+    h1_on_event(c->bev,
+                n == 0 ? BEV_EVENT_EOF | BEV_EVENT_READING : BEV_EVENT_ERROR | BEV_EVENT_READING,
+                c);
+}
+
 /* A closing connection has written everything. Closing a socket with unread input makes the
  * kernel send a reset, which can destroy the response before the client reads it (a 413 while
  * the client is still uploading). So half-close and keep dropping input until the client
@@ -470,8 +506,13 @@ static void h1_flushed(h1_conn_t *c)
     shutdown(bufferevent_getfd(c->bev), SHUT_WR);
     struct evbuffer *in = bufferevent_get_input(c->bev);
     evbuffer_drain(in, evbuffer_get_length(in));
-    bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
-    bufferevent_enable(c->bev, EV_READ);
+    if (c->read_ev) {
+        c->read_full = 0;
+        event_add(c->read_ev, NULL);
+    } else {
+        bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+        bufferevent_enable(c->bev, EV_READ);
+    }
     h1_arm_timer(c, H1_LINGER_MS);
 }
 
@@ -719,6 +760,7 @@ static void h1_free(h1_conn_t *c)
     event_free(c->timer);
     event_free(c->resume_ev);
     event_free(c->flush_ev);
+    if (c->read_ev) event_free(c->read_ev);
     bufferevent_free(c->bev);
     gw_head_free(&c->head);
     free(c);
@@ -777,7 +819,15 @@ int gw_h1_conn_start(gw_loop_t *l, struct bufferevent *bev, const char *peer, in
     bufferevent_setwatermark(c->bev, EV_READ, 0, H1_FEED_BYTES);
     bufferevent_setwatermark(c->bev, EV_WRITE, GW_REQ_LOW_WATER, 0);
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-    if (c->direct) bufferevent_disable(c->bev, EV_WRITE);
+    if (c->direct) {
+        bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+        c->read_ev =
+            event_new(l->base, bufferevent_getfd(bev), EV_READ | EV_PERSIST, h1_on_sock_read, c);
+        if (!c->read_ev || event_add(c->read_ev, NULL) != 0) {
+            h1_free(c);
+            return -1;
+        }
+    }
     if (c->direct && evbuffer_get_length(bufferevent_get_output(bev)) > 0) h1_out_added(c);
     h1_arm_timer(c, l->cfg->header_timeout_ms);
     if (refuse) {
