@@ -19,6 +19,9 @@
 #define CACHE_MAX_REPLAY_HDRS 64
 #define CACHE_MEMO_SLOTS_LOG2 13 /* 8192 recent distinct requests per worker keep their key */
 #define CACHE_MEMO_MAX_BYTES  (16u << 20) /* ... holding at most 16 MiB of their bytes */
+/* 2^22 bits (512 KiB) per half: 2 bits per key, a few % false positives at 200,000 keys per TTL */
+#define CACHE_L2FILTER_BITS_LOG2 22
+#define CACHE_L2GENS_MAX         4096 /* collections and aliases whose Redis generation is kept */
 
 static const gw_handler_ops_t creq_handler;
 static const gw_proxy_tap_t read_tap;
@@ -284,8 +287,13 @@ static const gw_proxy_tap_t read_tap = {
 /* Miss in L1 (and no flight to join): L2 if there is one, else Qdrant. */
 static void creq_fetch(creq_t *cr)
 {
-    if (!(cr->cc & GW_CC_NO_CACHE) && cr->c->redis && l2_lookup(cr) == 0)
-        return; /* cache_l2_done follows */
+    if (!(cr->cc & GW_CC_NO_CACHE) && cr->c->redis) {
+        if (l2_skippable(cr)) {
+            gw_stat_inc(&cr->c->st.l2_skipped);
+        } else if (l2_lookup(cr) == 0) {
+            return; /* cache_l2_done follows */
+        }
+    }
     gw_stat_inc(&cr->c->st.misses);
     creq_forward(cr, "MISS", 1);
 }
@@ -516,6 +524,14 @@ gw_cache_shared_t *gw_cache_shared_new(const gw_config_t *cfg, int nworkers, cha
         sh->redis_opts.connect_timeout_ms = (uint32_t)cfg->cache_redis_connect_timeout_ms;
         sh->redis_opts.command_timeout_ms = (uint32_t)cfg->cache_redis_timeout_ms;
         sh->redis_on = cfg->cache_enabled;
+        if (sh->redis_on && cfg->cache_redis_lookup_filter) {
+            uint64_t period = 0; /* entries live in Redis at most the longest TTL */
+            for (int i = 0; i < GW_CCLASS_COUNT; i++)
+                if (sh->ttl_us[i] > period) period = sh->ttl_us[i];
+            sh->l2filter = gw_l2filter_new(CACHE_L2FILTER_BITS_LOG2, period, gw_mono_us());
+            sh->l2gens = gw_l2gens_new(CACHE_L2GENS_MAX);
+            if (!sh->l2filter || !sh->l2gens) goto oom;
+        }
     }
     sh->l1 = gw_l1_new(cfg->cache_local_max_bytes);
     sh->names = gw_names_new();
@@ -544,6 +560,8 @@ void gw_cache_shared_free(gw_cache_shared_t *sh)
         unsettled_free(sh->unsettled);
     }
     flights_free(sh->flights);
+    gw_l2filter_free(sh->l2filter);
+    gw_l2gens_free(sh->l2gens);
     free(sh);
 }
 
@@ -657,6 +675,7 @@ void gw_cache_sum_stats(const gw_cache_shared_t *sh, gw_cache_stats_t *out)
         out->l1_hits += gw_stat_get(&s->l1_hits);
         out->l2_hits += gw_stat_get(&s->l2_hits);
         out->l2_misses += gw_stat_get(&s->l2_misses);
+        out->l2_skipped += gw_stat_get(&s->l2_skipped);
         out->misses += gw_stat_get(&s->misses);
         out->stale += gw_stat_get(&s->stale);
         out->bypass += gw_stat_get(&s->bypass);

@@ -12,6 +12,8 @@
 #include "gateway/cache/key.h"
 #include "gateway/cache/memo.h"
 #include "gateway/cache/l1.h"
+#include "gateway/cache/l2filter.h"
+#include "gateway/cache/l2gens.h"
 #include "gateway/cache/generations.h"
 #include "gateway/cache/status.h"
 #include "gateway/redis/client.h"
@@ -28,6 +30,7 @@ typedef void (*cache_creq_end_cb)(creq_t *cr);                /* a write's conte
 
 typedef struct cache_counters {
     gw_stat_t l1_hits, l2_hits, l2_misses, misses, stale, bypass, coalesced, stores_l1, stores_l2;
+    gw_stat_t l2_skipped; /* misses that did not ask Redis (l2filter) */
     gw_stat_t invalidations, purges, alias_failures, barriers_ok, barriers_failed;
 } cache_counters_t;
 
@@ -45,6 +48,8 @@ struct gw_cache_shared {
     gw_cache_t **workers; /* each worker's side, set before the threads start (for the scrape) */
     gw_cache_status_t *status; /* caching or not, and why */
     gw_unsettled_t *unsettled; /* collections with a write barrier pending (barrier.c) */
+    gw_l2filter_t *l2filter;   /* L2 keys stored lately (NULL: cache.redis.lookup_filter off) */
+    gw_l2gens_t *l2gens;       /* Redis generations as last read (with l2filter) */
     int lent; /* l1, names, status and unsettled went to the next configuration's cache */
 };
 
@@ -154,6 +159,9 @@ int flight_leave(gw_flights_t *f, creq_t *cr);
 gw_redis_t *l2_connect(gw_cache_t *c, int subscribe, cache_l2_done_cb done);
 /* Starts the Redis lookup; 0 (the done callback follows) or -1 (not possible now). */
 int l2_lookup(creq_t *cr);
+/* A miss nobody stored lately (l2filter) whose generations are all known (l2gens): fills
+ * cr->l2gens so the answer can be stored, and returns 1; 0 when Redis must be asked. */
+int l2_skippable(creq_t *cr);
 void l2_store(creq_t *cr, const gw_centry_t *e);
 /* Bumps `name` ("*" = everything) in Redis and tells the other replicas. */
 void l2_invalidate(gw_cache_t *c, const char *name);

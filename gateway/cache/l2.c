@@ -5,7 +5,8 @@
  *             microseconds when missing (never 0 or 1), so a key that Redis evicted and a later
  *             write re-created can never bring an old generation back to life;
  *   e:HEX     an entry, keyed by the read without generations (gw_ckey_t.base);
- *   inval     the channel where "INSTANCE NAME" announces each bump.
+ *   inval     the channel where "INSTANCE NAME" announces each bump, and (with
+ *             cache.redis.lookup_filter) "INSTANCE :KEYHEX" each entry stored (l2filter.h).
  * An entry records the generations it was stored under and is used only while Redis still has
  * exactly those. It also records which gateway process stored it and that process's local key:
  * when that process reads it back, the local key must match too, so a write bumped locally is
@@ -150,12 +151,29 @@ static void l2_on_mget(void *arg, gw_redis_status_t st, const gw_redis_elem_t *e
     cr->pending = 0;
     if (!bad && !unknown) {
         cr->l2_known = 1;
+        for (int i = 0; i < ngens; i++)
+            gw_l2gens_set(c->sh->l2gens, i == 0 ? "*" : cr->key.deps.name[i - 1], cr->l2gens[i]);
         const gw_redis_elem_t *v = &el[ngens];
         if (v->st == GW_REDIS_OK && v->data && v->len >= L2_FIXED_LEN)
             e = l2_decode(cr, (const unsigned char *)v->data, v->len);
+        if (e) gw_l2filter_add(c->sh->l2filter, cr->key.base, gw_mono_us());
     }
     if (bad) cr->l2_bad = 1;
     cr->c->l2_done(cr, e);
+}
+
+int l2_skippable(creq_t *cr)
+{
+    gw_cache_shared_t *sh = cr->c->sh;
+    if (!sh->l2filter || !gw_redis_up(cr->c->redis) ||
+        gw_l2filter_may_have(sh->l2filter, cr->key.base, gw_mono_us()))
+        return 0;
+    size_t ngens = cr->key.deps.n + 1;
+    for (size_t i = 0; i < ngens; i++)
+        if (!gw_l2gens_get(sh->l2gens, i == 0 ? "*" : cr->key.deps.name[i - 1], &cr->l2gens[i]))
+            return 0;
+    cr->l2_known = 1;
+    return 1;
 }
 
 int l2_lookup(creq_t *cr)
@@ -185,6 +203,20 @@ int l2_lookup(creq_t *cr)
 
 /* ---- store and invalidate ----------------------------------------------------------------- */
 
+/* Tells every replica (and our own filter) that key is in Redis now. */
+static void l2_announce(gw_cache_t *c, const unsigned char *key)
+{
+    gw_l2filter_add(c->sh->l2filter, key, gw_mono_us());
+    char chan[128], msg[L2_INST_LEN + 2 + 33];
+    snprintf(chan, sizeof(chan), "%sinval", c->cfg->cache_redis_prefix);
+    memcpy(msg, c->sh->instance, L2_INST_LEN);
+    msg[L2_INST_LEN] = ' ';
+    msg[L2_INST_LEN + 1] = ':'; /* never the start of a name: Qdrant refuses ':' in names */
+    gw_l2filter_format(key, msg + L2_INST_LEN + 2);
+    const char *pub[] = {"PUBLISH", chan, msg};
+    gw_redis_send(c->redis, 3, pub, NULL);
+}
+
 void l2_store(creq_t *cr, const gw_centry_t *e)
 {
     gw_cache_t *c = cr->c;
@@ -213,7 +245,10 @@ void l2_store(creq_t *cr, const gw_centry_t *e)
     snprintf(ttl, sizeof(ttl), "%llu", (unsigned long long)(c->sh->ttl_us[cr->cls] / 1000u));
     const char *argv[] = {"SET", key, (const char *)v, "PX", ttl};
     size_t argvlen[] = {3, strlen(key), len, 2, strlen(ttl)};
-    if (gw_redis_send(c->redis, 5, argv, argvlen) == 0) gw_stat_inc(&c->st.stores_l2);
+    if (gw_redis_send(c->redis, 5, argv, argvlen) == 0) {
+        gw_stat_inc(&c->st.stores_l2);
+        if (c->sh->l2filter) l2_announce(c, cr->key.base);
+    }
     free(v);
 }
 
@@ -222,6 +257,7 @@ void l2_invalidate(gw_cache_t *c, const char *name)
     if (!c->redis || !gw_redis_up(c->redis))
         return; /* other replicas resynchronise (bump everything) when they see Redis again */
     char key[L2_KEY_MAX], chan[128], msg[GW_NAME_MAX + 32];
+    gw_l2gens_forget(c->sh->l2gens, name); /* read again before the next store */
     gen_key(c, name, key, sizeof(key));
     l2_seed(c, key);
     const char *incr[] = {"INCR", key};
@@ -238,21 +274,34 @@ static void l2_on_message(void *arg, const char *msg, size_t len)
 {
     gw_cache_t *c = arg;
     if (len <= L2_INST_LEN + 1 || msg[L2_INST_LEN] != ' ') return;
-    if (memcmp(msg, c->sh->instance, L2_INST_LEN) == 0) return; /* our own bump, already applied */
-    char name[GW_NAME_MAX];
+    if (memcmp(msg, c->sh->instance, L2_INST_LEN) == 0) return; /* ours, already applied */
+    const char *rest = msg + L2_INST_LEN + 1;
     size_t nl = len - L2_INST_LEN - 1;
+    if (rest[0] == ':') { /* another replica stored an entry */
+        unsigned char key[16];
+        if (gw_l2filter_parse(rest + 1, nl - 1, key) == 0)
+            gw_l2filter_add(c->sh->l2filter, key, gw_mono_us());
+        return;
+    }
+    char name[GW_NAME_MAX];
     if (nl >= sizeof(name)) {
+        gw_l2gens_forget(c->sh->l2gens, "*");
         inval_remote(c, "*");
         return;
     }
-    memcpy(name, msg + L2_INST_LEN + 1, nl);
+    memcpy(name, rest, nl);
     name[nl] = '\0';
+    gw_l2gens_forget(c->sh->l2gens, name);
     inval_remote(c, name);
 }
 
 static void l2_on_resync(void *arg)
 {
-    inval_remote(arg, "*"); /* bumps published while we were not listening are lost */
+    gw_cache_t *c = arg;
+    /* Bumps and stores published while we were not listening are lost. */
+    gw_l2gens_forget(c->sh->l2gens, "*");
+    gw_l2filter_reset(c->sh->l2filter, gw_mono_us());
+    inval_remote(c, "*");
 }
 
 gw_redis_t *l2_connect(gw_cache_t *c, int subscribe, cache_l2_done_cb done)

@@ -362,6 +362,8 @@ static const yconf_key_t gw_keys[] = {
         check_master_name, "the master's name in Sentinel"),
     KEY("cache.redis.prefix", YCONF_STRING, cache_redis_prefix, char *, 0, 0, "qgw:", check_prefix,
         "prefix of every Redis key and channel the gateway uses"),
+    KEY("cache.redis.lookup_filter", YCONF_BOOL, cache_redis_lookup_filter, bool, 0, 0, "true",
+        NULL, "announce L2 stores; misses nobody stored skip the Redis lookup"),
     /* The gateway API's models (conf/models.yaml), a map of named sections. */
     {.name = "models",
      .flags = YCONF_MAP,

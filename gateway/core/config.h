@@ -101,6 +101,7 @@ typedef struct gw_config {
     uint64_t cache_async_write_settle_ms; /* cache.async_write_settle, default 1s */
     uint64_t cache_alias_refresh_ms;      /* cache.alias_refresh, default 30s */
     bool cache_share_across_keys;         /* cache.share_across_keys, default false */
+    bool cache_redis_lookup_filter;       /* cache.redis.lookup_filter, default true */
     char *cache_admin_key;           /* cache.admin_key: guards /api/v1/cache/purge; "" = off */
     char *cache_redis_url;           /* cache.redis.url, "" = no Redis (L1 only) */
     uint64_t cache_redis_timeout_ms; /* cache.redis.timeout, default 5ms */

@@ -118,8 +118,10 @@ static void render_cache(const gw_handler_env_t *env, gw_text_t *t)
     gw_cache_sum_stats(cs, &sum);
     gw_redis_stats_t rs;
     int redis_any = gw_cache_sum_redis_stats(cs, &rs), redis_up = rs.up;
-    gw_prom_family(t, NS "cache_lookups_total", "counter",
-                   "Cacheable reads by tier and result; l1 miss = went on to Redis or Qdrant.");
+    gw_prom_family(
+        t, NS "cache_lookups_total", "counter",
+        "Cacheable reads by tier and result; l1 miss = went on to Redis or Qdrant; l2 skipped "
+        "= not asked, as no replica stored it lately.");
     struct {
         const char *labels;
         uint64_t v;
@@ -130,6 +132,7 @@ static void render_cache(const gw_handler_env_t *env, gw_text_t *t)
         {"tier=\"l1\",result=\"bypass\"", sum.bypass},
         {"tier=\"l2\",result=\"hit\"", sum.l2_hits},
         {"tier=\"l2\",result=\"miss\"", sum.l2_misses},
+        {"tier=\"l2\",result=\"skipped\"", sum.l2_skipped}, /* no replica stored it lately */
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
         gw_prom_sample_u64(t, NS "cache_lookups_total", rows[i].labels, rows[i].v);
