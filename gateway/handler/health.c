@@ -45,6 +45,11 @@ static json_t *health_upstream_json(const gw_health_t *h)
 {
     json_t *u = json_object();
     json_object_set_new(u, "url", json_string(h->env->loop->cfg->upstream_url));
+    char addr[512];
+    const char *dns_error = "";
+    gw_proxy_upstream_addr(h->env->proxy, addr, sizeof(addr), &dns_error);
+    json_object_set_new(u, "address", addr[0] ? json_string(addr) : json_null());
+    json_object_set_new(u, "dns_error", dns_error[0] ? json_string(dns_error) : json_null());
     json_object_set_new(u, "reachable", json_boolean(h->reachable));
     json_object_set_new(u, "status", h->status ? json_integer(h->status) : json_null());
     json_object_set_new(u, "latency_ms", json_real(h->latency_ms));
