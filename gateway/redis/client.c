@@ -24,6 +24,7 @@
 #include "gateway/redis/loop.h"
 #include "gateway/redis/reply.h"
 #include "gateway/redis/sentinel.h"
+#include "gateway/redis/target.h"
 #include "gateway/core/timer.h"
 
 /* The command connection is dropped (and reconnected) when the oldest unanswered command is
@@ -58,6 +59,8 @@ typedef struct rconn {
     gw_reply_bound_t rb; /* on ac's reader; rb.bad: a reply was refused, rb.why says why */
     int told;            /* the command that reply answered heard of it */
     int suspect;         /* dropped for a bad reply: backoff not reset until a good one */
+    int wait_dns;        /* waiting for the host name's first answer (no timer armed) */
+    char addr[64];       /* the address it connects to, "a:port" */
 } rconn_t;
 
 /* One command in flight: hiredis's privdata. Freed only by the hiredis callback (which always
@@ -82,7 +85,7 @@ typedef struct rstats {
 struct gw_redis {
     struct event_base *base;
     gw_redis_opts_t o;
-    char name[80]; /* host:port for the logs */
+    char name[300]; /* host:port for the logs */
     rconn_t cmd, sub;
     /* Command connection: tokens in issue order (replies come back in that order). With one
      * fixed timeout, deadlines are monotonic, so the delivered (timed out) tokens are a prefix;
@@ -104,6 +107,7 @@ struct gw_redis {
     rstats_t st;
     gw_stat_t up_cmd, up_sub; /* conn_ready() of each connection, for readers on any thread */
     gw_sentinel_t *sentinel;  /* where the master is, when o.nsentinels > 0 */
+    gw_dns_name_t *dname;     /* o.host kept resolved (a literal never is), without Sentinel */
 };
 
 static void conn_start(rconn_t *c);
@@ -151,6 +155,7 @@ static void conn_failed(rconn_t *c, int was_up, const char *why)
     c->closing = c->drop = 0;
     conn_publish(c);
     if (was_up && !c->is_sub) gw_stat_inc(&r->st.disconnects);
+    if (r->dname) gw_dns_name_failed(r->dname); /* maybe it moved: ask again (bounded) */
     if (c->rb.bad) { /* one warn line per BAD_LOG_INTERVAL_US, however often Redis does it */
         uint64_t now = gw_mono_us();
         gw_stat_inc(&r->st.bad_replies);
@@ -343,21 +348,37 @@ static void set_keepalive(int fd)
     (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
 }
 
-/* Non-blocking connect to an IP literal; never from inside a callback of this connection. */
+/* Non-blocking connect to an IP literal (Sentinel's master, or the host name's current
+ * address); never from inside a callback of this connection. */
 static void conn_start(rconn_t *c)
 {
     gw_redis_t *r = c->r;
-    char why[160];
+    char why[300], host[sizeof(r->o.host)];
+    int port = r->o.port;
     gw_hostport_t m;
+    snprintf(host, sizeof(host), "%s", r->o.host);
     if (r->sentinel) {
         if (!gw_sentinel_master(r->sentinel, &m)) {
             conn_failed(c, 0, "no master address from Sentinel yet");
             return;
         }
         snprintf(r->o.host, sizeof(r->o.host), "%s", m.host);
-        r->o.port = m.port;
+        snprintf(host, sizeof(host), "%s", m.host);
+        port = r->o.port = m.port;
+    } else if (r->dname && !gw_dns_name_is_literal(r->dname)) {
+        int got = gw_redis_target_pick(r->dname, host, sizeof(host), &port, c->addr,
+                                       sizeof(c->addr), why, sizeof(why));
+        if (got == 1) { /* the first answer is coming: on_name starts us */
+            c->wait_dns = 1;
+            return;
+        }
+        if (got < 0) {
+            conn_failed(c, 0, why);
+            return;
+        }
     }
-    redisAsyncContext *ac = redisAsyncConnect(r->o.host, r->o.port);
+    c->wait_dns = 0;
+    redisAsyncContext *ac = redisAsyncConnect(host, port);
     if (!ac) {
         conn_failed(c, 0, "out of memory");
         return;
@@ -658,7 +679,8 @@ static int opts_check(gw_redis_opts_t *o, char *err, size_t errlen)
     if (!o->host[0]) snprintf(o->host, sizeof(o->host), "127.0.0.1");
     if (memchr(o->host, '\0', sizeof(o->host)) == NULL)
         return gw_errf(err, errlen, "redis: host is not NUL-terminated");
-    if (inet_pton(AF_INET, o->host, buf) != 1 && inet_pton(AF_INET6, o->host, buf) != 1)
+    if (!o->dns && inet_pton(AF_INET, o->host, buf) != 1 &&
+        inet_pton(AF_INET6, o->host, buf) != 1) /* a name needs the loop's resolver */
         return gw_errf(err, errlen, "redis: host \"%s\" is not an IP address", o->host);
     if (o->port == 0) o->port = 6379;
     if (o->port < 1 || o->port > 65535)
@@ -717,6 +739,27 @@ static void on_master(void *arg, const gw_hostport_t *m)
     }
 }
 
+/* A resolution of the host name ended: connections to an address it no longer has go, and
+ * the ones waiting for a first answer start. */
+static void on_name(void *arg, int changed)
+{
+    gw_redis_t *r = arg;
+    rconn_t *cs[2] = {&r->cmd, &r->sub};
+    char why[640], set[256];
+    gw_dns_name_describe(r->dname, set, sizeof(set));
+    for (int i = 0; i < 2; i++) {
+        rconn_t *c = cs[i];
+        if (c->is_sub && !r->channel) continue;
+        if (c->ac && changed && !gw_redis_target_current(r->dname, c->addr)) {
+            snprintf(why, sizeof(why), "host %s moved from %s to %s", r->o.host, c->addr, set);
+            request_drop(c, why, strlen(why));
+        } else if (!c->ac && c->wait_dns) {
+            c->wait_dns = 0;
+            timer_in(c->timer, 0);
+        }
+    }
+}
+
 gw_redis_t *gw_redis_new(struct event_base *base, const gw_redis_opts_t *opts, char *err,
                          size_t errlen)
 {
@@ -747,6 +790,10 @@ gw_redis_t *gw_redis_new(struct event_base *base, const gw_redis_opts_t *opts, c
             return NULL;
         }
     }
+    if (!o.nsentinels) {
+        r->dname = gw_dns_name_new(o.dns, "redis", o.host, o.port, o.dns_counts, on_name, r);
+        if (!r->dname) goto fail;
+    }
     gw_timer_add_ms(r->keepalive, r->o.keepalive_ms);
     conn_start(&r->cmd);
     return r;
@@ -776,6 +823,7 @@ void gw_redis_free(gw_redis_t *r)
     }
     if (r->deadline) event_free(r->deadline);
     if (r->keepalive) event_free(r->keepalive);
+    gw_dns_name_free(r->dname);
     free(r->channel);
     free(r);
 }
@@ -809,6 +857,13 @@ void gw_redis_get_stats(const gw_redis_t *r, gw_redis_stats_t *out)
         out->sentinel_failures = ss.failures;
         out->sentinel_subscribed = ss.subscribed;
     }
+}
+
+void gw_redis_address(const gw_redis_t *r, char *buf, size_t len, const char **dns_error)
+{
+    if (len) buf[0] = '\0';
+    if (dns_error) *dns_error = r->dname ? gw_dns_name_error(r->dname) : "";
+    if (r->dname) gw_dns_name_describe(r->dname, buf, len);
 }
 
 int gw_redis_sentinel_master(const gw_redis_t *r, char *buf, size_t len)
