@@ -139,13 +139,16 @@ static void px_common_opts(px_xfer_t *x, const char *target, size_t target_len)
 }
 
 /* Starts x with the upstream's current addresses (CURLOPT_RESOLVE, this transfer's own list):
- * libcurl never resolves upstream.url's host itself. 0 / -1. */
+ * libcurl never resolves upstream.url's host itself (other hosts, in absolute URLs, it resolves
+ * in its resolver thread). 0 / -1. */
 static int pxc_add(px_xfer_t *x)
 {
     char entry[1024];
     curl_slist_free_all(x->resolve);
     x->resolve = NULL;
-    if (!x->elsewhere && gw_dns_name_curl_entry(x->px->name, entry, sizeof(entry)) == 0) {
+    /* Absolute URLs too: the entry only names upstream.url's host:port, which the default
+     * metrics.qdrant_urls (= upstream.url) fetches as an absolute URL. */
+    if (gw_dns_name_curl_entry(x->px->name, entry, sizeof(entry)) == 0) {
         x->resolve = curl_slist_append(NULL, entry);
         if (!x->resolve) return -1;
         curl_easy_setopt(x->easy, CURLOPT_RESOLVE, x->resolve);

@@ -255,6 +255,12 @@ class MovingHostsTest(unittest.TestCase):
         self.assertEqual(traffic.failures, [], "client errors before it (the old one was up)")
         self.assertEqual(health(self.gw.port)["upstream"]["address"], "127.0.0.2:%d" % self.qport)
         self.assertGreater(fake_requests(OTHER, self.qport), 100)
+        # The /metrics scrape of upstream.url (an absolute URL for libcurl) follows as well.
+
+        def qdrant_up():
+            _, _, b = harness.curl(self.gw.port, "GET", "/metrics")
+            return 'qdrant_up{upstream="qdrant.test:%d"} 1' % self.qport in b.decode()
+        wait_for(qdrant_up, "qdrant_up 1 from the new address")
 
     def test_redis_moves_to_the_new_address(self):
         base = self.changed("redis")
