@@ -1,5 +1,6 @@
 /* redis://[:password@]host[:port][/db]; see redis_url.h. */
 #include "common/redis_url.h"
+#include "common/yconf.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -102,12 +103,11 @@ static int url_hostport(const char *s, const char *end, gw_redis_opts_t *o, char
     unsigned char buf[sizeof(struct in6_addr)];
     if (!bracket && strcasecmp(o->host, "localhost") == 0) {
         snprintf(o->host, sizeof(o->host), "127.0.0.1");
-    } else if (inet_pton(bracket ? AF_INET6 : AF_INET, o->host, buf) != 1) {
+    } else if (bracket && inet_pton(AF_INET6, o->host, buf) != 1) {
+        return gw_errf(err, errlen, "redis URL: host [%s] is not an IPv6 address", o->host);
+    } else if (!bracket && !yconf_valid_host(o->host, strlen(o->host))) {
         return gw_errf(err, errlen,
-                       bracket ? "redis URL: host [%s] is not an IPv6 address"
-                               : "redis URL: host \"%s\" is not an IP address or localhost "
-                                 "(a name would need a blocking DNS lookup)",
-                       o->host);
+                       "redis URL: host \"%s\" is neither an IP address nor a host name", o->host);
     }
     o->port = 6379;
     if (after == end) return 0;

@@ -7,15 +7,18 @@
 #include <stdint.h>
 
 #include "common/redis_sentinel.h"
+#include "common/stat.h"
+
+struct gw_dns;
 
 /* Zero means "the default" for every numeric field, so a memset struct filled by
  * gw_redis_parse_url is a complete configuration. */
 typedef struct gw_redis_opts {
-    char host[64];      /* IPv4 or IPv6 literal (hiredis resolves with blocking getaddrinfo);
-                         * "" = 127.0.0.1 */
-    int port;           /* 0 = 6379 */
-    char password[256]; /* AUTH when non-empty */
-    int db;             /* SELECT when > 0 */
+    char host[256];              /* IPv4 or IPv6 literal, or a host name (resolved with dns below);
+                                  * "" = 127.0.0.1 */
+    int port;                    /* 0 = 6379 */
+    char password[256];          /* AUTH when non-empty */
+    int db;                      /* SELECT when > 0 */
     uint32_t connect_timeout_ms; /* TCP connect + AUTH/SELECT/PING (or SUBSCRIBE); default 200 */
     uint32_t command_timeout_ms; /* per-command deadline; default 5 */
     uint32_t max_pending;        /* outstanding commands cap; over it = refused; default 1024 */
@@ -31,11 +34,15 @@ typedef struct gw_redis_opts {
     size_t nsentinels;
     char master_name[64];
     char sentinel_password[256]; /* AUTH to the Sentinels when non-empty */
+    /* The resolver of the loop the client runs on (gateway/core/dns.h), for a host name; NULL
+     * = IP literals only. dns_counts: GW_DNS_R_N counters of its resolutions, or NULL. */
+    struct gw_dns *dns;
+    gw_stat_t *dns_counts;
 } gw_redis_opts_t;
 
 /* Fills host, port, password and db from redis://[:password@]host[:port][/db] (password
- * percent-decoded; host an IP literal, [v6] literal or "localhost" = 127.0.0.1). Other fields are
- * left as they are. 0, or -1 with a message in err. */
+ * percent-decoded; host an IP literal, [v6] literal, a host name, or "localhost" = 127.0.0.1).
+ * Other fields are left as they are. 0, or -1 with a message in err. */
 int gw_redis_parse_url(const char *url, gw_redis_opts_t *o, char *err, size_t errlen);
 
 #endif

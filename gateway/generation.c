@@ -55,7 +55,7 @@ gw_generation_t *gw_generation_new(gw_config_t *cfg, gw_generation_t *prev, gw_l
     g->shared.proc.generation = prev ? prev->shared.proc.generation + 1 : 1;
     g->workers = g->shared_ok ? calloc((size_t)g->shared.proc.nworkers, sizeof(*g->workers)) : NULL;
     if (!g->workers) {
-        snprintf(err, errlen, "out of memory");
+        snprintf(err, errlen, g->shared_ok ? "out of memory" : "upstream.url: cannot be parsed");
         gw_generation_free(g);
         return NULL;
     }
@@ -117,7 +117,7 @@ void gw_generation_free(gw_generation_t *g)
     gw_tls_free(g->shared.tls);
     gw_cache_shared_free(g->shared.cache);
     gw_metrics_shared_free(g->shared.metrics);
-    if (g->shared_ok) gw_shared_dispose(&g->shared);
+    gw_shared_dispose(&g->shared); /* also after a gw_shared_init that failed half way */
     gw_config_free(g->cfg);
     free(g);
 }

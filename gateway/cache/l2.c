@@ -309,6 +309,8 @@ gw_redis_t *l2_connect(gw_cache_t *c, int subscribe, cache_l2_done_cb done)
     c->l2_done = done;
     char err[256];
     gw_redis_opts_t o = c->sh->redis_opts;
+    o.dns = c->loop->dns; /* a host name is resolved on this worker's loop */
+    o.dns_counts = c->loop->stats ? c->loop->stats->dns[GW_DNS_PEER_REDIS] : NULL;
     o.max_reply_bytes = L2_FIXED_LEN + 8u * (GW_DEPS_MAX + 1) + 8 + L2_HDRS_MAX +
                         c->cfg->cache_max_entry_bytes + (GW_DEPS_MAX + 1) * L2_GEN_TEXT;
     gw_redis_t *r = gw_redis_new(c->loop->base, &o, err, sizeof(err));

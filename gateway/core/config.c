@@ -2,6 +2,7 @@
  * gw_config_t, the checks yconf cannot know (URLs, log levels, cross-key rules), and lifetime. */
 #include "gateway/core/config.h"
 #include "common/redis_url.h"
+#include "gateway/core/dns.h"
 
 #include <arpa/inet.h>
 #include <stdlib.h>
@@ -164,6 +165,16 @@ static int check_sentinels(const char *text, const void *value, char *err, size_
     return 0;
 }
 
+static int check_resolvers(const char *text, const void *value, char *err, size_t errlen)
+{
+    char msg[256];
+    (void)value;
+    if (gw_dns_check_resolvers(text, msg, sizeof(msg)) == 0) return 0;
+    /* the module's message names the key already: yconf adds it again */
+    const char *m = strncmp(msg, "dns.resolvers: ", 15) == 0 ? msg + 15 : msg;
+    return fail(err, errlen, m);
+}
+
 static int check_master_name(const char *text, const void *value, char *err, size_t errlen)
 {
     (void)value;
@@ -288,6 +299,16 @@ static const yconf_key_t gw_keys[] = {
         "4s", NULL, "close a pooled connection unused this long, before Qdrant's 5s keep-alive"),
     KEY("upstream.health_interval", YCONF_DURATION, upstream_health_interval_ms, uint64_t, 0, MIN,
         "1s", NULL, "reuse a health probe result for this long"),
+    KEY("dns.resolvers", YCONF_STRING, dns_resolvers, char *, 0, 0, "", check_resolvers,
+        "name servers IP[:port], comma-separated; empty = those of /etc/resolv.conf"),
+    KEY("dns.hosts_file", YCONF_STRING, dns_hosts_file, char *, 0, 0, "/etc/hosts", NULL,
+        "hosts file consulted before DNS (read once at startup); empty = none"),
+    KEY("dns.min_ttl", YCONF_DURATION, dns_min_ttl_ms, uint64_t, 100, HOUR, "1s", NULL,
+        "shortest use of an answer, and least time between two resolutions of a name"),
+    KEY("dns.max_ttl", YCONF_DURATION, dns_max_ttl_ms, uint64_t, SEC, 24 * HOUR, "30s", NULL,
+        "longest an address is used without asking DNS again (a record's TTL is capped to it)"),
+    KEY("dns.timeout", YCONF_DURATION, dns_timeout_ms, uint64_t, 100, MIN, "2s", NULL,
+        "one DNS query's timeout (each name server is tried twice)"),
     KEY("limits.max_header_bytes", YCONF_SIZE, max_header_bytes, size_t, KIB, MIB, "32KiB", NULL,
         "largest request line plus headers"),
     KEY("limits.max_body_bytes", YCONF_SIZE, max_body_bytes, size_t, KIB, 64 * GIB, "32MiB", NULL,
@@ -421,6 +442,12 @@ int gw_config_finalize(gw_config_t *c, char *err, size_t errlen)
         yconf_format_duration(c->upstream_timeout_ms, b, sizeof b);
         snprintf(err, errlen, "upstream.connect_timeout (%s) is longer than upstream.timeout (%s)",
                  a, b);
+        return -1;
+    }
+    if (c->dns_min_ttl_ms > c->dns_max_ttl_ms) {
+        yconf_format_duration(c->dns_min_ttl_ms, a, sizeof a);
+        yconf_format_duration(c->dns_max_ttl_ms, b, sizeof b);
+        snprintf(err, errlen, "dns.min_ttl (%s) is longer than dns.max_ttl (%s)", a, b);
         return -1;
     }
     if (c->tls_listen[0] && (!c->tls_cert[0] || !c->tls_key[0])) {

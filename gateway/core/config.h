@@ -59,6 +59,15 @@ typedef struct gw_config {
     uint64_t upstream_idle_timeout_ms;
     /* upstream.health_interval, 0..1m, default 1s: how long a health probe result is reused */
     uint64_t upstream_health_interval_ms;
+    /* dns.*: how upstream.url's and cache.redis.url's host names are resolved (gateway/core/dns.h):
+     * resolvers "" = /etc/resolv.conf, else "IP[:port], ..."; hosts_file (default /etc/hosts, ""
+     * = none) is read before DNS; answers are used for their TTL clamped to min_ttl (100ms..1h,
+     * default 1s)..max_ttl (1s..1d, default 30s); one query waits timeout (100ms..1m, 2s). */
+    char *dns_resolvers;
+    char *dns_hosts_file;
+    uint64_t dns_min_ttl_ms;
+    uint64_t dns_max_ttl_ms;
+    uint64_t dns_timeout_ms;
     /* limits.max_header_bytes, 1KiB..1MiB, default 32KiB */
     size_t max_header_bytes;
     /* limits.max_body_bytes, 1KiB..64GiB, default 32MiB (Qdrant's own) */

@@ -202,6 +202,11 @@ static void fmt_addr(const struct sockaddr_storage *ss, char *buf, size_t len)
     }
 }
 
+void gw_dns_addr_format(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+    fmt_addr(ss, buf, len);
+}
+
 void gw_dns_name_describe(const gw_dns_name_t *n, char *buf, size_t len)
 {
     size_t used = 0;
@@ -471,6 +476,11 @@ void gw_dns_name_failed(gw_dns_name_t *n)
 int gw_dns_name_is_literal(const gw_dns_name_t *n)
 {
     return n->literal;
+}
+
+size_t gw_dns_name_count(const gw_dns_name_t *n)
+{
+    return n->naddrs;
 }
 
 const char *gw_dns_name_host(const gw_dns_name_t *n)

@@ -58,11 +58,15 @@ int gw_dns_name_busy(const gw_dns_name_t *n);
  * passed since the last resolution started. */
 void gw_dns_name_failed(gw_dns_name_t *n);
 int gw_dns_name_is_literal(const gw_dns_name_t *n);
+/* How many addresses the name has now (0 before its first answer). */
+size_t gw_dns_name_count(const gw_dns_name_t *n);
 const char *gw_dns_name_host(const gw_dns_name_t *n);
 /* The current addresses as "a:port,b:port" ("" when none), and the last resolution's error ("":
  * it succeeded). */
 void gw_dns_name_describe(const gw_dns_name_t *n, char *buf, size_t len);
 const char *gw_dns_name_error(const gw_dns_name_t *n);
+/* One address as "a:port" ("[v6]:port"). */
+void gw_dns_addr_format(const struct sockaddr_storage *ss, char *buf, size_t len);
 /* "host:port:addr[,addr...]" for CURLOPT_RESOLVE ([v6] in brackets); -1 when there is none or
  * the name is a literal. */
 int gw_dns_name_curl_entry(const gw_dns_name_t *n, char *buf, size_t len);

@@ -11,7 +11,10 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "gateway/core/dns.h"
 #include "gateway/core/timer.h"
+
+_Static_assert(GW_DNS_RESULTS == GW_DNS_R_N, "stats.h counts every resolution result");
 
 /* Another thread called gw_loop_wake: the eventfd counter is reset, then each reason runs. */
 static void loop_on_wake(evutil_socket_t fd, short what, void *arg)
@@ -61,6 +64,14 @@ int gw_loop_init(gw_loop_t *l, int id, const gw_config_t *cfg, atomic_int *conne
         snprintf(err, errlen, "cannot create an event loop");
         return -1;
     }
+    gw_dns_opts_t dopts = {.resolvers = cfg->dns_resolvers,
+                           .hosts_file = cfg->dns_hosts_file,
+                           .min_ttl_ms = cfg->dns_min_ttl_ms,
+                           .max_ttl_ms = cfg->dns_max_ttl_ms,
+                           .timeout_ms = cfg->dns_timeout_ms,
+                           .log = id == 0};
+    l->dns = gw_dns_new(l->base, &dopts, err, errlen);
+    if (!l->dns) return -1;
     l->deadline_ev = evtimer_new(l->base, loop_on_deadline, l);
     l->retire_ev = evtimer_new(l->base, loop_on_retire_end, l);
     l->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -88,6 +99,7 @@ void gw_loop_dispose(gw_loop_t *l)
     if (l->wake_fd >= 0) close(l->wake_fd);
     if (l->deadline_ev) event_free(l->deadline_ev);
     if (l->retire_ev) event_free(l->retire_ev);
+    gw_dns_free(l->dns); /* after every name on it: the pool and Redis went first */
     if (l->base) event_base_free(l->base);
     free(l->stats);
     memset(l, 0, sizeof(*l));

@@ -13,6 +13,7 @@
 struct event_base;
 struct event;
 struct gw_dispatch;
+struct gw_dns;
 
 /* Every client connection, whatever its protocol, is linked into its loop. */
 typedef struct gw_conn_link {
@@ -30,6 +31,7 @@ typedef struct gw_loop {
     int id;                  /* the worker's number, 0.. */
     const gw_config_t *cfg;  /* the configuration new connections take */
     struct event_base *base; /* built without locks: only this thread touches it */
+    struct gw_dns *dns;      /* this loop's resolver for upstream and Redis host names (dns.*) */
     gw_wstats_t *stats;      /* written by this thread only, read by the metrics scrape */
     atomic_int *connections; /* open client connections of the whole process */
     /* Where codecs hand complete request heads (gateway/http/dispatch.h); set by the worker. */
@@ -48,7 +50,8 @@ typedef struct gw_loop {
     void *wake_arg[GW_WAKE_N];
 } gw_loop_t;
 
-/* Creates the event base, the eventfd of the mailbox and the counters. connections: the
+/* Creates the event base, its resolver (dns.*; worker 0 logs), the eventfd of the mailbox and
+ * the counters. connections: the
  * process-wide count the codecs keep. 0 / -1 with err filled (then call gw_loop_dispose). */
 int gw_loop_init(gw_loop_t *l, int id, const gw_config_t *cfg, atomic_int *connections, char *err,
                  size_t errlen);

@@ -16,6 +16,11 @@ enum { GW_PROTO_PENDING = 0, GW_PROTO_HTTP1, GW_PROTO_H2, GW_PROTO_N };
 /* Upstream failures by kind. */
 enum { GW_UPERR_REFUSED, GW_UPERR_RESET, GW_UPERR_TIMEOUT, GW_UPERR_OTHER, GW_UPERR_N };
 
+/* Peers whose host names are resolved (gateway/core/dns.h), and per peer what a resolution
+ * gave: GW_DNS_R_OK, GW_DNS_R_FAILED, GW_DNS_R_CHANGED (3 of them). */
+enum { GW_DNS_PEER_UPSTREAM, GW_DNS_PEER_REDIS, GW_DNS_PEER_N };
+#define GW_DNS_RESULTS 3
+
 typedef struct gw_wstats {
     gw_stat_t requests[GW_CLASSES][GW_M_N][GW_CODES];
     gw_hist_t duration[GW_CLASSES];
@@ -23,8 +28,9 @@ typedef struct gw_wstats {
     gw_stat_t conns[GW_PROTO_N];
     gw_hist_t upstream_duration;
     gw_stat_t upstream_errors[GW_UPERR_N];
-    gw_stat_t upstream_opened, upstream_closed; /* sockets to Qdrant */
-    gw_stat_t upstream_active;                  /* transfers under way */
+    gw_stat_t upstream_opened, upstream_closed;   /* sockets to Qdrant */
+    gw_stat_t upstream_active;                    /* transfers under way */
+    gw_stat_t dns[GW_DNS_PEER_N][GW_DNS_RESULTS]; /* resolutions of each peer's host name */
 } gw_wstats_t;
 
 int gw_stats_method_index(const char *method);

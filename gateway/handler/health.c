@@ -45,6 +45,11 @@ static json_t *health_upstream_json(const gw_health_t *h)
 {
     json_t *u = json_object();
     json_object_set_new(u, "url", json_string(h->env->loop->cfg->upstream_url));
+    char addr[512];
+    const char *dns_error = "";
+    gw_proxy_upstream_addr(h->env->proxy, addr, sizeof(addr), &dns_error);
+    json_object_set_new(u, "address", addr[0] ? json_string(addr) : json_null());
+    json_object_set_new(u, "dns_error", dns_error[0] ? json_string(dns_error) : json_null());
     json_object_set_new(u, "reachable", json_boolean(h->reachable));
     json_object_set_new(u, "status", h->status ? json_integer(h->status) : json_null());
     json_object_set_new(u, "latency_ms", json_real(h->latency_ms));
@@ -86,6 +91,13 @@ static json_t *health_cache_json(const gw_handler_env_t *env)
     json_t *rj = json_object();
     json_object_set_new(rj, "configured", json_boolean(redis != NULL));
     json_object_set_new(rj, "up", redis ? json_boolean(gw_redis_up(redis)) : json_null());
+    if (redis) { /* the host name's current address, and why it did not resolve */
+        char addr[512];
+        const char *dns_error = "";
+        gw_redis_address(redis, addr, sizeof(addr), &dns_error);
+        json_object_set_new(rj, "address", addr[0] ? json_string(addr) : json_null());
+        json_object_set_new(rj, "dns_error", dns_error[0] ? json_string(dns_error) : json_null());
+    }
     char master[GW_SENTINEL_HOST_MAX + 8];
     int known = redis ? gw_redis_sentinel_master(redis, master, sizeof(master)) : -1;
     if (known >= 0) /* under Sentinel: the master it named last, null before one answers */

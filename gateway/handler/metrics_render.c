@@ -110,6 +110,23 @@ static void render_conns_upstream(const gw_handler_env_t *env, gw_text_t *t)
                        open > active ? open - active : 0);
 }
 
+/* Resolutions of the upstream's and Redis's host names (IP literals are never resolved). */
+static void render_dns(const gw_handler_env_t *env, gw_text_t *t)
+{
+    const gw_proc_t *sh = env->proc;
+    static const char *const peers[GW_DNS_PEER_N] = {"upstream", "redis"};
+    static const char *const results[GW_DNS_RESULTS] = {"ok", "failed", "changed"};
+    gw_prom_family(t, NS "dns_resolutions_total", "counter",
+                   "Resolutions of upstream.url's and cache.redis.url's host names, by result "
+                   "(changed: an ok one that moved the address set; one per worker).");
+    for (int p = 0; p < GW_DNS_PEER_N; p++)
+        for (int k = 0; k < GW_DNS_RESULTS; k++) {
+            char labels[64];
+            snprintf(labels, sizeof(labels), "peer=\"%s\",result=\"%s\"", peers[p], results[k]);
+            gw_prom_sample_u64(t, NS "dns_resolutions_total", labels, SUM(dns[p][k]));
+        }
+}
+
 static void render_cache(const gw_handler_env_t *env, gw_text_t *t)
 {
     const gw_cache_shared_t *cs = env->cache_shared;
@@ -331,6 +348,7 @@ void gw_metrics_render(const gw_handler_env_t *env, const gw_metrics_source_t *s
     render_process(env, t);
     render_requests(env, t);
     render_conns_upstream(env, t);
+    render_dns(env, t);
     render_cache(env, t);
     render_nodes(src, t);
     gw_metrics_render_redis(src->redis_info, src->redis_len, src->redis_configured, t);

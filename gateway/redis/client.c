@@ -1,110 +1,6 @@
 /* Per-worker, fail-open async Redis client on hiredis 0.14.1 + libevent. hiredis 0.14.1 has no
  * async timeouts, so connect, handshake and command deadlines are our own libevent timers. */
-#include "gateway/redis/client.h"
-
-#include <arpa/inet.h>
-#include <ctype.h>
-#include <event2/event.h>
-#include <hiredis/async.h>
-#include <hiredis/hiredis.h>
-#include <limits.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <strings.h>
-#include <sys/socket.h>
-
-#include "common/clock.h"
-#include "common/log.h"
-#include "common/text.h"
-#include "common/stat.h"
-#include "gateway/redis/loop.h"
-#include "gateway/redis/reply.h"
-#include "gateway/redis/sentinel.h"
-#include "gateway/core/timer.h"
-
-/* The command connection is dropped (and reconnected) when the oldest unanswered command is
- * older than STALL_FACTOR command timeouts (Redis hung, or the path to it broken), or after
- * max_pending commands in a row timed out with none answered in time (a whole pipeline window:
- * a burst that is merely slow to drain never gets there). */
-#define STALL_FACTOR 50
-/* TCP keepalive: an idle pub/sub connection to a vanished host is noticed in ~25 s. */
-#define KEEPALIVE_IDLE_S    10
-#define KEEPALIVE_INTVL_S   5
-#define KEEPALIVE_CNT       3
-#define BAD_LOG_INTERVAL_US (10 * 1000000ull) /* at most one "bad reply" line per client */
-
-enum { CS_WAIT, CS_CONNECTING, CS_UP };
-
-#define REDIS_KEEPALIVE_MS 30000 /* default of gw_redis_opts_t.keepalive_ms */
-
-/* One hiredis connection and its lifecycle: connect, handshake, up, lost, backoff, again.
- * Invariant: ac is non-NULL exactly while hiredis owns a live context for us; it is NULLed in
- * the callbacks after which hiredis frees the context, and before we free it ourselves. */
-typedef struct rconn {
-    gw_redis_t *r;
-    redisAsyncContext *ac;
-    struct event *timer; /* connect deadline, backoff delay, or deferred drop */
-    int state;
-    int is_sub;
-    int closing; /* hiredis is tearing ac down, or a drop is requested: refuse */
-    int drop;    /* drop requested from inside a hiredis callback */
-    int ever_up, logged_down;
-    uint32_t backoff_ms;
-    char why[160];       /* reason of the requested drop */
-    gw_reply_bound_t rb; /* on ac's reader; rb.bad: a reply was refused, rb.why says why */
-    int told;            /* the command that reply answered heard of it */
-    int suspect;         /* dropped for a bad reply: backoff not reset until a good one */
-} rconn_t;
-
-/* One command in flight: hiredis's privdata. Freed only by the hiredis callback (which always
- * comes, with NULL on teardown); a timeout marks it delivered so the user hears once. cb is NULL
- * for gw_redis_send. */
-typedef struct tok {
-    struct tok *prev, *next;
-    gw_redis_t *r;
-    gw_redis_cb cb;
-    gw_redis_array_cb acb; /* instead of cb, for array replies */
-    void *arg;
-    uint64_t start_us;
-    int delivered;
-} tok_t;
-
-/* Counters the metrics scrape reads from another thread (see common/stat.h). */
-typedef struct rstats {
-    gw_stat_t commands, errors, timeouts, refused, reconnects, disconnects, bad_replies;
-    gw_stat_t latency_us_sum, latency_count;
-} rstats_t;
-
-struct gw_redis {
-    struct event_base *base;
-    gw_redis_opts_t o;
-    char name[80]; /* host:port for the logs */
-    rconn_t cmd, sub;
-    /* Command connection: tokens in issue order (replies come back in that order). With one
-     * fixed timeout, deadlines are monotonic, so the delivered (timed out) tokens are a prefix;
-     * live is the first undelivered one and one timer is armed for its deadline. */
-    tok_t *head, *tail, *live;
-    struct event *deadline;
-    struct event *keepalive; /* PING an idle command connection before Redis's `timeout` */
-    uint64_t last_cmd_us;
-    uint32_t npending; /* tokens hiredis still holds */
-    uint32_t consec_timeouts;
-    char *channel;
-    gw_redis_message_cb on_message;
-    gw_redis_resync_cb on_resync;
-    int resync_pending; /* a connection came up since the last on_resync */
-    void *sub_arg;
-    uint64_t rng;
-    uint64_t bad_logged_us; /* last bad reply logged */
-    uint32_t bad_unlogged;  /* bad replies since, not logged */
-    rstats_t st;
-    gw_stat_t up_cmd, up_sub; /* conn_ready() of each connection, for readers on any thread */
-    gw_sentinel_t *sentinel;  /* where the master is, when o.nsentinels > 0 */
-};
+#include "gateway/redis/client_int.h"
 
 static void conn_start(rconn_t *c);
 
@@ -115,7 +11,7 @@ static const char *conn_label(const rconn_t *c)
     return c->is_sub ? "redis pubsub" : "redis";
 }
 
-static int conn_ready(const rconn_t *c)
+int redis_conn_ready(const rconn_t *c)
 {
     return c->ac && c->state == CS_UP && !c->closing;
 }
@@ -124,10 +20,10 @@ static int conn_ready(const rconn_t *c)
 static void conn_publish(rconn_t *c)
 {
     gw_stat_t *g = c->is_sub ? &c->r->up_sub : &c->r->up_cmd;
-    atomic_store_explicit(g, (uint64_t)conn_ready(c), memory_order_relaxed);
+    atomic_store_explicit(g, (uint64_t)redis_conn_ready(c), memory_order_relaxed);
 }
 
-static void timer_in(struct event *ev, uint64_t us)
+void redis_timer_in(struct event *ev, uint64_t us)
 {
     struct timeval tv = {.tv_sec = (time_t)(us / 1000000u),
                          .tv_usec = (suseconds_t)(us % 1000000u)};
@@ -151,6 +47,7 @@ static void conn_failed(rconn_t *c, int was_up, const char *why)
     c->closing = c->drop = 0;
     conn_publish(c);
     if (was_up && !c->is_sub) gw_stat_inc(&r->st.disconnects);
+    if (r->dname) gw_dns_name_failed(r->dname); /* maybe it moved: ask again (bounded) */
     if (c->rb.bad) { /* one warn line per BAD_LOG_INTERVAL_US, however often Redis does it */
         uint64_t now = gw_mono_us();
         gw_stat_inc(&r->st.bad_replies);
@@ -176,14 +73,14 @@ static void conn_failed(rconn_t *c, int was_up, const char *why)
     }
     uint64_t b = c->backoff_ms, delay_ms = b / 2 + rng_next(r) % (b - b / 2 + 1);
     c->backoff_ms = b * 2 > r->o.backoff_max_ms ? r->o.backoff_max_ms : (uint32_t)(b * 2);
-    timer_in(c->timer, delay_ms * 1000u);
+    redis_timer_in(c->timer, delay_ms * 1000u);
 }
 
 /* on_resync runs once both connections are up after either was down, so that the state the
  * user refetches on the command connection can be fetched, and nothing missed is missed twice. */
 static void maybe_resync(gw_redis_t *r)
 {
-    if (!r->resync_pending || !conn_ready(&r->cmd) || !conn_ready(&r->sub)) return;
+    if (!r->resync_pending || !redis_conn_ready(&r->cmd) || !redis_conn_ready(&r->sub)) return;
     r->resync_pending = 0;
     if (r->on_resync) r->on_resync(r->sub_arg);
 }
@@ -211,7 +108,7 @@ static void conn_set_up(rconn_t *c)
 /* Frees ac now. Never from inside a hiredis callback: hiredis runs every outstanding reply
  * callback with NULL right here (users hear GW_REDIS_DOWN), and the disconnect callback, which
  * ignores us because ac->data is NULL. */
-static void conn_drop(rconn_t *c, const char *why)
+void redis_conn_drop(rconn_t *c, const char *why)
 {
     redisAsyncContext *ac = c->ac;
     int was_up = c->state == CS_UP;
@@ -232,7 +129,7 @@ static void request_drop(rconn_t *c, const char *why, size_t len)
     c->drop = c->closing = 1;
     conn_publish(c);
     snprintf(c->why, sizeof(c->why), "%.*s", (int)len, why);
-    timer_in(c->timer, 0);
+    redis_timer_in(c->timer, 0);
 }
 
 static void on_conn_timer(evutil_socket_t fd, short what, void *arg)
@@ -242,11 +139,11 @@ static void on_conn_timer(evutil_socket_t fd, short what, void *arg)
     if (!c->ac) {
         conn_start(c);
     } else if (c->drop) {
-        conn_drop(c, c->why);
+        redis_conn_drop(c, c->why);
     } else if (c->state != CS_UP) {
         snprintf(why, sizeof(why), "no answer within %u ms of connecting",
                  c->r->o.connect_timeout_ms);
-        conn_drop(c, why);
+        redis_conn_drop(c, why);
     }
 }
 
@@ -255,7 +152,7 @@ static void on_read_done(redisAsyncContext *ac)
 {
     rconn_t *c = ac->data;
     if (c && c->ac == ac && !c->drop && gw_reply_bound_check(&c->rb, ac->c.reader))
-        conn_drop(c, c->rb.why);
+        redis_conn_drop(c, c->rb.why);
 }
 
 /* Connect failed: hiredis frees ac after this returns, without a disconnect callback. */
@@ -343,21 +240,37 @@ static void set_keepalive(int fd)
     (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
 }
 
-/* Non-blocking connect to an IP literal; never from inside a callback of this connection. */
+/* Non-blocking connect to an IP literal (Sentinel's master, or the host name's current
+ * address); never from inside a callback of this connection. */
 static void conn_start(rconn_t *c)
 {
     gw_redis_t *r = c->r;
-    char why[160];
+    char why[300], host[sizeof(r->o.host)];
+    int port = r->o.port;
     gw_hostport_t m;
+    snprintf(host, sizeof(host), "%s", r->o.host);
     if (r->sentinel) {
         if (!gw_sentinel_master(r->sentinel, &m)) {
             conn_failed(c, 0, "no master address from Sentinel yet");
             return;
         }
         snprintf(r->o.host, sizeof(r->o.host), "%s", m.host);
-        r->o.port = m.port;
+        snprintf(host, sizeof(host), "%s", m.host);
+        port = r->o.port = m.port;
+    } else if (r->dname && !gw_dns_name_is_literal(r->dname)) {
+        int got = gw_redis_target_pick(r->dname, host, sizeof(host), &port, c->addr,
+                                       sizeof(c->addr), why, sizeof(why));
+        if (got == 1) { /* the first answer is coming: on_name starts us */
+            c->wait_dns = 1;
+            return;
+        }
+        if (got < 0) {
+            conn_failed(c, 0, why);
+            return;
+        }
     }
-    redisAsyncContext *ac = redisAsyncConnect(r->o.host, r->o.port);
+    c->wait_dns = 0;
+    redisAsyncContext *ac = redisAsyncConnect(host, port);
     if (!ac) {
         conn_failed(c, 0, "out of memory");
         return;
@@ -386,218 +299,10 @@ static void conn_start(rconn_t *c)
     c->closing = c->drop = 0;
     conn_publish(c);
     if (conn_handshake(c) != 0) {
-        conn_drop(c, "could not queue the handshake");
+        redis_conn_drop(c, "could not queue the handshake");
         return;
     }
-    timer_in(c->timer, (uint64_t)r->o.connect_timeout_ms * 1000u);
-}
-
-/* ---- commands ----------------------------------------------------------------------------- */
-
-static void tok_unlink(gw_redis_t *r, tok_t *t)
-{
-    if (r->live == t) r->live = t->next;
-    if (t->prev)
-        t->prev->next = t->next;
-    else
-        r->head = t->next;
-    if (t->next)
-        t->next->prev = t->prev;
-    else
-        r->tail = t->prev;
-}
-
-static void deliver_array(gw_redis_t *r, gw_redis_array_cb cb, void *arg, const redisReply *rep)
-{
-    if (!rep || rep->type != REDIS_REPLY_ARRAY) {
-        gw_stat_inc(&r->st.errors);
-        cb(arg, rep ? GW_REDIS_ERROR : GW_REDIS_DOWN, NULL, 0);
-        return;
-    }
-    gw_redis_elem_t small[16] = {{0}}, *el = small;
-    if (rep->elements > 16 && !(el = calloc(rep->elements, sizeof(*el)))) {
-        cb(arg, GW_REDIS_ERROR, NULL, 0);
-        return;
-    }
-    for (size_t i = 0; i < rep->elements; i++) {
-        const redisReply *e = rep->element[i];
-        if (e->type == REDIS_REPLY_NIL)
-            el[i] = (gw_redis_elem_t){GW_REDIS_NIL, NULL, 0};
-        else if (e->type == REDIS_REPLY_STRING || e->type == REDIS_REPLY_STATUS)
-            el[i] = (gw_redis_elem_t){GW_REDIS_OK, e->str, e->len};
-        else if (e->type == REDIS_REPLY_ERROR)
-            el[i] = (gw_redis_elem_t){GW_REDIS_ERROR, e->str, e->len};
-        else
-            el[i] = (gw_redis_elem_t){GW_REDIS_OK, NULL, 0};
-    }
-    cb(arg, GW_REDIS_OK, el, rep->elements);
-    if (el != small) free(el);
-}
-
-static void deliver(gw_redis_t *r, gw_redis_cb cb, void *arg, const redisReply *rep)
-{
-    if (!rep) {
-        gw_stat_inc(&r->st.errors);
-        cb(arg, GW_REDIS_DOWN, NULL, 0, 0);
-        return;
-    }
-    switch (rep->type) {
-    case REDIS_REPLY_STRING:
-    case REDIS_REPLY_STATUS:
-        cb(arg, GW_REDIS_OK, rep->str, rep->len, 0);
-        break;
-    case REDIS_REPLY_INTEGER:
-        cb(arg, GW_REDIS_OK, NULL, 0, rep->integer);
-        break;
-    case REDIS_REPLY_ARRAY:
-        cb(arg, GW_REDIS_OK, NULL, 0, (long long)rep->elements);
-        break;
-    case REDIS_REPLY_NIL:
-        cb(arg, GW_REDIS_NIL, NULL, 0, 0);
-        break;
-    default:
-        gw_stat_inc(&r->st.errors);
-        cb(arg, GW_REDIS_ERROR, rep->str, rep->len, 0);
-    }
-}
-
-/* The first command to hear of a teardown caused by a bad reply is the one that reply answered
- * (replies come in order): it hears GW_REDIS_ERROR and why; the others GW_REDIS_DOWN. */
-static void tell_bad(gw_redis_t *r, const tok_t *t)
-{
-    const char *why = r->cmd.rb.why;
-    gw_stat_inc(&r->st.errors);
-    if (t->cb)
-        t->cb(t->arg, GW_REDIS_ERROR, why, strlen(why), 0);
-    else if (t->acb)
-        t->acb(t->arg, GW_REDIS_ERROR, NULL, 0);
-}
-
-static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
-{
-    tok_t *t = privdata;
-    gw_redis_t *r = t->r;
-    rconn_t *c = &r->cmd;
-    int bad = 0;
-    r->npending--;
-    tok_unlink(r, t);
-    if (!reply) {
-        c->closing = 1; /* teardown: commands issued from the callback are refused */
-        gw_reply_bound_error(&c->rb, ac->c.err, ac->c.errstr);
-        if ((bad = c->rb.bad && !c->told)) c->told = 1;
-    } else if (c->suspect) { /* a good reply after a bad one: back to the usual backoff */
-        c->suspect = 0;
-        c->backoff_ms = r->o.backoff_min_ms;
-    }
-    if (!t->delivered) {
-        if (reply) {
-            r->consec_timeouts = 0;
-            gw_stat_add(&r->st.latency_us_sum, gw_mono_us() - t->start_us);
-            gw_stat_inc(&r->st.latency_count);
-        }
-        if (bad)
-            tell_bad(r, t);
-        else if (t->cb)
-            deliver(r, t->cb, t->arg, reply);
-        else if (t->acb)
-            deliver_array(r, t->acb, t->arg, reply);
-        else if (!reply || ((redisReply *)reply)->type == REDIS_REPLY_ERROR)
-            gw_stat_inc(&r->st.errors);
-    }
-    free(t);
-}
-
-static void deadline_arm(gw_redis_t *r, uint64_t now)
-{
-    uint64_t due = r->live->start_us + (uint64_t)r->o.command_timeout_ms * 1000u;
-    timer_in(r->deadline, due > now ? due - now : 0);
-}
-
-/* Times out every expired command (the user hears now; the late reply only frees the token),
- * then drops a stalled connection or re-arms for the next deadline. */
-static void on_deadline(evutil_socket_t fd, short what, void *arg)
-{
-    gw_redis_t *r = arg;
-    uint64_t tmo = (uint64_t)r->o.command_timeout_ms * 1000u, now = gw_mono_us();
-    tok_t *t;
-    while ((t = r->live) && t->start_us + tmo <= now) {
-        r->live = t->next;
-        t->delivered = 1;
-        gw_stat_inc(&r->st.timeouts);
-        if (t->cb || t->acb) { /* a slow write alone is no reason to drop the connection */
-            r->consec_timeouts++;
-            if (t->cb)
-                t->cb(t->arg, GW_REDIS_TIMEOUT, NULL, 0, 0);
-            else
-                t->acb(t->arg, GW_REDIS_TIMEOUT, NULL, 0);
-        }
-    }
-    now = gw_mono_us();
-    if (r->cmd.ac && !r->cmd.drop && r->head &&
-        (r->consec_timeouts >= r->o.max_pending || now - r->head->start_us > STALL_FACTOR * tmo)) {
-        char why[128];
-        snprintf(why, sizeof(why),
-                 "stalled (oldest command unanswered for %llu ms, %u timeouts in a row)",
-                 (unsigned long long)((now - r->head->start_us) / 1000u), r->consec_timeouts);
-        r->consec_timeouts = 0;
-        conn_drop(&r->cmd, why);
-        return;
-    }
-    if (r->live) deadline_arm(r, now);
-}
-
-static int refuse(gw_redis_t *r)
-{
-    gw_stat_inc(&r->st.refused);
-    return -1;
-}
-
-/* Sends are tokens too (cb NULL): they count toward max_pending and the stall detection, so a
- * send-only workload against a hung Redis still gets the connection dropped. */
-static int submit(gw_redis_t *r, gw_redis_cb cb, gw_redis_array_cb acb, void *arg, int argc,
-                  const char **argv, const size_t *argvlen)
-{
-    if (!conn_ready(&r->cmd) || r->npending >= r->o.max_pending || argc <= 0) return refuse(r);
-    tok_t *t = calloc(1, sizeof(*t));
-    if (!t) return refuse(r);
-    t->r = r;
-    t->cb = cb;
-    t->acb = acb;
-    t->arg = arg;
-    t->start_us = gw_mono_us();
-    if (redisAsyncCommandArgv(r->cmd.ac, on_reply, t, argc, argv, argvlen) != REDIS_OK) {
-        free(t);
-        return refuse(r);
-    }
-    t->prev = r->tail;
-    if (r->tail)
-        r->tail->next = t;
-    else
-        r->head = t;
-    r->tail = t;
-    if (!r->live) r->live = t;
-    r->npending++;
-    gw_stat_inc(&r->st.commands);
-    r->last_cmd_us = gw_mono_us();
-    if (!evtimer_pending(r->deadline, NULL)) deadline_arm(r, t->start_us);
-    return 0;
-}
-
-int gw_redis_command(gw_redis_t *r, gw_redis_cb cb, void *arg, int argc, const char **argv,
-                     const size_t *argvlen)
-{
-    return submit(r, cb, NULL, arg, argc, argv, argvlen);
-}
-
-int gw_redis_command_array(gw_redis_t *r, gw_redis_array_cb cb, void *arg, int argc,
-                           const char **argv, const size_t *argvlen)
-{
-    return cb ? submit(r, NULL, cb, arg, argc, argv, argvlen) : -1;
-}
-
-int gw_redis_send(gw_redis_t *r, int argc, const char **argv, const size_t *argvlen)
-{
-    return submit(r, NULL, NULL, NULL, argc, argv, argvlen);
+    redis_timer_in(c->timer, (uint64_t)r->o.connect_timeout_ms * 1000u);
 }
 
 /* ---- pub/sub ------------------------------------------------------------------------------ */
@@ -658,7 +363,8 @@ static int opts_check(gw_redis_opts_t *o, char *err, size_t errlen)
     if (!o->host[0]) snprintf(o->host, sizeof(o->host), "127.0.0.1");
     if (memchr(o->host, '\0', sizeof(o->host)) == NULL)
         return gw_errf(err, errlen, "redis: host is not NUL-terminated");
-    if (inet_pton(AF_INET, o->host, buf) != 1 && inet_pton(AF_INET6, o->host, buf) != 1)
+    if (!o->dns && inet_pton(AF_INET, o->host, buf) != 1 &&
+        inet_pton(AF_INET6, o->host, buf) != 1) /* a name needs the loop's resolver */
         return gw_errf(err, errlen, "redis: host \"%s\" is not an IP address", o->host);
     if (o->port == 0) o->port = 6379;
     if (o->port < 1 || o->port > 65535)
@@ -691,7 +397,7 @@ static void conn_init(gw_redis_t *r, rconn_t *c, int is_sub)
 static void on_keepalive(evutil_socket_t fd, short what, void *arg)
 {
     gw_redis_t *r = arg;
-    if (conn_ready(&r->cmd) && gw_mono_us() - r->last_cmd_us >= r->o.keepalive_ms * 1000ull) {
+    if (redis_conn_ready(&r->cmd) && gw_mono_us() - r->last_cmd_us >= r->o.keepalive_ms * 1000ull) {
         const char *argv[] = {"PING"};
         gw_redis_send(r, 1, argv, NULL);
     }
@@ -712,7 +418,28 @@ static void on_master(void *arg, const gw_hostport_t *m)
             request_drop(c, why, strlen(why));
         } else if (!c->ac) {
             c->backoff_ms = r->o.backoff_min_ms;
-            timer_in(c->timer, 0);
+            redis_timer_in(c->timer, 0);
+        }
+    }
+}
+
+/* A resolution of the host name ended: connections to an address it no longer has go, and
+ * the ones waiting for a first answer start. */
+static void on_name(void *arg, int changed)
+{
+    gw_redis_t *r = arg;
+    rconn_t *cs[2] = {&r->cmd, &r->sub};
+    char why[640], set[256];
+    gw_dns_name_describe(r->dname, set, sizeof(set));
+    for (int i = 0; i < 2; i++) {
+        rconn_t *c = cs[i];
+        if (c->is_sub && !r->channel) continue;
+        if (c->ac && changed && !gw_redis_target_current(r->dname, c->addr)) {
+            snprintf(why, sizeof(why), "host %s moved from %s to %s", r->o.host, c->addr, set);
+            request_drop(c, why, strlen(why));
+        } else if (!c->ac && c->wait_dns) {
+            c->wait_dns = 0;
+            redis_timer_in(c->timer, 0);
         }
     }
 }
@@ -730,7 +457,7 @@ gw_redis_t *gw_redis_new(struct event_base *base, const gw_redis_opts_t *opts, c
     r->rng = (gw_mono_us() ^ (uint64_t)(uintptr_t)r) | 1u;
     conn_init(r, &r->cmd, 0);
     conn_init(r, &r->sub, 1);
-    r->deadline = evtimer_new(base, on_deadline, r);
+    r->deadline = evtimer_new(base, redis_on_deadline, r);
     r->keepalive = event_new(base, -1, EV_PERSIST, on_keepalive, r);
     if (!r->cmd.timer || !r->sub.timer || !r->deadline || !r->keepalive) goto fail;
     if (o.nsentinels) {
@@ -746,6 +473,10 @@ gw_redis_t *gw_redis_new(struct event_base *base, const gw_redis_opts_t *opts, c
             gw_redis_free(r);
             return NULL;
         }
+    }
+    if (!o.nsentinels) {
+        r->dname = gw_dns_name_new(o.dns, "redis", o.host, o.port, o.dns_counts, on_name, r);
+        if (!r->dname) goto fail;
     }
     gw_timer_add_ms(r->keepalive, r->o.keepalive_ms);
     conn_start(&r->cmd);
@@ -776,13 +507,14 @@ void gw_redis_free(gw_redis_t *r)
     }
     if (r->deadline) event_free(r->deadline);
     if (r->keepalive) event_free(r->keepalive);
+    gw_dns_name_free(r->dname);
     free(r->channel);
     free(r);
 }
 
 int gw_redis_up(const gw_redis_t *r)
 {
-    return conn_ready(&r->cmd);
+    return redis_conn_ready(&r->cmd);
 }
 
 void gw_redis_get_stats(const gw_redis_t *r, gw_redis_stats_t *out)
@@ -809,6 +541,13 @@ void gw_redis_get_stats(const gw_redis_t *r, gw_redis_stats_t *out)
         out->sentinel_failures = ss.failures;
         out->sentinel_subscribed = ss.subscribed;
     }
+}
+
+void gw_redis_address(const gw_redis_t *r, char *buf, size_t len, const char **dns_error)
+{
+    if (len) buf[0] = '\0';
+    if (dns_error) *dns_error = r->dname ? gw_dns_name_error(r->dname) : "";
+    if (r->dname) gw_dns_name_describe(r->dname, buf, len);
 }
 
 int gw_redis_sentinel_master(const gw_redis_t *r, char *buf, size_t len)

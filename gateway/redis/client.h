@@ -111,6 +111,9 @@ typedef struct gw_redis_stats {
     int sentinel_subscribed;
 } gw_redis_stats_t;
 void gw_redis_get_stats(const gw_redis_t *r, gw_redis_stats_t *out);
+/* The host name's current addresses ("a:port,b:port"; "" before the first answer, and under
+ * Sentinel) and its last resolution's error ("" when it succeeded). Loop thread only. */
+void gw_redis_address(const gw_redis_t *r, char *buf, size_t len, const char **dns_error);
 /* Under Sentinel: 1 with the master's address as Sentinel named it last ("host:port",
  * "[v6]:port"), 0 when none is known yet, -1 when r is not under Sentinel. Owning thread only. */
 int gw_redis_sentinel_master(const gw_redis_t *r, char *buf, size_t len);

@@ -117,6 +117,7 @@ static void px_common_opts(px_xfer_t *x, const char *target, size_t target_len)
     if (n < 0 || (size_t)n >= sizeof(url))
         url[sizeof(url) - 1] = '\0'; /* over-long targets fail upstream, visibly */
     CURL *e = x->easy;
+    x->elsewhere = (unsigned)absolute;
     curl_easy_setopt(e, CURLOPT_URL, url);
     curl_easy_setopt(e, CURLOPT_PRIVATE, x);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
@@ -132,7 +133,27 @@ static void px_common_opts(px_xfer_t *x, const char *target, size_t target_len)
     curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, px);
     curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, px_close_socket);
     curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, px);
-    if (px->resolve) curl_easy_setopt(e, CURLOPT_RESOLVE, px->resolve);
+    /* Other nodes' names (absolute URLs) are libcurl's to resolve, in its resolver thread:
+     * kept no longer than the resolver keeps upstream.url's. */
+    curl_easy_setopt(e, CURLOPT_DNS_CACHE_TIMEOUT, (long)((cfg->dns_max_ttl_ms + 999) / 1000));
+}
+
+/* Starts x with the upstream's current addresses (CURLOPT_RESOLVE, this transfer's own list):
+ * libcurl never resolves upstream.url's host itself (other hosts, in absolute URLs, it resolves
+ * in its resolver thread). 0 / -1. */
+static int pxc_add(px_xfer_t *x)
+{
+    char entry[1024];
+    curl_slist_free_all(x->resolve);
+    x->resolve = NULL;
+    /* Absolute URLs too: the entry only names upstream.url's host:port, which the default
+     * metrics.qdrant_urls (= upstream.url) fetches as an absolute URL. */
+    if (gw_dns_name_curl_entry(x->px->name, entry, sizeof(entry)) == 0) {
+        x->resolve = curl_slist_append(NULL, entry);
+        if (!x->resolve) return -1;
+        curl_easy_setopt(x->easy, CURLOPT_RESOLVE, x->resolve);
+    }
+    return curl_multi_add_handle(x->px->multi, x->easy) == CURLM_OK ? 0 : -1;
 }
 
 /* The easy handle of a transfer object, made on first use and reset on reuse. */
@@ -149,6 +170,8 @@ static void pxc_destroy_xfer(px_xfer_t *x)
 {
     if (x->easy) curl_easy_cleanup(x->easy);
     x->easy = NULL;
+    curl_slist_free_all(x->resolve);
+    x->resolve = NULL;
 }
 
 /* ---- response head and body -------------------------------------------------------------- */
@@ -253,6 +276,7 @@ static px_outcome_t px_outcome(px_xfer_t *x, CURLcode res)
     case CURLE_COULDNT_CONNECT:
     case CURLE_COULDNT_RESOLVE_HOST:
         o.end = GW_PROXY_UNREACHABLE, o.uperr = GW_UPERR_REFUSED;
+        if (!x->elsewhere) px_addr_failed(x->px); /* maybe it moved: ask DNS again */
         break;
     case CURLE_RECV_ERROR:
     case CURLE_SEND_ERROR:
@@ -382,8 +406,15 @@ static void pxc_forward(px_xfer_t *x, gw_req_t *r)
         return;
     }
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->hdrs);
-    if (curl_multi_add_handle(x->px->multi, e) != CURLM_OK)
-        px_start_failed(x, r, "cannot start upstream request");
+    if (pxc_add(x) != 0) px_start_failed(x, r, "cannot start upstream request");
+}
+
+/* A fetch that waited for the upstream's first address. */
+static void pxc_fetch_resume(px_xfer_t *x, const char *err)
+{
+    if (!err && pxc_add(x) == 0) return;
+    if (err && err != x->errbuf) snprintf(x->errbuf, sizeof(x->errbuf), "%s", err);
+    px_fetch_done(x, err ? CURLE_COULDNT_RESOLVE_HOST : CURLE_OUT_OF_MEMORY);
 }
 
 int pxc_fetch(px_xfer_t *x, const gw_fetch_req_t *q)
@@ -418,7 +449,8 @@ int pxc_fetch(px_xfer_t *x, const gw_fetch_req_t *q)
     if (!l) return -1;
     x->hdrs = l;
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->hdrs);
-    return curl_multi_add_handle(x->px->multi, e) == CURLM_OK ? 0 : -1;
+    if (!x->elsewhere && px_addr_wait(x, pxc_fetch_resume)) return 0; /* resumed later */
+    return pxc_add(x);
 }
 
 /* ---- engine lifetime --------------------------------------------------------------------- */
@@ -435,10 +467,6 @@ int pxc_init(gw_proxy_t *px, char *err, size_t errlen)
     }
     memcpy(px->base_url, cfg->upstream_url, ul);
     px->base_url[ul] = '\0';
-    if (px->target->resolve[0]) {
-        px->resolve = curl_slist_append(NULL, px->target->resolve);
-        if (!px->resolve) goto oom;
-    }
     px->multi = curl_multi_init();
     px->timer = evtimer_new(px->loop->base, px_on_timer, px);
     if (!px->multi || !px->timer) goto oom;
@@ -464,8 +492,6 @@ static void pxc_free(gw_proxy_t *px)
     }
     if (px->timer) event_free(px->timer);
     px->timer = NULL;
-    curl_slist_free_all(px->resolve);
-    px->resolve = NULL;
 }
 
 const px_engine_t pxc_engine = {

@@ -83,11 +83,18 @@ static void pxh_on_idle_timeout(evutil_socket_t fd, short what, void *arg)
 static void pxh_on_read(evutil_socket_t fd, short what, void *arg);
 static void pxh_on_write(evutil_socket_t fd, short what, void *arg);
 
-/* A new connection, connecting (or connected: loopback often is at once). NULL with errno. */
+/* A new connection to the upstream name's current address, connecting (or connected: loopback
+ * often is at once). NULL with errno (EADDRNOTAVAIL: the name has no address). */
 static pxh_conn_t *pxh_conn_open(pxh_pool_t *p)
 {
     struct event_base *base = p->px->loop->base;
-    int fd = socket(p->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    struct sockaddr_storage ss;
+    socklen_t sslen;
+    if (gw_dns_name_pick(p->px->name, &ss, &sslen) != 0) {
+        errno = EADDRNOTAVAIL;
+        return NULL;
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return NULL;
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -100,7 +107,9 @@ static pxh_conn_t *pxh_conn_open(pxh_pool_t *p)
     c->wev = event_new(base, fd, EV_WRITE | EV_PERSIST, pxh_on_write, c);
     c->idle_timer = evtimer_new(base, pxh_on_idle_timeout, c);
     if (!c->rev || !c->wev || !c->idle_timer) goto fail;
-    if (connect(fd, (struct sockaddr *)&p->addr, p->addrlen) != 0) {
+    gw_dns_addr_format(&ss, c->addr, sizeof(c->addr));
+    c->addr_gen = p->addr_gen;
+    if (connect(fd, (struct sockaddr *)&ss, sslen) != 0) {
         if (errno != EINPROGRESS) goto fail;
         c->connecting = 1;
         event_add(c->wev, NULL);
@@ -213,6 +222,11 @@ static void pxh_release(pxh_conn_t *c)
         c->read_paused = 0;
         event_add(c->rev, NULL);
     }
+    if (c->addr_gen != p->addr_gen) { /* to where the upstream was before it moved */
+        pxh_conn_close(c);
+        pxh_kick_waiters(p);
+        return;
+    }
     px_xfer_t *w = pxh_wait_pop(p);
     if (w) {
         pxh_attach(c, w);
@@ -241,7 +255,15 @@ static void pxh_acquire(px_xfer_t *x, int fresh)
     }
     c = pxh_conn_open(p);
     if (!c) {
-        snprintf(x->errbuf, sizeof(x->errbuf), "connect to %s: %s", p->authority, strerror(errno));
+        if (errno == EADDRNOTAVAIL) {
+            const char *why = gw_dns_name_error(x->px->name);
+            snprintf(x->errbuf, sizeof(x->errbuf), "upstream host %s does not resolve: %s",
+                     gw_dns_name_host(x->px->name), why[0] ? why : "no address");
+        } else {
+            snprintf(x->errbuf, sizeof(x->errbuf), "connect to %s: %s", p->authority,
+                     strerror(errno));
+            px_addr_failed(x->px);
+        }
         pxh_fail(x, GW_PROXY_UNREACHABLE, GW_UPERR_REFUSED);
         return;
     }
@@ -319,8 +341,9 @@ static void pxh_on_write(evutil_socket_t fd, short what, void *arg)
         if (err) {
             px_xfer_t *x = c->x;
             if (x)
-                snprintf(x->errbuf, sizeof(x->errbuf), "connect to %s: %s", c->pool->authority,
-                         strerror(err));
+                snprintf(x->errbuf, sizeof(x->errbuf), "connect to %s (%s): %s", c->pool->authority,
+                         c->addr, strerror(err));
+            px_addr_failed(c->pool->px); /* maybe it moved: ask DNS again */
             pxh_conn_failed(c, GW_PROXY_UNREACHABLE, GW_UPERR_REFUSED);
             return;
         }
@@ -516,8 +539,9 @@ static void pxh_on_timer(evutil_socket_t fd, short what, void *arg)
     }
     pxh_conn_t *c = x->conn;
     if (c && c->connecting) {
-        snprintf(x->errbuf, sizeof(x->errbuf), "connect to %s timed out after %llu ms",
-                 p->authority, (unsigned long long)cfg->upstream_connect_timeout_ms);
+        snprintf(x->errbuf, sizeof(x->errbuf), "connect to %s (%s) timed out after %llu ms",
+                 p->authority, c->addr, (unsigned long long)cfg->upstream_connect_timeout_ms);
+        px_addr_failed(x->px);
         pxh_conn_failed(c, GW_PROXY_TIMEOUT, GW_UPERR_TIMEOUT); /* 504, as nginx */
         return;
     }
@@ -617,19 +641,22 @@ int pxh_init(gw_proxy_t *px, char *err, size_t errlen)
         return -1;
     }
     const gw_upstream_target_t *t = px->target;
-    if (!t->addrlen) {
-        if (px->loop->id == 0 && strncmp(px->loop->cfg->upstream_url, "http://", 7) == 0)
-            gw_log_warn("upstream %s has no address yet: libcurl will carry requests",
-                        px->loop->cfg->upstream_url);
-        free(p); /* https://, or a host that did not resolve: libcurl carries everything */
+    if (t->https) {
+        free(p); /* libcurl carries everything */
         return 0;
     }
     p->px = px;
-    memcpy(&p->addr, &t->addr, sizeof(p->addr));
-    p->addrlen = t->addrlen;
     snprintf(p->authority, sizeof(p->authority), "%s", t->authority);
     px->h1 = p;
     return 0;
+}
+
+void pxh_addr_changed(gw_proxy_t *px)
+{
+    pxh_pool_t *p = px->h1;
+    p->addr_gen++; /* busy ones close when their exchange ends */
+    while (p->idle)
+        pxh_conn_close(p->idle);
 }
 
 static void pxh_free(gw_proxy_t *px)

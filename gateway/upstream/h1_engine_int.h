@@ -27,12 +27,13 @@ struct pxh_conn {
     unsigned msg_done : 1;   /* the final answer is complete */
     unsigned keep_alive : 1; /* ... and allows another exchange */
     unsigned read_paused : 1;
+    char addr[64];     /* the address it connected to, "a:port", for logs */
+    unsigned addr_gen; /* pool's addr_gen when it was opened */
 };
 
 struct pxh_pool {
     gw_proxy_t *px;
-    struct sockaddr_storage addr;
-    socklen_t addrlen;
+    unsigned addr_gen;   /* counts moves of the upstream's address: older connections go */
     char authority[300]; /* Host header and logs: host[:port] as written in upstream.url */
     pxh_conn_t *conns;
     pxh_conn_t *idle;

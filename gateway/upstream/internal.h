@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "common/text.h"
+#include "gateway/core/dns.h"
 #include "gateway/upstream/proxy.h"
 
 struct event;
@@ -32,15 +33,21 @@ typedef struct px_engine {
 extern const px_engine_t pxc_engine; /* curl_engine.c */
 extern const px_engine_t pxh_engine; /* h1_engine.c */
 
+/* What a transfer waiting for the upstream's address does once there is one (err NULL), or
+ * when its resolution failed with no address at all (err says why). */
+typedef void (*px_resume_fn)(px_xfer_t *x, const char *err);
+
 struct gw_proxy {
     gw_loop_t *loop;
     const gw_upstream_target_t *target;
+    gw_dns_name_t *name;                      /* target->host, kept resolved on the loop */
+    px_xfer_t *dns_wait_head, *dns_wait_tail; /* waiting for its first address */
+    struct event *dns_kick;                   /* fails the waiters when no answer is coming */
     /* libcurl engine */
     CURLM *multi;
     struct event *timer;
-    struct curl_slist *resolve;
     char base_url[512];
-    /* own HTTP/1.1 engine, NULL when upstream.url is https:// (or its host did not resolve) */
+    /* own HTTP/1.1 engine, NULL when upstream.url is https:// */
     pxh_pool_t *h1;
     px_xfer_t *free_list;
     px_xfer_t *all; /* every transfer object, idle or not, for teardown */
@@ -62,12 +69,16 @@ struct px_xfer {
     void *tap_ctx;
     uint64_t start_us;
     char errbuf[CURL_ERROR_SIZE + 512]; /* the engine's description of a failure */
+    px_xfer_t *dns_next;                /* in px->dns_wait_* */
+    px_resume_fn dns_resume;            /* set while waiting there */
 
     /* libcurl engine */
     CURL *easy;
     struct curl_slist *hdrs;
+    struct curl_slist *resolve; /* this transfer's CURLOPT_RESOLVE: the upstream's addresses */
     unsigned send_paused : 1, recv_paused : 1;
-    gw_fetch_cb cb; /* internal fetch */
+    unsigned elsewhere : 1; /* an absolute URL: another host, which libcurl resolves itself */
+    gw_fetch_cb cb;         /* internal fetch */
     void *cb_arg;
     struct evbuffer *fetch_body;
 
@@ -115,11 +126,20 @@ int px_each_header(const gw_proxy_t *px, const gw_req_t *r,
                    int (*add)(void *ctx, const char *n, size_t nl, const char *v, size_t vl),
                    void *ctx, int *has_accept, int *has_ctype);
 
+/* proxy.c: the upstream's address. 0: there is one, go on; 1: x waits for the name's first
+ * answer, and resume runs later from the loop (with err when there is none: the resolution
+ * failed). */
+int px_addr_wait(px_xfer_t *x, px_resume_fn resume);
+/* A connection to the upstream's address failed: re-resolve (bounded by dns.min_ttl). */
+void px_addr_failed(gw_proxy_t *px);
+
 /* curl_engine.c: the multi handle, and internal GETs (only libcurl does those). */
 int pxc_init(gw_proxy_t *px, char *err, size_t errlen);
 int pxc_fetch(px_xfer_t *x, const gw_fetch_req_t *q);
 
 /* h1_engine.c: sets px->h1 for an http:// upstream; leaves it NULL (libcurl then) for https://. */
 int pxh_init(gw_proxy_t *px, char *err, size_t errlen);
+/* The upstream moved: idle connections to the old address close (new ones take the new). */
+void pxh_addr_changed(gw_proxy_t *px);
 
 #endif

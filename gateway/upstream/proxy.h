@@ -12,13 +12,18 @@
 
 typedef struct gw_proxy gw_proxy_t;
 
-/* Creates the pool for a worker loop, towards `target` (which must outlive it). NULL with err
- * filled on failure. */
+/* Creates the pool for a worker loop, towards `target` (which must outlive it), whose host the
+ * loop's resolver keeps resolved: requests that arrive before its first answer wait for it, and
+ * fail with 502 when there is none. NULL with err filled on failure. */
 gw_proxy_t *gw_proxy_new(gw_loop_t *loop, const gw_upstream_target_t *target, char *err,
                          size_t errlen);
 /* Cancels every transfer without calling back, closes pooled connections. Call before the
  * worker's event_base is freed. */
 void gw_proxy_free(gw_proxy_t *px);
+
+/* The upstream's current addresses ("a:port,b:port", "" before the first answer) and the last
+ * resolution's error ("" when it succeeded), for health. */
+void gw_proxy_upstream_addr(const gw_proxy_t *px, char *buf, size_t len, const char **error);
 
 /* Forwards r to Qdrant and answers it: the proxy takes the handler side of r. */
 void gw_proxy_forward(gw_proxy_t *px, gw_req_t *r);

@@ -150,16 +150,12 @@ class ComposeTest(unittest.TestCase):
                             for m in svc["qdrant"]["volumes"]))
         self.assertTrue(any(m.startswith("grafana-data:/var/lib/grafana")
                             for m in svc["grafana"]["volumes"]))
-        # Redis and Qdrant have fixed addresses inside the stack's subnet.
-        import ipaddress
-        subnet = ipaddress.ip_network(cfg["networks"]["backend"]["ipam"]["config"][0]["subnet"])
-        addrs = {}
+        # Services find each other by name: no fixed address, no subnet to collide with a LAN.
+        self.assertNotIn("ipam", cfg["networks"]["backend"])
         for name, s in svc.items():
-            a = ipaddress.ip_address(s["networks"]["backend"]["ipv4_address"])
-            self.assertIn(a, subnet, name)
-            addrs[name] = str(a)
-        self.assertEqual(len(set(addrs.values())), len(addrs), addrs)
-        return svc, addrs
+            self.assertIn("backend", s["networks"], name)
+            self.assertFalse((s["networks"]["backend"] or {}).get("ipv4_address"), name)
+        return svc
 
     def gateway_sets(self, gw):
         cmd = gw["command"]
@@ -175,20 +171,23 @@ class ComposeTest(unittest.TestCase):
         rc, out, err = run(argv)
         self.assertEqual(rc, 0, err)
 
-    def test_without_env_names_what_to_set(self):
-        # The compose file holds no addresses of its own: they come from .env.
+    def test_without_env_the_services_are_named(self):
+        # No .env at all: every variable has a default, the gateway's peers are service names.
         rc, cfg, err = compose_config(self.empty_env)
-        self.assertNotEqual(rc, 0)
-        self.assertIn("set it in .env, see .env.example", err)
+        self.assertEqual(rc, 0, err)
+        svc = self.check_stack(cfg)
+        cmd, sets = self.gateway_sets(svc["gateway"])
+        self.assertEqual(sets["cache.redis.url"], "redis://redis:6379/0")
+        self.assertEqual(sets["upstream.url"], "http://qdrant:6333")
+        self.check_gateway_command(cmd)
 
     def test_defaults(self):
         rc, cfg, err = compose_config(os.path.join(SRC, ".env.example"))
         self.assertEqual(rc, 0, err)
         self.assertNotIn("is not set", err)
-        svc, addrs = self.check_stack(cfg)
+        svc = self.check_stack(cfg)
         cmd, sets = self.gateway_sets(svc["gateway"])
-        # The Redis URL takes an IP literal: it must be the redis service's fixed address.
-        self.assertEqual(sets["cache.redis.url"], "redis://%s:6379/0" % addrs["redis"])
+        self.assertEqual(sets["cache.redis.url"], "redis://redis:6379/0")
         self.assertEqual(sets["upstream.url"], "http://qdrant:6333")
         self.assertEqual(sets["upstream.api_key"], "")
         self.check_gateway_command(cmd)
@@ -201,7 +200,7 @@ class ComposeTest(unittest.TestCase):
     def test_production_env_example(self):
         rc, cfg, err = compose_config(os.path.join(SRC, "docker", "production.env.example"))
         self.assertEqual(rc, 0, err)
-        svc, _ = self.check_stack(cfg)
+        svc = self.check_stack(cfg)
         cmd, sets = self.gateway_sets(svc["gateway"])
         self.assertTrue(sets["cache.redis.url"].startswith("redis://" + PRIVATE_PREFIX))
         self.assertEqual(int(sets["server.workers"]), int(float(svc["gateway"]["cpus"])))
@@ -211,18 +210,16 @@ class ComposeTest(unittest.TestCase):
         env = os.path.join(self.tmp, "test.env")
         with open(env, "w") as f:
             # Only parsed by docker-compose config, never used: loopback-range stand-ins.
-            f.write("STACK_SUBNET=127.99.0.0/24\nQDRANT_IPV4=127.99.0.10\nREDIS_IPV4=127.99.0.20\n"
-                    "GATEWAY_IPV4=127.99.0.30\nPROMETHEUS_IPV4=127.99.0.40\n"
-                    "GRAFANA_IPV4=127.99.0.50\nGATEWAY_REDIS_URL=redis://127.99.0.20:6379/1\n"
+            f.write("GATEWAY_REDIS_URL=redis://redis:6379/1\n"
                     "GATEWAY_PORT=18000\nQDRANT_API_KEY=s3cret\nGATEWAY_WORKERS=3\n"
                     "GATEWAY_CPUS=3\nGRAFANA_ADMIN_PASSWORD=pw\n")
         rc, cfg, err = compose_config(env)
         self.assertEqual(rc, 0, err)
-        svc, addrs = self.check_stack(cfg)
+        svc = self.check_stack(cfg)
         cmd, sets = self.gateway_sets(svc["gateway"])
         self.assertEqual(sets["upstream.api_key"], "s3cret")
         self.assertEqual(svc["qdrant"]["environment"]["QDRANT__SERVICE__API_KEY"], "s3cret")
-        self.assertEqual(sets["cache.redis.url"], "redis://%s:6379/1" % addrs["redis"])
+        self.assertEqual(sets["cache.redis.url"], "redis://redis:6379/1")
         self.assertIn("0.0.0.0:18000:8000/tcp", svc["gateway"]["ports"])
         self.check_gateway_command(cmd)
 
@@ -353,27 +350,30 @@ class GatewayConfigTest(unittest.TestCase):
         self.assertIn('listen: "0.0.0.0:8000"', out)
         self.assertIn('url: "http://qdrant:6333"', out)
 
-    def test_redis_url_is_the_redis_services_ip(self):
+    def test_redis_url_is_the_redis_service(self):
         need_yaml(self)
         cfg = yaml.safe_load(read(self.PATH))
         compose = yaml.safe_load(read(COMPOSE))
-        example = dict(re.findall(r"(?m)^([A-Z0-9_]+)=(.*)$", read(os.path.join(SRC, ".env.example"))))
-        # The address lives in .env (required there), and .env.example points at its redis IP.
-        self.assertEqual(example["GATEWAY_REDIS_URL"], "redis://%s:6379/0" % example["REDIS_IPV4"])
-        self.assertEqual(cfg["cache"]["redis"]["url"], "")
+        example = dict(re.findall(r"(?m)^#?([A-Z0-9_]+)=(.*)$", read(os.path.join(SRC, ".env.example"))))
+        # By service name, in the file, in the compose default and in .env.example alike.
+        self.assertEqual(cfg["cache"]["redis"]["url"], "redis://redis:6379/0")
+        self.assertEqual(example["GATEWAY_REDIS_URL"], cfg["cache"]["redis"]["url"])
         self.assertIn("redis", compose["services"])
-        # The file's other values are the compose command's defaults, so -t on either agrees.
+        # The file's values are the compose command's defaults, so -t on either agrees.
         text = read(COMPOSE)
-        self.assertIn("cache.redis.url=${GATEWAY_REDIS_URL:?", text)
+        self.assertIn("cache.redis.url=${GATEWAY_REDIS_URL:-%s}" % cfg["cache"]["redis"]["url"], text)
         self.assertIn("upstream.url=${GATEWAY_UPSTREAM_URL:-%s}" % cfg["upstream"]["url"], text)
         self.assertIn("server.workers=${GATEWAY_WORKERS:-%d}" % cfg["server"]["workers"], text)
         self.assertIn("cpus: ${GATEWAY_CPUS:-%d}" % cfg["server"]["workers"], text)
 
-    def test_a_redis_host_name_is_refused(self):
-        """The limitation the fixed addresses work around: -t rejects what startup would."""
+    def test_a_redis_host_name_is_accepted(self):
+        """The compose stack names its services: -t takes redis://redis:6379 (resolved on the
+        workers' loops, tested in test_dns.py); a host that is no name at all is refused."""
         rc, out, err = run([GW_BIN, "-t", "-c", self.PATH, "--set", "cache.redis.url=redis://redis:6379/0"])
+        self.assertEqual(rc, 0, err)
+        rc, out, err = run([GW_BIN, "-t", "-c", self.PATH, "--set", "cache.redis.url=redis://re dis:6379/0"])
         self.assertEqual(rc, 1)
-        self.assertIn("not an IP address", err)
+        self.assertIn("neither an IP address nor a host name", err)
 
 
 class DashboardTest(unittest.TestCase):

@@ -160,7 +160,9 @@ class MetricsTest(unittest.TestCase):
         s, _, b = harness.curl(self.gw.port, "GET", "/api/v1/health")
         doc = json.loads(b)["result"]
         self.assertTrue(doc["cache"]["enabled"])
-        self.assertEqual(doc["cache"]["redis"], {"configured": True, "up": True})
+        redis = doc["cache"]["redis"]
+        self.assertEqual(redis, {"configured": True, "up": True, "dns_error": None,
+                                 "address": "127.0.0.1:%d" % self.redis.port}, redis)
         self.assertIn("hit_ratio", doc["cache"])
 
 

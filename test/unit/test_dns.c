@@ -46,6 +46,9 @@ START_TEST(test_literals)
     ck_assert_int_eq(ss.ss_family, AF_INET);
     gw_dns_name_describe(n, buf, sizeof(buf));
     ck_assert_str_eq(buf, "127.0.0.2:6333");
+    ck_assert_uint_eq(gw_dns_name_count(n), 1);
+    gw_dns_addr_format(&ss, buf, sizeof(buf));
+    ck_assert_str_eq(buf, "127.0.0.2:6333");
     ck_assert_int_eq(gw_dns_name_curl_entry(n, buf, sizeof(buf)), -1); /* curl needs none */
     gw_dns_name_free(n);
     n = gw_dns_name_new(NULL, "redis", "[::1]", 6379, NULL, NULL, NULL);
@@ -86,6 +89,8 @@ START_TEST(test_hosts_file)
     gw_dns_name_t *n = gw_dns_name_new(d, "upstream", "qdrant", 6333, counts, on_name, &seen);
     ck_assert_ptr_nonnull(n);
     ck_assert_int_eq(gw_dns_name_busy(n), 1);
+    ck_assert_uint_eq(gw_dns_name_count(n), 0);
+    ck_assert_int_eq(gw_dns_name_pick(n, &(struct sockaddr_storage){0}, &(socklen_t){0}), -1);
     ck_assert_int_eq(seen, 0); /* never from inside gw_dns_name_new */
     while (!seen)
         event_base_loop(base, EVLOOP_ONCE);

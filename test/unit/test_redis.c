@@ -16,6 +16,8 @@ static const url_ok_t good_urls[] = {
     {"redis://:s3cr%40t%2f@127.0.0.5:7000/15", "127.0.0.5", "s3cr@t/", 7000, 15},
     {"redis://:p:w@127.0.0.1", "127.0.0.1", "p:w", 6379, 0},
     {"redis://[::1]:6390", "::1", "", 6390, 0},
+    {"redis://redis:6379/1", "redis", "", 6379, 1},
+    {"redis://:pw@cache.internal", "cache.internal", "pw", 6379, 0},
     {"redis://[fe80::1]/3", "fe80::1", "", 6379, 3},
     {"redis://127.1.2.3:65535/2147483647", "127.1.2.3", "", 65535, 2147483647},
 };
@@ -51,9 +53,8 @@ static const url_bad_t bad_urls[] = {
     {"redis://", "redis URL: missing host"},
     {"redis:///0", "redis URL: missing host"},
     {"redis://:pw@:6379", "redis URL: missing host"},
-    {"redis://cache.internal:6379",
-     "redis URL: host \"cache.internal\" is not an IP address or localhost (a name would need a "
-     "blocking DNS lookup)"},
+    {"redis://cache_internal!:6379",
+     "redis URL: host \"cache_internal!\" is neither an IP address nor a host name"},
     {"redis://[127.0.0.1]", "redis URL: host [127.0.0.1] is not an IPv6 address"},
     {"redis://::1", "redis URL: IPv6 addresses must be in brackets, as in redis://[::1]:6379"},
     {"redis://::1:6379", "redis URL: IPv6 addresses must be in brackets, as in redis://[::1]:6379"},
