@@ -14,6 +14,8 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "gateway/core/config.h"
+#include "gateway/auth/audit.h"
+#include "gateway/auth/gate.h"
 #include "gateway/cache/cache.h"
 #include "gateway/handler/metrics.h"
 #include "gateway/conn/tls.h"
@@ -154,6 +156,7 @@ static void on_sighup(evutil_socket_t sig, short what, void *arg)
 {
     gw_shared_t *sh = arg;
     char err[512];
+    gw_audit_reopen(); /* logrotate moved the audit log */
     if (!sh->tls) {
         gw_log_info("SIGHUP received: no TLS listener, nothing to reload");
         return;
@@ -194,6 +197,17 @@ static int run(const gw_config_t *cfg)
     }
     if (cfg->cache_enabled &&
         !(shared.cache = gw_cache_shared_new(cfg, shared.proc.nworkers, err, sizeof(err)))) {
+        gw_log_error("%s", err);
+        goto out;
+    }
+    if (gw_auth_configured(cfg) || cfg->auth_audit_log[0]) {
+        if (gw_audit_open(cfg->auth_audit_log, err, sizeof(err)) != 0) {
+            gw_log_error("%s", err);
+            goto out;
+        }
+    }
+    if (gw_auth_configured(cfg) &&
+        !(shared.auth = gw_auth_new(cfg, shared.cache, err, sizeof(err)))) {
         gw_log_error("%s", err);
         goto out;
     }
@@ -241,6 +255,8 @@ out:
     gw_tls_free(shared.tls);
     if (base) event_base_free(base);
     free(workers);
+    gw_auth_free(shared.auth);
+    gw_audit_close();
     gw_cache_shared_free(shared.cache);
     gw_metrics_shared_free(shared.metrics);
     gw_shared_dispose(&shared);

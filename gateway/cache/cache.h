@@ -21,6 +21,9 @@ typedef struct gw_cache gw_cache_t;               /* per worker: Redis, mailbox,
 gw_cache_shared_t *gw_cache_shared_new(const gw_config_t *cfg, int nworkers, char *err,
                                        size_t errlen);
 void gw_cache_shared_free(gw_cache_shared_t *s);
+/* Any thread: the collection alias `name` points to, as far as the cache's alias map knows
+ * (reloaded every cache.alias_refresh): 1 with it in out, else 0. */
+int gw_cache_alias_target(gw_cache_shared_t *s, const char *name, char *out, size_t cap);
 
 /* For the worker loop `loop` (its id picks its slot in s), before the threads start; misses
  * and writes go through `proxy`. Registers for GW_WAKE_CACHE_MAIL on the loop. NULL with err

@@ -55,6 +55,10 @@ static int raw_digest(const gw_req_t *r, const char *body, size_t len, int per_c
         gw_ckey_digest_header(&d, r, "api-key");
         gw_ckey_digest_header(&d, r, "authorization");
     }
+    if (r->authz) { /* auth on: keyed by access scope; the tenant splits scopes */
+        gw_digest_u64(&d, 1);
+        gw_digest_field(&d, r->authz->tenant ? r->authz->tenant : "", r->authz->tenant_len);
+    }
     gw_digest_field(&d, body, len);
     gw_digest_final(&d, out);
     return 0;

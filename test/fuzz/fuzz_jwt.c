@@ -27,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *tok = (const char *)data + 2;
     size_t len = size - 2;
     gw_jwt_claims_t c;
-    char msg[256], small[4];
+    char msg[256] = "", small[4] = "";
     int st = gw_jwt_verify(tok, len, &o, &c, msg, sizeof(msg));
     if (st != 0 && st != 401 && st != 403) abort();
     if (st == 0) {
