@@ -11,6 +11,7 @@
 #include "gateway/auth/keys.h"
 #include "gateway/auth/rules.h"
 #include "gateway/cache/generations.h"
+#include "gateway/core/loop.h"
 
 #define NO_CRED  "Must provide an API key or an Authorization bearer token"
 #define BAD_CRED "Invalid API key or JWT"
@@ -21,6 +22,12 @@ struct gw_auth {
     gw_keys_t keys;
     const char *secret; /* JWT key (Qdrant's api_key), "" when JWTs are off */
     size_t secret_len;
+    /* Rate limit buckets: [worker][key][read, write], each row touched by its worker only. */
+    int nworkers;
+    struct bucket {
+        double tokens;
+        uint64_t last_us;
+    } * buckets;
 };
 
 /* One request's verdict: what r->authz points into. */
@@ -62,6 +69,13 @@ gw_auth_t *gw_auth_new(const gw_config_t *cfg, gw_cache_shared_t *cache, char *e
                 : cfg->auth_jwt_secret[0] ? cfg->auth_jwt_secret
                                           : cfg->upstream_api_key;
     a->secret_len = strlen(a->secret);
+    a->nworkers = cfg->workers > 0 ? cfg->workers : 1;
+    if (a->keys.n &&
+        !(a->buckets = calloc((size_t)a->nworkers * a->keys.n * 2, sizeof(*a->buckets)))) {
+        snprintf(err, errlen, "out of memory");
+        gw_auth_free(a);
+        return NULL;
+    }
     return a;
 }
 
@@ -69,6 +83,7 @@ void gw_auth_free(gw_auth_t *a)
 {
     if (!a) return;
     gw_keys_free(&a->keys);
+    free(a->buckets);
     free(a);
 }
 
@@ -231,6 +246,54 @@ static int route_collection(authz_t *z, const gw_req_t *r)
     return -1;
 }
 
+/* A gateway key's token bucket for this worker and kind: 0 when a token was taken, else the
+ * seconds until one is there. Local to the worker (no lock, no Redis). */
+static double rate_take(gw_auth_t *a, const gw_key_t *k, int write, int worker, double *available)
+{
+    if (k->rate[write] <= 0 || worker < 0 || worker >= a->nworkers) return 0;
+    size_t ki = (size_t)(k - a->keys.key);
+    struct bucket *b = &a->buckets[((size_t)worker * a->keys.n + ki) * 2 + (size_t)write];
+    uint64_t now = gw_mono_us();
+    if (!b->last_us)
+        b->tokens = k->burst[write];
+    else
+        b->tokens += (double)(now - b->last_us) / 1e6 * k->rate[write];
+    if (b->tokens > k->burst[write]) b->tokens = k->burst[write];
+    b->last_us = now;
+    *available = b->tokens;
+    if (b->tokens >= 1) {
+        b->tokens -= 1;
+        return 0;
+    }
+    return (1 - b->tokens) / k->rate[write];
+}
+
+/* 429 with Qdrant's rate limit text and Retry-After (whole seconds, rounded up). */
+static int refuse_rate(authz_t *z, gw_req_t *r, int write, double wait, double available)
+{
+    unsigned secs = (unsigned)wait + ((double)(unsigned)wait < wait ? 1 : 0);
+    if (!secs) secs = 1;
+    snprintf(z->error, sizeof(z->error),
+             "Rate limiting exceeded: %s rate limit exceeded: Operation requires 1 tokens but "
+             "only %.1f were available. Retry after %us",
+             write ? "Write" : "Read", available, secs);
+    z->refused = 1;
+    char body[GW_ERROR_BODY_MAX], ra[16];
+    size_t n =
+        gw_error_envelope(body, sizeof(body), (double)(gw_mono_us() - r->start_us) / 1e6, z->error);
+    snprintf(ra, sizeof(ra), "%u", secs);
+    if (r->codec && !r->head_sent) {
+        gw_hdr_t h[3] = {{"content-type", 12, "application/json", 16},
+                         {"retry-after", 11, ra, strlen(ra)},
+                         {"x-request-id", 12, r->id, strlen(r->id)}};
+        r->codec->send_head(r, 429, h, r->id[0] ? 3 : 2, (int64_t)n);
+        if (!r->is_head) r->codec->send_body(r, body, n);
+        r->codec->finish(r, 1);
+    }
+    gw_req_release(r, GW_REQ_HANDLER);
+    return 1;
+}
+
 int gw_auth_gate(void *ctx, gw_req_t *r)
 {
     gw_auth_t *a = ctx;
@@ -256,6 +319,12 @@ int gw_auth_gate(void *ctx, gw_req_t *r)
     if (need.scope == GW_NEED_COLL && route_collection(z, r) != 0)
         need.scope = GW_NEED_ANY; /* an unknown model: the handler answers 404 */
     if (check(z, need, z->collection, msg, sizeof(msg)) != 0) return refuse_json(z, r, msg);
+    if (z->key) {
+        int write = r->route.cls == GW_ROUTE_QDRANT_WRITE;
+        double available = 0,
+               wait = rate_take(a, z->key, write, r->loop ? r->loop->id : -1, &available);
+        if (wait > 0) return refuse_rate(z, r, write, wait, available);
+    }
     z->pub.manage = gw_access_check(z->access, (gw_need_t){GW_NEED_GLOBAL, GW_NEED_MANAGE}, "", msg,
                                     sizeof(msg)) == 0;
     return 0;

@@ -74,6 +74,12 @@ static int build_one(gw_key_t *k, const gw_auth_key_conf_t *c, char *err, size_t
                            : k->role == GW_ROLE_WRITE ? GW_GLOBAL_W
                                                       : GW_GLOBAL_R;
     }
+    int per_min[2] = {c->rate_read, c->rate_write};
+    for (int i = 0; i < 2; i++) {
+        k->rate[i] = per_min[i] / 60.0;
+        double b = c->rate_burst ? c->rate_burst : per_min[i] / 60.0;
+        k->burst[i] = b < 1 ? 1 : b;
+    }
     if (c->tenant_field[0]) {
         k->tenant_field = c->tenant_field;
         k->tenant_value = c->tenant_value;

@@ -19,6 +19,8 @@ typedef struct gw_key {
      * allowlist → those collections, r for read, rw for write and admin. */
     gw_access_t access;
     const char *tenant_field, *tenant_value; /* NULL when unbound */
+    double rate[2];  /* tokens per second for reads [0] and writes [1]; 0 = no limit */
+    double burst[2]; /* bucket sizes */
 } gw_key_t;
 
 typedef struct gw_keys {

@@ -35,6 +35,9 @@ typedef struct gw_auth_key_conf {
     char *collections;  /* auth.keys.NAME.collections: comma-separated allowlist; "" = all */
     char *tenant_field; /* auth.keys.NAME.tenant.field: payload field binding a tenant, or "" */
     char *tenant_value; /* auth.keys.NAME.tenant.value: its value (with tenant.field) */
+    int rate_read;      /* auth.keys.NAME.rate.reads: requests per minute, per worker; 0 = off */
+    int rate_write;     /* auth.keys.NAME.rate.writes: the same for writes */
+    int rate_burst;     /* auth.keys.NAME.rate.burst: bucket size; 0 = a second's worth (>= 1) */
 } gw_auth_key_conf_t;
 
 /* Every field always holds a valid value: defaults first, then files and --set on top. Strings

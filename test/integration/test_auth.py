@@ -360,5 +360,48 @@ class GatewayKeysTest(unittest.TestCase):
         raise AssertionError("audit lines missing: %s" % read_text(path))
 
 
+class RateLimitTest(unittest.TestCase):
+    """Per-key token buckets, counted: one worker, 1 request a minute after a burst of 3, so no
+    refill can happen within the test."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.up = harness.start_fake_qdrant("--api-key", SECRET)
+        setup_collections(cls.up.port)
+        sets = ["upstream.api_key=" + SECRET, "cache.enabled=false"]
+        for name in ("limited", "other"):
+            sets += ["auth.keys.%s.sha256=%s" % (name, key_hash("key-" + name)),
+                     "auth.keys.%s.role=write" % name]
+        sets += ["auth.keys.limited.rate.reads=1", "auth.keys.limited.rate.writes=1",
+                 "auth.keys.limited.rate.burst=3"]
+        cls.gw = harness.start_gateway(cls.up.port, *sets, workers=1)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.gw.cleanup()
+        cls.up.cleanup()
+
+    def test_exact_burst_then_429(self):
+        c = harness.HttpClient(self.gw.port, headers={"api-key": "key-limited"})
+        o = harness.HttpClient(self.gw.port, headers={"api-key": "key-other"})
+        try:
+            reads = [c.request("POST", "/collections/a/points/query", SEARCH) for _ in range(5)]
+            self.assertEqual([r[0] for r in reads], [200, 200, 200, 429, 429])
+            s, h, b = reads[3]
+            self.assertEqual(h.get("retry-after"), "60")
+            self.assertRegex(json.loads(b)["status"]["error"],
+                             r"^Rate limiting exceeded: Read rate limit exceeded: Operation "
+                             r"requires 1 tokens but only 0\.0 were available\. Retry after 60s$")
+            # writes have their own bucket
+            up = {"points": [{"id": 3, "vector": [1, 0, 0, 0]}]}
+            writes = [c.request("PUT", "/collections/a/points?wait=true", up)[0] for _ in range(4)]
+            self.assertEqual(writes, [200, 200, 200, 429])
+            # another key is not limited by this one's bucket
+            self.assertEqual([o.request("GET", "/collections/a")[0] for _ in range(6)], [200] * 6)
+        finally:
+            c.close()
+            o.close()
+
+
 if __name__ == "__main__":
     harness.main()
