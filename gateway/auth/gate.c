@@ -220,14 +220,15 @@ static int identify(authz_t *z, gw_req_t *r, const char *cred, size_t len, char 
     return 0;
 }
 
-/* The collection a route needs: its path's, or a model's. 0, or -1 when there is none. */
+/* The collection a route needs: its path's, or a model's. 0, or -1 for an unknown model. A
+ * path name too long to be a collection (Qdrant caps them at 255 bytes) is checked as "", which
+ * no collection list holds: only global access passes, as it would in Qdrant. */
 static int route_collection(authz_t *z, const gw_req_t *r)
 {
     if (r->route.collection) {
         ssize_t n = gw_route_decode_param(r->route.collection, r->route.collection_len,
                                           z->collection, sizeof(z->collection) - 1);
-        if (n < 0) return -1;
-        z->collection[n] = '\0';
+        z->collection[n < 0 ? 0 : n] = '\0';
         z->has_collection = 1;
         return 0;
     }

@@ -297,6 +297,9 @@ class GatewayKeysTest(unittest.TestCase):
         self.assertEqual(s, 403)
         self.assertEqual(doc["status"]["error"],
                          "Forbidden: Write access to collection a is required")
+        long = "/collections/%s/points/query" % ("a" * 300)
+        self.assertEqual(self.status("reader-a", "POST", long, SEARCH), 403)
+        self.assertNotEqual(self.status("reader-all", "POST", long, SEARCH), 403)
 
     def test_qdrant_gets_upstream_key_not_the_clients(self):
         # fake_qdrant only knows SECRET: a 200 through the gateway means the key was replaced
