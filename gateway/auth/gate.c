@@ -133,7 +133,12 @@ static int check(authz_t *z, gw_need_t need, const char *coll, char *msg, size_t
 static int check_read(gw_req_authz_t *pub, const char *name, char *msg, size_t cap)
 {
     authz_t *z = (authz_t *)pub;
-    return check(z, (gw_need_t){GW_NEED_COLL, 0}, name, msg, cap);
+    int st = check(z, (gw_need_t){GW_NEED_COLL, 0}, name, msg, cap);
+    if (st) { /* the cache refuses the request with it: the audit log says so */
+        z->refused = 1;
+        snprintf(z->error, sizeof(z->error), "%s", msg);
+    }
+    return st;
 }
 
 /* ---- answering ----------------------------------------------------------------------------- */

@@ -49,7 +49,8 @@ typedef struct gw_handler_ops {
 typedef struct gw_req_authz gw_req_authz_t;
 struct gw_req_authz {
     /* 0 when the credential may read collection `name` (NUL-terminated), else 403 with
-     * Qdrant's message in msg (for names a read's body adds: lookup_from, with_lookup). */
+     * Qdrant's message in msg (for names a read's body adds: lookup_from, with_lookup); the
+     * caller then refuses the request with it (it is audited as refused). */
     int (*check_read)(gw_req_authz_t *z, const char *name, char *msg, size_t cap);
     /* The tenant the credential is bound to ("field\0value", tenant_len bytes), or NULL: part
      * of every cache key, so tenants never share entries. */

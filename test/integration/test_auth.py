@@ -321,9 +321,13 @@ class GatewayKeysTest(unittest.TestCase):
         # a read naming another collection (lookup_from) needs access to it too
         rec = {"query": {"recommend": {"positive": [1]}}, "limit": 2,
                "lookup_from": {"collection": "b"}}
-        s5, x5, d5, _ = self.req("reader-a", "POST", "/collections/a/points/query", rec)
+        s5, x5, d5, _ = self.req("reader-a", "POST", "/collections/a/points/query", rec,
+                                 {"x-request-id": "aud-lookup"})
         self.assertEqual(s5, 403, d5)
         self.assertEqual(d5["status"]["error"], "Forbidden: Access to collection b is required")
+        line = self.wait_lines(self.audit, ("aud-lookup",))["aud-lookup"]
+        self.assertEqual((line["status"], line["error"]),
+                         (403, "Forbidden: Access to collection b is required"))
 
     def test_audit_log_and_sighup_reopen(self):
         self.req("reader-a", "PUT", "/collections/a/points", {"points": []}, {"x-request-id": "aud-1"})
