@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gateway/auth/gate.h"
 #include "gateway/cache/cache.h"
 #include "gateway/conn/tls.h"
 #include "gateway/handler/metrics.h"
@@ -29,6 +30,8 @@ static int generation_parts(gw_generation_t *g, gw_generation_t *prev, char *err
         sh->cache = gw_cache_shared_new(cfg, sh->proc.nworkers, err, errlen);
         if (!sh->cache) return -1;
     }
+    if (gw_auth_configured(cfg) && !(sh->auth = gw_auth_new(cfg, sh->cache, err, errlen)))
+        return -1;
     if (cfg->tls_listen[0] && !(sh->tls = gw_tls_new(cfg->tls_cert, cfg->tls_key, err, errlen)))
         return -1;
     for (; g->n < sh->proc.nworkers; g->n++) {
@@ -115,6 +118,7 @@ void gw_generation_free(gw_generation_t *g)
         gw_worker_dispose(&g->workers[i]); /* joins: waits for each worker's drain */
     free(g->workers);
     gw_tls_free(g->shared.tls);
+    gw_auth_free(g->shared.auth); /* reads the cache's alias map */
     gw_cache_shared_free(g->shared.cache);
     gw_metrics_shared_free(g->shared.metrics);
     gw_shared_dispose(&g->shared); /* also after a gw_shared_init that failed half way */

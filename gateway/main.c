@@ -14,6 +14,8 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "gateway/core/config.h"
+#include "gateway/auth/audit.h"
+#include "gateway/auth/gate.h"
 #include "gateway/core/timer.h"
 #include "gateway/generation.h"
 
@@ -186,6 +188,7 @@ static void on_sighup(evutil_socket_t sig, short what, void *arg)
 {
     run_state_t *st = arg;
     char err[1024];
+    gw_audit_reopen(); /* logrotate moved the audit log */
     gw_log_info("SIGHUP received: reloading %s",
                 st->args->config_path ? st->args->config_path : "the built-in defaults");
     gw_config_t *cfg = load_config(st->args, err, sizeof(err));
@@ -251,6 +254,12 @@ static int run(const gw_args_t *args, gw_config_t *cfg)
         gw_log_error("%s", err);
         goto out;
     }
+    /* Before any worker runs: they write to it. Reloads reopen it (logrotate), same path. */
+    if ((gw_auth_configured(cfg) || cfg->auth_audit_log[0]) &&
+        gw_audit_open(cfg->auth_audit_log, err, sizeof(err)) != 0) {
+        gw_log_error("%s", err);
+        goto out;
+    }
     if (add_signals(&st) != 0) goto out;
     if (gw_generation_start(st.cur, err, sizeof(err)) != 0) {
         gw_log_error("%s", err);
@@ -270,6 +279,7 @@ out:
         if (st.sigs[i]) event_free(st.sigs[i]);
     if (st.reap_ev) event_free(st.reap_ev);
     event_base_free(st.base);
+    gw_audit_close();
     if (rc == 0) gw_log_info("stopped");
     return rc;
 }

@@ -8,6 +8,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "gateway/auth/gate.h"
 #include "gateway/cache/cache.h"
 #include "gateway/conn/listener.h"
 #include "gateway/handler/health.h"
@@ -92,6 +93,7 @@ static void worker_fill_dispatch(gw_worker_t *w)
         gw_dispatch_set(d, GW_H_PURGE, h_purge_off, NULL);
     gw_dispatch_set(d, GW_H_MODELS, h_models, &w->env);
     gw_dispatch_set(d, GW_H_API_NOT_FOUND, gw_dispatch_not_found, NULL);
+    if (w->shared->auth) gw_dispatch_set_gate(d, gw_auth_gate, w->shared->auth);
     w->loop.dispatch = d;
 }
 

@@ -27,6 +27,7 @@ typedef struct gw_shared {
     gw_cache_shared_t *cache;      /* NULL when cache.enabled is false */
     gw_metrics_shared_t *metrics;  /* scrape cache for Qdrant's /metrics; NULL when disabled */
     gw_tls_t *tls;                 /* the TLS context when tls.listen is set, else NULL */
+    struct gw_auth *auth;          /* access control when configured (auth.*), else NULL */
 } gw_shared_t;
 
 typedef struct gw_worker {

@@ -319,6 +319,24 @@ static void cache_l2_done(creq_t *cr, gw_centry_t *e)
     creq_forward(cr, "MISS", 1);
 }
 
+/* A read that names collections besides its path's (lookup_from, with_lookup): the credential
+ * must be able to read each, or it is answered 403 here, never from an entry. */
+static int creq_check_deps(creq_t *cr)
+{
+    gw_req_t *r = cr->r;
+    char msg[GW_ERROR_MSG_MAX];
+    for (size_t i = 0; i < cr->key.deps.n; i++) {
+        if (r->authz->check_read(r->authz, cr->key.deps.name[i], msg, sizeof(msg)) == 0) continue;
+        gw_req_respond_error(r, 403, "%s", msg);
+        r->handler = NULL;
+        r->handler_ctx = NULL;
+        gw_req_release(r, GW_REQ_HANDLER);
+        creq_free(cr);
+        return -1;
+    }
+    return 0;
+}
+
 /* The whole body is in: key, L1, flight, then fetch. */
 static void creq_lookup(creq_t *cr)
 {
@@ -327,11 +345,15 @@ static void creq_lookup(creq_t *cr)
     const char *why = "cannot build a key";
     size_t len = evbuffer_get_length(r->body);
     const char *body = len ? (const char *)evbuffer_pullup(r->body, -1) : "";
-    if (gw_ckey_build_memo(c->memo, &cr->key, r, body, len, !c->cfg->cache_share_across_keys,
-                           &why) != 0) {
+    /* With auth on, entries are shared by access scope (the gate checked the path
+     * collection, and every other collection the read names is checked below), not keyed by
+     * credential. */
+    int per_credential = !c->cfg->cache_share_across_keys && !r->authz;
+    if (gw_ckey_build_memo(c->memo, &cr->key, r, body, len, per_credential, &why) != 0) {
         creq_bypass(cr, why);
         return;
     }
+    if (r->authz && creq_check_deps(cr) != 0) return;
     if (gw_names_capture(c->sh->names, &cr->key.deps, cr->gens, &cr->global) != 0) {
         creq_bypass(cr, "too many collections");
         return;
@@ -547,6 +569,11 @@ oom:
     snprintf(err, errlen, "out of memory creating the cache");
     gw_cache_shared_free(sh);
     return NULL;
+}
+
+int gw_cache_alias_target(gw_cache_shared_t *sh, const char *name, char *out, size_t cap)
+{
+    return sh && sh->names ? gw_names_alias_target(sh->names, name, out, cap) : 0;
 }
 
 void gw_cache_shared_free(gw_cache_shared_t *sh)

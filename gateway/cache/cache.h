@@ -30,6 +30,9 @@ int gw_cache_shared_inherit(gw_cache_shared_t *s, gw_cache_shared_t *prev);
 /* Undoes gw_cache_shared_inherit for a configuration that never served (its reload failed):
  * prev owns its tier again and freeing s leaves it alone. */
 void gw_cache_shared_giveback(gw_cache_shared_t *s, gw_cache_shared_t *prev);
+/* Any thread: the collection alias `name` points to, as far as the cache's alias map knows
+ * (reloaded every cache.alias_refresh): 1 with it in out, else 0. */
+int gw_cache_alias_target(gw_cache_shared_t *s, const char *name, char *out, size_t cap);
 
 /* For the worker loop `loop` (its id picks its slot in s), before the threads start; misses
  * and writes go through `proxy`. Registers for GW_WAKE_CACHE_MAIL on the loop. NULL with err

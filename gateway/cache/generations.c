@@ -181,6 +181,19 @@ void gw_names_set_aliases(gw_names_t *t, const char *const *alias, const char *c
     pthread_rwlock_unlock(&t->lock);
 }
 
+int gw_names_alias_target(gw_names_t *t, const char *name, char *out, size_t cap)
+{
+    int found = 0;
+    pthread_rwlock_rdlock(&t->lock);
+    name_ent_t *e = names_find(t, name);
+    if (e && e->alias_of && strlen(e->alias_of) < cap) {
+        memcpy(out, e->alias_of, strlen(e->alias_of) + 1);
+        found = 1;
+    }
+    pthread_rwlock_unlock(&t->lock);
+    return found;
+}
+
 int gw_names_aliases_loaded(gw_names_t *t)
 {
     pthread_rwlock_rdlock(&t->lock);

@@ -42,6 +42,10 @@ uint64_t gw_names_alias_epoch(gw_names_t *t);
 /* Replaces the alias map with `n` pairs (alias, collection) fetched after `epoch` was taken. */
 void gw_names_set_aliases(gw_names_t *t, const char *const *alias, const char *const *coll,
                           size_t n, uint64_t epoch);
+/* When `name` is a known alias: copies the collection it points to into out (cap bytes, NUL
+ * terminated) and returns 1; else 0. */
+int gw_names_alias_target(gw_names_t *t, const char *name, char *out, size_t cap);
+
 /* 1 when the alias map is loaded and no bump_all happened since the fetch that loaded it
  * started. Reads are not cached otherwise: they could name an alias we do not know. */
 int gw_names_aliases_loaded(gw_names_t *t);

@@ -408,7 +408,12 @@ void gw_cache_purge_handle(gw_cache_t *c, gw_req_t *r)
     if (strcmp(r->method, "POST") != 0)
         gw_req_respond_error(r, 405, "Method not allowed: %s /api/v1/cache/purge (use POST)",
                              r->method);
-    else if (!admin[0])
+    else if (r->authz && r->authz->manage) { /* the access gate checked global manage */
+        r->handler = &purge_handler;
+        r->handler_ctx = c;
+        purge_on_body(r);
+        return;
+    } else if (!admin[0])
         gw_req_respond_error(r, 403, "Forbidden: cache purge is disabled (set cache.admin_key)");
     else if (!cred)
         gw_req_respond_error(r, 401, "Must provide an API key or an Authorization bearer token");

@@ -223,6 +223,10 @@ int gw_ckey_build(gw_ckey_t *k, const gw_req_t *r, const char *body, size_t len,
         gw_ckey_digest_header(&d, r, "api-key");
         gw_ckey_digest_header(&d, r, "authorization");
     }
+    if (r->authz) { /* auth on: keyed by access scope; the tenant splits scopes */
+        gw_digest_u64(&d, 1);
+        gw_digest_field(&d, r->authz->tenant ? r->authz->tenant : "", r->authz->tenant_len);
+    }
     if (digest_body(&d, &k->deps, body, len, why) != 0) {
         gw_digest_dispose(&d);
         return -1;

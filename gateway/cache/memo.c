@@ -111,6 +111,9 @@ static int prefix_build(prefix_t *x, const gw_req_t *r, int per_credential)
         rc |= prefix_header(x, r, "api-key");
         rc |= prefix_header(x, r, "authorization");
     }
+    if (r->authz) /* auth on: keyed by access scope; the tenant splits scopes */
+        rc |= prefix_put(x, "t", 1) |
+              prefix_put(x, r->authz->tenant ? r->authz->tenant : "", r->authz->tenant_len);
     return rc ? -1 : 0;
 }
 

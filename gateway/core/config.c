@@ -265,6 +265,86 @@ static const yconf_map_t models_map = {
     .check = check_model,
 };
 
+/* ---- auth.keys.NAME.* (gateway keys) ------------------------------------------------------ */
+
+static int check_sha256(const char *text, const void *value, char *err, size_t errlen)
+{
+    (void)value;
+    if (!text[0]) return 0; /* required: check_auth_key says so with the element's name */
+    if (strlen(text) != 64 || text[strspn(text, "0123456789abcdefABCDEF")] != '\0')
+        return fail(err, errlen,
+                    "must be 64 hex digits (the SHA-256 of the key, e.g. from "
+                    "printf %s KEY | sha256sum)");
+    return 0;
+}
+
+static int check_role(const char *text, const void *value, char *err, size_t errlen)
+{
+    (void)value;
+    if (strcmp(text, "read") && strcmp(text, "write") && strcmp(text, "admin"))
+        return fail(err, errlen, "must be read, write or admin");
+    return 0;
+}
+
+static int check_auth_key(const void *elem, char *err, size_t errlen)
+{
+    const gw_auth_key_conf_t *k = elem;
+
+    if (!k->sha256[0]) return fail(err, errlen, "sha256 must be set (64 hex digits)");
+    if (!k->tenant_field[0] != !k->tenant_value[0])
+        return fail(err, errlen, "tenant.field and tenant.value go together");
+    return 0;
+}
+
+#define AKEY(name_, type_, field_, def_, check_, help_)                                            \
+    {                                                                                              \
+        .name = name_, .flags = type_, .offset = YCONF_OFFSET(gw_auth_key_conf_t, field_, char *), \
+        .def = def_, .validate = check_, .help = help_                                             \
+    }
+
+static const yconf_key_t auth_key_keys[] = {
+    AKEY("sha256", YCONF_STRING, sha256, "", check_sha256,
+         "SHA-256 of the key clients send (api-key or Authorization: Bearer), 64 hex digits"),
+    AKEY("role", YCONF_STRING, role, "read", check_role,
+         "read, write (points and payloads) or admin (everything)"),
+    AKEY("collections", YCONF_STRING | YCONF_LIST, collections, "", NULL,
+         "the collections this key may use (aliases of them too); empty = all"),
+    AKEY("tenant.field", YCONF_STRING, tenant_field, "", NULL,
+         "payload field binding this key to a tenant (stored, not enforced yet)"),
+    AKEY("tenant.value", YCONF_STRING, tenant_value, "", NULL, "the tenant's value of that field"),
+    {.name = "rate.reads",
+     .flags = YCONF_INT,
+     .offset = YCONF_OFFSET(gw_auth_key_conf_t, rate_read, int),
+     .min = 0,
+     .max = 100000000,
+     .def = "0",
+     .help = "reads per minute this key may make, per worker (429 beyond); 0 = no limit"},
+    {.name = "rate.writes",
+     .flags = YCONF_INT,
+     .offset = YCONF_OFFSET(gw_auth_key_conf_t, rate_write, int),
+     .min = 0,
+     .max = 100000000,
+     .def = "0",
+     .help = "writes per minute this key may make, per worker; 0 = no limit"},
+    {.name = "rate.burst",
+     .flags = YCONF_INT,
+     .offset = YCONF_OFFSET(gw_auth_key_conf_t, rate_burst, int),
+     .min = 0,
+     .max = 100000000,
+     .def = "0",
+     .help = "requests a key may make at once before the rate applies; 0 = a second's worth"},
+    YCONF_END,
+};
+
+static const yconf_map_t auth_keys_map = {
+    .keys = auth_key_keys,
+    .elem_size = sizeof(gw_auth_key_conf_t),
+    .name_offset = offsetof(gw_auth_key_conf_t, name),
+    .count_offset = offsetof(gw_config_t, nauth_keys),
+    .max_count = 10000,
+    .check = check_auth_key,
+};
+
 /* One line per key. KEY checks at compile time that the field has the C type named. */
 #define KEY(name_, type_, field_, ctype_, min_, max_, def_, check_, help_)                         \
     {                                                                                              \
@@ -391,6 +471,24 @@ static const yconf_key_t gw_keys[] = {
      .offset = YCONF_OFFSET(gw_config_t, models, gw_model_t *),
      .help = "models served by the gateway API: NAME: {collection, vector, dimension, ...}",
      .map = &models_map},
+    KEY("auth.jwt.enabled", YCONF_BOOL, auth_jwt_enabled, bool, 0, 0, "false", NULL,
+        "verify Qdrant JWTs (HS256) at the gateway before Qdrant is asked"),
+    KEY("auth.jwt.secret", YCONF_STRING | YCONF_SECRET, auth_jwt_secret, char *, 0, 0, "",
+        check_api_key, "the key JWTs are signed with (Qdrant's api_key); empty = upstream.api_key"),
+    KEY("auth.jwt.leeway", YCONF_DURATION, auth_jwt_leeway_ms, uint64_t, 0, 5 * MIN, "30s", NULL,
+        "clock skew allowed on exp and nbf (Qdrant: 30s)"),
+    KEY("auth.jwt.check_nbf", YCONF_BOOL, auth_jwt_check_nbf, bool, 0, 0, "true", NULL,
+        "refuse tokens whose nbf is in the future (Qdrant itself ignores nbf)"),
+    KEY("auth.max_token_bytes", YCONF_SIZE, auth_max_token_bytes, size_t, 256, 64 * KIB, "8KiB",
+        NULL, "longer credentials are refused (401) without being parsed"),
+    KEY("auth.audit_log", YCONF_STRING, auth_audit_log, char *, 0, 0, "", NULL,
+        "one JSON line per write and per refused request: a file (reopened on SIGHUP), "
+        "stderr, or empty = off"),
+    {.name = "auth.keys",
+     .flags = YCONF_MAP,
+     .offset = YCONF_OFFSET(gw_config_t, auth_keys, gw_auth_key_conf_t *),
+     .help = "gateway keys: NAME: {sha256, role, collections, tenant: {field, value}}",
+     .map = &auth_keys_map},
     YCONF_END,
 };
 
@@ -455,6 +553,12 @@ int gw_config_finalize(gw_config_t *c, char *err, size_t errlen)
         return -1;
     }
     if (yconf_check(gw_keys, c, err, errlen) < 0) return -1; /* models declared by --set */
+    if (c->auth_jwt_enabled && !c->auth_jwt_secret[0] && !c->upstream_api_key[0]) {
+        snprintf(err, errlen,
+                 "auth.jwt.enabled: set auth.jwt.secret (or upstream.api_key) to "
+                 "the key the tokens are signed with");
+        return -1;
+    }
     /* check_url allows "http://host/"; callers append paths that start with "/". */
     n = strlen(c->upstream_url);
     if (n > 0 && c->upstream_url[n - 1] == '/') c->upstream_url[n - 1] = '\0';

@@ -27,6 +27,19 @@ typedef struct gw_model {
     int max_limit;     /* models.NAME.max_limit, default_limit..10000, default 100 */
 } gw_model_t;
 
+/* One gateway key (auth.keys.NAME.* in YAML; conf/gateway.yaml documents them). */
+typedef struct gw_auth_key_conf {
+    char *name;         /* the NAME, shown in logs and the audit log (never the key) */
+    char *sha256;       /* auth.keys.NAME.sha256: 64 hex digits, SHA-256 of the key (required) */
+    char *role;         /* auth.keys.NAME.role: read | write | admin (default read) */
+    char *collections;  /* auth.keys.NAME.collections: comma-separated allowlist; "" = all */
+    char *tenant_field; /* auth.keys.NAME.tenant.field: payload field binding a tenant, or "" */
+    char *tenant_value; /* auth.keys.NAME.tenant.value: its value (with tenant.field) */
+    int rate_read;      /* auth.keys.NAME.rate.reads: requests per minute, per worker; 0 = off */
+    int rate_write;     /* auth.keys.NAME.rate.writes: the same for writes */
+    int rate_burst;     /* auth.keys.NAME.rate.burst: bucket size; 0 = a second's worth (>= 1) */
+} gw_auth_key_conf_t;
+
 /* Every field always holds a valid value: defaults first, then files and --set on top. Strings
  * are heap strings owned by the struct, never NULL. Durations are milliseconds. */
 typedef struct gw_config {
@@ -124,6 +137,16 @@ typedef struct gw_config {
      * default. gw_config_finalize checks each is complete. */
     gw_model_t *models;
     size_t nmodels;
+
+    /* Access control (docs/security.md): off unless auth.jwt.enabled or a key is declared. */
+    bool auth_jwt_enabled;         /* auth.jwt.enabled, default false */
+    char *auth_jwt_secret;         /* auth.jwt.secret: Qdrant's api_key; "" = upstream.api_key */
+    uint64_t auth_jwt_leeway_ms;   /* auth.jwt.leeway, 0..5m, default 30s (Qdrant's) */
+    bool auth_jwt_check_nbf;       /* auth.jwt.check_nbf, default true (Qdrant ignores nbf) */
+    size_t auth_max_token_bytes;   /* auth.max_token_bytes, 256..64KiB, default 8KiB */
+    char *auth_audit_log;          /* auth.audit_log: file path, "stderr", or "" (off) */
+    gw_auth_key_conf_t *auth_keys; /* auth.keys.NAME.*, in declaration order */
+    size_t nauth_keys;
 } gw_config_t;
 
 /* A config holding the defaults; NULL when out of memory. Free with gw_config_free. */

@@ -17,6 +17,14 @@ void gw_dispatch_init(gw_dispatch_t *d)
         d->slot[i].fn = gw_dispatch_not_found;
         d->slot[i].ctx = NULL;
     }
+    d->gate = NULL;
+    d->gate_ctx = NULL;
+}
+
+void gw_dispatch_set_gate(gw_dispatch_t *d, gw_gate_fn fn, void *ctx)
+{
+    d->gate = fn;
+    d->gate_ctx = ctx;
 }
 
 void gw_dispatch_set(gw_dispatch_t *d, gw_handler_id_t id, gw_handler_fn fn, void *ctx)
@@ -31,5 +39,6 @@ void gw_dispatch(gw_req_t *r)
     const gw_dispatch_t *d = r->loop->dispatch;
     unsigned id = (unsigned)r->route.handler;
     if (id >= GW_H_COUNT) id = GW_H_API_NOT_FOUND;
+    if (d->gate && !r->internal && d->gate(d->gate_ctx, r)) return;
     d->slot[id].fn(d->slot[id].ctx, r);
 }

@@ -9,16 +9,24 @@
 /* Takes the handler side of r (answers now or later and calls gw_req_release(r, HANDLER)). */
 typedef void (*gw_handler_fn)(void *ctx, gw_req_t *r);
 
+/* Runs before any handler (access control): 0 to go on, 1 when it answered and released the
+ * handler side itself. Internal requests (r->internal) skip it: their client's request passed. */
+typedef int (*gw_gate_fn)(void *ctx, gw_req_t *r);
+
 typedef struct gw_dispatch {
     struct {
         gw_handler_fn fn;
         void *ctx;
     } slot[GW_H_COUNT];
+    gw_gate_fn gate; /* NULL: none */
+    void *gate_ctx;
 } gw_dispatch_t;
 
 /* Every slot answers like GW_H_API_NOT_FOUND until set. */
 void gw_dispatch_init(gw_dispatch_t *d);
 void gw_dispatch_set(gw_dispatch_t *d, gw_handler_id_t id, gw_handler_fn fn, void *ctx);
+
+void gw_dispatch_set_gate(gw_dispatch_t *d, gw_gate_fn fn, void *ctx);
 
 /* Hands r to the handler of its route (r->route.handler) in its loop's table. */
 void gw_dispatch(gw_req_t *r);

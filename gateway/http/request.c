@@ -92,6 +92,7 @@ void gw_req_release(gw_req_t *r, unsigned holder)
         r->codec = NULL; /* the codec is gone: handlers must not write any more */
     if (r->holders) return;
     req_count(r);
+    if (r->authz && r->authz->done) r->authz->done(r->authz, r);
     evbuffer_free(r->body);
     free(r->hdrs);
     free(r->raw);
@@ -160,10 +161,13 @@ void gw_req_respond(gw_req_t *r, int status, const char *content_type, const voi
 {
     if (!r->codec || r->head_sent) return;
     gw_hdr_t h[2] = {
-        {"content-type", 12, content_type, strlen(content_type)},
+        {"content-type", 12, content_type ? content_type : "",
+         content_type ? strlen(content_type) : 0},
         {"x-request-id", 12, r->id, strlen(r->id)},
     };
-    r->codec->send_head(r, status, h, r->id[0] ? 2 : 1, (int64_t)len);
+    const gw_hdr_t *hv = content_type ? h : h + 1;
+    size_t nh = (content_type ? 1 : 0) + (r->id[0] ? 1 : 0);
+    r->codec->send_head(r, status, hv, nh, (int64_t)len);
     if (len && !r->is_head) r->codec->send_body(r, body, len);
     r->codec->finish(r, 1);
 }

@@ -44,6 +44,25 @@ typedef struct gw_handler_ops {
     void (*on_abort)(gw_req_t *r);
 } gw_handler_ops_t;
 
+/* What access control (gateway/auth) verified about a request's credential, for the layers
+ * below it (the cache keys and checks reads by it); NULL on r->authz when auth is off. */
+typedef struct gw_req_authz gw_req_authz_t;
+struct gw_req_authz {
+    /* 0 when the credential may read collection `name` (NUL-terminated), else 403 with
+     * Qdrant's message in msg (for names a read's body adds: lookup_from, with_lookup); the
+     * caller then refuses the request with it (it is audited as refused). */
+    int (*check_read)(gw_req_authz_t *z, const char *name, char *msg, size_t cap);
+    /* The tenant the credential is bound to ("field\0value", tenant_len bytes), or NULL: part
+     * of every cache key, so tenants never share entries. */
+    const char *tenant;
+    size_t tenant_len;
+    /* 1 when the credential was verified to have global manage access (gateway endpoints such
+     * as /api/v1/cache/purge then need no key of their own). */
+    int manage;
+    /* Called once when the request is freed (audit, then free z). */
+    void (*done)(gw_req_authz_t *z, const gw_req_t *r);
+};
+
 /* Thresholds for buffering in either direction (bytes). */
 #define GW_REQ_HIGH_WATER (1u << 20)
 #define GW_REQ_LOW_WATER  (256u << 10)
@@ -86,6 +105,7 @@ struct gw_req {
     char id[40];       /* X-Request-Id, kept from the client or generated */
     uint64_t start_us; /* monotonic, when the request began */
 
+    gw_req_authz_t *authz; /* set by the access gate when auth is on, else NULL */
     int internal;  /* made by the gateway itself (model API): not counted as a client request */
     int status;    /* response status once sent */
     int head_sent; /* send_head happened */
@@ -112,7 +132,8 @@ const char *gw_req_header(const gw_req_t *r, const char *lower_name, size_t *len
 /* Fills r->id from X-Request-Id when the client sent a sane one, else generates one. */
 void gw_req_assign_id(gw_req_t *r);
 
-/* Response API. Each sends a complete response and calls codec->finish. */
+/* Response API. Each sends a complete response and calls codec->finish. A NULL content_type
+ * sends none (Qdrant's plain 401/403 bodies carry none). */
 void gw_req_respond(gw_req_t *r, int status, const char *content_type, const void *body,
                     size_t len);
 /* Qdrant's error envelope: {"status":{"error":"<msg>"},"time":<seconds>}. */

@@ -22,6 +22,7 @@ typedef struct {
     int latency_ms;
     const char *api_key;
     const char *ro_api_key;
+    int jwt_rbac; /* --jwt-rbac true: JWTs signed with api_key are accepted (fq_auth.c) */
     double error_rate;
     double reset_rate;
     int slow_body_ms;
@@ -69,6 +70,7 @@ struct fq_rq {
     fq_http_req_t *http;
     const fq_route_t *route;
     char *params[3]; /* decoded {…} path segments, in pattern order */
+    int jwt_ok;      /* a valid JWT allowed this request (fq_auth.c) */
     fq_jdoc_t *doc;
     json_t *body; /* root of doc, borrowed */
     struct timespec t0;

@@ -19,6 +19,7 @@ static const char usage[] =
     "                          scroll, count, facet, matrix) by N ms\n"
     "  --api-key KEY           require this read-write key (api-key or Authorization: Bearer)\n"
     "  --read-only-api-key KEY accept this key for reads only\n"
+    "  --jwt-rbac true         also accept JWTs signed with --api-key, checked like Qdrant\n"
     "  --error-rate P          answer fraction P of requests with 500 \"injected fault\"\n"
     "  --reset-rate P          reset the connection for fraction P of requests\n"
     "  --slow-body-ms N        send response bodies in small pieces N ms apart\n"
@@ -66,6 +67,10 @@ static int apply_option(fq_options_t *o, const char *name, const char *v)
     if (strcmp(name, "--listen") == 0) return parse_listen(v, o);
     if (strcmp(name, "--api-key") == 0) {
         o->api_key = *v ? v : NULL;
+        return 0;
+    }
+    if (strcmp(name, "--jwt-rbac") == 0) {
+        o->jwt_rbac = strcmp(v, "true") == 0;
         return 0;
     }
     if (strcmp(name, "--read-only-api-key") == 0) {

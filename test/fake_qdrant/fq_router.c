@@ -11,6 +11,7 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
+#include "fq_auth.h"
 #include "fq_gzip.h"
 #include "fq_handlers.h"
 #include "fq_metrics.h"
@@ -224,7 +225,7 @@ static const char *check_key(fq_rq_t *rq, int *read_only)
 {
     const fq_options_t *o = &rq->app->opt;
     *read_only = 0;
-    if (!o->api_key && !o->ro_api_key)
+    if (rq->jwt_ok || (!o->api_key && !o->ro_api_key))
         return NULL;
     if (rq->route && (rq->route->flags & FQ_R_NOAUTH))
         return NULL;
@@ -405,6 +406,8 @@ void fq_router_on_request(fq_http_req_t *req, void *arg)
             return;
     }
     if (cors(rq))
+        return;
+    if (fq_auth_gate(rq))
         return;
     int read_only;
     const char *denied = check_key(rq, &read_only);

@@ -237,3 +237,45 @@ write("sniff", "h1", "GET / HTTP/1.1\r\nHost: gw\r\n\r\n")
 write("sniff", "pri_h1", "PRI * HTTP/1.1\r\n\r\n")
 write("sniff", "broken_preface", "PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n")
 write("sniff", "tls", b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03")
+
+# ---- JWTs: byte 0 = secret index (0: "s3cret"), byte 1 = clock offset, then the token -----
+import base64 as _b64
+import hashlib as _hl
+import hmac as _hmac
+import json as _json
+
+
+def _b64u(b):
+    return _b64.urlsafe_b64encode(b).rstrip(b"=")
+
+
+def jwt(header, claims, key=b"s3cret"):
+    msg = _b64u(_json.dumps(header).encode()) + b"." + _b64u(_json.dumps(claims).encode())
+    return msg + b"." + _b64u(_hmac.new(key, msg, _hl.sha256).digest())
+
+
+HS = {"alg": "HS256", "typ": "JWT"}
+for name, tok in {
+    "global_r": jwt(HS, {"access": "r"}),
+    "global_m_exp": jwt(HS, {"access": "m", "exp": 1700000100}),
+    "coll_rw": jwt(HS, {"access": [{"collection": "a", "access": "rw"}, {"collection": "b", "access": "prw"}]}),
+    "value_exists": jwt(HS, {"value_exists": {"collection": "v", "matches": [{"key": "k", "value": 1}]}}),
+    "expired": jwt(HS, {"exp": 1600000000}),
+    "nbf": jwt(HS, {"nbf": 1800000000}),
+    "wrong_key": jwt(HS, {"access": "r"}, b"nope"),
+    "alg_none": jwt({"alg": "none"}, {"access": "m"}),
+    "hs512": jwt({"alg": "HS512"}, {"access": "m"}),
+    "payload": jwt(HS, {"access": [{"collection": "a", "access": "r", "payload": {"u": 1}}]}),
+    "dup": jwt(HS, {"access": [{"collection": "a", "access": "r"}, {"collection": "a", "access": "r"}]}),
+    "two_dots": b"a.b",
+}.items():
+    write("jwt", name, b"\x00\x00" + tok)
+
+# ---- gateway keys: YAML under "auth:\n  keys:\n" ----------------------------------------------
+H = "0123456789abcdef" * 4
+write("auth_keys", "reader", "    reader:\n      sha256: %s\n      role: read\n" % H)
+write("auth_keys", "allowlist", "    w:\n      sha256: %s\n      role: write\n      collections: [a, b]\n" % H)
+write("auth_keys", "tenant", "    t:\n      sha256: %s\n      tenant:\n        field: group_id\n        value: acme\n" % H)
+write("auth_keys", "bad_role", "    x:\n      sha256: %s\n      role: root\n" % H)
+write("auth_keys", "dup_hash", "    a:\n      sha256: %s\n    b:\n      sha256: %s\n" % (H, H.upper()))
+write("auth_keys", "no_hash", "    a:\n      role: admin\n")
