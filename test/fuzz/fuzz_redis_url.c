@@ -1,7 +1,7 @@
 /* libFuzzer target for gw_redis_parse_url (common/redis_url.c). Input: the URL (a NUL byte ends
  * it, as for any C string).
  * Properties: either 0 with port in 1..65535, db >= 0, a non-empty NUL-terminated host that is an
- * IP literal, a NUL-terminated password, the other fields untouched; or -1 with a non-empty,
+ * IP literal or a host name, a NUL-terminated password, the other fields untouched; or -1 with a non-empty,
  * NUL-terminated message starting "redis URL: " and the whole struct untouched. A short error
  * buffer is never overrun. A parsed URL written back (password percent-encoded, IPv6 in brackets)
  * parses to the same host, port, password and db. */
@@ -61,7 +61,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (memcmp((char *)&o + rest, (char *)&before + rest, sizeof(o) - rest) != 0) abort();
     unsigned char addr[16];
     int v6 = strchr(o.host, ':') != NULL;
-    if (inet_pton(v6 ? AF_INET6 : AF_INET, o.host, addr) != 1) abort();
+    if (inet_pton(v6 ? AF_INET6 : AF_INET, o.host, addr) != 1) {
+        /* Not a literal: a host name (resolved later on the worker's loop), letters, digits,
+         * '-' and '.' only. */
+        if (v6) abort();
+        for (const char *p = o.host; *p; p++)
+            if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                  (*p >= '0' && *p <= '9') || *p == '-' || *p == '.'))
+                abort();
+    }
 
     /* Written back and read again: the same settings. */
     char again[1024];

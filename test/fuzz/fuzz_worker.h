@@ -153,9 +153,9 @@ static void fw_exchange(const void *prefix, size_t plen, const uint8_t *data, si
     fw_settle(client, o);
     close(client);
     /* The gateway must free the connection once the client is gone. */
-    for (int n = 0; n < FW_MAX_ROUNDS && atomic_load(&fw_shared.proc.connections) != 0; n++)
+    for (int n = 0; n < FW_MAX_ROUNDS && atomic_load(&fw_life.connections) != 0; n++)
         fw_spin(1);
-    if (atomic_load(&fw_shared.proc.connections) != 0) {
+    if (atomic_load(&fw_life.connections) != 0) {
         fprintf(stderr, "fuzz worker: connection still open after the client left\n");
         abort();
     }
