@@ -237,3 +237,23 @@ write("sniff", "h1", "GET / HTTP/1.1\r\nHost: gw\r\n\r\n")
 write("sniff", "pri_h1", "PRI * HTTP/1.1\r\n\r\n")
 write("sniff", "broken_preface", "PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n")
 write("sniff", "tls", b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03")
+
+# ---- L2 entries, generations and invalidation messages, as Redis holds them ---------------------
+def l2_entry(inst, key, created_ms, status, gens, hdrs, body):
+    hdrs, body = hdrs.encode(), body.encode()
+    return (b"QGW1" + inst.encode() + key + struct.pack("<QII", created_ms, status, len(gens))
+            + b"".join(struct.pack("<Q", g) for g in gens)
+            + struct.pack("<II", len(hdrs), len(body)) + hdrs + body)
+
+
+L2_HDRS = "content-type: application/json\r\nvary: Origin\r\n"
+L2_BODY = '{"result":{"points":[{"id":1,"score":0.9}]},"status":"ok","time":0.001}'
+write("l2_entry", "search", l2_entry("00000000deadbeef", bytes(range(32)), 1764000000000, 200,
+                                     [1764000000000001, 1764000000000042], L2_HDRS, L2_BODY))
+write("l2_entry", "no_deps", l2_entry("0123456789abcdef", b"\xff" * 32, 1, 200, [7], "", "{}"))
+write("l2_entry", "status_404", l2_entry("0123456789abcdef", b"\x00" * 32, 5, 404, [1, 2, 3], L2_HDRS, ""))
+write("l2_entry", "gen_text", "1764000000000123")
+write("l2_entry", "gen_max", "18446744073709551615")
+write("l2_entry", "inval", "0123456789abcdef docs")
+write("l2_entry", "inval_all", "0123456789abcdef *")
+write("l2_entry", "inval_self", "00000000deadbeef docs")
