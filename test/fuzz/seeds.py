@@ -257,3 +257,16 @@ write("l2_entry", "gen_max", "18446744073709551615")
 write("l2_entry", "inval", "0123456789abcdef docs")
 write("l2_entry", "inval_all", "0123456789abcdef *")
 write("l2_entry", "inval_self", "00000000deadbeef docs")
+
+# ---- the alias list, as Qdrant answers GET /aliases ------------------------------------------
+write("alias_list", "qdrant",
+      '{"result":{"aliases":[{"alias_name":"prod","collection_name":"docs_v2"},'
+      '{"alias_name":"staging","collection_name":"docs_v3"}]},"status":"ok","time":0.000012}')
+write("alias_list", "empty", '{"result":{"aliases":[]},"status":"ok","time":0}')
+write("alias_list", "duplicate", '{"result":{"aliases":[{"alias_name":"a","collection_name":"c1"},'
+      '{"alias_name":"a","collection_name":"c2"},{"alias_name":"c2","collection_name":"c2"}]}}')
+write("alias_list", "odd_items", '{"result":{"aliases":[1,null,{"alias_name":"a"},'
+      '{"alias_name":"b","collection_name":7},{"collection_name":"c","alias_name":"\\u00e9\\ud83d\\ude00"}]}}')
+write("alias_list", "no_list", '{"result":{"collections":[]},"status":"ok"}')
+write("alias_list", "error", '{"status":{"error":"Forbidden: missing api-key"},"time":0}')
+write("alias_list", "not_json", "<html>502 Bad Gateway</html>")
