@@ -270,3 +270,38 @@ write("alias_list", "odd_items", '{"result":{"aliases":[1,null,{"alias_name":"a"
 write("alias_list", "no_list", '{"result":{"collections":[]},"status":"ok"}')
 write("alias_list", "error", '{"status":{"error":"Forbidden: missing api-key"},"time":0}')
 write("alias_list", "not_json", "<html>502 Bad Gateway</html>")
+
+# ---- Redis replies: byte 0 = flags (bit 0 subscribed, bits 1-2 read size, bits 3-5 bound) ----
+def bulk(b):
+    b = b.encode() if isinstance(b, str) else b
+    return b"$%d\r\n" % len(b) + b + b"\r\n"
+
+
+def arr(*items):
+    return b"*%d\r\n" % len(items) + b"".join(items)
+
+
+ENTRY = l2_entry("0123456789abcdef", bytes(range(32)), 1764000000000, 200, [1764000000000001, 5],
+                 "content-type: application/json\r\n", '{"result":[],"status":"ok"}')
+CMD_BIG = 7 << 3  # max_reply_bytes 8 KiB
+REDIS = {
+    "handshake": (0, b"+OK\r\n+OK\r\n+PONG\r\n"),
+    "mget": (CMD_BIG, arr(bulk("1764000000000001"), bulk("5"), bulk(ENTRY))),
+    "mget_split": (CMD_BIG | 2, arr(bulk("1764000000000001"), b"$-1\r\n", bulk(ENTRY))),
+    "mget_missing": (CMD_BIG | 4, arr(b"$-1\r\n", b"$-1\r\n", b"$-1\r\n")),
+    "incr_set": (0, b":1764000000000002\r\n+OK\r\n:0\r\n"),
+    "error": (0, b"-ERR value is not an integer or out of range\r\n"),
+    "role": (0, arr(bulk("master"), b":123\r\n", arr())),
+    "subscribe": (1, arr(bulk("subscribe"), bulk("qgw:inval"), b":1\r\n")
+                  + arr(bulk("message"), bulk("qgw:inval"), bulk("0123456789abcdef docs"))),
+    "message_split": (1 | 6, arr(bulk("message"), bulk("qgw:inval"), bulk("0123456789abcdef *"))),
+    "pubsub_junk": (1, arr(bulk("unsubscribe"), bulk("x"), bulk("y")) + b"+PONG\r\n"),
+    "huge_array": (0, b"*2000000000\r\n"),
+    "huge_bulk": (2, b"$300000000\r\nabc"),
+    "nested": (0, arr(arr(arr(arr(arr(arr(arr(b":1\r\n")))))))),
+    "resp3": (0, b"%1\r\n+a\r\n+b\r\n,3.14\r\n#t\r\n"),
+    "negative": (0, b"$-5\r\n*-3\r\n"),
+    "long_line": (2 | (1 << 3), b"+" + b"a" * 300),
+}
+for k, (flags, v) in REDIS.items():
+    write("redis_reply", k, bytes([flags]) + v)
