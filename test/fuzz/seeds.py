@@ -305,3 +305,53 @@ REDIS = {
 }
 for k, (flags, v) in REDIS.items():
     write("redis_reply", k, bytes([flags]) + v)
+
+# ---- upstream answers: byte 0 = request (bits 0-1: search, point GET, HEAD, write) and write
+# size (bits 2-3: whole, 1, 7, 100 bytes), then what "Qdrant" answers -------------------------
+def answer(status, headers, body=b"", reason="OK"):
+    body = body.encode() if isinstance(body, str) else body
+    head = "HTTP/1.1 %d %s\r\n" % (status, reason) + "".join("%s: %s\r\n" % h for h in headers)
+    return head.encode() + b"\r\n" + body
+
+
+SEARCH = '{"result":[{"id":1,"version":0,"score":0.99}],"status":"ok","time":0.000123}'
+JSON_CL = [("content-type", "application/json"), ("content-length", str(len(SEARCH))),
+           ("vary", "accept-encoding, Origin, Access-Control-Request-Method")]
+UPSTREAM = {
+    "search": (0, answer(200, JSON_CL, SEARCH)),
+    "search_split": (1 << 2, answer(200, JSON_CL, SEARCH)),
+    "point_chunked": (1 | (2 << 2), answer(200, [("content-type", "application/json"),
+                                                 ("transfer-encoding", "chunked")],
+                                           "1a\r\n" + SEARCH[:26] + "\r\n%x\r\n" % (len(SEARCH) - 26)
+                                           + SEARCH[26:] + "\r\n0\r\n\r\n")),
+    "continue_then_ok": (0, b"HTTP/1.1 100 Continue\r\n\r\n" + answer(200, JSON_CL, SEARCH)),
+    "close_delimited": (1, answer(200, [("content-type", "application/json")], SEARCH)),
+    "gzip": (0, answer(200, [("content-type", "application/json"), ("content-encoding", "gzip"),
+                             ("vary", "accept-encoding"), ("content-length", "10")],
+                       b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03")),
+    "private": (0, answer(200, [("cache-control", "private, max-age=0"), ("set-cookie", "a=b"),
+                                ("content-length", "2")], "{}")),
+    "head": (2, answer(200, [("content-type", "application/json"), ("content-length", "120")])),
+    "write": (3, answer(200, [("content-type", "application/json"), ("content-length", "57")],
+                        '{"result":{"operation_id":7,"status":"completed"},"time":0}')),
+    "hop_by_hop": (0, answer(200, [("connection", "keep-alive, x-secret"), ("x-secret", "1"),
+                                   ("keep-alive", "timeout=5"), ("proxy-authenticate", "x"),
+                                   ("te", "trailers"), ("upgrade", "h2c"), ("content-length", "2")],
+                             "{}")),
+    "no_content": (3, answer(204, [("content-length", "0")])),
+    "not_found": (1, answer(404, [("content-type", "application/json"), ("content-length", "62")],
+                            '{"status":{"error":"Not found: Collection `al` doesn\'t exist!"}}')),
+    "cut_body": (0, answer(200, [("content-length", "500")], SEARCH)),
+    "leftover": (1 | (3 << 2), answer(200, [("content-length", "2")], "{}") + b"HTTP/1.1 200 OK\r\n\r\n"),
+    "two_lengths": (0, answer(200, [("content-length", "2"), ("content-length", "3")], "{}")),
+    "te_and_cl": (0, answer(200, [("transfer-encoding", "chunked"), ("content-length", "3")],
+                            "2\r\n{}\r\n0\r\n\r\n")),
+    "obs_fold": (0, b"HTTP/1.1 200 OK\r\nx-a: b\r\n  folded\r\ncontent-length: 2\r\n\r\n{}"),
+    "lf_only": (0, b"HTTP/1.1 200 OK\ncontent-length: 2\n\n{}"),
+    "status_999": (0, answer(999, [("content-length", "2")], "{}", "Odd")),
+    "http10": (0, b"HTTP/1.0 200 OK\r\ncontent-type: application/json\r\n\r\n{}"),
+    "garbage": (0, b"SSH-2.0-OpenSSH_9.2\r\n"),
+    "empty": (0, b""),
+}
+for k, (flags, v) in UPSTREAM.items():
+    write("upstream", k, bytes([flags]) + v)
