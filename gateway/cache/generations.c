@@ -174,7 +174,10 @@ void gw_names_set_aliases(gw_names_t *t, const char *const *alias, const char *c
         }
     for (size_t i = 0; i < n; i++) {
         name_ent_t *e = names_get(t, alias[i]);
-        if (e) e->alias_of = strdup(coll[i]);
+        if (e) {
+            free(e->alias_of); /* an alias listed twice: the last one counts */
+            e->alias_of = strdup(coll[i]);
+        }
         if (!e || !e->alias_of) t->global++; /* out of memory: do not trust what is cached */
     }
     if (epoch + 1 > t->alias_loaded) t->alias_loaded = epoch + 1;

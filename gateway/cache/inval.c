@@ -10,6 +10,7 @@
 #include "common/backoff.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "gateway/cache/aliases.h"
 #include "gateway/cache/internal.h"
 #include "gateway/upstream/proxy.h"
 #include "gateway/core/timer.h"
@@ -191,31 +192,15 @@ void inval_dispatch_write(gw_cache_t *c, gw_req_t *r)
 
 static int aliases_apply(gw_cache_t *c, const char *body, size_t len)
 {
-    json_error_t e;
-    json_t *root = json_loadb(body, len, 0, &e);
-    json_t *list = json_object_get(json_object_get(root, "result"), "aliases");
-    if (!json_is_array(list)) {
-        json_decref(root);
+    gw_alias_list_t l;
+    char err[160];
+    if (gw_alias_list_parse(body, len, &l, err, sizeof(err)) != 0) {
+        gw_log_debug("cache: GET /aliases: %s", err);
         return -1;
     }
-    size_t n = json_array_size(list);
-    const char **alias = calloc(n + 1, sizeof(*alias)), **coll = calloc(n + 1, sizeof(*coll));
-    size_t k = 0;
-    for (size_t i = 0; alias && coll && i < n; i++) {
-        json_t *item = json_array_get(list, i);
-        const char *a = json_string_value(json_object_get(item, "alias_name"));
-        const char *t = json_string_value(json_object_get(item, "collection_name"));
-        if (a && t) {
-            alias[k] = a;
-            coll[k++] = t;
-        }
-    }
-    int rc = alias && coll ? 0 : -1;
-    if (rc == 0) gw_names_set_aliases(c->sh->names, alias, coll, k, c->alias_epoch);
-    free(alias);
-    free(coll);
-    json_decref(root);
-    return rc;
+    gw_names_set_aliases(c->sh->names, l.alias, l.coll, l.n, c->alias_epoch);
+    gw_alias_list_free(&l);
+    return 0;
 }
 
 /* After a load: the regular refresh, unless something asked for a newer list while this one

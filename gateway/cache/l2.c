@@ -18,11 +18,9 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "gateway/cache/internal.h"
+#include "gateway/cache/l2_entry.h"
 
-#define L2_MAGIC     "QGW1"
-#define L2_INST_LEN  16
-#define L2_FIXED_LEN (4 + L2_INST_LEN + GW_DIGEST_LEN + 8 + 4 + 4)
-#define L2_KEY_MAX   (GW_NAME_MAX + 80)
+#define L2_KEY_MAX (GW_NAME_MAX + 80)
 /* What the Redis client refuses beyond (gw_redis_opts_t.max_reply_bytes) is l2_lookup's MGET
  * answer at its largest: the generations as decimal text, and an entry as l2_store writes it,
  * whose header section the upstream engines cap at 256 KiB and whose body cache.max_entry_bytes
@@ -37,34 +35,6 @@ typedef struct l2_lookup {
     creq_t *cr;
     int ngens;
 } l2_lookup_t;
-
-static void put_u32(unsigned char *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static void put_u64(unsigned char *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint32_t get_u32(const unsigned char *p)
-{
-    uint32_t v = 0;
-    for (int i = 3; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-static uint64_t get_u64(const unsigned char *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
 
 static void gen_key(const gw_cache_t *c, const char *name, char *out, size_t cap)
 {
@@ -89,29 +59,25 @@ static double wall_ms(void)
 static gw_centry_t *l2_decode(creq_t *cr, const unsigned char *v, size_t len)
 {
     gw_cache_shared_t *sh = cr->c->sh;
-    if (len < L2_FIXED_LEN || memcmp(v, L2_MAGIC, 4) != 0) return NULL;
-    const unsigned char *inst = v + 4, *l1key = inst + L2_INST_LEN, *p = l1key + GW_DIGEST_LEN;
-    uint64_t created_ms = get_u64(p);
-    int status = (int)get_u32(p + 8);
-    uint32_t ngens = get_u32(p + 12);
-    p += 16;
-    if (ngens != cr->key.deps.n + 1 || (size_t)(p - v) + 8u * ngens + 8 > len) return NULL;
-    for (uint32_t i = 0; i < ngens; i++)
-        if (get_u64(p + 8 * i) != cr->l2gens[i])
+    gw_l2_entry_t le;
+    const char *bad = gw_l2_entry_parse(v, len, &le);
+    if (bad) {
+        gw_log_debug("cache: L2 entry refused: %s", bad);
+        return NULL;
+    }
+    if (le.ngens != cr->key.deps.n + 1) return NULL;
+    for (uint32_t i = 0; i < le.ngens; i++)
+        if (gw_l2_entry_gen(&le, i) != cr->l2gens[i])
             return NULL; /* written under other generations: stale */
-    p += 8 * ngens;
-    uint32_t hl = get_u32(p), bl = get_u32(p + 4);
-    p += 8;
-    if ((size_t)(p - v) + hl + bl != len) return NULL;
-    if (memcmp(inst, sh->instance, L2_INST_LEN) == 0 &&
-        memcmp(l1key, cr->l1key, GW_DIGEST_LEN) != 0)
+    if (memcmp(le.inst, sh->instance, GW_L2_INST_LEN) == 0 &&
+        memcmp(le.l1key, cr->l1key, GW_DIGEST_LEN) != 0)
         return NULL; /* ours, from before a local bump Redis may not have seen yet */
-    double age_ms = wall_ms() - (double)created_ms;
+    double age_ms = wall_ms() - (double)le.created_ms;
     uint64_t age_us = age_ms > 0 ? (uint64_t)(age_ms * 1000.0) : 0;
     uint64_t ttl = sh->ttl_us[cr->cls], now = gw_mono_us();
     if (age_us >= ttl || age_us > now) return NULL;
-    return gw_centry_new(cr->l1key, status, p, hl, p + hl, bl, now - age_us, ttl,
-                         cr->c->cfg->cache_stale_if_error_ms * 1000u);
+    return gw_centry_new(cr->l1key, le.status, le.hdrs, le.hdrs_len, le.body, le.body_len,
+                         now - age_us, ttl, cr->c->cfg->cache_stale_if_error_ms * 1000u);
 }
 
 static void l2_seed(gw_cache_t *c, const char *key)
@@ -138,14 +104,9 @@ static void l2_on_mget(void *arg, gw_redis_status_t st, const gw_redis_elem_t *e
             char key[L2_KEY_MAX];
             gen_key(c, i == 0 ? "*" : cr->key.deps.name[i - 1], key, sizeof(key));
             l2_seed(c, key);
-        } else if (el[i].st == GW_REDIS_OK) {
-            char num[32];
-            size_t len = el[i].len < 31 ? el[i].len : 31;
-            memcpy(num, el[i].data, len);
-            num[len] = '\0';
-            cr->l2gens[i] = strtoull(num, NULL, 10);
-        } else {
-            bad = 1;
+        } else if (el[i].st != GW_REDIS_OK ||
+                   gw_l2_gen_parse(el[i].data, el[i].len, &cr->l2gens[i]) != 0) {
+            bad = 1; /* not a generation INCR can move: nothing read or stored under it */
         }
     }
     cr->pending = 0;
@@ -154,7 +115,7 @@ static void l2_on_mget(void *arg, gw_redis_status_t st, const gw_redis_elem_t *e
         for (int i = 0; i < ngens; i++)
             gw_l2gens_set(c->sh->l2gens, i == 0 ? "*" : cr->key.deps.name[i - 1], cr->l2gens[i]);
         const gw_redis_elem_t *v = &el[ngens];
-        if (v->st == GW_REDIS_OK && v->data && v->len >= L2_FIXED_LEN)
+        if (v->st == GW_REDIS_OK && v->data && v->len >= GW_L2_FIXED_LEN)
             e = l2_decode(cr, (const unsigned char *)v->data, v->len);
         if (e) gw_l2filter_add(c->sh->l2filter, cr->key.base, gw_mono_us());
     }
@@ -207,12 +168,12 @@ int l2_lookup(creq_t *cr)
 static void l2_announce(gw_cache_t *c, const unsigned char *key)
 {
     gw_l2filter_add(c->sh->l2filter, key, gw_mono_us());
-    char chan[128], msg[L2_INST_LEN + 2 + 33];
+    char chan[128], msg[GW_L2_INST_LEN + 2 + 33];
     snprintf(chan, sizeof(chan), "%sinval", c->cfg->cache_redis_prefix);
-    memcpy(msg, c->sh->instance, L2_INST_LEN);
-    msg[L2_INST_LEN] = ' ';
-    msg[L2_INST_LEN + 1] = ':'; /* never the start of a name: Qdrant refuses ':' in names */
-    gw_l2filter_format(key, msg + L2_INST_LEN + 2);
+    memcpy(msg, c->sh->instance, GW_L2_INST_LEN);
+    msg[GW_L2_INST_LEN] = ' ';
+    msg[GW_L2_INST_LEN + 1] = ':'; /* never the start of a name: Qdrant refuses ':' in names */
+    gw_l2filter_format(key, msg + GW_L2_INST_LEN + 2);
     const char *pub[] = {"PUBLISH", chan, msg};
     gw_redis_send(c->redis, 3, pub, NULL);
 }
@@ -221,25 +182,21 @@ void l2_store(creq_t *cr, const gw_centry_t *e)
 {
     gw_cache_t *c = cr->c;
     if (!cr->l2_known || cr->l2_bad || !gw_redis_up(c->redis)) return;
-    uint32_t ngens = (uint32_t)cr->key.deps.n + 1;
-    size_t len = L2_FIXED_LEN + 8u * ngens + 8 + e->hdrs_len + e->body_len;
-    unsigned char *v = malloc(len), *p = v;
+    gw_l2_entry_t le = {
+        .inst = (const unsigned char *)c->sh->instance,
+        .l1key = cr->l1key,
+        .created_ms = (uint64_t)wall_ms(),
+        .status = e->status,
+        .ngens = (uint32_t)cr->key.deps.n + 1,
+        .hdrs = (const unsigned char *)e->hdrs,
+        .hdrs_len = e->hdrs_len,
+        .body = (const unsigned char *)e->body,
+        .body_len = e->body_len,
+    };
+    size_t len = gw_l2_entry_size(le.ngens, le.hdrs_len, le.body_len);
+    unsigned char *v = len ? malloc(len) : NULL;
     if (!v) return;
-    memcpy(p, L2_MAGIC, 4);
-    memcpy(p + 4, c->sh->instance, L2_INST_LEN);
-    memcpy(p + 4 + L2_INST_LEN, cr->l1key, GW_DIGEST_LEN);
-    p += 4 + L2_INST_LEN + GW_DIGEST_LEN;
-    put_u64(p, (uint64_t)wall_ms());
-    put_u32(p + 8, (uint32_t)e->status);
-    put_u32(p + 12, ngens);
-    p += 16;
-    for (uint32_t i = 0; i < ngens; i++, p += 8)
-        put_u64(p, cr->l2gens[i]);
-    put_u32(p, (uint32_t)e->hdrs_len);
-    put_u32(p + 4, (uint32_t)e->body_len);
-    p += 8;
-    memcpy(p, e->hdrs, e->hdrs_len);
-    memcpy(p + e->hdrs_len, e->body, e->body_len);
+    gw_l2_entry_write(v, &le, cr->l2gens);
     char key[L2_KEY_MAX], ttl[24];
     entry_key(cr, key, sizeof(key));
     snprintf(ttl, sizeof(ttl), "%llu", (unsigned long long)(c->sh->ttl_us[cr->cls] / 1000u));
@@ -273,26 +230,19 @@ void l2_invalidate(gw_cache_t *c, const char *name)
 static void l2_on_message(void *arg, const char *msg, size_t len)
 {
     gw_cache_t *c = arg;
-    if (len <= L2_INST_LEN + 1 || msg[L2_INST_LEN] != ' ') return;
-    if (memcmp(msg, c->sh->instance, L2_INST_LEN) == 0) return; /* ours, already applied */
-    const char *rest = msg + L2_INST_LEN + 1;
-    size_t nl = len - L2_INST_LEN - 1;
-    if (rest[0] == ':') { /* another replica stored an entry */
-        unsigned char key[16];
-        if (gw_l2filter_parse(rest + 1, nl - 1, key) == 0)
-            gw_l2filter_add(c->sh->l2filter, key, gw_mono_us());
-        return;
-    }
     char name[GW_NAME_MAX];
-    if (nl >= sizeof(name)) {
+    int rc = gw_l2_inval_parse(msg, len, c->sh->instance, name, sizeof(name));
+    if (rc == 1 && name[0] == ':') { /* another replica stored an entry (l2_announce) */
+        unsigned char key[16];
+        if (gw_l2filter_parse(name + 1, strlen(name + 1), key) == 0)
+            gw_l2filter_add(c->sh->l2filter, key, gw_mono_us());
+    } else if (rc == 1) {
+        gw_l2gens_forget(c->sh->l2gens, name);
+        inval_remote(c, name);
+    } else if (rc == -2) {
         gw_l2gens_forget(c->sh->l2gens, "*");
-        inval_remote(c, "*");
-        return;
+        inval_remote(c, "*"); /* a name we cannot track */
     }
-    memcpy(name, rest, nl);
-    name[nl] = '\0';
-    gw_l2gens_forget(c->sh->l2gens, name);
-    inval_remote(c, name);
 }
 
 static void l2_on_resync(void *arg)
@@ -311,7 +261,7 @@ gw_redis_t *l2_connect(gw_cache_t *c, int subscribe, cache_l2_done_cb done)
     gw_redis_opts_t o = c->sh->redis_opts;
     o.dns = c->loop->dns; /* a host name is resolved on this worker's loop */
     o.dns_counts = c->loop->stats ? c->loop->stats->dns[GW_DNS_PEER_REDIS] : NULL;
-    o.max_reply_bytes = L2_FIXED_LEN + 8u * (GW_DEPS_MAX + 1) + 8 + L2_HDRS_MAX +
+    o.max_reply_bytes = GW_L2_FIXED_LEN + 8u * (GW_DEPS_MAX + 1) + 8 + L2_HDRS_MAX +
                         c->cfg->cache_max_entry_bytes + (GW_DEPS_MAX + 1) * L2_GEN_TEXT;
     gw_redis_t *r = gw_redis_new(c->loop->base, &o, err, sizeof(err));
     if (!r) {

@@ -400,10 +400,15 @@ static int pxh_on_headers_complete(llhttp_t *p)
     px_xfer_t *x = c->x;
     if (c->in_value && pxh_hdr_add(c, "\r\n", 2)) return HPE_USER;
     c->in_value = 0;
-    if (p->status_code < 200) return 0; /* 1xx: the final answer follows */
+    /* RFC 9110 15: invalid. llhttp takes any three digits, and "HTTP/1.1 \r\n" as 0, whose
+     * body would then be relayed as if an interim answer's. */
+    if (p->status_code < 100 || p->status_code > 599) return -1;
+    if (p->status_code < 200) return 1; /* 1xx: no body (see below); the final answer follows */
     x->status = p->status_code;
     if (x->req && x->req->codec && !x->head_forwarded) px_forward_head(x);
-    return x->req && x->req->is_head ? 1 : 0; /* an answer to HEAD has no body */
+    /* RFC 9112 6.3: no body for an answer to HEAD, nor for 1xx, 204 and 304, whatever the head
+     * says (llhttp 8 reads one up to the close after a Transfer-Encoding that is not chunked). */
+    return (x->req && x->req->is_head) || x->status == 204 || x->status == 304 ? 1 : 0;
 }
 
 static int pxh_on_resp_body(llhttp_t *p, const char *at, size_t len)
@@ -510,6 +515,12 @@ static void pxh_on_read(evutil_socket_t fd, short what, void *arg)
     }
     if (e != HPE_OK) {
         const char *why = llhttp_get_error_reason(&c->parser);
+        char st[48];
+        if (e == HPE_CB_HEADERS_COMPLETE &&
+            (c->parser.status_code < 100 || c->parser.status_code > 599)) {
+            snprintf(st, sizeof(st), "status %d outside 100..599", c->parser.status_code);
+            why = st; /* llhttp's reason for a callback's error says only that */
+        }
         snprintf(x->errbuf, sizeof(x->errbuf), "invalid answer from %s: %s", p->authority,
                  why ? why : llhttp_errno_name(e));
         pxh_conn_failed(c, GW_PROXY_FAILED, GW_UPERR_OTHER);

@@ -2,7 +2,9 @@
  * test/unit/worker_fixture.h: a whole gw_worker_t (dispatch table, cache, metrics) whose thread
  * never starts, built once; each input gets a fresh socketpair connection through
  * gw_conn_accept, and the loop is spun by hand until the gateway has been quiet for a few rounds.
- * The upstream is 127.0.0.1:1, so proxied requests fail fast (502) on the loop's first turns.
+ * The upstream is 127.0.0.1:1, so proxied requests fail fast (502) on the loop's first turns,
+ * unless the target sets fw_upstream (a listener of its own, see fuzz_upstream.c) and any
+ * further settings in fw_extra before the first fw_init.
  * A header, not a target: everything is static. */
 #ifndef FUZZ_WORKER_H
 #define FUZZ_WORKER_H
@@ -31,6 +33,8 @@ static gw_config_t *fw_cfg;
 static gw_shared_t fw_shared;
 static gw_life_t fw_life;
 static gw_worker_t fw_w;
+static char fw_upstream[80];               /* "upstream.url=..." or empty */
+static const char *const *fw_extra = NULL; /* more "key=value" settings, NULL-terminated */
 
 static void fw_die(const char *what, const char *err)
 {
@@ -50,7 +54,7 @@ static void fw_init(void)
     if (fw_cfg) return;
     fw_cfg = gw_config_new();
     if (!fw_cfg) fw_die("config", "out of memory");
-    fw_set("upstream.url=http://127.0.0.1:1");
+    fw_set(fw_upstream[0] ? fw_upstream : "upstream.url=http://127.0.0.1:1");
     fw_set("limits.max_header_bytes=2KiB");
     fw_set("limits.max_body_bytes=4KiB");
     fw_set("server.workers=1");
@@ -60,6 +64,8 @@ static void fw_init(void)
     fw_set("cache.admin_key=admin");
     fw_set("models.minilm.collection=docs");
     fw_set("models.minilm.dimension=3");
+    for (const char *const *kv = fw_extra; kv && *kv; kv++)
+        fw_set(*kv);
     /* A loopback port nothing listens on (the worker's own listener binds it). */
     int s = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001)};
@@ -129,8 +135,9 @@ static void fw_settle(int fd, fw_out_t *o)
 /* One connection: writes prefix then data in pieces of `step` bytes (the loop turning between
  * them), waits for quiet, half-closes and waits again, closes, and checks that the gateway let
  * go of the connection. What it wrote back goes to *o (the caller frees o->p). */
-static void fw_exchange(const void *prefix, size_t plen, const uint8_t *data, size_t size,
-                        size_t step, fw_out_t *o)
+__attribute__((unused)) static void fw_exchange(const void *prefix, size_t plen,
+                                                const uint8_t *data, size_t size, size_t step,
+                                                fw_out_t *o)
 {
     int sv[2];
     memset(o, 0, sizeof(*o));
@@ -165,7 +172,7 @@ static void fw_exchange(const void *prefix, size_t plen, const uint8_t *data, si
 }
 
 /* Deterministic per input: how it is cut into writes (whole, 1, 7 or 100 bytes). */
-static size_t fw_step(const uint8_t *data, size_t size)
+__attribute__((unused)) static size_t fw_step(const uint8_t *data, size_t size)
 {
     uint32_t h = 2166136261u;
     for (size_t i = 0; i < size; i++)

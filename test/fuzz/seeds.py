@@ -279,3 +279,121 @@ write("auth_keys", "tenant", "    t:\n      sha256: %s\n      tenant:\n        f
 write("auth_keys", "bad_role", "    x:\n      sha256: %s\n      role: root\n" % H)
 write("auth_keys", "dup_hash", "    a:\n      sha256: %s\n    b:\n      sha256: %s\n" % (H, H.upper()))
 write("auth_keys", "no_hash", "    a:\n      role: admin\n")
+
+# ---- L2 entries, generations and invalidation messages, as Redis holds them ---------------------
+def l2_entry(inst, key, created_ms, status, gens, hdrs, body):
+    hdrs, body = hdrs.encode(), body.encode()
+    return (b"QGW1" + inst.encode() + key + struct.pack("<QII", created_ms, status, len(gens))
+            + b"".join(struct.pack("<Q", g) for g in gens)
+            + struct.pack("<II", len(hdrs), len(body)) + hdrs + body)
+
+
+L2_HDRS = "content-type: application/json\r\nvary: Origin\r\n"
+L2_BODY = '{"result":{"points":[{"id":1,"score":0.9}]},"status":"ok","time":0.001}'
+write("l2_entry", "search", l2_entry("00000000deadbeef", bytes(range(32)), 1764000000000, 200,
+                                     [1764000000000001, 1764000000000042], L2_HDRS, L2_BODY))
+write("l2_entry", "no_deps", l2_entry("0123456789abcdef", b"\xff" * 32, 1, 200, [7], "", "{}"))
+write("l2_entry", "status_404", l2_entry("0123456789abcdef", b"\x00" * 32, 5, 404, [1, 2, 3], L2_HDRS, ""))
+write("l2_entry", "gen_text", "1764000000000123")
+write("l2_entry", "gen_max", "18446744073709551615")
+write("l2_entry", "inval", "0123456789abcdef docs")
+write("l2_entry", "inval_all", "0123456789abcdef *")
+write("l2_entry", "inval_self", "00000000deadbeef docs")
+
+# ---- the alias list, as Qdrant answers GET /aliases ------------------------------------------
+write("alias_list", "qdrant",
+      '{"result":{"aliases":[{"alias_name":"prod","collection_name":"docs_v2"},'
+      '{"alias_name":"staging","collection_name":"docs_v3"}]},"status":"ok","time":0.000012}')
+write("alias_list", "empty", '{"result":{"aliases":[]},"status":"ok","time":0}')
+write("alias_list", "duplicate", '{"result":{"aliases":[{"alias_name":"a","collection_name":"c1"},'
+      '{"alias_name":"a","collection_name":"c2"},{"alias_name":"c2","collection_name":"c2"}]}}')
+write("alias_list", "odd_items", '{"result":{"aliases":[1,null,{"alias_name":"a"},'
+      '{"alias_name":"b","collection_name":7},{"collection_name":"c","alias_name":"\\u00e9\\ud83d\\ude00"}]}}')
+write("alias_list", "no_list", '{"result":{"collections":[]},"status":"ok"}')
+write("alias_list", "error", '{"status":{"error":"Forbidden: missing api-key"},"time":0}')
+write("alias_list", "not_json", "<html>502 Bad Gateway</html>")
+
+# ---- Redis replies: byte 0 = flags (bit 0 subscribed, bits 1-2 read size, bits 3-5 bound) ----
+def bulk(b):
+    b = b.encode() if isinstance(b, str) else b
+    return b"$%d\r\n" % len(b) + b + b"\r\n"
+
+
+def arr(*items):
+    return b"*%d\r\n" % len(items) + b"".join(items)
+
+
+ENTRY = l2_entry("0123456789abcdef", bytes(range(32)), 1764000000000, 200, [1764000000000001, 5],
+                 "content-type: application/json\r\n", '{"result":[],"status":"ok"}')
+CMD_BIG = 7 << 3  # max_reply_bytes 8 KiB
+REDIS = {
+    "handshake": (0, b"+OK\r\n+OK\r\n+PONG\r\n"),
+    "mget": (CMD_BIG, arr(bulk("1764000000000001"), bulk("5"), bulk(ENTRY))),
+    "mget_split": (CMD_BIG | 2, arr(bulk("1764000000000001"), b"$-1\r\n", bulk(ENTRY))),
+    "mget_missing": (CMD_BIG | 4, arr(b"$-1\r\n", b"$-1\r\n", b"$-1\r\n")),
+    "incr_set": (0, b":1764000000000002\r\n+OK\r\n:0\r\n"),
+    "error": (0, b"-ERR value is not an integer or out of range\r\n"),
+    "role": (0, arr(bulk("master"), b":123\r\n", arr())),
+    "subscribe": (1, arr(bulk("subscribe"), bulk("qgw:inval"), b":1\r\n")
+                  + arr(bulk("message"), bulk("qgw:inval"), bulk("0123456789abcdef docs"))),
+    "message_split": (1 | 6, arr(bulk("message"), bulk("qgw:inval"), bulk("0123456789abcdef *"))),
+    "pubsub_junk": (1, arr(bulk("unsubscribe"), bulk("x"), bulk("y")) + b"+PONG\r\n"),
+    "huge_array": (0, b"*2000000000\r\n"),
+    "huge_bulk": (2, b"$300000000\r\nabc"),
+    "nested": (0, arr(arr(arr(arr(arr(arr(arr(b":1\r\n")))))))),
+    "resp3": (0, b"%1\r\n+a\r\n+b\r\n,3.14\r\n#t\r\n"),
+    "negative": (0, b"$-5\r\n*-3\r\n"),
+    "long_line": (2 | (1 << 3), b"+" + b"a" * 300),
+}
+for k, (flags, v) in REDIS.items():
+    write("redis_reply", k, bytes([flags]) + v)
+
+# ---- upstream answers: byte 0 = request (bits 0-1: search, point GET, HEAD, write) and write
+# size (bits 2-3: whole, 1, 7, 100 bytes), then what "Qdrant" answers -------------------------
+def answer(status, headers, body=b"", reason="OK"):
+    body = body.encode() if isinstance(body, str) else body
+    head = "HTTP/1.1 %d %s\r\n" % (status, reason) + "".join("%s: %s\r\n" % h for h in headers)
+    return head.encode() + b"\r\n" + body
+
+
+SEARCH = '{"result":[{"id":1,"version":0,"score":0.99}],"status":"ok","time":0.000123}'
+JSON_CL = [("content-type", "application/json"), ("content-length", str(len(SEARCH))),
+           ("vary", "accept-encoding, Origin, Access-Control-Request-Method")]
+UPSTREAM = {
+    "search": (0, answer(200, JSON_CL, SEARCH)),
+    "search_split": (1 << 2, answer(200, JSON_CL, SEARCH)),
+    "point_chunked": (1 | (2 << 2), answer(200, [("content-type", "application/json"),
+                                                 ("transfer-encoding", "chunked")],
+                                           "1a\r\n" + SEARCH[:26] + "\r\n%x\r\n" % (len(SEARCH) - 26)
+                                           + SEARCH[26:] + "\r\n0\r\n\r\n")),
+    "continue_then_ok": (0, b"HTTP/1.1 100 Continue\r\n\r\n" + answer(200, JSON_CL, SEARCH)),
+    "close_delimited": (1, answer(200, [("content-type", "application/json")], SEARCH)),
+    "gzip": (0, answer(200, [("content-type", "application/json"), ("content-encoding", "gzip"),
+                             ("vary", "accept-encoding"), ("content-length", "10")],
+                       b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03")),
+    "private": (0, answer(200, [("cache-control", "private, max-age=0"), ("set-cookie", "a=b"),
+                                ("content-length", "2")], "{}")),
+    "head": (2, answer(200, [("content-type", "application/json"), ("content-length", "120")])),
+    "write": (3, answer(200, [("content-type", "application/json"), ("content-length", "57")],
+                        '{"result":{"operation_id":7,"status":"completed"},"time":0}')),
+    "hop_by_hop": (0, answer(200, [("connection", "keep-alive, x-secret"), ("x-secret", "1"),
+                                   ("keep-alive", "timeout=5"), ("proxy-authenticate", "x"),
+                                   ("te", "trailers"), ("upgrade", "h2c"), ("content-length", "2")],
+                             "{}")),
+    "no_content": (3, answer(204, [("content-length", "0")])),
+    "not_found": (1, answer(404, [("content-type", "application/json"), ("content-length", "62")],
+                            '{"status":{"error":"Not found: Collection `al` doesn\'t exist!"}}')),
+    "cut_body": (0, answer(200, [("content-length", "500")], SEARCH)),
+    "leftover": (1 | (3 << 2), answer(200, [("content-length", "2")], "{}") + b"HTTP/1.1 200 OK\r\n\r\n"),
+    "two_lengths": (0, answer(200, [("content-length", "2"), ("content-length", "3")], "{}")),
+    "te_and_cl": (0, answer(200, [("transfer-encoding", "chunked"), ("content-length", "3")],
+                            "2\r\n{}\r\n0\r\n\r\n")),
+    "obs_fold": (0, b"HTTP/1.1 200 OK\r\nx-a: b\r\n  folded\r\ncontent-length: 2\r\n\r\n{}"),
+    "lf_only": (0, b"HTTP/1.1 200 OK\ncontent-length: 2\n\n{}"),
+    "status_999": (0, answer(999, [("content-length", "2")], "{}", "Odd")),
+    "http10": (0, b"HTTP/1.0 200 OK\r\ncontent-type: application/json\r\n\r\n{}"),
+    "garbage": (0, b"SSH-2.0-OpenSSH_9.2\r\n"),
+    "empty": (0, b""),
+}
+for k, (flags, v) in UPSTREAM.items():
+    write("upstream", k, bytes([flags]) + v)

@@ -116,6 +116,17 @@ class FaultHandler(socketserver.StreamRequestHandler):
         elif mode == "undersend":  # promises more than it sends, then closes
             self.send(self.head(len(ans) + 100) + ans)
             return False
+        elif mode == "status999":  # three digits, as llhttp wants, but no HTTP status
+            self.send(b"HTTP/1.1 999 Odd\r\nContent-Length: %d\r\n\r\n%s" % (len(ans), ans))
+        elif mode == "nostatus":  # llhttp reads it as status 0, with a body
+            self.send(b"HTTP/1.1 \r\nContent-Length: %d\r\n\r\n%s" % (len(ans), ans))
+        elif mode == "te204":  # a 204 whose head promises a body, and bytes behind it
+            self.send(b"HTTP/1.1 204 No Content\r\nTransfer-Encoding: x\r\n\r\n"
+                      b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nsmuggled!")
+            return False
+        elif mode == "te102":  # the same on an interim answer, then the real one
+            self.send(b"HTTP/1.1 102 Processing\r\nTransfer-Encoding: x\r\n\r\n"
+                      + self.head(len(ans)) + ans)
         elif mode == "resethead":
             self.reset()
             return False
@@ -288,6 +299,45 @@ class UpstreamFaultsTest(unittest.TestCase):
 
     def test_undersent_body_is_cut_not_completed(self):
         self.each_protocol("undersend", "cut")
+
+    def test_status_outside_100_599_is_502(self):
+        # found by fuzz_upstream: "999 Unknown" was passed on to clients
+        self.each_protocol("status999", 502)
+        # and "HTTP/1.1 \r\n" (status 0) had its body relayed under a made-up 500
+        self.each_protocol("nostatus", 502)
+
+    def test_no_body_after_204(self):
+        # found by fuzz_upstream: llhttp reads a body after a 204 with a Transfer-Encoding other
+        # than chunked, and the gateway relayed it, where the client reads the next answer
+        for i in range(3):
+            s = socket.create_connection((harness.LOOPBACK, self.gw.port), timeout=20)
+            try:
+                got = b""
+                for mode, tag in (("te204", "te204-%d" % i), ("ok", "after-te204-%d" % i)):
+                    body = request_body(tag)
+                    s.sendall(b"POST /collections/%s/points/query HTTP/1.1\r\nHost: gw\r\n"
+                              b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+                              % (mode.encode(), len(body), body))
+                    if mode == "te204":  # its head, then give the gateway time to relay more
+                        while b"\r\n\r\n" not in got:
+                            got += s.recv(65536)
+                        time.sleep(0.2)
+                while got.count(b"HTTP/1.1 ") < 2 or not got.endswith(b"}"):
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    got += chunk
+                first, rest = got.split(b"\r\n\r\n", 1)
+                self.assertTrue(first.startswith(b"HTTP/1.1 204 "), got)
+                self.assertTrue(rest.startswith(b"HTTP/1.1 200 "), got)
+                self.assertEqual(json.loads(rest.split(b"\r\n\r\n", 1)[1])["result"]["echo"],
+                                 digest(request_body("after-te204-%d" % i)), got)
+            finally:
+                s.close()
+        out, data, _ = h2_read(self.gw.port, "te204", request_body("te204-h2"))
+        self.assertEqual((out, data), (204, b""))
+        # and after a 1xx, where the gateway sent that "body" under a made-up 500
+        self.each_protocol("te102", "ok")
 
     def test_reset_before_the_answer_is_502(self):
         self.each_protocol("resethead", 502)

@@ -5,6 +5,7 @@
 #include "unit_util.h"
 
 #include <check.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -267,6 +268,29 @@ START_TEST(names_generations_and_aliases)
 }
 END_TEST
 
+/* Regression (found by fuzz_alias_list): an alias listed twice leaked the first copy of its
+ * collection's name on every reload. The last pair counts; reloading the same list again and
+ * again holds no more memory than once (glibc's own count of bytes in use). */
+START_TEST(names_duplicate_alias)
+{
+    gw_names_t *t = gw_names_new();
+    const char *alias[] = {"al", "al", "c2"}, *coll[] = {"c1", "c2", "c2"};
+    gw_names_set_aliases(t, alias, coll, 3, gw_names_alias_epoch(t));
+    gw_deps_t d = {0};
+    uint64_t g[GW_DEPS_MAX], global;
+    gw_deps_add(&d, "al", 2);
+    gw_names_capture(t, &d, g, &global);
+    ck_assert_uint_eq(d.n, 2);
+    ck_assert_str_eq(d.name[1], "c2");
+    size_t before = mallinfo2().uordblks;
+    for (int i = 0; i < 1000; i++)
+        gw_names_set_aliases(t, alias, coll, 3, gw_names_alias_epoch(t));
+    size_t after = mallinfo2().uordblks;
+    ck_assert_msg(after < before + 4096, "reloads hold %zu more bytes", after - before);
+    gw_names_free(t);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
     Suite *s = suite_create("cache_store");
@@ -281,6 +305,7 @@ static Suite *store_suite(void)
     tc = tcase_create("names");
     tcase_add_test(tc, deps_sorted_unique);
     tcase_add_test(tc, names_generations_and_aliases);
+    tcase_add_test(tc, names_duplicate_alias);
     suite_add_tcase(s, tc);
     return s;
 }
