@@ -267,6 +267,36 @@ static size_t read_escape(const gql_lexer_t *lx, size_t pos, char *o, size_t *ol
     return 1 + n;
 }
 
+/* The source length graphql-js shows of a bad \\u{...} escape at pos (it reads at most 12). */
+static size_t uvar_size(const gql_lexer_t *lx, size_t pos)
+{
+    size_t size = 3;
+    int32_t point = 0;
+    while (size < 12) {
+        int c = peek(lx, pos + size++);
+        int h = hexval(c);
+        if (c == '}' || h < 0) break;
+        point = (int32_t)((uint32_t)point << 4 | (uint32_t)h);
+        if (point < 0) break;
+    }
+    return size;
+}
+
+/* An invalid escape at pos, quoted as graphql-js quotes it. */
+static int bad_escape(gql_lexer_t *lx, size_t pos)
+{
+    size_t n = 2;
+    int uni = peek(lx, pos + 1) == 'u';
+    if (uni) n = peek(lx, pos + 2) == '{' ? uvar_size(lx, pos) : 6;
+    if (pos + n > lx->len) n = lx->len - pos;
+    char seq[16];
+    snprintf(seq, sizeof(seq), "%.*s", (int)n, lx->src + pos);
+    return fail(lx, pos,
+                uni ? "Invalid Unicode escape sequence: \"%s\"."
+                    : "Invalid character escape sequence: \"%s\".",
+                seq);
+}
+
 static int read_string(gql_lexer_t *lx, gql_tok_t *t)
 {
     size_t pos = lx->pos + 1, olen = 0;
@@ -278,22 +308,13 @@ static int read_string(gql_lexer_t *lx, gql_tok_t *t)
         if (c == '"') break;
         if (c == '\\') {
             size_t n = read_escape(lx, pos, o, &olen);
-            if (!n) {
-                size_t e = pos + 2;
-                while (peek(lx, pos + 1) == 'u' && e < lx->len && e < pos + 12 &&
-                       lx->src[e] != '"' && lx->src[e] != '\\' && !newline_at(lx, e))
-                    e++;
-                char seq[16];
-                snprintf(seq, sizeof(seq), "%.*s", (int)((e > lx->len ? lx->len : e) - pos),
-                         lx->src + pos);
-                return fail(lx, pos, "Invalid character escape sequence: \"%s\".", seq);
-            }
+            if (!n) return bad_escape(lx, pos);
             pos += n;
             continue;
         }
         uint32_t cp;
         size_t n = utf8_at(lx, pos, &cp);
-        if (!n || (cp < 0x20 && cp != '\t'))
+        if (!n) /* any scalar value (spec 2021: SourceCharacter), not bad UTF-8 */
             return fail(lx, pos, "Invalid character within String: %s.",
                         char_desc(lx, pos, d, sizeof(d)));
         memcpy(o + olen, lx->src + pos, n);
@@ -380,7 +401,7 @@ static int read_block_string(gql_lexer_t *lx, gql_tok_t *t)
         } else {
             uint32_t cp;
             size_t n = utf8_at(lx, pos, &cp);
-            if (!n || (cp < 0x20 && cp != '\t'))
+            if (!n) /* any scalar value (spec 2021: SourceCharacter), not bad UTF-8 */
                 return fail(lx, pos, "Invalid character within String: %s.",
                             char_desc(lx, pos, d, sizeof(d)));
             memcpy(raw + rlen, lx->src + pos, n);

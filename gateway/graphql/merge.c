@@ -64,60 +64,94 @@ static int args_eq(const gql_arg_t *a, const gql_arg_t *b)
     return na == nb;
 }
 
-static void overlap(vctx_t *c, clist_t *l, unsigned depth);
+/* Why fields a and b (same response key) cannot merge: 1 with the reason in why ("\"x\" and
+ * \"y\" are different fields", "subfields \"k\" conflict because ...") and the locations of
+ * each side (the field, then its sub-field's) in la / lb; 0 when they merge. */
+typedef struct why {
+    char text[GQL_MSG_MAX];
+    gql_loc_t la[GQL_LOCS_MAX], lb[GQL_LOCS_MAX];
+    unsigned na, nb;
+} why_t;
 
-/* Same response key twice: the same field with the same arguments, and sub-fields that merge. */
-static void overlap_group(vctx_t *c, clist_t *l, size_t i, unsigned depth)
+static const gql_type_def_t *field_type(const cfield_t *f)
 {
-    const cfield_t *a = &l->v[i];
-    clist_t sub = {.max = c->lim.max_fields};
-    int any = 0;
-    for (size_t j = i + 1; j < l->n; j++) {
-        const cfield_t *b = &l->v[j];
-        if (strcmp(a->key, b->key) != 0) continue;
-        if (strcmp(a->s->name, b->s->name) != 0)
-            vl_err(c, a->s->loc, b->s->loc,
-                   "Fields \"%s\" conflict because \"%s\" and \"%s\" are different fields. Use "
-                   "different aliases on the fields to fetch both if this was intentional.",
-                   a->key, a->s->name, b->s->name);
-        else if (!args_eq(a->s->args, b->s->args))
-            vl_err(c, a->s->loc, b->s->loc,
-                   "Fields \"%s\" conflict because they have differing arguments. Use different "
-                   "aliases on the fields to fetch both if this was intentional.",
-                   a->key);
-        else if (b->s->has_sel) {
-            const gql_field_def_t *f = gql_schema_field(b->parent, b->s->name);
-            const char *nm;
-            size_t n = f ? gql_type_named(f->type, &nm) : 0;
-            char tn[64];
-            snprintf(tn, sizeof(tn), "%.*s", (int)n, n ? nm : "");
-            const gql_type_def_t *ft = gql_schema_type(tn);
-            if (ft && ft->kind == GQL_K_OBJECT) {
-                if (!any && a->s->has_sel) collect(c, a->s->sel, ft, &sub, 0);
-                collect(c, b->s->sel, ft, &sub, 0);
-                any = 1;
-            }
-        }
-    }
-    if (any) overlap(c, &sub, depth + 1);
-    free(sub.v);
+    const gql_field_def_t *d = gql_schema_field(f->parent, f->s->name);
+    const char *nm;
+    size_t n = d ? gql_type_named(d->type, &nm) : 0;
+    char tn[64];
+    snprintf(tn, sizeof(tn), "%.*s", (int)n, n ? nm : "");
+    const gql_type_def_t *t = gql_schema_type(tn);
+    return t && t->kind == GQL_K_OBJECT ? t : NULL;
 }
 
-static void overlap(vctx_t *c, clist_t *l, unsigned depth)
+static int pair_conflict(vctx_t *c, const cfield_t *a, const cfield_t *b, unsigned depth, why_t *w)
 {
-    if (depth > GQL_MAX_NESTING) return;
-    for (size_t i = 0; i < l->n && !c->full; i++) {
-        size_t k;
-        for (k = 0; k < i; k++)
-            if (strcmp(l->v[k].key, l->v[i].key) == 0) break;
-        if (k == i) overlap_group(c, l, i, depth); /* first of its key */
+    w->la[0] = a->s->loc;
+    w->lb[0] = b->s->loc;
+    w->na = w->nb = 1;
+    if (strcmp(a->s->name, b->s->name) != 0) {
+        snprintf(w->text, sizeof(w->text), "\"%s\" and \"%s\" are different fields", a->s->name,
+                 b->s->name);
+        return 1;
     }
+    if (!args_eq(a->s->args, b->s->args)) {
+        snprintf(w->text, sizeof(w->text), "they have differing arguments");
+        return 1;
+    }
+    const gql_type_def_t *t = field_type(a);
+    if (!t || !a->s->has_sel || !b->s->has_sel || depth >= GQL_MAX_NESTING) return 0;
+    clist_t sa = {.max = c->lim.max_fields}, sb = {.max = c->lim.max_fields};
+    collect(c, a->s->sel, t, &sa, 0);
+    collect(c, b->s->sel, t, &sb, 0);
+    int found = 0;
+    why_t sub;
+    for (size_t i = 0; i < sa.n && !found; i++)
+        for (size_t j = 0; j < sb.n && !found; j++) {
+            if (strcmp(sa.v[i].key, sb.v[j].key) != 0) continue;
+            if (!pair_conflict(c, &sa.v[i], &sb.v[j], depth + 1, &sub)) continue;
+            found = 1;
+            int n = snprintf(w->text, sizeof(w->text), "subfields \"%.60s\" conflict because ",
+                             sa.v[i].key);
+            if (n > 0 && (size_t)n < sizeof(w->text))
+                snprintf(w->text + n, sizeof(w->text) - (size_t)n, "%.200s", sub.text);
+            for (unsigned k = 0; k < sub.na && w->na < GQL_LOCS_MAX / 2; k++)
+                w->la[w->na++] = sub.la[k];
+            for (unsigned k = 0; k < sub.nb && w->nb < GQL_LOCS_MAX / 2; k++)
+                w->lb[w->nb++] = sub.lb[k];
+        }
+    free(sa.v);
+    free(sb.v);
+    return found;
+}
+
+/* Every pair of l's fields with the same response key must merge. */
+static void overlap(vctx_t *c, const clist_t *l)
+{
+    for (size_t i = 0; i < l->n && !c->full; i++)
+        for (size_t j = i + 1; j < l->n && !c->full; j++) {
+            why_t w;
+            if (strcmp(l->v[i].key, l->v[j].key) != 0 ||
+                !pair_conflict(c, &l->v[i], &l->v[j], 0, &w))
+                continue;
+            size_t at = c->n;
+            vl_err(c, NOLOC, NOLOC,
+                   "Fields \"%s\" conflict because %s. Use different aliases on the fields to "
+                   "fetch both if this was intentional.",
+                   l->v[i].key, w.text);
+            if (c->full || c->n != at + 1) continue; /* the list filled up instead */
+            gql_error_t *e = &c->errs[at];
+            e->nlocs = 0;
+            for (unsigned k = 0; k < w.na; k++)
+                e->locs[e->nlocs++] = w.la[k];
+            for (unsigned k = 0; k < w.nb; k++)
+                e->locs[e->nlocs++] = w.lb[k];
+        }
 }
 
 void vl_check_overlap(vctx_t *c, const gql_sel_t *sels, const gql_type_def_t *t)
 {
     clist_t l = {.max = c->lim.max_fields};
     collect(c, sels, t, &l, 0);
-    overlap(c, &l, 0);
+    overlap(c, &l);
     free(l.v);
 }

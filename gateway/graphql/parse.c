@@ -295,13 +295,14 @@ static int parse_fragment_sel(parser_t *p, gql_sel_t *s)
     if (advance(p) != 0) return -1;
     if (p->tok.kind == GQL_T_NAME && !is_keyword(p, "on")) {
         s->kind = GQL_SEL_SPREAD;
-        return parse_name(p, &s->name, NULL) != 0 ? -1 : parse_directives(p, &s->dirs, 0);
+        return parse_name(p, &s->name, &s->name_loc) != 0 ? -1 : parse_directives(p, &s->dirs, 0);
     }
     s->kind = GQL_SEL_INLINE;
     if (is_keyword(p, "on") && (advance(p) != 0 || parse_name(p, &s->type_cond, &s->type_loc) != 0))
         return -1;
     if (parse_directives(p, &s->dirs, 0) != 0) return -1;
     s->has_sel = 1;
+    s->sel_loc = p->tok.loc;
     return parse_selection_set(p, &s->sel);
 }
 
@@ -321,6 +322,7 @@ static int parse_field(parser_t *p, gql_sel_t *s)
     if (parse_arguments(p, &s->args, 0) != 0 || parse_directives(p, &s->dirs, 0) != 0) return -1;
     if (p->tok.kind != GQL_T_LBRACE) return 0;
     s->has_sel = 1;
+    s->sel_loc = p->tok.loc;
     return parse_selection_set(p, &s->sel);
 }
 
@@ -386,7 +388,7 @@ static int parse_variable_defs(parser_t *p, gql_var_t **out)
         size_t n = 0;
         if (!v) return -1;
         v->loc = p->tok.loc;
-        if (expect(p, GQL_T_DOLLAR) != 0 || parse_name(p, &v->name, NULL) != 0 ||
+        if (expect(p, GQL_T_DOLLAR) != 0 || parse_name(p, &v->name, &v->name_loc) != 0 ||
             expect(p, GQL_T_COLON) != 0 || parse_type(p, type, sizeof(type), &n, v) != 0)
             return -1;
         char *t = gql_doc_alloc(p->doc, n + 1);
@@ -410,7 +412,7 @@ static int parse_operation(parser_t *p, gql_op_t *op)
                : is_keyword(p, "mutation") ? GQL_MUTATION
                                            : GQL_SUBSCRIPTION;
     if (advance(p) != 0) return -1;
-    if (p->tok.kind == GQL_T_NAME && parse_name(p, &op->name, NULL) != 0) return -1;
+    if (p->tok.kind == GQL_T_NAME && parse_name(p, &op->name, &op->name_loc) != 0) return -1;
     if (parse_variable_defs(p, &op->vars) != 0 || parse_directives(p, &op->dirs, 0) != 0) return -1;
     return parse_selection_set(p, &op->sel);
 }
@@ -420,7 +422,7 @@ static int parse_fragment(parser_t *p, gql_frag_t *f)
     f->loc = p->tok.loc;
     if (advance(p) != 0) return -1;
     if (is_keyword(p, "on")) return unexpected(p);
-    if (parse_name(p, &f->name, NULL) != 0) return -1;
+    if (parse_name(p, &f->name, &f->name_loc) != 0) return -1;
     if (!is_keyword(p, "on")) return expected(p, "\"on\"");
     if (advance(p) != 0 || parse_name(p, &f->type_cond, &f->type_loc) != 0 ||
         parse_directives(p, &f->dirs, 0) != 0)
@@ -433,7 +435,7 @@ static int parse_document(parser_t *p)
     gql_op_t **otail = &p->doc->ops;
     gql_frag_t **ftail = &p->doc->frags;
     if (advance(p) != 0) return -1;
-    if (p->tok.kind == GQL_T_EOF) return expected(p, "\"{\"");
+    if (p->tok.kind == GQL_T_EOF) return unexpected(p);
     while (p->tok.kind != GQL_T_EOF) {
         if (is_keyword(p, "fragment")) {
             gql_frag_t *f = node(p, sizeof(*f));

@@ -85,20 +85,23 @@ typedef enum { GQL_SEL_FIELD, GQL_SEL_SPREAD, GQL_SEL_INLINE } gql_selkind_t;
 typedef struct gql_sel {
     gql_selkind_t kind;
     gql_loc_t loc;
-    const char *alias; /* FIELD: NULL when none */
-    const char *name;  /* FIELD: the field; SPREAD: the fragment */
+    const char *alias;  /* FIELD: NULL when none */
+    const char *name;   /* FIELD: the field; SPREAD: the fragment */
+    gql_loc_t name_loc; /* SPREAD: of the fragment's name */
     gql_arg_t *args;
     gql_dir_t *dirs;
     const char *type_cond; /* INLINE: NULL when none */
     gql_loc_t type_loc;
     struct gql_sel *sel; /* FIELD (optional), INLINE: the sub-selection */
     int has_sel;         /* FIELD: a { ... } followed */
+    gql_loc_t sel_loc;   /* where that { is */
     struct gql_sel *next;
 } gql_sel_t;
 
 typedef struct gql_var {
     const char *name; /* without $ */
-    gql_loc_t loc;
+    gql_loc_t loc;    /* of the $ */
+    gql_loc_t name_loc;
     const char *type;      /* as written, normalised: "[Int!]!" */
     const char *type_name; /* the named type inside: "Int" */
     gql_loc_t type_loc;
@@ -113,6 +116,7 @@ typedef struct gql_op {
     gql_opkind_t kind;
     const char *name; /* NULL: anonymous */
     gql_loc_t loc;
+    gql_loc_t name_loc;
     gql_var_t *vars;
     gql_dir_t *dirs;
     gql_sel_t *sel;
@@ -122,6 +126,7 @@ typedef struct gql_op {
 typedef struct gql_frag {
     const char *name;
     gql_loc_t loc;
+    gql_loc_t name_loc;
     const char *type_cond;
     gql_loc_t type_loc;
     gql_dir_t *dirs;

@@ -60,6 +60,30 @@ static void put(char *buf, size_t cap, size_t *o, const char *s, size_t n)
     buf[*o < cap ? *o : cap - 1] = '\0';
 }
 
+/* The character at s[*i] as printString writes it (controls and C1 escaped); *i to its last byte.
+ */
+static void put_char(char *buf, size_t cap, size_t *o, const char *s, size_t n, size_t *i)
+{
+    unsigned char c = (unsigned char)s[*i];
+    unsigned cp = c;
+    if (c == 0xC2 && *i + 1 < n && (unsigned char)s[*i + 1] >= 0x80 &&
+        (unsigned char)s[*i + 1] <= 0x9F)
+        cp = (unsigned char)s[++*i];
+    else if (c >= 0x80 || (c >= 0x20 && c != '"' && c != '\\' && c != 0x7F)) {
+        put(buf, cap, o, s + *i, 1);
+        return;
+    }
+    static const char named[] = "btn\0fr";
+    char esc[8];
+    if (c == '"' || c == '\\')
+        snprintf(esc, sizeof(esc), "\\%c", c);
+    else if (cp >= 8 && cp <= 13 && named[cp - 8] != '\0')
+        snprintf(esc, sizeof(esc), "\\%c", named[cp - 8]);
+    else
+        snprintf(esc, sizeof(esc), "\\u%04X", cp);
+    put(buf, cap, o, esc, strlen(esc));
+}
+
 static void print_into(const gql_value_t *v, char *buf, size_t cap, size_t *o)
 {
     switch (v->kind) {
@@ -69,10 +93,8 @@ static void print_into(const gql_value_t *v, char *buf, size_t cap, size_t *o)
         break;
     case GQL_V_STRING:
         put(buf, cap, o, "\"", 1);
-        for (size_t i = 0; i < v->len; i++) {
-            if (v->str[i] == '"' || v->str[i] == '\\') put(buf, cap, o, "\\", 1);
-            put(buf, cap, o, v->str + i, 1);
-        }
+        for (size_t i = 0; i < v->len; i++) /* graphql-js printString's escapes */
+            put_char(buf, cap, o, v->str, v->len, &i);
         put(buf, cap, o, "\"", 1);
         break;
     case GQL_V_BOOL:
@@ -208,15 +230,22 @@ static void check_named(vctx_t *c, const gql_value_t *v, const char *t, size_t t
         check_input_object(c, v, td, t, tl);
         return;
     }
-    if (!strcmp(name, "Int"))
+    const char *scalar_msg = NULL; /* graphql-js's own scalars say why (parseLiteral) */
+    if (!strcmp(name, "Int")) {
         ok = v->kind == GQL_V_INT && int32_literal(v);
-    else if (!strcmp(name, "Float"))
+        scalar_msg = v->kind == GQL_V_INT ? "Int cannot represent non 32-bit signed integer value"
+                                          : "Int cannot represent non-integer value";
+    } else if (!strcmp(name, "Float")) {
         ok = v->kind == GQL_V_INT || v->kind == GQL_V_FLOAT;
-    else if (!strcmp(name, "String"))
+        scalar_msg = "Float cannot represent non numeric value";
+    } else if (!strcmp(name, "String")) {
         ok = v->kind == GQL_V_STRING;
-    else if (!strcmp(name, "Boolean"))
+        scalar_msg = "String cannot represent a non string value";
+    } else if (!strcmp(name, "Boolean")) {
         ok = v->kind == GQL_V_BOOL;
-    else if (!strcmp(name, "PointId"))
+        scalar_msg = "Boolean cannot represent a non boolean value";
+    }
+    if (!strcmp(name, "PointId"))
         ok = (v->kind == GQL_V_INT && v->str[0] != '-') ||
              (v->kind == GQL_V_STRING && is_uuid(v->str, v->len));
     else if (td && td->kind == GQL_K_ENUM) {
@@ -224,7 +253,14 @@ static void check_named(vctx_t *c, const gql_value_t *v, const char *t, size_t t
         for (const char *const *e = td->enums; v->kind == GQL_V_ENUM && *e; e++)
             ok |= strcmp(*e, v->str) == 0;
     }
-    if (!ok) bad_value(c, v, t, tl);
+    if (ok) return;
+    if (scalar_msg) {
+        char shown[120];
+        vl_err(c, v->loc, NOLOC, "%s: %s", scalar_msg,
+               v->kind == GQL_V_INT ? v->str : gql_value_print(v, shown, sizeof(shown)));
+        return;
+    }
+    bad_value(c, v, t, tl);
 }
 
 static void check_value(vctx_t *c, const gql_value_t *v, const char *t, size_t tl, int def)
@@ -354,10 +390,12 @@ static void check_field(vctx_t *c, const gql_sel_t *s, const gql_type_def_t *t)
                    "Field \"%s\" of type \"%s\" must have a selection of subfields. Did you mean "
                    "\"%s { ... }\"?",
                    s->name, f->type, s->name);
-        else
+        else {
             check_selset(c, s->sel, ft);
+            vl_check_overlap(c, s->sel, ft);
+        }
     } else if (s->has_sel) {
-        vl_err(c, s->loc, NOLOC,
+        vl_err(c, s->sel_loc, NOLOC,
                "Field \"%s\" must not have a selection since type \"%s\" has no subfields.",
                s->name, f->type);
     }
@@ -369,7 +407,7 @@ static void check_spread(vctx_t *c, const gql_sel_t *s, const gql_type_def_t *t)
     check_directives(c, s->dirs, "FRAGMENT_SPREAD");
     const gql_frag_t *f = vl_find_frag(c, s->name, NULL);
     if (!f) {
-        vl_err(c, s->loc, NOLOC, "Unknown fragment \"%s\".", s->name);
+        vl_err(c, s->name_loc, NOLOC, "Unknown fragment \"%s\".", s->name);
         return;
     }
     if (vl_grow((void **)&o->spreads, &o->cs, o->ns, sizeof(*o->spreads)) == 0)
@@ -430,7 +468,8 @@ static void check_vardefs(vctx_t *c, const gql_op_t *op)
     for (const gql_var_t *v = op->vars; v; v = v->next) {
         for (const gql_var_t *w = op->vars; w != v; w = w->next)
             if (strcmp(w->name, v->name) == 0) {
-                vl_err(c, w->loc, v->loc, "There can be only one variable named \"$%s\".", v->name);
+                vl_err(c, w->name_loc, v->name_loc, "There can be only one variable named \"$%s\".",
+                       v->name);
                 break;
             }
         check_directives(c, v->dirs, "VARIABLE_DEFINITION");
@@ -454,8 +493,8 @@ static void check_operations(vctx_t *c)
     for (const gql_op_t *op = c->doc->ops; op && !c->full; op = op->next, i++) {
         for (const gql_op_t *o = c->doc->ops; op->name && o != op; o = o->next)
             if (o->name && strcmp(o->name, op->name) == 0) {
-                vl_err(c, o->loc, op->loc, "There can be only one operation named \"%s\".",
-                       op->name);
+                vl_err(c, o->name_loc, op->name_loc,
+                       "There can be only one operation named \"%s\".", op->name);
                 break;
             }
         if (!op->name && c->nops > 1)
@@ -481,7 +520,8 @@ static void check_fragments(vctx_t *c)
     for (const gql_frag_t *f = c->doc->frags; f && !c->full; f = f->next, i++) {
         for (const gql_frag_t *g = c->doc->frags; g != f; g = g->next)
             if (strcmp(g->name, f->name) == 0) {
-                vl_err(c, g->loc, f->loc, "There can be only one fragment named \"%s\".", f->name);
+                vl_err(c, g->name_loc, f->name_loc, "There can be only one fragment named \"%s\".",
+                       f->name);
                 break;
             }
         c->cur = &c->frags[i];
