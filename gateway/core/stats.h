@@ -16,6 +16,9 @@ enum { GW_PROTO_PENDING = 0, GW_PROTO_HTTP1, GW_PROTO_H2, GW_PROTO_N };
 /* Upstream failures by kind. */
 enum { GW_UPERR_REFUSED, GW_UPERR_RESET, GW_UPERR_TIMEOUT, GW_UPERR_OTHER, GW_UPERR_N };
 
+/* GraphQL operations (gateway/handler/graphql_api.c) by type and outcome. */
+enum { GW_GQL_QUERY, GW_GQL_MUTATION, GW_GQL_INVALID, GW_GQL_TYPES };
+
 typedef struct gw_wstats {
     gw_stat_t requests[GW_CLASSES][GW_M_N][GW_CODES];
     gw_hist_t duration[GW_CLASSES];
@@ -25,6 +28,7 @@ typedef struct gw_wstats {
     gw_stat_t upstream_errors[GW_UPERR_N];
     gw_stat_t upstream_opened, upstream_closed; /* sockets to Qdrant */
     gw_stat_t upstream_active;                  /* transfers under way */
+    gw_stat_t graphql[GW_GQL_TYPES][2];         /* [type][0: answered, 1: refused] */
 } gw_wstats_t;
 
 int gw_stats_method_index(const char *method);
