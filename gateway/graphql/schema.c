@@ -316,14 +316,31 @@ static void sdl_desc(FILE *f, const char *desc, const char *indent)
     if (desc) fprintf(f, "%s\"\"\"%s\"\"\"\n", indent, desc);
 }
 
+/* graphql-js printDescription: a blank line first unless it opens its block. */
+static void sdl_desc_in(FILE *f, const char *desc, const char *indent, int first)
+{
+    if (desc) fprintf(f, "%s%s\"\"\"%s\"\"\"\n", first ? "" : "\n", indent, desc);
+}
+
+/* graphql-js printArgs: inline unless an argument has a description. */
 static void sdl_args(FILE *f, const gql_arg_def_t *args)
 {
     if (!args || !args->name) return;
-    fputc('(', f);
+    int described = 0;
     for (const gql_arg_def_t *a = args; a->name; a++)
-        fprintf(f, "%s%s: %s%s%s", a == args ? "" : ", ", a->name, a->type, a->def ? " = " : "",
-                a->def ? a->def : "");
-    fputc(')', f);
+        described |= a->desc != NULL;
+    fputc('(', f);
+    for (const gql_arg_def_t *a = args; a->name; a++) {
+        if (described) {
+            fputc('\n', f);
+            sdl_desc_in(f, a->desc, "    ", a == args);
+            fputs("    ", f);
+        } else if (a != args) {
+            fputs(", ", f);
+        }
+        fprintf(f, "%s: %s%s%s", a->name, a->type, a->def ? " = " : "", a->def ? a->def : "");
+    }
+    fputs(described ? "\n  )" : ")", f);
 }
 
 static void sdl_type(FILE *f, const gql_type_def_t *t)
@@ -336,12 +353,12 @@ static void sdl_type(FILE *f, const gql_type_def_t *t)
     fprintf(f, "%s %s {\n", t->kind == GQL_K_INPUT ? "input" : "type", t->name);
     if (t->kind == GQL_K_INPUT) {
         for (const gql_arg_def_t *a = t->inputs; a->name; a++) {
-            sdl_desc(f, a->desc, "  ");
+            sdl_desc_in(f, a->desc, "  ", a == t->inputs);
             fprintf(f, "  %s: %s\n", a->name, a->type);
         }
     } else {
         for (const gql_field_def_t *x = t->fields; x->name; x++) {
-            sdl_desc(f, x->desc, "  ");
+            sdl_desc_in(f, x->desc, "  ", x == t->fields);
             fprintf(f, "  %s", x->name);
             sdl_args(f, x->args);
             fprintf(f, ": %s\n", x->type);
