@@ -11,6 +11,7 @@
 #include "gateway/auth/gate.h"
 #include "gateway/cache/cache.h"
 #include "gateway/conn/listener.h"
+#include "gateway/handler/graphql_api.h"
 #include "gateway/handler/health.h"
 #include "gateway/handler/metrics.h"
 #include "gateway/handler/models_api.h"
@@ -74,6 +75,11 @@ static void h_models(void *ctx, gw_req_t *r)
     gw_models_api_handle(ctx, r);
 }
 
+static void h_graphql(void *ctx, gw_req_t *r)
+{
+    gw_graphql_handle(ctx, r);
+}
+
 /* Filled once: the one place that knows which handler serves what. */
 static void worker_fill_dispatch(gw_worker_t *w)
 {
@@ -92,6 +98,7 @@ static void worker_fill_dispatch(gw_worker_t *w)
     else
         gw_dispatch_set(d, GW_H_PURGE, h_purge_off, NULL);
     gw_dispatch_set(d, GW_H_MODELS, h_models, &w->env);
+    gw_dispatch_set(d, GW_H_GRAPHQL, h_graphql, &w->env);
     gw_dispatch_set(d, GW_H_API_NOT_FOUND, gw_dispatch_not_found, NULL);
     if (w->shared->auth) gw_dispatch_set_gate(d, gw_auth_gate, w->shared->auth);
     w->loop.dispatch = d;

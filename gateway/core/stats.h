@@ -20,6 +20,8 @@ enum { GW_UPERR_REFUSED, GW_UPERR_RESET, GW_UPERR_TIMEOUT, GW_UPERR_OTHER, GW_UP
  * gave: GW_DNS_R_OK, GW_DNS_R_FAILED, GW_DNS_R_CHANGED (3 of them). */
 enum { GW_DNS_PEER_UPSTREAM, GW_DNS_PEER_REDIS, GW_DNS_PEER_N };
 #define GW_DNS_RESULTS 3
+/* GraphQL operations (gateway/handler/graphql_api.c) by type and outcome. */
+enum { GW_GQL_QUERY, GW_GQL_MUTATION, GW_GQL_INVALID, GW_GQL_TYPES };
 
 typedef struct gw_wstats {
     gw_stat_t requests[GW_CLASSES][GW_M_N][GW_CODES];
@@ -31,6 +33,7 @@ typedef struct gw_wstats {
     gw_stat_t upstream_opened, upstream_closed;   /* sockets to Qdrant */
     gw_stat_t upstream_active;                    /* transfers under way */
     gw_stat_t dns[GW_DNS_PEER_N][GW_DNS_RESULTS]; /* resolutions of each peer's host name */
+    gw_stat_t graphql[GW_GQL_TYPES][2];           /* [type][0: answered, 1: refused] */
 } gw_wstats_t;
 
 int gw_stats_method_index(const char *method);

@@ -101,6 +101,17 @@ static void render_conns_upstream(const gw_handler_env_t *env, gw_text_t *t)
         snprintf(labels, sizeof(labels), "kind=\"%s\"", kinds[k]);
         gw_prom_sample_u64(t, NS "upstream_errors_total", labels, SUM(upstream_errors[k]));
     }
+    gw_prom_family(t, NS "graphql_operations_total", "counter",
+                   "GraphQL operations at /graphql by type (invalid: did not parse or validate) "
+                   "and outcome (executed, or refused before execution).");
+    static const char *const gtypes[GW_GQL_TYPES] = {"query", "mutation", "invalid"};
+    for (int k = 0; k < GW_GQL_TYPES; k++)
+        for (int o = 0; o < 2; o++) {
+            char labels[64];
+            snprintf(labels, sizeof(labels), "type=\"%s\",outcome=\"%s\"", gtypes[k],
+                     o ? "refused" : "executed");
+            gw_prom_sample_u64(t, NS "graphql_operations_total", labels, SUM(graphql[k][o]));
+        }
     uint64_t open = SUM(upstream_opened) - SUM(upstream_closed), active = SUM(upstream_active);
     gw_prom_family(
         t, NS "upstream_connections", "gauge",

@@ -102,6 +102,12 @@ static int inner_fill(gw_req_t *r, const gw_req_t *outer, const char *method, co
     p += ml + 1;
     r->target = r->path = memcpy(p, target, tl + 1);
     r->target_len = r->path_len = tl;
+    const char *q = memchr(p, '?', tl); /* "?wait=true": the route and cache see the path alone */
+    if (q) {
+        r->path_len = (size_t)(q - p);
+        r->query = q + 1;
+        r->query_len = tl - r->path_len - 1;
+    }
     p += tl + 1;
     for (size_t i = 0; i < nh; i++) {
         gw_hdr_t *d = &r->hdrs[i];

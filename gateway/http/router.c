@@ -45,6 +45,7 @@ static const route_row_t routes[] = {
     {NULL, "/api/v1/models/*", "gateway_api", GW_ROUTE_GATEWAY_API, 0, GW_H_MODELS},
     {NULL, "/api/v1/collections", "gateway_api", GW_ROUTE_GATEWAY_API, 0, GW_H_MODELS},
     {NULL, "/api/v1/*", "gateway_api", GW_ROUTE_GATEWAY_API, 0, GW_H_API_NOT_FOUND},
+    {NULL, "/graphql", "gateway_api", GW_ROUTE_GATEWAY_API, 0, GW_H_GRAPHQL},
 
     {"GET", "/", "root", V, 0},
 

@@ -397,3 +397,25 @@ UPSTREAM = {
 }
 for k, (flags, v) in UPSTREAM.items():
     write("upstream", k, bytes([flags]) + v)
+
+# ---- graphql: byte 0 = limits (fuzz_graphql.c), then the document ----------------------------
+GQL = {
+    "shorthand": "{ collections { name pointsCount } }",
+    "search_vars": "query Find($v: [Float!]! = [0.1, 0.2], $n: Int = 3, $f: JSON) {\n"
+    "  hits: search(collection: \"docs\", vector: $v, limit: $n, filter: $f) { id score payload }\n}",
+    "fragments": "query { ...Q } fragment Q on Query { collections { ...C ... on Collection { status } } }"
+    " fragment C on Collection { name __typename }",
+    "directives": "query ($x: Boolean!) { collections { name @include(if: $x) status @skip(if: true) } }",
+    "mutation": "mutation { upsertPoints(collection: \"c\", points: [{id: 1, vector: [1, 2], payload: {a: \"b\"}}])"
+    " { status operationId } deletePoints(collection: \"c\", ids: [\"6a1a4d2c-9a6e-4ef3-8a3b-0b1c2d3e4f50\"]) { status } }",
+    "introspection": "{ __schema { queryType { name } types { name kind fields(includeDeprecated: true)"
+    " { name args { name defaultValue type { kind name ofType { kind name ofType { name } } } } } } } }",
+    "strings": "{ count(collection: \"\\u00e9\\u{1F600}\\uD83D\\uDE00\\n\", filter: {a: \"\"\"\n  block\n   \\\"\"\"\n\"\"\"}) }",
+    "conflict": "{ collections { name: status } collections { name } a: count(collection: \"x\") a: count(collection: \"y\") }",
+    "cycle": "{ ...A } fragment A on Query { ...B } fragment B on Query { ...A }",
+    "bad_number": "{ count(collection: \"c\", limit: 01.e) }",
+    "unterminated": "{ count(collection: \"c",
+    "nested_lists": "{ f(a: [[[[[[[[{x: [[[1]]]}]]]]]]]]) }",
+}
+for i, (k, v) in enumerate(GQL.items()):
+    write("graphql", k, bytes([i * 7 & 0x3F]) + v.encode())

@@ -399,6 +399,9 @@ static const route_case_t misc_cases[] = {
     {"DELETE", NULL, "/api/v1/cache", "gateway_api", GA, 0, NULL},
     {"OPTIONS", NULL, "//api//v1//health/", "gateway_api", GA, 0, NULL},
     {"GET", NULL, "/api/v1/a/b/c/d/e/f/g/h/i/j/k", "gateway_api", GA, 0, NULL},
+    {"POST", NULL, "/graphql", "gateway_api", GA, 0, NULL},
+    {"GET", NULL, "//graphql/", "gateway_api", GA, 0, NULL},
+    {"HEAD", NULL, "/graphql", "gateway_api", GA, 0, NULL},
 };
 
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
