@@ -1,6 +1,6 @@
-/* fake_qdrant gRPC methods of qdrant.Points (Upsert, Delete, Get, Search, Count, Scroll) on the
- * REST API's store: gRPC writes are applied at once (after any deferred REST writes), in the same
- * operation sequence, so REST and gRPC see the same points. Filters are not translated: a
+/* fake_qdrant gRPC methods of qdrant.Points (Upsert, Delete, Get, Search, Query, Count, Scroll) on
+ * the REST API's store: gRPC writes are applied at once (after any deferred REST writes), in the
+ * same operation sequence, so REST and gRPC see the same points. Filters are not translated: a
  * request carrying one is refused with INVALID_ARGUMENT saying so. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -384,54 +384,130 @@ static void get_points(fq_gcall_t *c, const ProtobufCMessage *req)
     fq_greply(c, &r.base);
 }
 
+typedef struct {
+    const char *vname;
+    const float *vec;
+    size_t n_vec;
+    size_t limit, offset;
+    int has_threshold;
+    float threshold;
+    int wp, wv;
+} nearest_t;
+
+/* Exact nearest search on col; the scored points in *out (arena), their count returned, or -1
+ * after failing the call. */
+static long nearest(fq_gcall_t *c, fq_collection_t *col, const nearest_t *q,
+                    Qdrant__ScoredPoint ***out)
+{
+    int slot = fq_col_vslot(col, q->vname);
+    if (slot < 0)
+        return fq_gfail(c, GW_GRPC_INVALID_ARGUMENT,
+                        "Wrong input: Not existing vector name error: %s", q->vname);
+    if (q->n_vec != col->vp[slot].size)
+        return fq_gfail(c, GW_GRPC_INVALID_ARGUMENT,
+                        "Wrong input: Vector dimension error: expected dim: %u, got %zu",
+                        col->vp[slot].size, q->n_vec);
+    fq_sreq_t sr;
+    fq_sreq_init(&sr);
+    sr.kind = FQ_Q_NEAREST;
+    sr.slot = slot;
+    sr.target = fq_prepare_query(col->vp[slot].dist, q->vec, col->vp[slot].size);
+    sr.limit = q->limit;
+    sr.offset = q->offset;
+    sr.has_threshold = q->has_threshold;
+    sr.threshold = q->threshold;
+    size_t n;
+    fq_hit_t *hits = fq_search_run(col, &sr, c->app->opt.seed, &n);
+    Qdrant__ScoredPoint **res = fq_galloc(c, (n + 1) * sizeof(*res));
+    for (size_t k = 0; k < n; k++) {
+        Qdrant__ScoredPoint *sp = fq_galloc(c, sizeof(*sp));
+        qdrant__scored_point__init(sp);
+        sp->id = pid_out(c, &hits[k].p->id);
+        sp->score = hits[k].score;
+        sp->version = hits[k].p->version;
+        sp->n_payload =
+            payload_out(c, hits[k].p->payload, q->wp,
+                        &qdrant__scored_point__payload_entry__descriptor, (void ***)&sp->payload);
+        if (q->wv && (sp->vectors = vectors_out(c, col, hits[k].p)))
+            sp->_vectors_case = QDRANT__SCORED_POINT___VECTORS_VECTORS;
+        res[k] = sp;
+    }
+    free(hits);
+    fq_sreq_dispose(&sr);
+    *out = res;
+    return (long)n;
+}
+
 static void search(fq_gcall_t *c, const ProtobufCMessage *req)
 {
     const Qdrant__SearchPoints *q = (const void *)req;
     fq_collection_t *col = target(c, q->collection_name, q->filter);
     if (!col) return;
-    const char *vname = q->_vector_name_case ? q->vector_name : "";
-    int slot = fq_col_vslot(col, vname);
-    if (slot < 0) {
-        fq_gfail(c, GW_GRPC_INVALID_ARGUMENT, "Wrong input: Not existing vector name error: %s",
-                 vname);
-        return;
-    }
-    if (q->n_vector != col->vp[slot].size) {
-        fq_gfail(c, GW_GRPC_INVALID_ARGUMENT,
-                 "Wrong input: Vector dimension error: expected dim: %u, got %zu",
-                 col->vp[slot].size, q->n_vector);
-        return;
-    }
-    fq_sreq_t sr;
-    fq_sreq_init(&sr);
-    sr.kind = FQ_Q_NEAREST;
-    sr.slot = slot;
-    sr.target = fq_prepare_query(col->vp[slot].dist, q->vector, col->vp[slot].size);
-    sr.limit = q->limit;
-    sr.offset = q->_offset_case ? q->offset : 0;
-    sr.has_threshold = q->_score_threshold_case != 0;
-    sr.threshold = q->score_threshold;
-    size_t n;
-    fq_hit_t *hits = fq_search_run(col, &sr, c->app->opt.seed, &n);
-    int wp = want_payload(q->with_payload, 0);
-    int wv = q->_with_vectors_case && want_vectors(q->with_vectors);
+    nearest_t nq = {.vname = q->_vector_name_case ? q->vector_name : "",
+                    .vec = q->vector,
+                    .n_vec = q->n_vector,
+                    .limit = q->limit,
+                    .offset = q->_offset_case ? q->offset : 0,
+                    .has_threshold = q->_score_threshold_case != 0,
+                    .threshold = q->score_threshold,
+                    .wp = want_payload(q->with_payload, 0),
+                    .wv = q->_with_vectors_case && want_vectors(q->with_vectors)};
     Qdrant__SearchResponse r = QDRANT__SEARCH_RESPONSE__INIT;
-    r.result = fq_galloc(c, (n + 1) * sizeof(*r.result));
-    for (size_t k = 0; k < n; k++) {
-        Qdrant__ScoredPoint *s = fq_galloc(c, sizeof(*s));
-        qdrant__scored_point__init(s);
-        s->id = pid_out(c, &hits[k].p->id);
-        s->score = hits[k].score;
-        s->version = hits[k].p->version;
-        s->n_payload =
-            payload_out(c, hits[k].p->payload, wp, &qdrant__scored_point__payload_entry__descriptor,
-                        (void ***)&s->payload);
-        if (wv && (s->vectors = vectors_out(c, col, hits[k].p)))
-            s->_vectors_case = QDRANT__SCORED_POINT___VECTORS_VECTORS;
-        r.result[r.n_result++] = s;
+    long n = nearest(c, col, &nq, &r.result);
+    if (n < 0) return;
+    r.n_result = (size_t)n;
+    r.time = fq_gelapsed(c);
+    fq_greply(c, &r.base);
+}
+
+/* Query: nearest to a dense vector or to a stored point's vector; other variants, prefetch and
+ * filters are refused as not implemented. */
+static void query(fq_gcall_t *c, const ProtobufCMessage *req)
+{
+    const Qdrant__QueryPoints *q = (const void *)req;
+    fq_collection_t *col = target(c, q->collection_name, q->_filter_case ? q->filter : NULL);
+    if (!col) return;
+    const Qdrant__VectorInput *in =
+        q->_query_case && q->query->variant_case == QDRANT__QUERY__VARIANT_NEAREST
+            ? q->query->nearest
+            : NULL;
+    if (!in || q->n_prefetch) {
+        fq_gfail(c, GW_GRPC_INVALID_ARGUMENT,
+                 "fake_qdrant: only a nearest query without prefetch is implemented over gRPC");
+        return;
     }
-    free(hits);
-    fq_sreq_dispose(&sr);
+    nearest_t nq = {.vname = q->_using_case ? q->using_ : "",
+                    .limit = q->_limit_case ? q->limit : 10,
+                    .offset = q->_offset_case ? q->offset : 0,
+                    .has_threshold = q->_score_threshold_case != 0,
+                    .threshold = q->score_threshold,
+                    .wp = q->_with_payload_case && want_payload(q->with_payload, 0),
+                    .wv = q->_with_vectors_case && want_vectors(q->with_vectors)};
+    if (in->variant_case == QDRANT__VECTOR_INPUT__VARIANT_DENSE) {
+        nq.vec = in->dense->data;
+        nq.n_vec = in->dense->n_data;
+    } else if (in->variant_case == QDRANT__VECTOR_INPUT__VARIANT_ID) {
+        fq_pid_t id;
+        if (pid_in(c, in->id, &id) < 0) return;
+        fq_point_t *p = fq_col_find(col, &id);
+        int slot = fq_col_vslot(col, nq.vname);
+        if (!p || slot < 0 || !p->vec[slot]) {
+            char buf[48];
+            fq_pid_fmt(&id, buf, sizeof(buf));
+            fq_gfail(c, GW_GRPC_NOT_FOUND, "Not found: No point with id %s found", buf);
+            return;
+        }
+        nq.vec = p->vec[slot];
+        nq.n_vec = col->vp[slot].size;
+    } else {
+        fq_gfail(c, GW_GRPC_INVALID_ARGUMENT,
+                 "fake_qdrant: only dense vectors and point ids are implemented as gRPC queries");
+        return;
+    }
+    Qdrant__QueryResponse r = QDRANT__QUERY_RESPONSE__INIT;
+    long n = nearest(c, col, &nq, &r.result);
+    if (n < 0) return;
+    r.n_result = (size_t)n;
     r.time = fq_gelapsed(c);
     fq_greply(c, &r.base);
 }
@@ -481,6 +557,7 @@ const fq_gmethod_t fq_grpc_points_methods[] = {
     {"/qdrant.Points/Delete", &qdrant__delete_points__descriptor, delete_points},
     {"/qdrant.Points/Get", &qdrant__get_points__descriptor, get_points},
     {"/qdrant.Points/Search", &qdrant__search_points__descriptor, search},
+    {"/qdrant.Points/Query", &qdrant__query_points__descriptor, query},
     {"/qdrant.Points/Count", &qdrant__count_points__descriptor, count},
     {"/qdrant.Points/Scroll", &qdrant__scroll_points__descriptor, scroll},
 };

@@ -167,6 +167,22 @@ class GrpcFake(unittest.TestCase):
                                              offset=1, score_threshold=0.4))
         self.assertEqual([h.id.num for h in s.result], [3])
         self.assertEqual(len(s.result[0].payload), 0)
+        qr = self.pts.Query(ppb.QueryPoints(
+            collection_name="g_pts", limit=2, with_payload=ppb.WithPayloadSelector(enable=True),
+            query=ppb.Query(nearest=ppb.VectorInput(dense=ppb.DenseVector(data=[1, 0, 0, 0])))))
+        self.assertEqual([(h.id.num, h.score) for h in qr.result],
+                         [(h["id"], h["score"]) for h in res])
+        self.assertEqual(qr.result[0].payload["city"].string_value, "Paris")
+        qr = self.pts.Query(ppb.QueryPoints(collection_name="g_pts", query=ppb.Query(
+            nearest=ppb.VectorInput(id=cm.PointId(num=2)))))  # by a stored point's vector
+        self.assertEqual([h.id.num for h in qr.result][:2], [2, 3])
+        st, _, body = self.rest.request("POST", "/collections/g_pts/points/query",
+                                        {"query": [1, 0, 0, 0], "limit": 2})
+        self.assertEqual([h["id"] for h in json.loads(body)["result"]["points"]], [1, 3])
+        code, msg = self.code_of(self.pts.Query, ppb.QueryPoints(collection_name="g_pts", query=ppb.Query(
+            nearest=ppb.VectorInput(id=cm.PointId(num=99)))))
+        self.assertEqual((code, msg), (grpc.StatusCode.NOT_FOUND,
+                                       "Not found: No point with id 99 found"))
         g = self.pts.Get(ppb.GetPoints(collection_name="g_pts",
                                        ids=[cm.PointId(num=2), cm.PointId(num=9)],
                                        with_payload=ppb.WithPayloadSelector(enable=True),
@@ -215,6 +231,7 @@ class GrpcFake(unittest.TestCase):
             (self.pts.Upsert, ppb.UpsertPoints(collection_name="nope", points=[point(1, [1, 0])])),
             (self.pts.Get, ppb.GetPoints(collection_name="nope", ids=[cm.PointId(num=1)])),
             (self.pts.Scroll, ppb.ScrollPoints(collection_name="nope")),
+            (self.pts.Query, ppb.QueryPoints(collection_name="nope")),
         ]:
             self.assertEqual(self.code_of(fn, req), (grpc.StatusCode.NOT_FOUND, missing))
         code, msg = self.code_of(self.pts.Upsert, ppb.UpsertPoints(
