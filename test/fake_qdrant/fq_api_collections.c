@@ -41,7 +41,7 @@ void fq_h_issues(fq_rq_t *rq)
 
 /* ---- config ---------------------------------------------------------------------------- */
 
-static json_t *default_config(void)
+json_t *fq_default_collection_config(void)
 {
     return json_pack(
         "{s:{s:i,s:i,s:i,s:b},s:{s:i,s:i,s:i,s:i,s:b},"
@@ -234,7 +234,7 @@ void fq_h_create_collection(fq_rq_t *rq)
                 name);
         return;
     }
-    c->config = default_config();
+    c->config = fq_default_collection_config();
     apply_create_options(c, rq->body);
     fq_store_add(s, c);
     fq_ok(rq, json_true());

@@ -31,6 +31,7 @@ typedef struct {
     uint64_t seed;
     int async_apply_ms; /* > 0: wait=false writes take effect this much later (fq_async.c) */
     int distributed;    /* 1: act as a one-peer cluster (shard keys), else standalone */
+    const char *grpc_listen; /* --grpc-listen HOST:PORT (fq_grpc.c), NULL: none */
 } fq_options_t;
 
 typedef struct fq_app {
@@ -39,6 +40,7 @@ typedef struct fq_app {
     fq_store_t *store;
     fq_metrics_t *metrics;
     fq_http_server_t *http;
+    struct fq_grpc_server *grpc;
     uint64_t rng;
     time_t started;
 } fq_app_t;

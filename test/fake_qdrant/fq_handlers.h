@@ -6,6 +6,7 @@
 #include "fq_app.h"
 
 /* fq_api_collections.c: service routes, collections, aliases, payload indexes */
+json_t *fq_default_collection_config(void); /* CollectionConfig of a new collection */
 void fq_h_root(fq_rq_t *rq);
 void fq_h_healthz(fq_rq_t *rq);
 void fq_h_readyz(fq_rq_t *rq);

@@ -10,6 +10,7 @@
 #include <event2/event.h>
 
 #include "fq_app.h"
+#include "fq_grpc.h"
 #include "fq_metrics.h"
 #include "fq_router.h"
 
@@ -29,6 +30,7 @@ static const char usage[] =
     "  --async-apply-ms N      answer point/payload/index writes sent without wait=true at\n"
     "                          once but apply them N ms later, in order (default 0: at once)\n"
     "  --distributed 0|1       1: a one-peer cluster (shard keys work), 0: standalone (default)\n"
+    "  --grpc-listen HOST:PORT also serve Qdrant's gRPC API there (same store)\n"
     "  --help                  this text\n";
 
 static int parse_num(const char *opt, const char *v, double lo, double hi, double *out)
@@ -65,6 +67,10 @@ static int apply_option(fq_options_t *o, const char *name, const char *v)
 {
     double d;
     if (strcmp(name, "--listen") == 0) return parse_listen(v, o);
+    if (strcmp(name, "--grpc-listen") == 0) {
+        o->grpc_listen = v;
+        return 0;
+    }
     if (strcmp(name, "--api-key") == 0) {
         o->api_key = *v ? v : NULL;
         return 0;
@@ -201,7 +207,9 @@ int main(int argc, char **argv)
         struct event *sigint = evsignal_new(app.base, SIGINT, on_signal, app.base);
         event_add(sigterm, NULL);
         event_add(sigint, NULL);
-        event_base_dispatch(app.base);
+        if (app.opt.grpc_listen && fq_grpc_start(&app) < 0) rc = 1;
+        else event_base_dispatch(app.base);
+        fq_grpc_server_free(app.grpc);
         event_free(sigterm);
         event_free(sigint);
         fq_http_server_free(app.http);

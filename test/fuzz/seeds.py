@@ -419,3 +419,23 @@ GQL = {
 }
 for i, (k, v) in enumerate(GQL.items()):
     write("graphql", k, bytes([i * 7 & 0x3F]) + v.encode())
+
+# ---- grpc_frame: options, chunk size, max message (u16 BE), then the stream ----------------
+def grpc(payload, compressed=0):
+    return bytes([compressed]) + struct.pack(">I", len(payload)) + payload
+
+
+GRPC = {
+    "one": b"\x00\x07\x10\x00" + grpc(b"\x0a\x03abc"),
+    "three": b"\x00\x01\x10\x00" + grpc(b"hello") + grpc(b"") + grpc(b"x" * 300),
+    "too_large": b"\x00\x40\x00\x10" + grpc(b"y" * 17),
+    "compressed": b"\x00\x03\x10\x00" + grpc(b"zz", 1),
+    "compressed_ok": b"\x01\x03\x10\x00" + grpc(b"zz", 1),
+    "bad_flag": b"\x00\x05\x10\x00" + b"\x02" + struct.pack(">I", 1) + b"q",
+    "truncated_prefix": b"\x00\x02\x10\x00\x00\x00\x00",
+    "truncated_message": b"\x00\x02\x10\x00" + grpc(b"abcdef")[:8],
+    "timeout": b"\x00\x01\x10\x00" + b"500m",
+    "timeout_hours": b"\x00\x01\x10\x00" + b"99999999H",
+}
+for k, v in GRPC.items():
+    write("grpc_frame", k, v)

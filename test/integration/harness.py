@@ -13,8 +13,19 @@ import unittest
 GW_BIN = os.environ.get("GW_BIN", "build/qdrant-gateway")
 FAKE_QDRANT_BIN = os.environ.get("FAKE_QDRANT_BIN", "build/test/fake_qdrant/fake_qdrant")
 SOURCE_DIR = os.environ.get("GW_SOURCE_DIR", os.getcwd())
+# protoc + grpc_python_plugin output for ../shared/qdrant/proto (built by CMake's qdrant_py_stubs).
+GRPC_STUBS = os.environ.get("GW_GRPC_STUBS", "build/test/grpc_stubs")
 LOOPBACK = "127.0.0.1"
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+
+def grpc_stubs():
+    """Makes the generated Qdrant stubs importable (points_service_pb2_grpc, ...)."""
+    path = os.path.abspath(GRPC_STUBS)
+    if not os.path.exists(os.path.join(path, "qdrant_pb2.py")):
+        raise RuntimeError("no gRPC stubs in %s: build the qdrant_py_stubs target" % path)
+    if path not in sys.path:
+        sys.path.insert(0, path)
 
 
 def free_port():
