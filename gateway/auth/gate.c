@@ -320,6 +320,8 @@ int gw_auth_gate(void *ctx, gw_req_t *r)
     const char *cred = credential(r, &len);
     if (!cred) return refuse_plain(z, r, 401, NO_CRED);
     char msg[GW_ERROR_MSG_MAX];
+    z->pub.credential = cred;
+    z->pub.credential_len = len;
     int st = identify(z, r, cred, len, msg, sizeof(msg));
     if (st) return refuse_plain(z, r, st, msg);
     if (need.scope == GW_NEED_COLL && route_collection(z, r) != 0)

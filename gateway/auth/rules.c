@@ -103,6 +103,10 @@ gw_need_t gw_need_of_route(const gw_route_t *rt, const char *path, size_t path_l
     }
     case GW_H_API_NOT_FOUND:
         return n;
+    case GW_H_GRAPHQL:
+        /* Any credential: each field runs as an internal request with the caller's credential,
+         * which the gate checks like any other (a refused field is a GraphQL error). */
+        return n;
     default:
         break;
     }

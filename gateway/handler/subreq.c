@@ -85,7 +85,12 @@ static int inner_fill(gw_req_t *r, const gw_req_t *outer, const char *method, co
     gw_hdr_t h[1 + NCOPIED];
     size_t nh = 0, ml = strlen(method), tl = strlen(target);
     if (json_body) h[nh++] = (gw_hdr_t){"content-type", 12, "application/json", 16};
+    /* Checked by the gate: the credential it verified (a gateway key's headers are gone). */
+    const gw_req_authz_t *z = outer->authz;
+    int cred = z && z->credential;
+    if (cred) h[nh++] = (gw_hdr_t){"api-key", 7, z->credential, z->credential_len};
     for (size_t i = 0; i < NCOPIED; i++) {
+        if (cred && i < 2) continue; /* api-key, authorization */
         size_t vl;
         const char *v = gw_req_header(outer, inner_copied[i], &vl);
         if (v) h[nh++] = (gw_hdr_t){inner_copied[i], strlen(inner_copied[i]), v, vl};
@@ -165,6 +170,9 @@ void gw_subreq_start(gw_subreq_t *s, const gw_req_t *outer, const char *method, 
         return;
     }
     r->internal = 1; /* the client's request is counted once, as a gateway_api request */
+    /* Access is checked per internal request with the client's credential (GraphQL fields
+     * name any collection), answering as Qdrant would to that request. */
+    r->internal_gated = outer->authz != NULL;
     r->http_minor = 1;
     r->content_length = body ? (int64_t)len : -1;
     r->has_body = body != NULL;

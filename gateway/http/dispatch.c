@@ -39,6 +39,6 @@ void gw_dispatch(gw_req_t *r)
     const gw_dispatch_t *d = r->loop->dispatch;
     unsigned id = (unsigned)r->route.handler;
     if (id >= GW_H_COUNT) id = GW_H_API_NOT_FOUND;
-    if (d->gate && !r->internal && d->gate(d->gate_ctx, r)) return;
+    if (d->gate && (!r->internal || r->internal_gated) && d->gate(d->gate_ctx, r)) return;
     d->slot[id].fn(d->slot[id].ctx, r);
 }

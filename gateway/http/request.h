@@ -59,6 +59,11 @@ struct gw_req_authz {
     /* 1 when the credential was verified to have global manage access (gateway endpoints such
      * as /api/v1/cache/purge then need no key of their own). */
     int manage;
+    /* The credential the client presented (in the request's own header bytes, which outlive
+     * the gate dropping a gateway key's headers): internal requests made on the client's
+     * behalf carry it, and are checked with it (gateway/handler/subreq.c). */
+    const char *credential;
+    size_t credential_len;
     /* Called once when the request is freed (audit, then free z). */
     void (*done)(gw_req_authz_t *z, const gw_req_t *r);
 };
@@ -106,10 +111,11 @@ struct gw_req {
     uint64_t start_us; /* monotonic, when the request began */
 
     gw_req_authz_t *authz; /* set by the access gate when auth is on, else NULL */
-    int internal;  /* made by the gateway itself (model API): not counted as a client request */
-    int status;    /* response status once sent */
-    int head_sent; /* send_head happened */
-    int finished;  /* finish happened */
+    int internal; /* made by the gateway itself (model API): not counted as a client request */
+    int internal_gated; /* internal, for a client the access gate checked: checked too */
+    int status;         /* response status once sent */
+    int head_sent;      /* send_head happened */
+    int finished;       /* finish happened */
 };
 
 /* Creates a request owned by both codec and handler side; NULL on OOM. */

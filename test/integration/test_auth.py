@@ -290,6 +290,26 @@ class GatewayKeysTest(unittest.TestCase):
                     self.assertEqual(self.status(key, method, path, body), status)
         harness.wait_caching(self.gw.port, "a", headers={"api-key": "key-admin"})
 
+    def test_graphql_fields_are_checked_like_rest(self):
+        def gql(key, query):
+            s, _, doc, _ = self.req(key, "POST", "/graphql", {"query": query})
+            return s, doc
+        q = '{ count(collection: "%s", exact: true) }'
+        s, doc = gql("reader-a", q % "a")
+        self.assertEqual(s, 200, doc)
+        self.assertNotIn("errors", doc)
+        self.assertIsInstance(doc["data"]["count"], int)
+        s, doc = gql("reader-a", q % "b")  # not in its allowlist: the field is refused
+        self.assertIsNone(doc["data"])
+        err = doc["errors"][0]
+        self.assertEqual(err["extensions"]["status"], 403, doc)
+        self.assertIn("collection b", err["message"])
+        s, doc = gql("reader-a", 'mutation { deletePoints(collection: "a", ids: [8]) '
+                                 '{ status } }')
+        self.assertEqual(doc["errors"][0]["extensions"]["status"], 403, doc)
+        s, doc = gql(None, q % "a")  # no credential at all: Qdrant's 401, before any field
+        self.assertEqual(s, 401, doc)
+
     def test_unknown_key_and_texts(self):
         s, _, doc, _ = self.req("nobody", "GET", "/collections/a")
         self.assertEqual((s, doc), (401, b"Invalid API key or JWT"))
