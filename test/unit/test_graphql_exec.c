@@ -85,7 +85,9 @@ START_TEST(test_operation_choice)
     ck_assert_int_eq(r.rc, 0);
     ck_assert_uint_eq(r.ex.nroots, 1);
     ck_assert_str_eq(r.ex.roots[0].key, "b");
-    assert_json(gql_exec_result(&r.ex), "{\"data\":{\"b\":\"Mutation\"}}");
+    json_t *res = gql_exec_result(&r.ex);
+    assert_json(res, "{\"data\":{\"b\":\"Mutation\"}}");
+    json_decref(res);
     done(&r);
 }
 END_TEST
