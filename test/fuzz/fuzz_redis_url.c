@@ -1,10 +1,10 @@
 /* libFuzzer target for gw_redis_parse_url (common/redis_url.c). Input: the URL (a NUL byte ends
  * it, as for any C string).
  * Properties: either 0 with port in 1..65535, db >= 0, a non-empty NUL-terminated host that is an
- * IP literal or a host name, a NUL-terminated password, the other fields untouched; or -1 with a non-empty,
- * NUL-terminated message starting "redis URL: " and the whole struct untouched. A short error
- * buffer is never overrun. A parsed URL written back (password percent-encoded, IPv6 in brackets)
- * parses to the same host, port, password and db. */
+ * IP literal or a host name, a NUL-terminated password, the other fields untouched; or -1 with a
+ * non-empty, NUL-terminated message starting "redis URL: " and the whole struct untouched. A short
+ * error buffer is never overrun. A parsed URL written back (password percent-encoded, IPv6 in
+ * brackets) parses to the same host, port, password and db. */
 #include <arpa/inet.h>
 #include <stdint.h>
 #include <stdio.h>
