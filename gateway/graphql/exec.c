@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "gateway/graphql/exec_int.h"
+#include "gateway/http/router.h"
 
 /* ---- preparing ------------------------------------------------------------------------------- */
 
@@ -115,26 +116,6 @@ static const char *arg_str(const gql_root_t *r, const char *name)
     return json_string_value(json_object_get(r->args, name));
 }
 
-/* "/collections/NAME<suffix>" with NAME percent-encoded; -1 when it does not fit. */
-static int collection_target(const char *name, const char *suffix, char *buf, size_t len)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    size_t o = (size_t)snprintf(buf, len, "/collections/");
-    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
-        if (o + 4 >= len) return -1;
-        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-            *p == '-' || *p == '.' || *p == '_' || *p == '~') {
-            buf[o++] = (char)*p;
-        } else {
-            buf[o++] = '%';
-            buf[o++] = hex[*p >> 4];
-            buf[o++] = hex[*p & 15];
-        }
-    }
-    int n = snprintf(buf + o, len - o, "%s", suffix);
-    return n < 0 || (size_t)n >= len - o ? -1 : 0;
-}
-
 /* Copies argument `from` of r (when given and not null) into body as `to`. */
 static void copy_arg(json_t *body, const gql_root_t *r, const char *from, const char *to)
 {
@@ -161,7 +142,8 @@ static void one_call(gql_root_t *r, const char *method, const char *suffix, json
     }
     r->calls[0].method = method;
     r->calls[0].body = body;
-    if (coll ? collection_target(coll, suffix, r->calls[0].target, sizeof(r->calls[0].target))
+    if (coll ? gw_route_collection_target(coll, suffix, r->calls[0].target,
+                                          sizeof(r->calls[0].target))
              : snprintf(r->calls[0].target, sizeof(r->calls[0].target), "%s", suffix) < 0) {
         calls_free(r);
         json_decref(body);
@@ -210,8 +192,8 @@ static void plan_root(gql_exec_t *ex, gql_root_t *r)
         return;
     case GQL_R_COLLECTION:
         r->calls = calloc(1, sizeof(gql_call_t));
-        if (r->calls && collection_target(arg_str(r, "name"), "", r->calls[0].target,
-                                          sizeof(r->calls[0].target)) == 0) {
+        if (r->calls && gw_route_collection_target(arg_str(r, "name"), "", r->calls[0].target,
+                                                   sizeof(r->calls[0].target)) == 0) {
             r->calls[0].method = "GET";
             r->ncalls = 1;
         } else {
@@ -401,8 +383,8 @@ static void collections_next(const gql_exec_t *ex, gql_root_t *r)
     for (size_t i = 0; i < n; i++) {
         const char *name = json_string_value(json_array_get(names, i));
         r->calls[i].method = "GET";
-        if (!name ||
-            collection_target(name, "", r->calls[i].target, sizeof(r->calls[i].target)) != 0)
+        if (!name || gw_route_collection_target(name, "", r->calls[i].target,
+                                                sizeof(r->calls[i].target)) != 0)
             snprintf(r->calls[i].target, sizeof(r->calls[i].target), "/collections/-");
     }
     r->ncalls = n;

@@ -21,6 +21,7 @@
 #include "gateway/handler/models.h"
 #include "gateway/handler/models_memo.h"
 #include "gateway/handler/subreq.h"
+#include "gateway/http/router.h"
 #include "gateway/core/timer.h"
 
 #define API_MAX_FANOUT 256 /* collections described by one GET /api/v1/collections */
@@ -226,9 +227,9 @@ static void search_start(api_call_t *c)
         call_error(c, status, NULL, "%s", err);
         return;
     }
-    if (gw_subreq_collection_target(c->model->collection,
-                                    batch ? "/points/query/batch" : "/points/query", target,
-                                    sizeof(target)) != 0 ||
+    if (gw_route_collection_target(c->model->collection,
+                                   batch ? "/points/query/batch" : "/points/query", target,
+                                   sizeof(target)) != 0 ||
         subs_alloc(c, 1) != 0) {
         free(query);
         call_error(c, 500, NULL, "Service internal error: %s", "cannot build the query");
@@ -331,7 +332,7 @@ static void models_start(api_call_t *c)
     }
     for (size_t i = 0, next = 0; i < cfg->nmodels; i++) {
         if (c->model_subs[i] != next) continue; /* its collection is being looked up already */
-        if (gw_subreq_collection_target(cfg->models[i].collection, "", target, sizeof(target)) == 0)
+        if (gw_route_collection_target(cfg->models[i].collection, "", target, sizeof(target)) == 0)
             sub_start(&c->subs[next], c, "GET", target, NULL, 0);
         else
             sub_fail(&c->subs[next], c, "collection name too long");
@@ -392,7 +393,7 @@ static void collections_on_list(api_call_t *c)
     c->on_done = collections_on_info;
     for (size_t i = 0; i < c->nsubs; i++) {
         const char *name = json_string_value(json_array_get(c->names, i));
-        if (gw_subreq_collection_target(name, "", target, sizeof(target)) == 0)
+        if (gw_route_collection_target(name, "", target, sizeof(target)) == 0)
             sub_start(&c->subs[i], c, "GET", target, NULL, 0);
         else
             sub_fail(&c->subs[i], c, "collection name too long");

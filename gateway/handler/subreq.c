@@ -218,22 +218,3 @@ const char *gw_subreq_body(gw_subreq_t *s, size_t *len)
     *len = evbuffer_get_length(s->body);
     return *len ? (const char *)evbuffer_pullup(s->body, -1) : "";
 }
-
-int gw_subreq_collection_target(const char *name, const char *suffix, char *buf, size_t len)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    size_t o = (size_t)snprintf(buf, len, "/collections/");
-    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
-        if (o + 4 >= len) return -1;
-        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-            *p == '-' || *p == '.' || *p == '_' || *p == '~') {
-            buf[o++] = (char)*p;
-        } else {
-            buf[o++] = '%';
-            buf[o++] = hex[*p >> 4];
-            buf[o++] = hex[*p & 15];
-        }
-    }
-    int n = snprintf(buf + o, len - o, "%s", suffix);
-    return n < 0 || (size_t)n >= len - o ? -1 : 0;
-}

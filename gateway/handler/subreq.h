@@ -49,8 +49,4 @@ void gw_subreq_dispose(gw_subreq_t *s);
 /* The answer's body (contiguous), "" when empty. */
 const char *gw_subreq_body(gw_subreq_t *s, size_t *len);
 
-/* "/collections/NAME<suffix>" with NAME percent-encoded (the router decodes it back, so the cache
- * keys it like a client's own request). 0 / -1 when it does not fit. */
-int gw_subreq_collection_target(const char *name, const char *suffix, char *buf, size_t len);
-
 #endif

@@ -3,6 +3,7 @@
 #include "gateway/http/router.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -478,4 +479,23 @@ ssize_t gw_route_decode_param(const char *in, size_t len, char *out, size_t cap)
     ssize_t n = pct_decode(in, len, out, cap, 1);
     if (n < 0) return -1;
     return pct_decode(out, (size_t)n, out, (size_t)n, 0);
+}
+
+int gw_route_collection_target(const char *name, const char *suffix, char *buf, size_t len)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t o = (size_t)snprintf(buf, len, "/collections/");
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+        if (o + 4 >= len) return -1;
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            *p == '-' || *p == '.' || *p == '_' || *p == '~') {
+            buf[o++] = (char)*p;
+        } else {
+            buf[o++] = '%';
+            buf[o++] = hex[*p >> 4];
+            buf[o++] = hex[*p & 15];
+        }
+    }
+    int n = snprintf(buf + o, len - o, "%s", suffix);
+    return n < 0 || (size_t)n >= len - o ? -1 : 0;
 }

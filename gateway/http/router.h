@@ -84,5 +84,9 @@ const char *gw_route_class_name(gw_route_class_t cls);
  * Writes at most `cap` bytes to `out` (not NUL-terminated).
  * Returns the decoded length, or -1 if it would not fit in `cap`. */
 ssize_t gw_route_decode_param(const char *in, size_t len, char *out, size_t cap);
+/* The inverse for internal requests: "/collections/NAME<suffix>" with NAME percent-encoded, so
+ * the router decodes it back and the cache keys it like a client's own request. 0 / -1 when it
+ * does not fit in len bytes. */
+int gw_route_collection_target(const char *name, const char *suffix, char *buf, size_t len);
 
 #endif
