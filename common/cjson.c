@@ -84,6 +84,8 @@ typedef struct parser {
     size_t vlen, vcap;
     member_t *ms; /* scratch stack of object members under construction */
     size_t mlen, mcap;
+    char *nb; /* scratch text of a number array under construction */
+    size_t nblen, nbcap;
 } parser_t;
 
 static int fail(parser_t *ps, const char *at, const char *msg)
@@ -246,14 +248,23 @@ static int is_digit(char c)
     return c >= '0' && c <= '9';
 }
 
-/* A number at ps->p: integers kept as written, reals normalised to DIGITSeEXP. */
-static int parse_number(parser_t *ps, gw_cjnode_t *out)
+/* A number's parts, as scanned. */
+typedef struct num {
+    const char *s, *end;           /* the literal */
+    const char *i0, *i1, *f0, *f1; /* integer and fraction digits */
+    int64_t exp;
+    int neg, real;
+} num_t;
+
+/* Scans the number at ps->p into *nm and moves past it. */
+static int scan_number(parser_t *ps, num_t *nm)
 {
-    const char *q = ps->p, *s = q, *end = ps->end;
+    const char *q = ps->p, *end = ps->end;
+    nm->s = q;
     if (*q != '-' && !is_digit(*q)) return fail(ps, q, "expected value");
-    int neg = q < end && *q == '-';
-    q += neg;
-    const char *i0 = q;
+    nm->neg = q < end && *q == '-';
+    q += nm->neg;
+    nm->i0 = q;
     if (q < end && *q == '0')
         q++;
     else if (q < end && is_digit(*q) && *q != '0')
@@ -261,16 +272,16 @@ static int parse_number(parser_t *ps, gw_cjnode_t *out)
             q++;
     else
         return fail(ps, q, "invalid number");
-    const char *i1 = q, *f0 = q, *f1 = q;
-    int64_t exp = 0;
-    int real = 0;
+    nm->i1 = nm->f0 = nm->f1 = q;
+    nm->exp = 0;
+    nm->real = 0;
     if (q < end && *q == '.') {
-        f0 = ++q;
+        nm->f0 = ++q;
         while (q < end && is_digit(*q))
             q++;
-        if (q == f0) return fail(ps, q, "invalid number");
-        f1 = q;
-        real = 1;
+        if (q == nm->f0) return fail(ps, q, "invalid number");
+        nm->f1 = q;
+        nm->real = 1;
     }
     if (q < end && (*q == 'e' || *q == 'E')) {
         q++;
@@ -284,52 +295,74 @@ static int parse_number(parser_t *ps, gw_cjnode_t *out)
             e0++;
         if (q - e0 > CJ_MAX_EXP_DIGITS) return fail(ps, e0, "number out of range");
         for (const char *e = e0; e < q; e++)
-            exp = exp * 10 + (*e - '0');
-        exp = eneg ? -exp : exp;
-        real = 1;
+            nm->exp = nm->exp * 10 + (*e - '0');
+        nm->exp = eneg ? -nm->exp : nm->exp;
+        nm->real = 1;
     }
-    ps->p = q;
-    if (!real) {
-        out->type = GW_CJ_INT;
-        out->u.s = s;
-        out->n = (uint32_t)(q - s);
-        char *copy = arena_alloc(ps->doc, out->n);
-        if (!copy) return fail(ps, s, "out of memory");
-        memcpy(copy, s, out->n);
-        out->u.s = copy;
-        return 0;
+    nm->end = ps->p = q;
+    return 0;
+}
+
+/* The room a number's canonical text may need: its literal's length and an exponent. */
+#define NUM_ROOM(nm) ((size_t)((nm)->end - (nm)->s) + 32)
+
+/* Writes the canonical text of a scanned number at o (NUM_ROOM bytes) and returns its length:
+ * an integer as written, a real as DIGITSeEXP, value = digits * 10^(exp - fraction length). */
+static size_t emit_number(const num_t *nm, char *o)
+{
+    if (!nm->real) {
+        memcpy(o, nm->s, (size_t)(nm->end - nm->s));
+        return (size_t)(nm->end - nm->s);
     }
-    /* digits = integer part then fraction; value = digits * 10^(exp - fraction length) */
-    size_t nd = (size_t)(i1 - i0) + (size_t)(f1 - f0);
-    char *o = arena_alloc(ps->doc, nd + 32);
-    if (!o) return fail(ps, s, "out of memory");
-    size_t k = 0;
-    exp -= (int64_t)(f1 - f0);
-    for (const char *c = i0; c < i1; c++)
-        if (k || *c != '0') o[1 + k++] = *c;
-    for (const char *c = f0; c < f1; c++)
-        if (k || *c != '0') o[1 + k++] = *c;
-    while (k && o[k] == '0')
+    size_t k = 0, len = 0;
+    int64_t exp = nm->exp - (int64_t)(nm->f1 - nm->f0);
+    char *d = o + nm->neg; /* the digits go straight to their place, leading zeros dropped */
+    const char *a = nm->i0;
+    while (a < nm->i1 && *a == '0')
+        a++;
+    if (a < nm->i1) {
+        memcpy(d, a, (size_t)(nm->i1 - a));
+        k = (size_t)(nm->i1 - a);
+        a = nm->f0;
+    } else {
+        for (a = nm->f0; a < nm->f1 && *a == '0';)
+            a++;
+    }
+    memcpy(d + k, a, (size_t)(nm->f1 - a));
+    k += (size_t)(nm->f1 - a);
+    while (k && d[k - 1] == '0')
         k--, exp++;
     if (k == 0) exp = 0;
-    size_t len = 0;
-    if (neg) o[len++] = '-';
+    if (nm->neg) o[len++] = '-';
     if (k == 0)
         o[len++] = '0';
     else
-        memmove(o + len, o + 1, k), len += k;
+        len += k;
     o[len++] = 'e';
     if (exp < 0) o[len++] = '-', exp = -exp;
+    if (exp < 10) { /* the usual case: a one-digit exponent */
+        o[len++] = (char)('0' + exp);
+        return len;
+    }
     char digits[24];
-    size_t nd2 = 0;
+    size_t nd = 0;
     do
-        digits[nd2++] = (char)('0' + exp % 10);
+        digits[nd++] = (char)('0' + exp % 10);
     while ((exp /= 10) > 0);
-    while (nd2)
-        o[len++] = digits[--nd2];
-    out->type = GW_CJ_REAL;
+    while (nd)
+        o[len++] = digits[--nd];
+    return len;
+}
+
+static int parse_number(parser_t *ps, gw_cjnode_t *out)
+{
+    num_t nm;
+    if (scan_number(ps, &nm) != 0) return -1;
+    char *o = arena_alloc(ps->doc, NUM_ROOM(&nm));
+    if (!o) return fail(ps, nm.s, "out of memory");
+    out->type = nm.real ? GW_CJ_REAL : GW_CJ_INT;
     out->u.s = o;
-    out->n = (uint32_t)len;
+    out->n = (uint32_t)emit_number(&nm, o);
     return 0;
 }
 
@@ -412,10 +445,56 @@ static int parse_object(parser_t *ps, gw_cjnode_t *out)
     return 0;
 }
 
+/* An array of numbers only (a query vector, ids) is kept as its canonical text, one node
+ * instead of one per item: 0 when it was one, 1 when the array holds something else or is bad
+ * (the caller then parses it item by item, which also finds the error's place). */
+static int parse_numbers(parser_t *ps, gw_cjnode_t *out)
+{
+    uint32_t n = 0;
+    ps->nblen = 0;
+    for (;;) {
+        num_t nm;
+        if (ps->p >= ps->end || (*ps->p != '-' && !is_digit(*ps->p))) return 1;
+        if (scan_number(ps, &nm) != 0) return 1;
+        if (ps->nbcap - ps->nblen < NUM_ROOM(&nm) + 1) {
+            size_t cap = (ps->nbcap + NUM_ROOM(&nm) + 1) * 2;
+            char *nb = realloc(ps->nb, cap);
+            if (!nb) return 1;
+            ps->nb = nb;
+            ps->nbcap = cap;
+        }
+        if (n++) ps->nb[ps->nblen++] = ',';
+        ps->nblen += emit_number(&nm, ps->nb + ps->nblen);
+        skip_ws(ps);
+        if (ps->p < ps->end && *ps->p == ',') {
+            ps->p++;
+            skip_ws(ps);
+            continue;
+        }
+        if (ps->p < ps->end && *ps->p == ']') break;
+        return 1;
+    }
+    if (ps->nblen > UINT32_MAX) return 1;
+    char *text = arena_alloc(ps->doc, ps->nblen);
+    if (!text) return 1;
+    memcpy(text, ps->nb, ps->nblen);
+    ps->p++;
+    out->type = GW_CJ_NUMS;
+    out->n = (uint32_t)ps->nblen;
+    out->u.s = text;
+    return 0;
+}
+
 static int parse_array(parser_t *ps, gw_cjnode_t *out)
 {
     size_t mark = ps->vlen;
     skip_ws(ps);
+    if (ps->p < ps->end && (*ps->p == '-' || is_digit(*ps->p))) {
+        const char *at = ps->p;
+        if (parse_numbers(ps, out) == 0) return 0;
+        ps->p = at; /* something else in it: item by item */
+        ps->err = NULL;
+    }
     if (ps->p < ps->end && *ps->p == ']') {
         ps->p++;
     } else {
@@ -498,6 +577,7 @@ gw_cjson_t *gw_cjson_parse(const char *text, size_t len, char *err, size_t errle
     }
     free(ps.vs);
     free(ps.ms);
+    free(ps.nb);
     if (!ps.err) return doc;
     int line = 1, col = 1;
     for (const char *c = text; c < ps.err_at && c < text + len; c++)
@@ -594,6 +674,11 @@ static void w_value(writer_t *w, const gw_cjnode_t *v)
         break;
     case GW_CJ_STR:
         w_string(w, v->u.s, v->n);
+        break;
+    case GW_CJ_NUMS:
+        w_put(w, "[", 1);
+        w_put(w, v->u.s, v->n);
+        w_put(w, "]", 1);
         break;
     case GW_CJ_ARR:
         w_put(w, "[", 1);

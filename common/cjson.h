@@ -33,7 +33,9 @@ enum {
     GW_CJ_REAL,
     GW_CJ_STR,
     GW_CJ_ARR,
-    GW_CJ_OBJ
+    GW_CJ_OBJ,
+    GW_CJ_NUMS /* an array of numbers only (query vectors, ids): kept as its canonical text, so
+                * it has no items to read (count 0); its canonical form is that of the array */
 };
 
 /* Parses exactly one JSON value filling text[0..len). NULL with "line L column C: problem" in

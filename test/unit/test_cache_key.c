@@ -142,6 +142,36 @@ START_TEST(error_positions)
 }
 END_TEST
 
+/* Arrays of numbers only are kept as one canonical text; arrays with anything else item by
+ * item: both spell an array the same way, and a bad number array still fails where it is bad. */
+START_TEST(number_arrays)
+{
+    char out[256], err[160];
+    canon("[ 1 , 0.50 ,-12.5e3,7]", out, sizeof(out));
+    ck_assert_str_eq(out, "[1,5e-1,-125e2,7]");
+    canon("[1, 0.50, \"x\", -12.5e3]", out, sizeof(out));
+    ck_assert_str_eq(out, "[1,5e-1,\"x\",-125e2]");
+    canon("[[0.1,2],[3],[],[4,[5]]]", out, sizeof(out));
+    ck_assert_str_eq(out, "[[1e-1,2],[3],[],[4,[5]]]");
+    canon("{\"v\":[1,2],\"w\":[1,null]}", out, sizeof(out));
+    ck_assert_str_eq(out, "{\"v\":[1,2],\"w\":[1,null]}");
+    static const struct {
+        const char *in, *err;
+    } bad[] = {
+        {"[1,2", "line 1 column 5: expected `,` or `]`"},
+        {"[1,]", "line 1 column 4: expected value"},
+        {"[1 2]", "line 1 column 4: expected `,` or `]`"},
+        {"[1,01]", "line 1 column 5: expected `,` or `]`"},
+        {"[1,1e]", "line 1 column 6: invalid number"},
+        {"[1,1e1234567890]", "line 1 column 6: number out of range"},
+    };
+    for (size_t i = 0; i < NELEM(bad); i++) {
+        ck_assert_ptr_null(gw_cjson_parse(bad[i].in, strlen(bad[i].in), err, sizeof(err)));
+        ck_assert_msg(strcmp(err, bad[i].err) == 0, "%s: %s", bad[i].in, err);
+    }
+}
+END_TEST
+
 START_TEST(rejects_bad_json)
 {
     char err[160] = "";
@@ -383,6 +413,7 @@ static Suite *key_suite(void)
     tcase_add_loop_test(tc, rejects_bad_json, 0, NELEM(bad_json));
     tcase_add_test(tc, rejects_deep_nesting);
     tcase_add_test(tc, error_positions);
+    tcase_add_test(tc, number_arrays);
     suite_add_tcase(s, tc);
     tc = tcase_create("key");
     tcase_add_test(tc, key_equivalences);
