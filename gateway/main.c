@@ -5,6 +5,7 @@
 #include <event2/thread.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -310,6 +311,13 @@ int main(int argc, char **argv)
     gw_log_level_t level = GW_LOG_INFO;
     gw_log_parse_level(cfg->log_level, &level);
     gw_log_set_level(level);
+    /* glibc gives each worker thread its own arena and, with the default 128 KiB trim
+     * threshold, shrinks and regrows its top with mprotect as requests come and go (0.7 calls
+     * per 768-dimension miss under strace -c). Keep up to 8 MiB of free top per arena, grow by
+     * 1 MiB, and take blocks up to 4 MiB (large answers) from the arena rather than mmap. */
+    mallopt(M_TRIM_THRESHOLD, 8 << 20);
+    mallopt(M_TOP_PAD, 1 << 20);
+    mallopt(M_MMAP_THRESHOLD, 4 << 20);
     signal(SIGPIPE, SIG_IGN); /* writes to closed sockets return EPIPE instead */
     json_object_seed(0);      /* before threads: jansson's one piece of global state */
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || evthread_use_pthreads() != 0) {
