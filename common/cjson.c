@@ -60,6 +60,15 @@ static void *arena_alloc(gw_cjson_t *doc, size_t size)
     return p;
 }
 
+/* Gives back the tail of the last allocation p (of size bytes) past its first keep bytes. */
+static void arena_unalloc(gw_cjson_t *doc, const char *p, size_t size, size_t keep)
+{
+    block_t *b = doc->blocks;
+    size = (size + 7) & ~(size_t)7;
+    keep = (keep + 7) & ~(size_t)7;
+    if (b && p + size == b->data + b->used) b->used -= size - keep;
+}
+
 void gw_cjson_free(gw_cjson_t *doc)
 {
     if (!doc) return;
@@ -84,8 +93,6 @@ typedef struct parser {
     size_t vlen, vcap;
     member_t *ms; /* scratch stack of object members under construction */
     size_t mlen, mcap;
-    char *nb; /* scratch text of a number array under construction */
-    size_t nblen, nbcap;
 } parser_t;
 
 static int fail(parser_t *ps, const char *at, const char *msg)
@@ -450,37 +457,33 @@ static int parse_object(parser_t *ps, gw_cjnode_t *out)
  * (the caller then parses it item by item, which also finds the error's place). */
 static int parse_numbers(parser_t *ps, gw_cjnode_t *out)
 {
-    uint32_t n = 0;
-    ps->nblen = 0;
-    for (;;) {
+    /* The text goes straight into the arena: what is left of the document, twice over, is
+     * more than its numbers' canonical text can take (a number grows by at most 2 bytes and
+     * the digits of its fraction's length); the unused tail is given back. */
+    size_t room = 2 * (size_t)(ps->end - ps->p) + 64, len = 0;
+    char *text = arena_alloc(ps->doc, room);
+    if (!text) return 1;
+    int rc = 1;
+    for (uint32_t n = 0;; n++) {
         num_t nm;
-        if (ps->p >= ps->end || (*ps->p != '-' && !is_digit(*ps->p))) return 1;
-        if (scan_number(ps, &nm) != 0) return 1;
-        if (ps->nbcap - ps->nblen < NUM_ROOM(&nm) + 1) {
-            size_t cap = (ps->nbcap + NUM_ROOM(&nm) + 1) * 2;
-            char *nb = realloc(ps->nb, cap);
-            if (!nb) return 1;
-            ps->nb = nb;
-            ps->nbcap = cap;
-        }
-        if (n++) ps->nb[ps->nblen++] = ',';
-        ps->nblen += emit_number(&nm, ps->nb + ps->nblen);
+        if (ps->p >= ps->end || (*ps->p != '-' && !is_digit(*ps->p))) break;
+        if (scan_number(ps, &nm) != 0 || room - len < NUM_ROOM(&nm) + 1) break;
+        if (n) text[len++] = ',';
+        len += emit_number(&nm, text + len);
         skip_ws(ps);
         if (ps->p < ps->end && *ps->p == ',') {
             ps->p++;
             skip_ws(ps);
             continue;
         }
-        if (ps->p < ps->end && *ps->p == ']') break;
-        return 1;
+        if (ps->p < ps->end && *ps->p == ']' && len <= UINT32_MAX) rc = 0;
+        break;
     }
-    if (ps->nblen > UINT32_MAX) return 1;
-    char *text = arena_alloc(ps->doc, ps->nblen);
-    if (!text) return 1;
-    memcpy(text, ps->nb, ps->nblen);
+    arena_unalloc(ps->doc, text, room, rc == 0 ? len : 0);
+    if (rc != 0) return 1;
     ps->p++;
     out->type = GW_CJ_NUMS;
-    out->n = (uint32_t)ps->nblen;
+    out->n = (uint32_t)len;
     out->u.s = text;
     return 0;
 }
@@ -577,7 +580,6 @@ gw_cjson_t *gw_cjson_parse(const char *text, size_t len, char *err, size_t errle
     }
     free(ps.vs);
     free(ps.ms);
-    free(ps.nb);
     if (!ps.err) return doc;
     int line = 1, col = 1;
     for (const char *c = text; c < ps.err_at && c < text + len; c++)
