@@ -67,6 +67,7 @@ struct h2_conn {
     nghttp2_session *ng;
     struct event *timer;
     struct event *kick_ev; /* runs nghttp2_session_send from the loop (see h2_conn_kick) */
+    struct event *read_ev; /* plain sockets: our own reads (gw_sock_read), not the bev's */
     h2_stream_t streams;   /* list head */
     size_t nstreams;
     /* Response bytes queued in the streams' out buffers, all streams: while over
@@ -89,6 +90,11 @@ struct h2_conn {
     unsigned read_pending : 1;  /* buffered input to feed at the next kick */
     unsigned lingering : 1;     /* all written and half-closed: dropping input, then free */
     unsigned closing : 1;       /* being freed: no more calls into the session */
+    /* Plain TCP: frames are written straight to the socket at the end of a send round; the
+     * bufferevent writes (EV_WRITE enabled) only what the socket did not take, which saves
+     * arming and disarming EV_WRITE (two epoll_ctl) per answer. */
+    unsigned direct : 1;
+    unsigned send_blocked : 1; /* the send callback said WOULDBLOCK in this round */
 };
 
 /* server.c: ask for a send round from the event loop. Safe anywhere, also inside nghttp2 and

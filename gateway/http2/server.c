@@ -5,6 +5,8 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <errno.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -16,6 +18,7 @@
 #include "common/log.h"
 #include "gateway/http2/internal.h"
 #include "gateway/core/timer.h"
+#include "gateway/http/sockread.h"
 
 #define H2_FEED_BYTES  (64u << 10)  /* bytes given to nghttp2 per call */
 #define H2_OUT_HIGH    (256u << 10) /* send callback answers WOULDBLOCK above this */
@@ -111,8 +114,10 @@ static ssize_t h2_on_send(nghttp2_session *ng, const uint8_t *data, size_t len, 
                           void *user_data)
 {
     h2_conn_t *c = user_data;
-    if (evbuffer_get_length(bufferevent_get_output(c->bev)) >= H2_OUT_HIGH)
-        return NGHTTP2_ERR_WOULDBLOCK; /* resumed by the write callback */
+    if (evbuffer_get_length(bufferevent_get_output(c->bev)) >= H2_OUT_HIGH) {
+        c->send_blocked = 1;
+        return NGHTTP2_ERR_WOULDBLOCK; /* resumed by the write callback or h2_flush */
+    }
     if (bufferevent_write(c->bev, data, len) != 0) return NGHTTP2_ERR_CALLBACK_FAILURE;
     return (ssize_t)len;
 }
@@ -273,6 +278,35 @@ static int h2_recv(h2_conn_t *c)
     return 0;
 }
 
+/* Reading on or off: our own read event on plain sockets, the bufferevent's on TLS. */
+static void h2_read_enable(h2_conn_t *c, int on)
+{
+    if (c->read_ev)
+        on ? event_add(c->read_ev, NULL) : event_del(c->read_ev);
+    else
+        on ? bufferevent_enable(c->bev, EV_READ) : bufferevent_disable(c->bev, EV_READ);
+}
+
+/* Plain sockets: writes what the send round queued. 1 when all of it went (more may be sent
+ * now), 0 when the socket is full or failed: the bufferevent takes over (EV_WRITE, whose
+ * callback resumes us below H2_OUT_LOW, or reports the error). */
+static int h2_write_direct(h2_conn_t *c)
+{
+    if (bufferevent_get_enabled(c->bev) & EV_WRITE) return 0; /* the bufferevent is writing */
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    evutil_socket_t fd = bufferevent_getfd(c->bev);
+    /* A socket bufferevent freezes the start of its output so that only it drains it. */
+    evbuffer_unfreeze(out, 1);
+    int rc = 0;
+    while (rc >= 0 && evbuffer_get_length(out) > 0) {
+        rc = evbuffer_write(out, fd);
+        if (rc < 0 && errno == EINTR) rc = 0;
+    }
+    evbuffer_freeze(out, 1);
+    if (rc < 0) bufferevent_enable(c->bev, EV_WRITE);
+    return rc >= 0;
+}
+
 /* Everything is written: half-close and drop input for a while, so that closing with unread
  * input does not make the kernel send a reset that destroys our last frames (GOAWAY). */
 static void h2_linger(h2_conn_t *c)
@@ -281,7 +315,7 @@ static void h2_linger(h2_conn_t *c)
     shutdown(bufferevent_getfd(c->bev), SHUT_WR);
     struct evbuffer *in = bufferevent_get_input(c->bev);
     evbuffer_drain(in, evbuffer_get_length(in));
-    bufferevent_enable(c->bev, EV_READ);
+    h2_read_enable(c, 1);
     h2_arm(c, H2_T_LINGER, H2_LINGER_MS);
 }
 
@@ -298,12 +332,17 @@ static void h2_notify_drain(h2_conn_t *c)
 static int h2_flush(h2_conn_t *c)
 {
     if (c->lingering) return 0;
-    int rv = nghttp2_session_send(c->ng);
-    if (rv != 0) {
-        gw_log_debug("HTTP/2 client %s: %s", c->peer, nghttp2_strerror(rv));
-        h2_free(c);
-        return -1;
-    }
+    int rv, more;
+    do { /* direct: as long as the socket takes all that the session has for it */
+        c->send_blocked = 0;
+        rv = nghttp2_session_send(c->ng);
+        if (rv != 0) {
+            gw_log_debug("HTTP/2 client %s: %s", c->peer, nghttp2_strerror(rv));
+            h2_free(c);
+            return -1;
+        }
+        more = c->direct && h2_write_direct(c) && c->send_blocked;
+    } while (more);
     h2_streams_budget_check(c);
     h2_notify_drain(c);
     struct evbuffer *out = bufferevent_get_output(c->bev);
@@ -316,7 +355,7 @@ static int h2_flush(h2_conn_t *c)
     }
     if (evbuffer_get_length(out) >= H2_OUT_HIGH && !c->read_blocked) {
         c->read_blocked = 1; /* the client does not read: stop taking more work from it */
-        bufferevent_disable(c->bev, EV_READ);
+        h2_read_enable(c, 0);
     }
     h2_update_timer(c);
     return 0;
@@ -353,10 +392,12 @@ static void h2_on_read(struct bufferevent *bev, void *arg)
 static void h2_on_write(struct bufferevent *bev, void *arg)
 {
     h2_conn_t *c = arg;
+    if (c->direct && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+        bufferevent_disable(bev, EV_WRITE); /* caught up: back to writing directly */
     if (c->lingering) return;
     if (c->read_blocked) {
         c->read_blocked = 0;
-        bufferevent_enable(bev, EV_READ);
+        h2_read_enable(c, 1);
     }
     h2_flush(c);
 }
@@ -364,6 +405,24 @@ static void h2_on_write(struct bufferevent *bev, void *arg)
 static void h2_on_event(struct bufferevent *bev, short what, void *arg)
 {
     h2_free(arg); /* EOF or error: the client is gone, its unfinished streams are aborted */
+}
+
+/* Plain sockets: one readv of up to H2_FEED_BYTES (no FIONREAD, no 4 KB pieces), then what
+ * the bufferevent's read callback does. */
+static void h2_on_sock_read(evutil_socket_t fd, short what, void *arg)
+{
+    h2_conn_t *c = arg;
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    evbuffer_unfreeze(in, 0); /* the socket bufferevent freezes its input's end */
+    ssize_t n = gw_sock_read(in, fd, H2_FEED_BYTES);
+    int saved = errno;
+    evbuffer_freeze(in, 0);
+    if (n > 0) {
+        h2_on_read(c->bev, c);
+        return;
+    }
+    if (n < 0 && (saved == EAGAIN || saved == EWOULDBLOCK)) return;
+    h2_on_event(c->bev, n == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR, c);
 }
 
 /* ---- lifetime ------------------------------------------------------------------------------ */
@@ -379,6 +438,7 @@ static void h2_free(h2_conn_t *c)
     nghttp2_session_del(c->ng);
     event_free(c->timer);
     event_free(c->kick_ev);
+    if (c->read_ev) event_free(c->read_ev);
     bufferevent_free(c->bev);
     atomic_fetch_sub(c->loop->connections, 1);
     gw_loop_conn_remove(c->loop, &c->link); /* last: may end a draining worker's loop */
@@ -443,7 +503,18 @@ int gw_h2_conn_start(gw_loop_t *l, struct bufferevent *bev, const char *peer, in
     gw_loop_conn_add(l, &c->link);
     bufferevent_setcb(bev, h2_on_read, h2_on_write, h2_on_event, c);
     bufferevent_setwatermark(bev, EV_WRITE, H2_OUT_LOW, 0);
-    bufferevent_enable(bev, EV_READ | EV_WRITE);
+    c->direct = bufferevent_openssl_get_ssl(bev) == NULL;
+    if (c->direct) {
+        bufferevent_disable(bev, EV_READ | EV_WRITE);
+        c->read_ev =
+            event_new(l->base, bufferevent_getfd(bev), EV_READ | EV_PERSIST, h2_on_sock_read, c);
+        if (!c->read_ev || event_add(c->read_ev, NULL) != 0) {
+            h2_free(c);
+            return -1;
+        }
+    } else {
+        bufferevent_enable(bev, EV_READ | EV_WRITE);
+    }
     h2_arm(c, H2_T_SETTINGS, l->cfg->header_timeout_ms);
     if (refuse || l->draining)
         h2_start_shutdown(c); /* answer what the client already sent, then GOAWAY */
