@@ -112,8 +112,8 @@ static void px_common_opts(px_xfer_t *x, const char *target, size_t target_len)
     /* An absolute URL (internal fetches of other Qdrant nodes) is used as it is. */
     int absolute = target_len > 7 &&
                    (strncmp(target, "http://", 7) == 0 || strncmp(target, "https://", 8) == 0);
-    int n =
-        snprintf(url, sizeof(url), "%s%.*s", absolute ? "" : px->base_url, (int)target_len, target);
+    int n = snprintf(url, sizeof(url), "%s%.*s", absolute ? "" : x->peer->base_url, (int)target_len,
+                     target);
     if (n < 0 || (size_t)n >= sizeof(url))
         url[sizeof(url) - 1] = '\0'; /* over-long targets fail upstream, visibly */
     CURL *e = x->easy;
@@ -144,15 +144,21 @@ static void px_common_opts(px_xfer_t *x, const char *target, size_t target_len)
 static int pxc_add(px_xfer_t *x)
 {
     char entry[1024];
+    gw_proxy_t *px = x->px;
     curl_slist_free_all(x->resolve);
     x->resolve = NULL;
-    /* Absolute URLs too: the entry only names upstream.url's host:port, which the default
-     * metrics.qdrant_urls (= upstream.url) fetches as an absolute URL. */
-    if (gw_dns_name_curl_entry(x->px->name, entry, sizeof(entry)) == 0) {
-        x->resolve = curl_slist_append(NULL, entry);
-        if (!x->resolve) return -1;
-        curl_easy_setopt(x->easy, CURLOPT_RESOLVE, x->resolve);
+    /* Absolute URLs get every peer's entry: the default metrics.qdrant_urls (the peers) fetches
+     * them as absolute URLs. An entry only names its peer's host:port. */
+    for (int i = 0; i < px->npeers; i++) {
+        px_peer_t *p = &px->peer[i];
+        if ((!x->elsewhere && p != x->peer) ||
+            gw_dns_name_curl_entry(p->name, entry, sizeof(entry)) != 0)
+            continue;
+        struct curl_slist *l = curl_slist_append(x->resolve, entry);
+        if (!l) return -1;
+        x->resolve = l;
     }
+    if (x->resolve) curl_easy_setopt(x->easy, CURLOPT_RESOLVE, x->resolve);
     return curl_multi_add_handle(x->px->multi, x->easy) == CURLM_OK ? 0 : -1;
 }
 
@@ -276,7 +282,7 @@ static px_outcome_t px_outcome(px_xfer_t *x, CURLcode res)
     case CURLE_COULDNT_CONNECT:
     case CURLE_COULDNT_RESOLVE_HOST:
         o.end = GW_PROXY_UNREACHABLE, o.uperr = GW_UPERR_REFUSED;
-        if (!x->elsewhere) px_addr_failed(x->px); /* maybe it moved: ask DNS again */
+        if (!x->elsewhere) px_addr_failed(x->peer); /* maybe it moved: ask DNS again */
         break;
     case CURLE_RECV_ERROR:
     case CURLE_SEND_ERROR:
@@ -458,15 +464,6 @@ int pxc_fetch(px_xfer_t *x, const gw_fetch_req_t *q)
 int pxc_init(gw_proxy_t *px, char *err, size_t errlen)
 {
     const gw_config_t *cfg = px->loop->cfg;
-    size_t ul = strlen(cfg->upstream_url);
-    while (ul && cfg->upstream_url[ul - 1] == '/')
-        ul--; /* the request target brings its own leading slash */
-    if (ul >= sizeof(px->base_url)) {
-        snprintf(err, errlen, "upstream.url is too long");
-        return -1;
-    }
-    memcpy(px->base_url, cfg->upstream_url, ul);
-    px->base_url[ul] = '\0';
     px->multi = curl_multi_init();
     px->timer = evtimer_new(px->loop->base, px_on_timer, px);
     if (!px->multi || !px->timer) goto oom;
@@ -476,7 +473,8 @@ int pxc_init(gw_proxy_t *px, char *err, size_t errlen)
     curl_multi_setopt(px->multi, CURLMOPT_TIMERDATA, px);
     curl_multi_setopt(px->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
                       (long)cfg->upstream_max_connections);
-    curl_multi_setopt(px->multi, CURLMOPT_MAXCONNECTS, (long)cfg->upstream_max_connections);
+    curl_multi_setopt(px->multi, CURLMOPT_MAXCONNECTS,
+                      (long)cfg->upstream_max_connections * (px->npeers > 0 ? px->npeers : 1));
     curl_multi_setopt(px->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_NOTHING);
     return 0;
 oom:
