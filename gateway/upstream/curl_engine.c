@@ -310,6 +310,33 @@ static void px_fetch_done(px_xfer_t *x, CURLcode res)
     px_xfer_put(x);
 }
 
+/* An internal fetch whose peer refused the connection (nothing was sent) goes once to another
+ * peer that takes traffic; not a probe (pinned to its peer) nor an absolute URL. 1 when it did. */
+static int px_fetch_move(px_xfer_t *x, CURLcode res)
+{
+    gw_proxy_t *px = x->px;
+    if (res != CURLE_COULDNT_CONNECT || x->elsewhere || x->pinned || x->moved || px->npeers < 2)
+        return 0;
+    char *eff = NULL;
+    curl_easy_getinfo(x->easy, CURLINFO_EFFECTIVE_URL, &eff);
+    size_t bl = strlen(x->peer->base_url);
+    if (!eff || strncmp(eff, x->peer->base_url, bl) != 0) return 0;
+    int i = gw_bal_pick(&px->bal, gw_mono_us(), 1u << x->peer->idx);
+    if (i < 0) return 0;
+    char url[8192];
+    int n = snprintf(url, sizeof(url), "%s%s", px->peer[i].base_url, eff + bl);
+    if (n < 0 || (size_t)n >= sizeof(url)) return 0;
+    gw_log_debug("internal fetch %s: %s; trying %s", eff, x->errbuf, px->peer[i].base_url);
+    x->moved = 1;
+    x->peer = &px->peer[i];
+    x->status = 0;
+    x->errbuf[0] = '\0';
+    evbuffer_drain(x->resp_hdrs, evbuffer_get_length(x->resp_hdrs));
+    evbuffer_drain(x->fetch_body, evbuffer_get_length(x->fetch_body));
+    curl_easy_setopt(x->easy, CURLOPT_URL, url);
+    return pxc_add(x) == 0;
+}
+
 static void px_check_done(gw_proxy_t *px)
 {
     CURLMsg *msg;
@@ -321,6 +348,7 @@ static void px_check_done(gw_proxy_t *px)
         CURLcode res = msg->data.result;
         curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&x);
         curl_multi_remove_handle(px->multi, e);
+        if (x->cb && px_fetch_move(x, res)) continue;
         if (x->cb)
             px_fetch_done(x, res);
         else

@@ -33,7 +33,7 @@ px_xfer_t *px_xfer_get(gw_proxy_t *px)
     x->px = px;
     x->peer = NULL;
     x->tried = 0;
-    x->counted = x->moved = 0;
+    x->counted = x->moved = x->pinned = 0;
     x->whole = 0;
     x->next_free = NULL;
     x->req = NULL;

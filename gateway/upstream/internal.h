@@ -76,6 +76,7 @@ struct px_xfer {
     uint32_t tried;       /* bit mask of the peers it went to */
     unsigned counted : 1; /* the balancer counts it as under way at `peer` */
     unsigned moved : 1;   /* already moved once to another peer */
+    unsigned pinned : 1;  /* an internal fetch of one given peer (a probe): never moved */
     px_xfer_t *next_free;
     px_xfer_t *next_all;
     int active;                 /* under way on one of the engines */

@@ -69,7 +69,7 @@ px_probe_t *px_probe_new(gw_proxy_t *px)
     pr->timeout_ms = t < cfg->upstream_timeout_ms ? t : cfg->upstream_timeout_ms;
     for (int i = 0; i < GW_PEERS_MAX; i++)
         pr->slot[i] = (px_probe_slot_t){pr, i, 0};
-    gw_timer_add_ms(pr->timer, cfg->upstream_health_interval_ms);
+    gw_timer_add_ms(pr->timer, 0); /* the first round at once: a peer down at start is known */
     return pr;
 }
 

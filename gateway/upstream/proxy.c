@@ -296,6 +296,7 @@ int px_fetch_on(gw_proxy_t *px, int peer, const gw_fetch_req_t *q, gw_fetch_cb c
     x->engine = &pxc_engine; /* internal fetches and absolute URLs: libcurl */
     /* Any peer that takes traffic (the balancer's pick); not counted: its own requests only. */
     x->peer = peer >= 0 ? &px->peer[peer] : px_pick(px, 0);
+    x->pinned = peer >= 0;
     if (px->loop->stats) gw_stat_inc(&px->loop->stats->upstream_active);
     if (pxc_fetch(x, q) != 0) {
         px_xfer_put(x);

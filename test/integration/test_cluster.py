@@ -133,9 +133,8 @@ class ClusterTest(unittest.TestCase):
             self.assertGreaterEqual(
                 metric(self.gw.port, "qdrant_gateway_upstream_peer_requests_total",
                        url(self.ports[i])), 10)
-            self.assertGreater(
-                metric(self.gw.port, "qdrant_gateway_upstream_peer_probes_passed_total",
-                       url(self.ports[i])), 0)
+            wait_for(lambda: metric(self.gw.port, "qdrant_gateway_upstream_peer_probes_passed_total",
+                                    url(self.ports[i])) > 0, what="a passed probe")
 
     def test_peer_killed_under_load(self):
         reads, writes, stop = [], [], threading.Event()
@@ -237,6 +236,26 @@ class ClusterTest(unittest.TestCase):
             self.assertIn("time", doc)
         s, _, _ = once(self.gw.port, "GET", "/api/v1/health", timeout=5)
         self.assertEqual(s, 503)
+
+
+class InternalFetchTest(unittest.TestCase):
+    def test_internal_fetches_skip_a_dead_peer(self):
+        """Health's own fetch (GET / of any peer) moves on when its peer refuses the connection:
+        with probes off (health_interval 0) and no proxied traffic nothing else marks it out."""
+        peers = [harness.start_fake_qdrant() for _ in range(3)]
+        gw = start_cluster_gateway([p.port for p in peers], "upstream.health_interval=0",
+                                   workers=1)
+        try:
+            peers[0].kill()
+            for _ in range(30):
+                s, _, b = once(gw.port, "GET", "/api/v1/health")
+                self.assertEqual(s, 200, b)
+                self.assertTrue(json.loads(b)["result"]["upstream"]["reachable"])
+        finally:
+            gw.cleanup()
+            os.unlink(gw.config_path)
+            for p in peers:
+                p.cleanup()
 
 
 class DebugHeaderTest(unittest.TestCase):
