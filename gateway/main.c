@@ -219,7 +219,8 @@ static void on_sighup(evutil_socket_t sig, short what, void *arg)
     gw_log_info("SIGHUP: configuration %u in effect (listening on %s:%u, %d worker(s), upstream "
                 "%s, in-process cache %s); the previous one finishes its connections",
                 atomic_load(&st->life.generation), c->listen.host, (unsigned)c->listen.port,
-                c->workers, c->upstream_url, gw_generation_kept_cache(g) ? "kept" : "new");
+                c->workers, c->upstream_urls[0] ? c->upstream_urls : c->upstream_url,
+                gw_generation_kept_cache(g) ? "kept" : "new");
     reap(st);
 }
 
@@ -267,7 +268,8 @@ static int run(const gw_args_t *args, gw_config_t *cfg)
         goto out;
     }
     gw_log_info("qdrant-gateway %s listening on %s:%u with %d worker(s), upstream %s", GW_VERSION,
-                cfg->listen.host, (unsigned)cfg->listen.port, cfg->workers, cfg->upstream_url);
+                cfg->listen.host, (unsigned)cfg->listen.port, cfg->workers,
+                cfg->upstream_urls[0] ? cfg->upstream_urls : cfg->upstream_url);
     if (cfg->tls_listen[0]) gw_log_info("TLS (ALPN h2, http/1.1) listening on %s", cfg->tls_listen);
     event_base_dispatch(st.base);
     rc = 0;

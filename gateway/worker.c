@@ -27,7 +27,7 @@ int gw_shared_init(gw_shared_t *sh, const gw_config_t *cfg, gw_life_t *life)
     sh->proc.generation = 1;
     sh->proc.loops = calloc((size_t)sh->proc.nworkers, sizeof(*sh->proc.loops));
     if (!sh->proc.loops) return -1;
-    return gw_upstream_parse(cfg->upstream_url, &sh->upstream);
+    return gw_upstream_parse_all(cfg->upstream_urls, cfg->upstream_url, &sh->upstream);
 }
 
 void gw_shared_dispose(gw_shared_t *sh)

@@ -22,12 +22,12 @@ typedef struct gw_health gw_health_t;
 
 /* Built by main() before any worker starts; read-only once they run (except the atomics). */
 typedef struct gw_shared {
-    gw_proc_t proc;                /* configuration, start times, every loop */
-    gw_upstream_target_t upstream; /* upstream.url, parsed (each pool resolves) */
-    gw_cache_shared_t *cache;      /* NULL when cache.enabled is false */
-    gw_metrics_shared_t *metrics;  /* scrape cache for Qdrant's /metrics; NULL when disabled */
-    gw_tls_t *tls;                 /* the TLS context when tls.listen is set, else NULL */
-    struct gw_auth *auth;          /* access control when configured (auth.*), else NULL */
+    gw_proc_t proc;                 /* configuration, start times, every loop */
+    gw_upstream_targets_t upstream; /* upstream.urls (or .url), parsed (each pool resolves) */
+    gw_cache_shared_t *cache;       /* NULL when cache.enabled is false */
+    gw_metrics_shared_t *metrics;   /* scrape cache for Qdrant's /metrics; NULL when disabled */
+    gw_tls_t *tls;                  /* the TLS context when tls.listen is set, else NULL */
+    struct gw_auth *auth;           /* access control when configured (auth.*), else NULL */
 } gw_shared_t;
 
 typedef struct gw_worker {
@@ -45,7 +45,7 @@ typedef struct gw_worker {
 
 /* Fills sh->proc and sh->upstream for cfg with nworkers loops (sh->proc.loops allocated, filled
  * by gw_worker_init) and the process's life; cache, metrics and tls stay NULL. 0 / -1 on out of
- * memory or an upstream.url that does not parse. */
+ * memory or an upstream.url(s) that does not parse. */
 int gw_shared_init(gw_shared_t *sh, const gw_config_t *cfg, gw_life_t *life);
 void gw_shared_dispose(gw_shared_t *sh);
 

@@ -599,7 +599,8 @@ int gw_cache_shared_inherit(gw_cache_shared_t *sh, gw_cache_shared_t *prev)
     const gw_config_t *a = sh->cfg, *b = prev->cfg;
     if (a->cache_local_max_bytes != b->cache_local_max_bytes ||
         a->cache_share_across_keys != b->cache_share_across_keys ||
-        strcmp(a->upstream_url, b->upstream_url) != 0)
+        strcmp(a->upstream_url, b->upstream_url) != 0 ||
+        strcmp(a->upstream_urls, b->upstream_urls) != 0)
         return 0;
     gw_l1_free(sh->l1);
     gw_names_free(sh->names);

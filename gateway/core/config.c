@@ -165,6 +165,37 @@ static int check_sentinels(const char *text, const void *value, char *err, size_
     return 0;
 }
 
+/* upstream.urls: "url, url" (yconf joins a YAML list so), each checked like upstream.url, no
+ * peer twice, at most GW_CONFIG_MAX_PEERS. */
+static int check_peers(const char *text, const void *value, char *err, size_t errlen)
+{
+    char one[512], seen[GW_CONFIG_MAX_PEERS][512];
+    size_t k = 0;
+    const char *p = text;
+    while (*p) {
+        while (*p == ' ')
+            p++;
+        size_t n = strcspn(p, ",");
+        while (n > 0 && p[n - 1] == ' ')
+            n--;
+        if (n == 0 || n >= sizeof(one))
+            return fail(err, errlen, "must be a list of URLs, without empty items");
+        memcpy(one, p, n);
+        one[n] = '\0';
+        if (n > 1 && one[n - 1] == '/') one[n - 1] = '\0';
+        if (check_url(one, value, err, errlen) != 0) return -1;
+        for (size_t i = 0; i < k; i++)
+            if (strcmp(seen[i], one) == 0) return fail(err, errlen, "lists a peer twice");
+        if (k > 0 && (strncmp(seen[0], "https:", 6) == 0) != (strncmp(one, "https:", 6) == 0))
+            return fail(err, errlen, "mixes http:// and https:// peers");
+        if (k == GW_CONFIG_MAX_PEERS) return fail(err, errlen, "lists more than 16 peers");
+        memcpy(seen[k++], one, n + 1);
+        p += strcspn(p, ",");
+        if (*p == ',') p++;
+    }
+    return 0;
+}
+
 static int check_resolvers(const char *text, const void *value, char *err, size_t errlen)
 {
     char msg[256];
@@ -365,7 +396,7 @@ static const yconf_key_t gw_keys[] = {
         "60s", NULL, "close a client connection idle this long"),
     KEY("server.shutdown_timeout", YCONF_DURATION, shutdown_timeout_ms, uint64_t, 0, 10 * MIN,
         "10s", NULL, "on SIGTERM, wait at most this long for requests in flight"),
-    KEY("upstream.url", YCONF_STRING, upstream_url, char *, 0, 0, "http://127.0.0.1:6333",
+    KEY("upstream.url", YCONF_STRING, upstream_url, char *, 0, 0, GW_CONFIG_DEFAULT_UPSTREAM,
         check_url, "Qdrant's REST endpoint, http(s)://host[:port] without a path"),
     KEY("upstream.api_key", YCONF_STRING | YCONF_SECRET, upstream_api_key, char *, 0, 0, "",
         check_api_key, "api-key header for Qdrant; empty = none"),
@@ -378,7 +409,22 @@ static const yconf_key_t gw_keys[] = {
     KEY("upstream.idle_timeout", YCONF_DURATION, upstream_idle_timeout_ms, uint64_t, 100, HOUR,
         "4s", NULL, "close a pooled connection unused this long, before Qdrant's 5s keep-alive"),
     KEY("upstream.health_interval", YCONF_DURATION, upstream_health_interval_ms, uint64_t, 0, MIN,
-        "1s", NULL, "reuse a health probe result for this long"),
+        "1s", NULL,
+        "reuse a health probe result for this long; with several peers, probe each"
+        " this often (0 = never)"),
+    KEY("upstream.urls", YCONF_STRING | YCONF_LIST, upstream_urls, char *, 0, 0, "", check_peers,
+        "peers of a Qdrant cluster (a list of URLs like upstream.url); empty = upstream.url"),
+    KEY("upstream.outlier.consecutive_failures", YCONF_INT, upstream_outlier_consecutive_failures,
+        int, 1, 1000, "5", NULL,
+        "failures in a row (connect, reset, timeout, 502/503/504) "
+        "that eject a peer"),
+    KEY("upstream.outlier.base_ejection", YCONF_DURATION, upstream_outlier_base_ejection_ms,
+        uint64_t, 100, HOUR, "30s", NULL,
+        "first ejection's length; the n-th in a row lasts n times it"),
+    KEY("upstream.outlier.max_ejection", YCONF_DURATION, upstream_outlier_max_ejection_ms, uint64_t,
+        100, 24 * HOUR, "5m", NULL, "longest ejection"),
+    KEY("upstream.outlier.max_ejected_percent", YCONF_INT, upstream_outlier_max_ejected_percent,
+        int, 0, 100, "50", NULL, "most peers ejected at once, in percent (at least one; 0 = none)"),
     KEY("dns.resolvers", YCONF_STRING, dns_resolvers, char *, 0, 0, "", check_resolvers,
         "name servers IP[:port], comma-separated; empty = those of /etc/resolv.conf"),
     KEY("dns.hosts_file", YCONF_STRING, dns_hosts_file, char *, 0, 0, "/etc/hosts", NULL,
@@ -521,6 +567,30 @@ int gw_config_set(gw_config_t *c, const char *key_eq_value, char *err, size_t er
     return yconf_set(gw_keys, c, key_eq_value, err, errlen);
 }
 
+/* upstream.url is the one-node spelling of upstream.urls: both set is a mistake to report. */
+static int upstream_finalize(gw_config_t *c, char *err, size_t errlen)
+{
+    size_t n = strlen(c->upstream_urls);
+    if (n > 0 && strcmp(c->upstream_url, GW_CONFIG_DEFAULT_UPSTREAM) != 0) {
+        snprintf(err, errlen,
+                 "upstream.url (%s) and upstream.urls are both set: list every peer in "
+                 "upstream.urls and leave upstream.url out",
+                 c->upstream_url);
+        return -1;
+    }
+    if (c->upstream_outlier_base_ejection_ms > c->upstream_outlier_max_ejection_ms) {
+        char a[32], b[32];
+        yconf_format_duration(c->upstream_outlier_base_ejection_ms, a, sizeof a);
+        yconf_format_duration(c->upstream_outlier_max_ejection_ms, b, sizeof b);
+        snprintf(err, errlen,
+                 "upstream.outlier.base_ejection (%s) is longer than upstream.outlier.max_ejection "
+                 "(%s)",
+                 a, b);
+        return -1;
+    }
+    return 0;
+}
+
 static int online_cpus(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -542,6 +612,7 @@ int gw_config_finalize(gw_config_t *c, char *err, size_t errlen)
                  a, b);
         return -1;
     }
+    if (upstream_finalize(c, err, errlen) != 0) return -1;
     if (c->dns_min_ttl_ms > c->dns_max_ttl_ms) {
         yconf_format_duration(c->dns_min_ttl_ms, a, sizeof a);
         yconf_format_duration(c->dns_max_ttl_ms, b, sizeof b);

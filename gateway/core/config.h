@@ -40,6 +40,9 @@ typedef struct gw_auth_key_conf {
     int rate_burst;     /* auth.keys.NAME.rate.burst: bucket size; 0 = a second's worth (>= 1) */
 } gw_auth_key_conf_t;
 
+#define GW_CONFIG_DEFAULT_UPSTREAM "http://127.0.0.1:6333" /* upstream.url's default */
+#define GW_CONFIG_MAX_PEERS        16                      /* upstream.urls holds at most */
+
 /* Every field always holds a valid value: defaults first, then files and --set on top. Strings
  * are heap strings owned by the struct, never NULL. Durations are milliseconds. */
 typedef struct gw_config {
@@ -70,8 +73,21 @@ typedef struct gw_config {
     /* upstream.idle_timeout, 100ms..1h, default 4s: a pooled connection unused this long is
      * closed before Qdrant (actix keep-alive 5 s) closes it */
     uint64_t upstream_idle_timeout_ms;
-    /* upstream.health_interval, 0..1m, default 1s: how long a health probe result is reused */
+    /* upstream.health_interval, 0..1m, default 1s: how long a health probe result is reused,
+     * and with several peers how often each worker probes each one (GET /readyz; 0 = never) */
     uint64_t upstream_health_interval_ms;
+    /* upstream.urls: several peers of one Qdrant cluster, "url, url" (a YAML list; at most 16,
+     * each like upstream.url); "" = the one node of upstream.url. gw_config_finalize refuses
+     * both set (upstream.url other than its default) and drops trailing "/". */
+    char *upstream_urls;
+    /* upstream.outlier.*: passive ejection of failing peers (gateway/upstream/peers.h):
+     * consecutive_failures 1..1000 (default 5); base_ejection 100ms..1h (30s), the n-th
+     * ejection in a row lasting n times that up to max_ejection 100ms..1d (5m);
+     * max_ejected_percent 0..100 (50; at least one peer may be out; 0 = never eject). */
+    int upstream_outlier_consecutive_failures;
+    uint64_t upstream_outlier_base_ejection_ms;
+    uint64_t upstream_outlier_max_ejection_ms;
+    int upstream_outlier_max_ejected_percent;
     /* dns.*: how upstream.url's and cache.redis.url's host names are resolved (gateway/core/dns.h):
      * resolvers "" = /etc/resolv.conf, else "IP[:port], ..."; hosts_file (default /etc/hosts, ""
      * = none) is read before DNS; answers are used for their TTL clamped to min_ttl (100ms..1h,

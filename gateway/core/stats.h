@@ -23,6 +23,18 @@ enum { GW_DNS_PEER_UPSTREAM, GW_DNS_PEER_REDIS, GW_DNS_PEER_N };
 /* GraphQL operations (gateway/handler/graphql_api.c) by type and outcome. */
 enum { GW_GQL_QUERY, GW_GQL_MUTATION, GW_GQL_INVALID, GW_GQL_TYPES };
 
+/* One Qdrant peer (upstream.urls) as one worker saw it. */
+#define GW_STATS_MAX_PEERS 16 /* = GW_CONFIG_MAX_PEERS */
+typedef struct gw_peer_stats {
+    gw_stat_t requests;  /* exchanges started with it */
+    gw_stat_t errors;    /* ... that failed: connect, reset, timeout, 502/503/504 */
+    gw_stat_t retries;   /* reads moved from it to another peer */
+    gw_stat_t ejections; /* times the outlier detection took it out */
+    gw_stat_t up;        /* gauge: 1 while this worker sends it traffic */
+    gw_stat_t probes[2]; /* active probes [0: failed, 1: passed] */
+    gw_hist_t duration;  /* its exchanges' time */
+} gw_peer_stats_t;
+
 typedef struct gw_wstats {
     gw_stat_t requests[GW_CLASSES][GW_M_N][GW_CODES];
     gw_hist_t duration[GW_CLASSES];
@@ -34,6 +46,7 @@ typedef struct gw_wstats {
     gw_stat_t upstream_active;                    /* transfers under way */
     gw_stat_t dns[GW_DNS_PEER_N][GW_DNS_RESULTS]; /* resolutions of each peer's host name */
     gw_stat_t graphql[GW_GQL_TYPES][2];           /* [type][0: answered, 1: refused] */
+    gw_peer_stats_t peer[GW_STATS_MAX_PEERS];     /* per Qdrant peer, in upstream.urls order */
 } gw_wstats_t;
 
 int gw_stats_method_index(const char *method);

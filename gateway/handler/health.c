@@ -41,10 +41,37 @@ static void health_on_abort(gw_req_t *r)
 
 static const gw_handler_ops_t health_handler = {.on_abort = health_on_abort};
 
+/* Each peer of upstream.urls as this worker's balancer sees it. */
+static json_t *health_peers_json(gw_proxy_t *px)
+{
+    json_t *a = json_array();
+    for (int i = 0; i < gw_proxy_peer_count(px); i++) {
+        gw_proxy_peer_view_t v;
+        gw_proxy_peer_view(px, i, &v);
+        char addr[512];
+        const char *dns_error = "";
+        gw_proxy_peer_addr(px, i, addr, sizeof(addr), &dns_error);
+        json_t *o = json_object();
+        json_object_set_new(o, "url", json_string(v.url));
+        json_object_set_new(o, "state", json_string(v.state));
+        json_object_set_new(o, "address", addr[0] ? json_string(addr) : json_null());
+        json_object_set_new(o, "dns_error", dns_error[0] ? json_string(dns_error) : json_null());
+        json_object_set_new(o, "outstanding", json_integer(v.outstanding));
+        json_object_set_new(o, "consecutive_failures", json_integer(v.failures));
+        json_object_set_new(o, "ejections", json_integer((json_int_t)v.ejections));
+        json_object_set_new(o, "ejected_ms_left", json_integer((json_int_t)v.ejected_ms_left));
+        json_array_append_new(a, o);
+    }
+    return a;
+}
+
 static json_t *health_upstream_json(const gw_health_t *h)
 {
     json_t *u = json_object();
-    json_object_set_new(u, "url", json_string(h->env->loop->cfg->upstream_url));
+    const gw_config_t *cfg = h->env->loop->cfg;
+    json_object_set_new(
+        u, "url", json_string(cfg->upstream_urls[0] ? cfg->upstream_urls : cfg->upstream_url));
+    json_object_set_new(u, "peers", health_peers_json(h->env->proxy));
     char addr[512];
     const char *dns_error = "";
     gw_proxy_upstream_addr(h->env->proxy, addr, sizeof(addr), &dns_error);
@@ -140,8 +167,10 @@ static void health_respond(gw_health_t *h, gw_req_t *r)
         json_object_set_new(env, "status", json_string("ok"));
     } else {
         char msg[400];
+        const gw_config_t *cfg = e->loop->cfg;
         snprintf(msg, sizeof(msg), "Service unavailable: upstream %s: %s",
-                 e->loop->cfg->upstream_url, h->error[0] ? h->error : "not reachable");
+                 cfg->upstream_urls[0] ? cfg->upstream_urls : cfg->upstream_url,
+                 h->error[0] ? h->error : "not reachable");
         json_t *st = json_object();
         json_object_set_new(st, "error", json_string(msg));
         json_object_set_new(env, "status", st);

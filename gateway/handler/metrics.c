@@ -76,15 +76,23 @@ gw_metrics_shared_t *gw_metrics_shared_new(const gw_config_t *cfg, char *err, si
     }
     pthread_mutex_init(&m->lock, NULL);
     m->cfg = cfg;
-    const char *p = cfg->metrics_qdrant_urls[0] ? cfg->metrics_qdrant_urls : cfg->upstream_url;
+    /* Default: every peer of upstream.urls, or the one node of upstream.url. */
+    const char *p = cfg->metrics_qdrant_urls[0] ? cfg->metrics_qdrant_urls
+                    : cfg->upstream_urls[0]     ? cfg->upstream_urls
+                                                : cfg->upstream_url;
     while (*p) {
+        while (*p == ' ')
+            p++;
         size_t n = strcspn(p, ",");
+        while (n > 0 && p[n - 1] == ' ')
+            n--;
         if (add_node(m, p, n) != 0) {
             snprintf(err, errlen, "metrics.qdrant_urls: at most %d nodes", METRICS_MAX_NODES);
             gw_metrics_shared_free(m);
             return NULL;
         }
-        p += n + (p[n] == ',');
+        p += strcspn(p, ",");
+        p += *p == ',';
     }
     return m;
 }

@@ -13,6 +13,7 @@
 #include "gateway/cache/l1.h"
 #include "gateway/redis/client.h"
 #include "gateway/http/router.h"
+#include "gateway/upstream/proxy.h"
 
 #define NS "qdrant_gateway_"
 
@@ -119,6 +120,58 @@ static void render_conns_upstream(const gw_handler_env_t *env, gw_text_t *t)
     gw_prom_sample_u64(t, NS "upstream_connections", "state=\"open\"", open);
     gw_prom_sample_u64(t, NS "upstream_connections", "state=\"idle\"",
                        open > active ? open - active : 0);
+}
+
+static void peer_family(gw_text_t *t, const char *name, const char *type, const char *help,
+                        const gw_proxy_t *px, const gw_proc_t *sh, size_t offset)
+{
+    gw_prom_family(t, name, type, help);
+    for (int p = 0; p < gw_proxy_peer_count(px) && p < GW_STATS_MAX_PEERS; p++) {
+        char labels[600];
+        snprintf(labels, sizeof(labels), "peer=\"%s\"", gw_proxy_peer_url(px, p));
+        gw_prom_sample_u64(t, name, labels,
+                           sum_stat(sh, offsetof(gw_wstats_t, peer) +
+                                            (size_t)p * sizeof(gw_peer_stats_t) + offset));
+    }
+}
+
+/* Each Qdrant peer (upstream.urls, or the one of upstream.url), summed over the workers. */
+static void render_peers(const gw_handler_env_t *env, gw_text_t *t)
+{
+    const gw_proc_t *sh = env->proc;
+    const gw_proxy_t *px = env->proxy;
+    if (!px) return;
+#define PEER(f) offsetof(gw_peer_stats_t, f)
+    peer_family(t, NS "upstream_peer_up", "gauge",
+                "Workers sending this Qdrant peer traffic (not ejected, last probe passed).", px,
+                sh, PEER(up));
+    peer_family(t, NS "upstream_peer_requests_total", "counter",
+                "Exchanges started with this peer (a read moved to another peer counts twice).", px,
+                sh, PEER(requests));
+    peer_family(t, NS "upstream_peer_errors_total", "counter",
+                "Exchanges with this peer that failed: connect error, reset, timeout, 502/503/504.",
+                px, sh, PEER(errors));
+    peer_family(t, NS "upstream_peer_retries_total", "counter",
+                "Reads that failed on this peer before any answer byte and went to another.", px,
+                sh, PEER(retries));
+    peer_family(t, NS "upstream_peer_ejections_total", "counter",
+                "Times a worker's outlier detection ejected this peer.", px, sh, PEER(ejections));
+    peer_family(t, NS "upstream_peer_probes_failed_total", "counter",
+                "Active probes (GET /readyz) of this peer that failed.", px, sh, PEER(probes[0]));
+    peer_family(t, NS "upstream_peer_probes_passed_total", "counter",
+                "Active probes (GET /readyz) of this peer that passed.", px, sh, PEER(probes[1]));
+#undef PEER
+    gw_prom_family(t, NS "upstream_peer_request_duration_seconds", "histogram",
+                   "Time each peer took for an exchange, failed ones included.");
+    for (int p = 0; p < gw_proxy_peer_count(px) && p < GW_STATS_MAX_PEERS; p++) {
+        const gw_hist_t *h[256];
+        int nw = 0;
+        for (int i = 0; i < sh->nworkers && nw < 256; i++)
+            if (sh->loops[i]) h[nw++] = &sh->loops[i]->stats->peer[p].duration;
+        char labels[600];
+        snprintf(labels, sizeof(labels), "peer=\"%s\"", gw_proxy_peer_url(px, p));
+        gw_prom_histogram(t, NS "upstream_peer_request_duration_seconds", labels, h, (size_t)nw);
+    }
 }
 
 /* Resolutions of the upstream's and Redis's host names (IP literals are never resolved). */
@@ -360,6 +413,7 @@ void gw_metrics_render(const gw_handler_env_t *env, const gw_metrics_source_t *s
     render_requests(env, t);
     render_conns_upstream(env, t);
     render_dns(env, t);
+    render_peers(env, t);
     render_cache(env, t);
     render_nodes(src, t);
     gw_metrics_render_redis(src->redis_info, src->redis_len, src->redis_configured, t);

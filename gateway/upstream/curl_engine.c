@@ -112,8 +112,8 @@ static void px_common_opts(px_xfer_t *x, const char *target, size_t target_len)
     /* An absolute URL (internal fetches of other Qdrant nodes) is used as it is. */
     int absolute = target_len > 7 &&
                    (strncmp(target, "http://", 7) == 0 || strncmp(target, "https://", 8) == 0);
-    int n =
-        snprintf(url, sizeof(url), "%s%.*s", absolute ? "" : px->base_url, (int)target_len, target);
+    int n = snprintf(url, sizeof(url), "%s%.*s", absolute ? "" : x->peer->base_url, (int)target_len,
+                     target);
     if (n < 0 || (size_t)n >= sizeof(url))
         url[sizeof(url) - 1] = '\0'; /* over-long targets fail upstream, visibly */
     CURL *e = x->easy;
@@ -144,15 +144,21 @@ static void px_common_opts(px_xfer_t *x, const char *target, size_t target_len)
 static int pxc_add(px_xfer_t *x)
 {
     char entry[1024];
+    gw_proxy_t *px = x->px;
     curl_slist_free_all(x->resolve);
     x->resolve = NULL;
-    /* Absolute URLs too: the entry only names upstream.url's host:port, which the default
-     * metrics.qdrant_urls (= upstream.url) fetches as an absolute URL. */
-    if (gw_dns_name_curl_entry(x->px->name, entry, sizeof(entry)) == 0) {
-        x->resolve = curl_slist_append(NULL, entry);
-        if (!x->resolve) return -1;
-        curl_easy_setopt(x->easy, CURLOPT_RESOLVE, x->resolve);
+    /* Absolute URLs get every peer's entry: the default metrics.qdrant_urls (the peers) fetches
+     * them as absolute URLs. An entry only names its peer's host:port. */
+    for (int i = 0; i < px->npeers; i++) {
+        px_peer_t *p = &px->peer[i];
+        if ((!x->elsewhere && p != x->peer) ||
+            gw_dns_name_curl_entry(p->name, entry, sizeof(entry)) != 0)
+            continue;
+        struct curl_slist *l = curl_slist_append(x->resolve, entry);
+        if (!l) return -1;
+        x->resolve = l;
     }
+    if (x->resolve) curl_easy_setopt(x->easy, CURLOPT_RESOLVE, x->resolve);
     return curl_multi_add_handle(x->px->multi, x->easy) == CURLM_OK ? 0 : -1;
 }
 
@@ -276,7 +282,7 @@ static px_outcome_t px_outcome(px_xfer_t *x, CURLcode res)
     case CURLE_COULDNT_CONNECT:
     case CURLE_COULDNT_RESOLVE_HOST:
         o.end = GW_PROXY_UNREACHABLE, o.uperr = GW_UPERR_REFUSED;
-        if (!x->elsewhere) px_addr_failed(x->px); /* maybe it moved: ask DNS again */
+        if (!x->elsewhere) px_addr_failed(x->peer); /* maybe it moved: ask DNS again */
         break;
     case CURLE_RECV_ERROR:
     case CURLE_SEND_ERROR:
@@ -304,6 +310,33 @@ static void px_fetch_done(px_xfer_t *x, CURLcode res)
     px_xfer_put(x);
 }
 
+/* An internal fetch whose peer refused the connection (nothing was sent) goes once to another
+ * peer that takes traffic; not a probe (pinned to its peer) nor an absolute URL. 1 when it did. */
+static int px_fetch_move(px_xfer_t *x, CURLcode res)
+{
+    gw_proxy_t *px = x->px;
+    if (res != CURLE_COULDNT_CONNECT || x->elsewhere || x->pinned || x->moved || px->npeers < 2)
+        return 0;
+    char *eff = NULL;
+    curl_easy_getinfo(x->easy, CURLINFO_EFFECTIVE_URL, &eff);
+    size_t bl = strlen(x->peer->base_url);
+    if (!eff || strncmp(eff, x->peer->base_url, bl) != 0) return 0;
+    int i = gw_bal_pick(&px->bal, gw_mono_us(), 1u << x->peer->idx);
+    if (i < 0) return 0;
+    char url[8192];
+    int n = snprintf(url, sizeof(url), "%s%s", px->peer[i].base_url, eff + bl);
+    if (n < 0 || (size_t)n >= sizeof(url)) return 0;
+    gw_log_debug("internal fetch %s: %s; trying %s", eff, x->errbuf, px->peer[i].base_url);
+    x->moved = 1;
+    x->peer = &px->peer[i];
+    x->status = 0;
+    x->errbuf[0] = '\0';
+    evbuffer_drain(x->resp_hdrs, evbuffer_get_length(x->resp_hdrs));
+    evbuffer_drain(x->fetch_body, evbuffer_get_length(x->fetch_body));
+    curl_easy_setopt(x->easy, CURLOPT_URL, url);
+    return pxc_add(x) == 0;
+}
+
 static void px_check_done(gw_proxy_t *px)
 {
     CURLMsg *msg;
@@ -315,6 +348,7 @@ static void px_check_done(gw_proxy_t *px)
         CURLcode res = msg->data.result;
         curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&x);
         curl_multi_remove_handle(px->multi, e);
+        if (x->cb && px_fetch_move(x, res)) continue;
         if (x->cb)
             px_fetch_done(x, res);
         else
@@ -458,15 +492,6 @@ int pxc_fetch(px_xfer_t *x, const gw_fetch_req_t *q)
 int pxc_init(gw_proxy_t *px, char *err, size_t errlen)
 {
     const gw_config_t *cfg = px->loop->cfg;
-    size_t ul = strlen(cfg->upstream_url);
-    while (ul && cfg->upstream_url[ul - 1] == '/')
-        ul--; /* the request target brings its own leading slash */
-    if (ul >= sizeof(px->base_url)) {
-        snprintf(err, errlen, "upstream.url is too long");
-        return -1;
-    }
-    memcpy(px->base_url, cfg->upstream_url, ul);
-    px->base_url[ul] = '\0';
     px->multi = curl_multi_init();
     px->timer = evtimer_new(px->loop->base, px_on_timer, px);
     if (!px->multi || !px->timer) goto oom;
@@ -476,7 +501,8 @@ int pxc_init(gw_proxy_t *px, char *err, size_t errlen)
     curl_multi_setopt(px->multi, CURLMOPT_TIMERDATA, px);
     curl_multi_setopt(px->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
                       (long)cfg->upstream_max_connections);
-    curl_multi_setopt(px->multi, CURLMOPT_MAXCONNECTS, (long)cfg->upstream_max_connections);
+    curl_multi_setopt(px->multi, CURLMOPT_MAXCONNECTS,
+                      (long)cfg->upstream_max_connections * (px->npeers > 0 ? px->npeers : 1));
     curl_multi_setopt(px->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_NOTHING);
     return 0;
 oom:

@@ -31,6 +31,10 @@ px_xfer_t *px_xfer_get(gw_proxy_t *px)
         px->all = x;
     }
     x->px = px;
+    x->peer = NULL;
+    x->tried = 0;
+    x->counted = x->moved = x->pinned = 0;
+    x->whole = 0;
     x->next_free = NULL;
     x->req = NULL;
     x->status = 0;
@@ -46,6 +50,7 @@ px_xfer_t *px_xfer_get(gw_proxy_t *px)
 
 void px_xfer_put(px_xfer_t *x)
 {
+    px_peer_done(x, (px_outcome_t){GW_PROXY_ABORTED, -1, NULL}); /* if still counted */
     if (x->active && x->px->loop->stats) gw_stat_dec(&x->px->loop->stats->upstream_active);
     curl_slist_free_all(x->hdrs);
     x->hdrs = NULL;
@@ -128,7 +133,7 @@ void px_forward_head(px_xfer_t *x)
     size_t len = evbuffer_get_length(x->resp_hdrs);
     char *buf = (char *)evbuffer_pullup(x->resp_hdrs, -1);
     enum { MAX_HDRS = 128, TAP_ROOM = 4 };
-    gw_hdr_t hdrs[MAX_HDRS + TAP_ROOM];
+    gw_hdr_t hdrs[MAX_HDRS + 1 + TAP_ROOM];
     size_t n = 0;
     int64_t clen = -1;
     int chunked = 0;
@@ -157,6 +162,9 @@ void px_forward_head(px_xfer_t *x)
         }
     }
     hdrs[n++] = (gw_hdr_t){"x-request-id", 12, r->id, strlen(r->id)};
+    if (x->peer && gw_log_enabled(GW_LOG_DEBUG)) /* who answered, for debugging a cluster */
+        hdrs[n++] =
+            (gw_hdr_t){"x-qdrant-peer", 13, x->peer->target->url, strlen(x->peer->target->url)};
     /* RFC 9112 6.3: no length and no chunking means the body runs to the close, except where
      * an answer has no body at all. */
     int bodiless = r->is_head || x->status == 204 || x->status == 304;
@@ -204,7 +212,7 @@ static void px_fail_request(px_xfer_t *x, px_outcome_t o)
         break;
     case GW_PROXY_UNREACHABLE:
         gw_req_respond_error(r, 502, "Bad gateway: upstream %s is unreachable (%s)",
-                             cfg->upstream_url, detail);
+                             x->peer ? x->peer->target->url : cfg->upstream_url, detail);
         break;
     default:
         gw_req_respond_error(r, 502, "Bad gateway: upstream connection failed (%s)", detail);
@@ -214,6 +222,8 @@ static void px_fail_request(px_xfer_t *x, px_outcome_t o)
 
 void px_complete(px_xfer_t *x, px_outcome_t o)
 {
+    if (o.end != GW_PROXY_OK && px_try_move(x, o)) return; /* a read goes to another peer */
+    px_peer_done(x, o);
     gw_req_t *r = x->req;
     gw_wstats_t *st = x->px->loop->stats;
     if (st && r && r->codec) {

@@ -90,7 +90,7 @@ static pxh_conn_t *pxh_conn_open(pxh_pool_t *p)
     struct event_base *base = p->px->loop->base;
     struct sockaddr_storage ss;
     socklen_t sslen;
-    if (gw_dns_name_pick(p->px->name, &ss, &sslen) != 0) {
+    if (gw_dns_name_pick(p->peer->name, &ss, &sslen) != 0) {
         errno = EADDRNOTAVAIL;
         return NULL;
     }
@@ -240,7 +240,7 @@ static void pxh_release(pxh_conn_t *c)
 
 static void pxh_acquire(px_xfer_t *x, int fresh)
 {
-    pxh_pool_t *p = x->px->h1;
+    pxh_pool_t *p = x->peer->h1;
     pxh_conn_t *c = fresh ? NULL : p->idle;
     if (c) {
         pxh_idle_unlink(c);
@@ -256,13 +256,13 @@ static void pxh_acquire(px_xfer_t *x, int fresh)
     c = pxh_conn_open(p);
     if (!c) {
         if (errno == EADDRNOTAVAIL) {
-            const char *why = gw_dns_name_error(x->px->name);
+            const char *why = gw_dns_name_error(x->peer->name);
             snprintf(x->errbuf, sizeof(x->errbuf), "upstream host %s does not resolve: %s",
-                     gw_dns_name_host(x->px->name), why[0] ? why : "no address");
+                     gw_dns_name_host(x->peer->name), why[0] ? why : "no address");
         } else {
             snprintf(x->errbuf, sizeof(x->errbuf), "connect to %s: %s", p->authority,
                      strerror(errno));
-            px_addr_failed(x->px);
+            px_addr_failed(x->peer);
         }
         pxh_fail(x, GW_PROXY_UNREACHABLE, GW_UPERR_REFUSED);
         return;
@@ -343,7 +343,7 @@ static void pxh_on_write(evutil_socket_t fd, short what, void *arg)
             if (x)
                 snprintf(x->errbuf, sizeof(x->errbuf), "connect to %s (%s): %s", c->pool->authority,
                          c->addr, strerror(err));
-            px_addr_failed(c->pool->px); /* maybe it moved: ask DNS again */
+            px_addr_failed(c->pool->peer); /* maybe it moved: ask DNS again */
             pxh_conn_failed(c, GW_PROXY_UNREACHABLE, GW_UPERR_REFUSED);
             return;
         }
@@ -450,8 +450,9 @@ static void pxh_done(pxh_conn_t *c, int leftover)
     if (reuse) {
         pxh_release(c);
     } else {
+        pxh_pool_t *p = c->pool;
         pxh_conn_close(c);
-        pxh_kick_waiters(x->px->h1);
+        pxh_kick_waiters(p);
     }
     px_complete(x, (px_outcome_t){GW_PROXY_OK, -1, NULL});
 }
@@ -538,7 +539,7 @@ static void pxh_on_read(evutil_socket_t fd, short what, void *arg)
 static void pxh_on_timer(evutil_socket_t fd, short what, void *arg)
 {
     px_xfer_t *x = arg;
-    pxh_pool_t *p = x->px->h1;
+    pxh_pool_t *p = x->peer->h1;
     const gw_config_t *cfg = x->px->loop->cfg;
     if (x->queued) {
         pxh_wait_remove(p, x);
@@ -552,7 +553,7 @@ static void pxh_on_timer(evutil_socket_t fd, short what, void *arg)
     if (c && c->connecting) {
         snprintf(x->errbuf, sizeof(x->errbuf), "connect to %s (%s) timed out after %llu ms",
                  p->authority, c->addr, (unsigned long long)cfg->upstream_connect_timeout_ms);
-        px_addr_failed(x->px);
+        px_addr_failed(x->peer);
         pxh_conn_failed(c, GW_PROXY_TIMEOUT, GW_UPERR_TIMEOUT); /* 504, as nginx */
         return;
     }
@@ -618,9 +619,23 @@ static void pxh_on_drain(px_xfer_t *x)
     event_active(c->rev, EV_READ, 0); /* what the kernel already holds */
 }
 
+/* x failed on its last peer before answering and now goes to x->peer: the head again (its
+ * Host), the rest of the request's deadline, a connection of the new peer's pool. */
+static void pxh_restart(px_xfer_t *x)
+{
+    x->conn = NULL;
+    x->retried = x->queued = x->await_body = 0;
+    if (pxh_build(x, x->req) != 0) {
+        px_start_failed(x, x->req, "cannot build upstream request");
+        return;
+    }
+    gw_timer_add_ms(x->timer, pxh_deadline_ms(x));
+    pxh_acquire(x, 0);
+}
+
 static void pxh_abort(px_xfer_t *x)
 {
-    pxh_pool_t *p = x->px->h1;
+    pxh_pool_t *p = x->peer->h1;
     if (x->timer) evtimer_del(x->timer);
     if (x->queued) pxh_wait_remove(p, x);
     if (x->conn) {
@@ -643,28 +658,26 @@ static void pxh_destroy_xfer(px_xfer_t *x)
 
 /* ---- engine lifetime --------------------------------------------------------------------- */
 
-int pxh_init(gw_proxy_t *px, char *err, size_t errlen)
+int pxh_init(px_peer_t *peer, char *err, size_t errlen)
 {
     pthread_once(&pxh_settings_once, pxh_settings_init);
+    const gw_upstream_target_t *t = peer->target;
+    if (t->https) return 0; /* libcurl carries everything */
     pxh_pool_t *p = calloc(1, sizeof(*p));
     if (!p) {
         snprintf(err, errlen, "out of memory creating the upstream pool");
         return -1;
     }
-    const gw_upstream_target_t *t = px->target;
-    if (t->https) {
-        free(p); /* libcurl carries everything */
-        return 0;
-    }
-    p->px = px;
+    p->px = peer->px;
+    p->peer = peer;
     snprintf(p->authority, sizeof(p->authority), "%s", t->authority);
-    px->h1 = p;
+    peer->h1 = p;
     return 0;
 }
 
-void pxh_addr_changed(gw_proxy_t *px)
+void pxh_addr_changed(px_peer_t *peer)
 {
-    pxh_pool_t *p = px->h1;
+    pxh_pool_t *p = peer->h1;
     p->addr_gen++; /* busy ones close when their exchange ends */
     while (p->idle)
         pxh_conn_close(p->idle);
@@ -672,12 +685,14 @@ void pxh_addr_changed(gw_proxy_t *px)
 
 static void pxh_free(gw_proxy_t *px)
 {
-    pxh_pool_t *p = px->h1;
-    if (!p) return;
-    while (p->conns)
-        pxh_conn_close(p->conns);
-    free(p);
-    px->h1 = NULL;
+    for (int i = 0; i < px->npeers; i++) {
+        pxh_pool_t *p = px->peer[i].h1;
+        if (!p) continue;
+        while (p->conns)
+            pxh_conn_close(p->conns);
+        free(p);
+        px->peer[i].h1 = NULL;
+    }
 }
 
 const px_engine_t pxh_engine = {
@@ -686,6 +701,7 @@ const px_engine_t pxh_engine = {
     .on_body = pxh_on_body,
     .on_drain = pxh_on_drain,
     .abort = pxh_abort,
+    .restart = pxh_restart,
     .destroy_xfer = pxh_destroy_xfer,
     .free = pxh_free,
 };

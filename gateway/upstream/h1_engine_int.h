@@ -33,6 +33,7 @@ struct pxh_conn {
 
 struct pxh_pool {
     gw_proxy_t *px;
+    px_peer_t *peer;     /* whose connections these are */
     unsigned addr_gen;   /* counts moves of the upstream's address: older connections go */
     char authority[300]; /* Host header and logs: host[:port] as written in upstream.url */
     pxh_conn_t *conns;

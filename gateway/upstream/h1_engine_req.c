@@ -107,7 +107,7 @@ static int pxh_head_header(void *ctx, const char *n, size_t nl, const char *v, s
 /* The request head as Qdrant gets it, and how its body will travel. */
 int pxh_build(px_xfer_t *x, gw_req_t *r)
 {
-    pxh_pool_t *p = x->px->h1;
+    pxh_pool_t *p = x->peer->h1;
     gw_text_t *h = &x->head;
     int has_accept, has_ctype;
     gw_text_reset(h); /* the buffer is kept from transfer to transfer */

@@ -12,6 +12,7 @@
 
 #include "common/text.h"
 #include "gateway/core/dns.h"
+#include "gateway/upstream/peers.h"
 #include "gateway/upstream/proxy.h"
 
 struct event;
@@ -19,6 +20,8 @@ struct evbuffer;
 typedef struct px_xfer px_xfer_t;
 typedef struct pxh_pool pxh_pool_t;
 typedef struct pxh_conn pxh_conn_t;
+typedef struct px_peer px_peer_t;
+typedef struct px_probe px_probe_t;
 
 /* An engine: how a transfer's bytes move. Each hook gets a transfer the engine carries. */
 typedef struct px_engine {
@@ -27,8 +30,11 @@ typedef struct px_engine {
     void (*on_body)(px_xfer_t *x);              /* the client sent more body */
     void (*on_drain)(px_xfer_t *x);             /* the client took its queued answer */
     void (*abort)(px_xfer_t *x);                /* let go now, without calling back */
-    void (*destroy_xfer)(px_xfer_t *x);         /* free its parts of a transfer object */
-    void (*free)(gw_proxy_t *px);               /* after every transfer was detached */
+    /* x failed before any answer byte and moves to x->peer (another one): start it there.
+     * Only for whole-body transfers (px_may_move). */
+    void (*restart)(px_xfer_t *x);
+    void (*destroy_xfer)(px_xfer_t *x); /* free its parts of a transfer object */
+    void (*free)(gw_proxy_t *px);       /* after every transfer was detached */
 } px_engine_t;
 extern const px_engine_t pxc_engine; /* curl_engine.c */
 extern const px_engine_t pxh_engine; /* h1_engine.c */
@@ -37,18 +43,28 @@ extern const px_engine_t pxh_engine; /* h1_engine.c */
  * when its resolution failed with no address at all (err says why). */
 typedef void (*px_resume_fn)(px_xfer_t *x, const char *err);
 
-struct gw_proxy {
-    gw_loop_t *loop;
+/* One Qdrant peer (upstream.urls, or the one of upstream.url) as a worker sees it. */
+struct px_peer {
+    gw_proxy_t *px;
+    int idx;
     const gw_upstream_target_t *target;
     gw_dns_name_t *name;                      /* target->host, kept resolved on the loop */
     px_xfer_t *dns_wait_head, *dns_wait_tail; /* waiting for its first address */
     struct event *dns_kick;                   /* fails the waiters when no answer is coming */
+    char base_url[512];                       /* target->url: libcurl's URL prefix */
+    pxh_pool_t *h1; /* own HTTP/1.1 engine's pool, NULL when the peer is https:// */
+};
+
+struct gw_proxy {
+    gw_loop_t *loop;
+    const gw_upstream_targets_t *targets;
+    px_peer_t peer[GW_PEERS_MAX];
+    int npeers;
+    gw_balancer_t bal; /* which peer takes the next request, and which are out */
+    px_probe_t *probe; /* active probes, with several peers */
     /* libcurl engine */
     CURLM *multi;
     struct event *timer;
-    char base_url[512];
-    /* own HTTP/1.1 engine, NULL when upstream.url is https:// */
-    pxh_pool_t *h1;
     px_xfer_t *free_list;
     px_xfer_t *all; /* every transfer object, idle or not, for teardown */
 };
@@ -56,6 +72,11 @@ struct gw_proxy {
 /* One exchange with Qdrant, recycled through px->free_list. */
 struct px_xfer {
     gw_proxy_t *px;
+    px_peer_t *peer;      /* the peer it goes to */
+    uint32_t tried;       /* bit mask of the peers it went to */
+    unsigned counted : 1; /* the balancer counts it as under way at `peer` */
+    unsigned moved : 1;   /* already moved once to another peer */
+    unsigned pinned : 1;  /* an internal fetch of one given peer (a probe): never moved */
     px_xfer_t *next_free;
     px_xfer_t *next_all;
     int active;                 /* under way on one of the engines */
@@ -126,20 +147,38 @@ int px_each_header(const gw_proxy_t *px, const gw_req_t *r,
                    int (*add)(void *ctx, const char *n, size_t nl, const char *v, size_t vl),
                    void *ctx, int *has_accept, int *has_ctype);
 
+/* proxy.c: peer x->peer takes x (counted by the balancer until px_peer_done). */
+void px_peer_begin(px_xfer_t *x, px_peer_t *peer);
+/* x's exchange with x->peer ended as o (status: the answer's, when one came). */
+void px_peer_done(px_xfer_t *x, px_outcome_t o);
+/* x failed as o: when nothing reached the client yet and it is a read (or a connect that never
+ * opened) with its body whole, time left and a peer left, it goes to another peer (its engine's
+ * restart, once that peer's address is known) and this returns 1; else 0, nothing done. */
+int px_try_move(px_xfer_t *x, px_outcome_t o);
+/* An internal fetch on peer `peer`, or on the balancer's pick when it is -1. 0 / -1. */
+int px_fetch_on(gw_proxy_t *px, int peer, const gw_fetch_req_t *q, gw_fetch_cb cb, void *arg);
+/* probe.c tells the balancer how a probe of peer i went (why: the failure). */
+void px_peer_probed(gw_proxy_t *px, int i, int ok, const char *why);
+
 /* proxy.c: the upstream's address. 0: there is one, go on; 1: x waits for the name's first
  * answer, and resume runs later from the loop (with err when there is none: the resolution
  * failed). */
 int px_addr_wait(px_xfer_t *x, px_resume_fn resume);
-/* A connection to the upstream's address failed: re-resolve (bounded by dns.min_ttl). */
-void px_addr_failed(gw_proxy_t *px);
+/* A connection to the peer's address failed: re-resolve (bounded by dns.min_ttl). */
+void px_addr_failed(px_peer_t *peer);
 
 /* curl_engine.c: the multi handle, and internal GETs (only libcurl does those). */
 int pxc_init(gw_proxy_t *px, char *err, size_t errlen);
 int pxc_fetch(px_xfer_t *x, const gw_fetch_req_t *q);
 
-/* h1_engine.c: sets px->h1 for an http:// upstream; leaves it NULL (libcurl then) for https://. */
-int pxh_init(gw_proxy_t *px, char *err, size_t errlen);
-/* The upstream moved: idle connections to the old address close (new ones take the new). */
-void pxh_addr_changed(gw_proxy_t *px);
+/* h1_engine.c: sets peer->h1 for an http:// peer; leaves it NULL (libcurl then) for https://. */
+int pxh_init(px_peer_t *peer, char *err, size_t errlen);
+/* The peer moved: idle connections to the old address close (new ones take the new). */
+void pxh_addr_changed(px_peer_t *peer);
+
+/* probe.c: active probes (GET /readyz of each peer every upstream.health_interval) when there
+ * are several peers and the interval is not 0; NULL otherwise, or when out of memory. */
+px_probe_t *px_probe_new(gw_proxy_t *px);
+void px_probe_free(px_probe_t *p);
 
 #endif

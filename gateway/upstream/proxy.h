@@ -12,18 +12,36 @@
 
 typedef struct gw_proxy gw_proxy_t;
 
-/* Creates the pool for a worker loop, towards `target` (which must outlive it), whose host the
- * loop's resolver keeps resolved: requests that arrive before its first answer wait for it, and
- * fail with 502 when there is none. NULL with err filled on failure. */
-gw_proxy_t *gw_proxy_new(gw_loop_t *loop, const gw_upstream_target_t *target, char *err,
+/* Creates the pool for a worker loop, towards the peers of `targets` (which must outlive it),
+ * whose hosts the loop's resolver keeps resolved: requests that arrive before a peer's first
+ * answer wait for it, and fail with 502 when there is none. Each request goes to the peer the
+ * worker's balancer picks (gateway/upstream/peers.h); with several peers, each is probed
+ * (GET /readyz) every upstream.health_interval. NULL with err filled on failure. */
+gw_proxy_t *gw_proxy_new(gw_loop_t *loop, const gw_upstream_targets_t *targets, char *err,
                          size_t errlen);
 /* Cancels every transfer without calling back, closes pooled connections. Call before the
  * worker's event_base is freed. */
 void gw_proxy_free(gw_proxy_t *px);
 
-/* The upstream's current addresses ("a:port,b:port", "" before the first answer) and the last
+/* The first peer's current addresses ("a:port,b:port", "" before the first answer) and the last
  * resolution's error ("" when it succeeded), for health. */
 void gw_proxy_upstream_addr(const gw_proxy_t *px, char *buf, size_t len, const char **error);
+
+/* The peers, in upstream.urls order. */
+int gw_proxy_peer_count(const gw_proxy_t *px);
+/* Peer i's URL as configured. */
+const char *gw_proxy_peer_url(const gw_proxy_t *px, int i);
+/* Peer i's current addresses and DNS error, as gw_proxy_upstream_addr. */
+void gw_proxy_peer_addr(const gw_proxy_t *px, int i, char *buf, size_t len, const char **error);
+/* Peer i as this worker's balancer sees it. */
+typedef struct gw_proxy_peer_view {
+    const char *url;                /* as configured */
+    const char *state;              /* "up", "ejected", "down" (its last probe failed) */
+    unsigned outstanding, failures; /* requests under way; failures in a row */
+    uint64_t ejections;
+    uint64_t ejected_ms_left; /* of its ejection time (it then waits for a probe) */
+} gw_proxy_peer_view_t;
+void gw_proxy_peer_view(gw_proxy_t *px, int i, gw_proxy_peer_view_t *v);
 
 /* Forwards r to Qdrant and answers it: the proxy takes the handler side of r. */
 void gw_proxy_forward(gw_proxy_t *px, gw_req_t *r);
@@ -80,8 +98,8 @@ typedef struct gw_fetch_req {
     uint64_t timeout_ms; /* the whole exchange */
 } gw_fetch_req_t;
 
-/* Issues q. The callback runs exactly once, from the event loop, unless the pool is freed
- * first. 0 / -1. */
+/* Issues q on a peer that takes traffic (the balancer's pick). The callback runs exactly once, from
+ * the event loop, unless the pool is freed first. 0 / -1. */
 int gw_proxy_fetch_req(gw_proxy_t *px, const gw_fetch_req_t *q, gw_fetch_cb cb, void *arg);
 
 /* gw_proxy_fetch_req of a GET of `path` with upstream.api_key. */

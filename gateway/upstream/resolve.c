@@ -28,6 +28,10 @@ int gw_upstream_parse(const char *url, gw_upstream_target_t *t)
     snprintf(t->host, sizeof(t->host), "%.*s", (int)(bracketed ? hl - 2 : hl), host + bracketed);
     t->port = atoi(dport);
     t->https = strcmp(scheme, "https") == 0;
+    size_t ul = strlen(url);
+    while (ul && url[ul - 1] == '/')
+        ul--; /* the request target brings its own leading slash */
+    snprintf(t->url, sizeof(t->url), "%.*s", (int)ul, url);
     rc = 0;
 done:
     curl_free(scheme);
@@ -36,4 +40,32 @@ done:
     curl_free(dport);
     curl_url_cleanup(u);
     return rc;
+}
+
+int gw_upstream_parse_all(const char *list, const char *one, gw_upstream_targets_t *ts)
+{
+    memset(ts, 0, sizeof(*ts));
+    if (!list || !list[0]) {
+        ts->n = 1;
+        return gw_upstream_parse(one, &ts->t[0]);
+    }
+    const char *p = list;
+    char url[512];
+    while (*p) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        size_t n = strcspn(p, ", ");
+        if (n == 0) break;
+        if (ts->n == GW_UPSTREAM_MAX_PEERS || n >= sizeof(url)) {
+            gw_log_error("upstream.urls: more than %d peers, or one too long",
+                         GW_UPSTREAM_MAX_PEERS);
+            return -1;
+        }
+        memcpy(url, p, n);
+        url[n] = '\0';
+        if (gw_upstream_parse(url, &ts->t[ts->n]) != 0) return -1;
+        ts->n++;
+        p += n;
+    }
+    return ts->n > 0 ? 0 : -1;
 }
