@@ -37,7 +37,9 @@ typedef struct gw_worker {
     atomic_int finished; /* the thread's loop returned: joining will not wait */
     gw_shared_t *shared;
     gw_listener_t *listener;
-    gw_listener_t *tls_listener; /* NULL unless tls.listen is set */
+    gw_listener_t *tls_listener;  /* NULL unless tls.listen is set */
+    gw_listener_t *grpc_listener; /* NULL unless server.grpc_listen is set */
+    struct gw_grpc_pool *grpc;    /* the gRPC client towards upstream.grpc_url */
     gw_health_t *health;
     gw_handler_env_t env; /* what this worker's handlers work with */
     gw_dispatch_t dispatch;

@@ -11,6 +11,7 @@
 #include <sys/random.h>
 
 #include "common/clock.h"
+#include "gateway/http/grpc_route.h"
 #include "gateway/http/headers.h"
 #include "gateway/core/loop.h"
 
@@ -71,6 +72,18 @@ int gw_req_admit(gw_req_t *r, uint64_t max_body, char *msg, size_t cap)
     if (strcmp(r->method, "CONNECT") == 0) {
         snprintf(msg, cap, "Method not allowed: CONNECT");
         return 405;
+    }
+    size_t ctl;
+    const char *ct = gw_req_header(r, "content-type", &ctl);
+    if (ct && gw_grpc_is_content_type(ct, ctl)) {
+        if (!r->h2) {
+            snprintf(msg, cap, "HTTP version not supported: gRPC needs HTTP/2");
+            return 505;
+        }
+        r->grpc = 1; /* unary messages, bounded by the gRPC handler: streamed past the codec */
+        r->grpc_method = gw_grpc_route(r->target, r->target_len, &r->route);
+        r->route.flags |= GW_ROUTE_F_STREAM;
+        return 0;
     }
     gw_route_classify(r->method, r->method_len, r->path, r->path_len, &r->route);
     int64_t limit = (int64_t)max_body;

@@ -34,7 +34,16 @@ typedef struct gw_codec_ops {
     size_t (*out_pending)(gw_req_t *r);
     /* want == 0: stop reading the request body from the client; 1: read again. */
     void (*want_body)(gw_req_t *r, int want);
+    /* Optional (HTTP/2 only; NULL elsewhere): ends a complete response with trailer fields
+     * (gRPC's grpc-status, grpc-message) after the body, instead of finish(r, 1). The codec
+     * copies them. A head sent with GW_REQ_NO_BODY ends the stream itself: trailers cannot
+     * follow it. */
+    void (*send_trailers)(gw_req_t *r, const gw_hdr_t *hdrs, size_t n);
 } gw_codec_ops_t;
+
+/* send_head's content_length for a head that is the whole response, with no Content-Length
+ * field (gRPC's trailers-only answers); finish(r, 1) must still follow. */
+#define GW_REQ_NO_BODY (-3)
 
 /* What a handler provides. Called by codecs; every hook may be NULL. */
 typedef struct gw_handler_ops {
@@ -106,6 +115,11 @@ struct gw_req {
     int body_done;
 
     gw_route_t route;
+    /* gRPC (content-type application/grpc*): route is the RPC's row (gateway/http/grpc_route.h),
+     * grpc_method its "/package.Service/Method" path, NULL for an RPC nobody serves. */
+    int grpc;
+    int h2; /* arrived over HTTP/2 */
+    const char *grpc_method;
     char peer[64];     /* client address, for X-Forwarded-For */
     char id[40];       /* X-Request-Id, kept from the client or generated */
     uint64_t start_us; /* monotonic, when the request began */

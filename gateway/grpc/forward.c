@@ -1,0 +1,289 @@
+/* gRPC requests forwarded to Qdrant's gRPC port; see forward.h. */
+#include "gateway/grpc/forward.h"
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/grpc_frame.h"
+#include "common/log.h"
+#include "gateway/core/timer.h"
+#include "gateway/http/headers.h"
+
+#define GF_MAX_FIELDS 256 /* request metadata passed on */
+
+typedef struct gfwd {
+    gw_req_t *r;
+    gw_grpc_pool_t *pool;
+    gw_grpc_call_t *call;
+    gw_grpc_decoder_t dec;
+    struct evbuffer *msg; /* the request's messages, re-framed exactly as they came */
+    struct event *timer;  /* grpc-timeout, at most upstream.timeout */
+    size_t unconsumed;    /* answer bytes the codec holds and Qdrant was not credited for */
+    int deadline_grpc;    /* the timer is the client's grpc-timeout (else upstream.timeout) */
+    unsigned head_sent : 1;
+} gfwd_t;
+
+static const gw_handler_ops_t gf_handler;
+
+void gw_grpc_respond_status(gw_req_t *r, int code, const char *msg)
+{
+    char status[12], enc[1024];
+    snprintf(status, sizeof(status), "%d", code);
+    gw_hdr_t h[3] = {{"content-type", 12, "application/grpc", 16}, {"grpc-status", 11, status, 0}};
+    h[1].value_len = strlen(status);
+    size_t n = 2;
+    if (msg && msg[0]) {
+        size_t len = gw_grpc_message_encode(msg, strlen(msg), enc, sizeof(enc));
+        h[n++] = (gw_hdr_t){"grpc-message", 12, enc, len};
+    }
+    r->codec->send_head(r, 200, h, n, GW_REQ_NO_BODY);
+    r->codec->finish(r, 1);
+}
+
+/* ---- ending -------------------------------------------------------------------------------- */
+
+static void gf_free(gfwd_t *f)
+{
+    gw_req_t *r = f->r;
+    if (f->call) gw_grpc_call_cancel(f->call);
+    if (f->timer) event_free(f->timer);
+    if (f->msg) evbuffer_free(f->msg);
+    gw_grpc_decoder_free(&f->dec);
+    free(f);
+    if (r) {
+        r->handler_ctx = NULL;
+        gw_req_release(r, GW_REQ_HANDLER);
+    }
+}
+
+/* A failure the gateway answers: trailers-only before the head, else as the trailers. */
+static void gf_fail(gfwd_t *f, int code, const char *msg)
+{
+    gw_req_t *r = f->r;
+    if (r->codec && !r->finished) {
+        if (!f->head_sent) {
+            gw_grpc_respond_status(r, code, msg);
+        } else if (r->codec->send_trailers) {
+            char status[12], enc[1024];
+            snprintf(status, sizeof(status), "%d", code);
+            size_t len = gw_grpc_message_encode(msg, strlen(msg), enc, sizeof(enc));
+            gw_hdr_t h[2] = {{"grpc-status", 11, status, strlen(status)},
+                             {"grpc-message", 12, enc, len}};
+            r->codec->send_trailers(r, h, 2);
+        } else {
+            r->codec->finish(r, 0);
+        }
+    }
+    gf_free(f);
+}
+
+static void gf_on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    gfwd_t *f = arg;
+    if (f->deadline_grpc)
+        gf_fail(f, GW_GRPC_DEADLINE_EXCEEDED, "Deadline exceeded");
+    else
+        gf_fail(f, GW_GRPC_DEADLINE_EXCEEDED,
+                "upstream gRPC answer not complete within upstream.timeout");
+}
+
+/* ---- the answer ---------------------------------------------------------------------------- */
+
+static void gf_on_head(void *arg, int status, const gw_hdr_t *h, size_t n, int end)
+{
+    gfwd_t *f = arg;
+    gw_req_t *r = f->r;
+    f->head_sent = 1;
+    r->codec->send_head(r, status, h, n, end ? GW_REQ_NO_BODY : -1);
+    if (end) r->codec->finish(r, 1);
+}
+
+static void gf_on_data(void *arg, const uint8_t *data, size_t len)
+{
+    gfwd_t *f = arg;
+    gw_req_t *r = f->r;
+    r->codec->send_body(r, data, len);
+    /* Credit Qdrant only for what the client is taking: the codec's queue stays bounded. */
+    if (r->codec->out_pending(r) < GW_REQ_HIGH_WATER)
+        gw_grpc_call_consume(f->call, len + f->unconsumed), f->unconsumed = 0;
+    else
+        f->unconsumed += len;
+}
+
+static void gf_on_trailers(void *arg, const gw_hdr_t *h, size_t n)
+{
+    gfwd_t *f = arg;
+    gw_req_t *r = f->r;
+    if (r->codec->send_trailers)
+        r->codec->send_trailers(r, h, n);
+    else
+        r->codec->finish(r, 1);
+}
+
+static void gf_on_close(void *arg, int code, const char *err)
+{
+    gfwd_t *f = arg;
+    f->call = NULL; /* freed by the client after this */
+    if (code < 0) {
+        if (!f->r->finished) f->r->codec->finish(f->r, 1);
+        gf_free(f);
+        return;
+    }
+    gw_log_debug("gRPC %s for %s: %s", f->r->grpc_method, f->r->id, err);
+    gf_fail(f, code, err);
+}
+
+static const gw_grpc_call_ops_t gf_call_ops = {
+    .on_head = gf_on_head,
+    .on_data = gf_on_data,
+    .on_trailers = gf_on_trailers,
+    .on_close = gf_on_close,
+};
+
+static void gf_on_drain(gw_req_t *r)
+{
+    gfwd_t *f = r->handler_ctx;
+    if (!f || !f->call || !f->unconsumed) return;
+    gw_grpc_call_consume(f->call, f->unconsumed);
+    f->unconsumed = 0;
+}
+
+/* ---- the request --------------------------------------------------------------------------- */
+
+/* Metadata for Qdrant: everything but the connection's own fields (te: trailers stays, gRPC
+ * needs it); the host is :authority's. */
+static size_t gf_fields(const gw_req_t *r, gw_hdr_t *out, size_t cap)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < r->nhdrs && k < cap; i++) {
+        const gw_hdr_t *h = &r->hdrs[i];
+        if (gw_header_name_eq(h->name, h->name_len, "host") ||
+            gw_header_name_eq(h->name, h->name_len, "content-length") ||
+            (gw_header_is_hop_by_hop(h->name, h->name_len, NULL, 0) &&
+             !gw_header_name_eq(h->name, h->name_len, "te")))
+            continue;
+        out[k++] = *h;
+    }
+    return k;
+}
+
+static void gf_start(gfwd_t *f)
+{
+    gw_req_t *r = f->r;
+    if (gw_grpc_frame_finish(&f->dec) != 0) {
+        gf_fail(f, gw_grpc_frame_err_status(f->dec.err), f->dec.errmsg);
+        return;
+    }
+    gw_hdr_t h[GF_MAX_FIELDS];
+    size_t n = gf_fields(r, h, GF_MAX_FIELDS);
+    f->call = gw_grpc_call_start(f->pool, r->grpc_method, h, n, f->msg, &gf_call_ops, f);
+    if (!f->call) gf_fail(f, GW_GRPC_RESOURCE_EXHAUSTED, "out of memory for the upstream call");
+}
+
+static void gf_on_body(gw_req_t *r)
+{
+    gfwd_t *f = r->handler_ctx;
+    if (!f || f->call) return;
+    uint8_t buf[16384];
+    int got;
+    while ((got = evbuffer_remove(r->body, buf, sizeof(buf))) > 0) {
+        const uint8_t *p = buf;
+        size_t len = (size_t)got;
+        gw_grpc_msg_t m;
+        int rc;
+        while ((rc = gw_grpc_frame_feed(&f->dec, &p, &len, &m)) == 1) {
+            uint8_t hdr[GW_GRPC_FRAME_HDR];
+            gw_grpc_frame_header(hdr, m.compressed, m.len);
+            if (evbuffer_add(f->msg, hdr, sizeof(hdr)) != 0 ||
+                evbuffer_add(f->msg, m.data, m.len) != 0) {
+                gf_fail(f, GW_GRPC_RESOURCE_EXHAUSTED, "out of memory for the request message");
+                return;
+            }
+        }
+        if (rc < 0) {
+            gf_fail(f, gw_grpc_frame_err_status(f->dec.err), f->dec.errmsg);
+            return;
+        }
+        /* Unary RPCs: one message; a stream of them may not add up past the limit either. */
+        if (evbuffer_get_length(f->msg) > (size_t)f->dec.max_message + GW_GRPC_FRAME_HDR) {
+            gf_fail(f, GW_GRPC_RESOURCE_EXHAUSTED, "gRPC request messages larger than max");
+            return;
+        }
+    }
+    if (r->body_done) gf_start(f);
+}
+
+static void gf_on_abort(gw_req_t *r)
+{
+    gfwd_t *f = r->handler_ctx;
+    if (f)
+        gf_free(f);
+    else
+        gw_req_release(r, GW_REQ_HANDLER);
+}
+
+static const gw_handler_ops_t gf_handler = {
+    .on_body = gf_on_body,
+    .on_drain = gf_on_drain,
+    .on_abort = gf_on_abort,
+};
+
+/* grpc-timeout, bounded by upstream.timeout. A malformed value is Qdrant's to judge: then only
+ * upstream.timeout applies. */
+static void gf_arm(gfwd_t *f)
+{
+    gw_req_t *r = f->r;
+    uint64_t ms = r->loop->cfg->upstream_timeout_ms;
+    size_t len;
+    const char *v = gw_req_header(r, "grpc-timeout", &len);
+    uint64_t ns;
+    char err[128];
+    if (v && gw_grpc_timeout_parse(v, len, &ns, err, sizeof(err)) == 0) {
+        uint64_t t = ns / 1000000 + (ns % 1000000 != 0);
+        if (t <= ms) {
+            ms = t;
+            f->deadline_grpc = 1;
+        }
+    }
+    gw_timer_add_ms(f->timer, ms);
+}
+
+void gw_grpc_forward(gw_grpc_pool_t *pool, gw_req_t *r)
+{
+    if (!r->grpc_method) {
+        gw_grpc_respond_status(r, GW_GRPC_UNIMPLEMENTED, ""); /* tonic's answer: no message */
+        gw_req_release(r, GW_REQ_HANDLER);
+        return;
+    }
+    gfwd_t *f = calloc(1, sizeof(*f));
+    if (f) {
+        f->msg = evbuffer_new();
+        f->timer = evtimer_new(r->loop->base, gf_on_timer, f);
+    }
+    if (!f || !f->msg || !f->timer) {
+        if (f && f->msg) evbuffer_free(f->msg);
+        if (f && f->timer) event_free(f->timer);
+        free(f);
+        gw_grpc_respond_status(r, GW_GRPC_RESOURCE_EXHAUSTED, "out of memory");
+        gw_req_release(r, GW_REQ_HANDLER);
+        return;
+    }
+    f->r = r;
+    f->pool = pool;
+    size_t elen;
+    const char *enc = gw_req_header(r, "grpc-encoding", &elen);
+    int compressed = enc && !(elen == 8 && strncmp(enc, "identity", 8) == 0);
+    gw_grpc_decoder_init(&f->dec,
+                         (uint32_t)(r->loop->cfg->max_body_bytes > UINT32_MAX - 5
+                                        ? UINT32_MAX - 5
+                                        : r->loop->cfg->max_body_bytes),
+                         compressed);
+    r->handler = &gf_handler;
+    r->handler_ctx = f;
+    gf_arm(f);
+    gf_on_body(r);
+}
