@@ -22,6 +22,10 @@ enum { GW_DNS_PEER_UPSTREAM, GW_DNS_PEER_REDIS, GW_DNS_PEER_N };
 #define GW_DNS_RESULTS 3
 /* GraphQL operations (gateway/handler/graphql_api.c) by type and outcome. */
 enum { GW_GQL_QUERY, GW_GQL_MUTATION, GW_GQL_INVALID, GW_GQL_TYPES };
+/* gRPC: the public RPCs (gateway/http/grpc_route.h's table, checked there) and the 17 status
+ * codes. */
+#define GW_GRPC_RPCS  52
+#define GW_GRPC_CODES 17
 
 typedef struct gw_wstats {
     gw_stat_t requests[GW_CLASSES][GW_M_N][GW_CODES];
@@ -30,10 +34,12 @@ typedef struct gw_wstats {
     gw_stat_t conns[GW_PROTO_N];
     gw_hist_t upstream_duration;
     gw_stat_t upstream_errors[GW_UPERR_N];
-    gw_stat_t upstream_opened, upstream_closed;   /* sockets to Qdrant */
-    gw_stat_t upstream_active;                    /* transfers under way */
-    gw_stat_t dns[GW_DNS_PEER_N][GW_DNS_RESULTS]; /* resolutions of each peer's host name */
-    gw_stat_t graphql[GW_GQL_TYPES][2];           /* [type][0: answered, 1: refused] */
+    gw_stat_t upstream_opened, upstream_closed;           /* sockets to Qdrant */
+    gw_stat_t upstream_active;                            /* transfers under way */
+    gw_stat_t dns[GW_DNS_PEER_N][GW_DNS_RESULTS];         /* resolutions of each peer's host name */
+    gw_stat_t graphql[GW_GQL_TYPES][2];                   /* [type][0: answered, 1: refused] */
+    gw_stat_t grpc_requests[GW_GRPC_RPCS][GW_GRPC_CODES]; /* [rpc][grpc-status] */
+    gw_hist_t grpc_duration[GW_GRPC_RPCS];
 } gw_wstats_t;
 
 int gw_stats_method_index(const char *method);

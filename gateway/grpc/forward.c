@@ -10,6 +10,8 @@
 #include "common/grpc_frame.h"
 #include "common/log.h"
 #include "gateway/core/timer.h"
+#include "gateway/http/dispatch.h"
+#include "gateway/http/grpc_route.h"
 #include "gateway/http/headers.h"
 
 #define GF_MAX_FIELDS 256 /* request metadata passed on */
@@ -23,6 +25,7 @@ typedef struct gfwd {
     struct event *timer;  /* grpc-timeout, at most upstream.timeout */
     size_t unconsumed;    /* answer bytes the codec holds and Qdrant was not credited for */
     int deadline_grpc;    /* the timer is the client's grpc-timeout (else upstream.timeout) */
+    char coll[256];       /* the message's collection_name, r->route.collection's bytes */
     unsigned head_sent : 1;
 } gfwd_t;
 
@@ -30,17 +33,7 @@ static const gw_handler_ops_t gf_handler;
 
 void gw_grpc_respond_status(gw_req_t *r, int code, const char *msg)
 {
-    char status[12], enc[1024];
-    snprintf(status, sizeof(status), "%d", code);
-    gw_hdr_t h[3] = {{"content-type", 12, "application/grpc", 16}, {"grpc-status", 11, status, 0}};
-    h[1].value_len = strlen(status);
-    size_t n = 2;
-    if (msg && msg[0]) {
-        size_t len = gw_grpc_message_encode(msg, strlen(msg), enc, sizeof(enc));
-        h[n++] = (gw_hdr_t){"grpc-message", 12, enc, len};
-    }
-    r->codec->send_head(r, 200, h, n, GW_REQ_NO_BODY);
-    r->codec->finish(r, 1);
+    gw_req_respond_grpc(r, code, msg ? msg : "", msg ? strlen(msg) : 0);
 }
 
 /* ---- ending -------------------------------------------------------------------------------- */
@@ -48,6 +41,7 @@ void gw_grpc_respond_status(gw_req_t *r, int code, const char *msg)
 static void gf_free(gfwd_t *f)
 {
     gw_req_t *r = f->r;
+    if (r && r->route.collection == f->coll) r->route.collection = NULL;
     if (f->call) gw_grpc_call_cancel(f->call);
     if (f->timer) event_free(f->timer);
     if (f->msg) evbuffer_free(f->msg);
@@ -72,6 +66,7 @@ static void gf_fail(gfwd_t *f, int code, const char *msg)
             size_t len = gw_grpc_message_encode(msg, strlen(msg), enc, sizeof(enc));
             gw_hdr_t h[2] = {{"grpc-status", 11, status, strlen(status)},
                              {"grpc-message", 12, enc, len}};
+            r->grpc_status = code;
             r->codec->send_trailers(r, h, 2);
         } else {
             r->codec->finish(r, 0);
@@ -93,11 +88,24 @@ static void gf_on_timer(evutil_socket_t fd, short what, void *arg)
 
 /* ---- the answer ---------------------------------------------------------------------------- */
 
+/* grpc-status among the fields, for the metrics (-1 when absent: the codec's caller decides). */
+static void gf_note_status(gw_req_t *r, const gw_hdr_t *h, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (gw_header_name_eq(h[i].name, h[i].name_len, "grpc-status")) {
+            int v = 0;
+            for (size_t j = 0; j < h[i].value_len && j < 3; j++)
+                v = v * 10 + (h[i].value[j] - '0');
+            r->grpc_status = v >= 0 && v <= 16 ? v : GW_GRPC_UNKNOWN;
+        }
+}
+
 static void gf_on_head(void *arg, int status, const gw_hdr_t *h, size_t n, int end)
 {
     gfwd_t *f = arg;
     gw_req_t *r = f->r;
     f->head_sent = 1;
+    if (end) gf_note_status(r, h, n);
     r->codec->send_head(r, status, h, n, end ? GW_REQ_NO_BODY : -1);
     if (end) r->codec->finish(r, 1);
 }
@@ -118,6 +126,7 @@ static void gf_on_trailers(void *arg, const gw_hdr_t *h, size_t n)
 {
     gfwd_t *f = arg;
     gw_req_t *r = f->r;
+    gf_note_status(r, h, n);
     if (r->codec->send_trailers)
         r->codec->send_trailers(r, h, n);
     else
@@ -159,6 +168,7 @@ static void gf_on_drain(gw_req_t *r)
 static size_t gf_fields(const gw_req_t *r, gw_hdr_t *out, size_t cap)
 {
     size_t k = 0;
+    int cred = 0;
     for (size_t i = 0; i < r->nhdrs && k < cap; i++) {
         const gw_hdr_t *h = &r->hdrs[i];
         if (gw_header_name_eq(h->name, h->name_len, "host") ||
@@ -166,9 +176,34 @@ static size_t gf_fields(const gw_req_t *r, gw_hdr_t *out, size_t cap)
             (gw_header_is_hop_by_hop(h->name, h->name_len, NULL, 0) &&
              !gw_header_name_eq(h->name, h->name_len, "te")))
             continue;
+        if (gw_header_name_eq(h->name, h->name_len, "api-key") ||
+            gw_header_name_eq(h->name, h->name_len, "authorization"))
+            cred = 1;
         out[k++] = *h;
     }
+    /* As for REST: the gateway's own key when the client's credential is not for Qdrant. */
+    const char *key = r->loop->cfg->upstream_api_key;
+    if (!cred && key[0] && k < cap) out[k++] = (gw_hdr_t){"api-key", 7, key, strlen(key)};
     return k;
+}
+
+/* The collection the message names, for the access gate (and the cache): r->route.collection,
+ * as a REST path's. The name is checked the way the router's path parameters are. */
+static void gf_collection(gfwd_t *f)
+{
+    gw_req_t *r = f->r;
+    size_t have = evbuffer_get_length(f->msg);
+    if (!(r->route.flags & GW_ROUTE_F_GRPC_COLL) || have < GW_GRPC_FRAME_HDR) return;
+    const uint8_t *m = evbuffer_pullup(f->msg, -1);
+    uint32_t mlen = (uint32_t)m[1] << 24 | (uint32_t)m[2] << 16 | (uint32_t)m[3] << 8 | m[4];
+    const uint8_t *name;
+    size_t nl;
+    if (m[0] != 0 || mlen > have - GW_GRPC_FRAME_HDR ||
+        gw_grpc_field1(m + GW_GRPC_FRAME_HDR, mlen, &name, &nl) != 1 || nl >= sizeof(f->coll))
+        return; /* compressed, or no usable name: Qdrant judges it; the gate sees none */
+    memcpy(f->coll, name, nl);
+    r->route.collection = f->coll;
+    r->route.collection_len = nl;
 }
 
 static void gf_start(gfwd_t *f)
@@ -176,6 +211,14 @@ static void gf_start(gfwd_t *f)
     gw_req_t *r = f->r;
     if (gw_grpc_frame_finish(&f->dec) != 0) {
         gf_fail(f, gw_grpc_frame_err_status(f->dec.err), f->dec.errmsg);
+        return;
+    }
+    gf_collection(f);
+    if (!r->internal && gw_dispatch_gate(r)) { /* refused: answered and released */
+        r->handler_ctx = NULL;
+        if (r->route.collection == f->coll) r->route.collection = NULL;
+        f->r = NULL;
+        gf_free(f);
         return;
     }
     gw_hdr_t h[GF_MAX_FIELDS];

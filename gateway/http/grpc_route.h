@@ -7,8 +7,18 @@
 #define GW_HTTP_GRPC_ROUTE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "gateway/http/router.h"
+
+/* gw_route_t.flags of a gRPC row (never on REST rows): the request message's field 1 is its
+ * collection_name, which access rules and cache keys treat like a REST path's collection. */
+#define GW_ROUTE_F_GRPC_COLL 0x100
+
+/* Field 1 of a protobuf message when it is length-delimited (collection_name in every request
+ * with GW_ROUTE_F_GRPC_COLL): 1 with *name, *name_len a view into msg, 0 when absent, -1 when the
+ * message does not parse that far. The last field 1 wins, as in protobuf. */
+int gw_grpc_field1(const uint8_t *msg, size_t len, const uint8_t **name, size_t *name_len);
 
 /* A gRPC request's content-type: "application/grpc", or that followed by '+' or ';'. */
 int gw_grpc_is_content_type(const char *v, size_t len);

@@ -120,6 +120,12 @@ struct gw_req {
     int grpc;
     int h2; /* arrived over HTTP/2 */
     const char *grpc_method;
+    const char *grpc_errmsg;
+    int grpc_status;
+        /* the answer's grpc-status once sent, -1 before (CANCELLED if never) */ /* gw_req_respond_error's
+                                                                                    message while it
+                                                                                    answers a gRPC
+                                                                                    request */
     char peer[64];     /* client address, for X-Forwarded-For */
     char id[40];       /* X-Request-Id, kept from the client or generated */
     uint64_t start_us; /* monotonic, when the request began */
@@ -156,6 +162,17 @@ void gw_req_assign_id(gw_req_t *r);
  * sends none (Qdrant's plain 401/403 bodies carry none). */
 void gw_req_respond(gw_req_t *r, int status, const char *content_type, const void *body,
                     size_t len);
+/* A gRPC trailers-only answer: HTTP 200, content-type application/grpc, grpc-status code and,
+ * when len > 0, msg[0..len) percent-encoded as grpc-message. Ends the response. For gRPC
+ * requests (r->grpc) gw_req_respond and gw_req_respond_error answer a status >= 400 this way,
+ * with gw_grpc_code_of_http(status) and their text, so every refusal of the gateway's (401/403
+ * of the access gate, 429, 503, 408, ...) reaches a gRPC client as a gRPC status. */
+void gw_req_respond_grpc(gw_req_t *r, int code, const char *msg, size_t len);
+/* 400 INVALID_ARGUMENT, 401 UNAUTHENTICATED, 403 PERMISSION_DENIED, 404/405 UNIMPLEMENTED,
+ * 408/504 DEADLINE_EXCEEDED, 413/429/431 RESOURCE_EXHAUSTED, 502/503 UNAVAILABLE, other 5xx
+ * INTERNAL, else UNKNOWN. */
+int gw_grpc_code_of_http(int status);
+
 /* Qdrant's error envelope: {"status":{"error":"<msg>"},"time":<seconds>}. */
 void gw_req_respond_error(gw_req_t *r, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

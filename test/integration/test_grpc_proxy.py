@@ -4,6 +4,7 @@
 # gateway's own answers: UNIMPLEMENTED for unknown methods (as Qdrant), UNAVAILABLE when Qdrant's
 # gRPC port is down, DEADLINE_EXCEEDED from grpc-timeout, RESOURCE_EXHAUSTED over the message
 # limit, framing errors, gRPC over HTTP/1.1 refused, and a client that never reads its answers.
+import json
 import socket
 import struct
 import time
@@ -137,6 +138,14 @@ class GrpcProxy(unittest.TestCase):
             via = run(self.chan(port), "gp_same")
             for d, g in zip(direct, via):
                 self.assertEqual(d, g, "through port %d" % port)
+        s, _, body = harness.curl(self.gw.port, "GET", "/metrics")
+        text = body.decode()
+        self.assertRegex(text, r'qdrant_gateway_grpc_requests_total\{method="qdrant.Points/Search",'
+                               r'code="OK"\} [1-9]')
+        self.assertRegex(text, r'qdrant_gateway_grpc_requests_total\{method="qdrant.Points/Count",'
+                               r'code="NOT_FOUND"\} [1-9]')
+        self.assertRegex(text, r'qdrant_gateway_grpc_request_duration_seconds_count\{'
+                               r'method="qdrant.Points/Upsert"\} [1-9]')
 
     def raw(self, body, path=P + "Count", headers=(("content-type", "application/grpc"),
                                                    ("te", "trailers")), port=None):
@@ -246,6 +255,69 @@ class GrpcProxy(unittest.TestCase):
             self.assertFalse(any(s.done for s in streams))
         finally:
             c.close()
+
+
+class GrpcAuth(unittest.TestCase):
+    """The access gate on gRPC: the credential from api-key/authorization metadata, the route's
+    need from the RPC's REST twin, the collection from the message; refusals as gRPC statuses
+    with Qdrant's texts (the same as REST's)."""
+
+    @classmethod
+    def setUpClass(cls):
+        import hashlib
+        cls.gport = harness.free_port()
+        cls.up = harness.start_fake_qdrant("--grpc-listen", "127.0.0.1:%d" % cls.gport)
+        harness.wait_port(cls.gport, cls.up.p)
+        sets = ["upstream.grpc_url=http://127.0.0.1:%d" % cls.gport, "upstream.api_key=secret"]
+        for name, role, colls in (("reader", "read", "ga_a"), ("admin", "admin", "")):
+            sets += ["auth.keys.%s.sha256=%s" % (name, hashlib.sha256(
+                ("key-" + name).encode()).hexdigest()), "auth.keys.%s.role=%s" % (name, role)]
+            if colls:
+                sets.append("auth.keys.%s.collections=%s" % (name, colls))
+        cls.gw = harness.start_gateway(cls.up.port, *sets, workers=1)
+        harness.wait_port(cls.gw.port, cls.gw.p)
+        cls.ch = grpc.insecure_channel("127.0.0.1:%d" % cls.gw.port)
+        cls.pts = psvc_stub(cls.ch)
+        vc = cpb.VectorsConfig(params=cpb.VectorParams(size=4, distance=cpb.Dot))
+        create = cls.ch.unary_unary(C + "Create", request_serializer=lambda m: m.SerializeToString())
+        for n in ("ga_a", "ga_b"):
+            create(cpb.CreateCollection(collection_name=n, vectors_config=vc), timeout=10,
+                   metadata=[("api-key", "key-admin")])
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.ch.close()
+        cls.gw.cleanup()
+        cls.up.cleanup()
+
+    def status(self, fn, req, key=None, auth=None):
+        md = [("api-key", key)] if key else [("authorization", "Bearer " + auth)] if auth else []
+        try:
+            fn(req, timeout=10, metadata=md)
+            return grpc.StatusCode.OK, ""
+        except grpc.RpcError as e:
+            return e.code(), e.details()
+
+    def test_gate(self):
+        count = ppb.CountPoints(collection_name="ga_a")
+        self.assertEqual(self.status(self.pts.Count, count), (
+            grpc.StatusCode.UNAUTHENTICATED, "Must provide an API key or an Authorization bearer token"))
+        self.assertEqual(self.status(self.pts.Count, count, key="key-reader")[0], grpc.StatusCode.OK)
+        self.assertEqual(self.status(self.pts.Count, count, auth="key-reader")[0], grpc.StatusCode.OK)
+        code, msg = self.status(self.pts.Count, ppb.CountPoints(collection_name="ga_b"),
+                                key="key-reader")
+        self.assertEqual(code, grpc.StatusCode.PERMISSION_DENIED)
+        s, _, body = harness.curl(self.gw.port, "POST", "/collections/ga_b/points/count", body=b"{}",
+                                  headers=["api-key: key-reader", "content-type: application/json"])
+        self.assertEqual(s, 403)
+        self.assertEqual(msg, json.loads(body)["status"]["error"])  # Qdrant's text, as for REST
+        code, _ = self.status(self.pts.Upsert, ppb.UpsertPoints(collection_name="ga_a", points=[
+            pt(1, [1, 0, 0, 0], "x")]), key="key-reader")
+        self.assertEqual(code, grpc.StatusCode.PERMISSION_DENIED)
+        self.assertEqual(self.status(self.pts.Upsert, ppb.UpsertPoints(collection_name="ga_a", points=[
+            pt(1, [1, 0, 0, 0], "x")], wait=True), key="key-admin")[0], grpc.StatusCode.OK)
+        code, msg = self.status(self.pts.Count, count, key="wrong")
+        self.assertIn(code, (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAUTHENTICATED))
 
 
 def psvc_stub(chan):
