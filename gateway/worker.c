@@ -106,7 +106,8 @@ static void worker_fill_dispatch(gw_worker_t *w)
     gw_dispatch_set(d, GW_H_MODELS, h_models, &w->env);
     gw_dispatch_set(d, GW_H_GRAPHQL, h_graphql, &w->env);
     gw_dispatch_set(d, GW_H_API_NOT_FOUND, gw_dispatch_not_found, NULL);
-    gw_dispatch_set(d, GW_H_GRPC, h_grpc, w->grpc);
+    w->grpc_env = (gw_grpc_env_t){w->grpc, w->env.cache};
+    gw_dispatch_set(d, GW_H_GRPC, h_grpc, &w->grpc_env);
     if (w->shared->auth) gw_dispatch_set_gate(d, gw_auth_gate, w->shared->auth);
     w->loop.dispatch = d;
 }

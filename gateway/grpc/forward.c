@@ -9,7 +9,9 @@
 
 #include "common/grpc_frame.h"
 #include "common/log.h"
+#include "gateway/cache/rpc.h"
 #include "gateway/core/timer.h"
+#include "gateway/grpc/canon.h"
 #include "gateway/http/dispatch.h"
 #include "gateway/http/grpc_route.h"
 #include "gateway/http/headers.h"
@@ -18,15 +20,19 @@
 
 typedef struct gfwd {
     gw_req_t *r;
-    gw_grpc_pool_t *pool;
+    gw_grpc_env_t *env;
     gw_grpc_call_t *call;
     gw_grpc_decoder_t dec;
-    struct evbuffer *msg; /* the request's messages, re-framed exactly as they came */
-    struct event *timer;  /* grpc-timeout, at most upstream.timeout */
-    size_t unconsumed;    /* answer bytes the codec holds and Qdrant was not credited for */
-    int deadline_grpc;    /* the timer is the client's grpc-timeout (else upstream.timeout) */
-    char coll[256];       /* the message's collection_name, r->route.collection's bytes */
+    struct evbuffer *msg;  /* the request's messages, re-framed exactly as they came */
+    struct event *timer;   /* grpc-timeout, at most upstream.timeout */
+    size_t unconsumed;     /* answer bytes the codec holds and Qdrant was not credited for */
+    int deadline_grpc;     /* the timer is the client's grpc-timeout (else upstream.timeout) */
+    char coll[256];        /* the message's collection_name, r->route.collection's bytes */
+    gw_rpc_key_t key;      /* store: the cache entry this answer becomes */
+    struct evbuffer *resp; /* store: the answer's DATA so far */
     unsigned head_sent : 1;
+    unsigned store : 1;      /* a cacheable miss: keep the answer if it ends OK */
+    unsigned write_seen : 1; /* a write's invalidation is done */
 } gfwd_t;
 
 static const gw_handler_ops_t gf_handler;
@@ -45,6 +51,7 @@ static void gf_free(gfwd_t *f)
     if (f->call) gw_grpc_call_cancel(f->call);
     if (f->timer) event_free(f->timer);
     if (f->msg) evbuffer_free(f->msg);
+    if (f->resp) evbuffer_free(f->resp);
     gw_grpc_decoder_free(&f->dec);
     free(f);
     if (r) {
@@ -100,12 +107,40 @@ static void gf_note_status(gw_req_t *r, const gw_hdr_t *h, size_t n)
         }
 }
 
+/* A write was answered (or may have been applied): the cache's generations move before the
+ * client hears of it. Refusals that change nothing (invalid, not found, exists, auth) do not. */
+static void gf_write_seen(gfwd_t *f)
+{
+    gw_req_t *r = f->r;
+    if (f->write_seen || !f->env->cache || r->route.cls != GW_ROUTE_QDRANT_WRITE ||
+        (r->route.flags & GW_ROUTE_F_NO_INVALIDATE))
+        return;
+    f->write_seen = 1;
+    int s = r->grpc_status;
+    if (s == GW_GRPC_INVALID_ARGUMENT || s == GW_GRPC_NOT_FOUND || s == GW_GRPC_ALREADY_EXISTS ||
+        s == GW_GRPC_PERMISSION_DENIED || s == GW_GRPC_UNAUTHENTICATED)
+        return;
+    int all = (r->route.flags & GW_ROUTE_F_ALL_COLLECTIONS) || r->route.collection != f->coll;
+    gw_cache_rpc_write(f->env->cache, all ? "*" : f->coll,
+                       (r->route.flags & GW_ROUTE_F_WAIT_DEFAULT_FALSE) != 0);
+}
+
 static void gf_on_head(void *arg, int status, const gw_hdr_t *h, size_t n, int end)
 {
     gfwd_t *f = arg;
     gw_req_t *r = f->r;
     f->head_sent = 1;
-    if (end) gf_note_status(r, h, n);
+    if (end) {
+        gf_note_status(r, h, n);
+        gf_write_seen(f);
+    }
+    if (status != 200 || end) f->store = 0;
+    gw_hdr_t hh[GW_GRPC_MAX_FIELDS + 1];
+    if (f->resp && n <= GW_GRPC_MAX_FIELDS) { /* a cacheable read: say it was a miss */
+        memcpy(hh, h, n * sizeof(*h));
+        hh[n++] = (gw_hdr_t){"x-cache", 7, "MISS", 4};
+        h = hh;
+    }
     r->codec->send_head(r, status, h, n, end ? GW_REQ_NO_BODY : -1);
     if (end) r->codec->finish(r, 1);
 }
@@ -114,6 +149,9 @@ static void gf_on_data(void *arg, const uint8_t *data, size_t len)
 {
     gfwd_t *f = arg;
     gw_req_t *r = f->r;
+    if (f->store && (evbuffer_get_length(f->resp) + len > r->loop->cfg->cache_max_entry_bytes ||
+                     evbuffer_add(f->resp, data, len) != 0))
+        f->store = 0; /* too big to keep (cache.max_entry_bytes) */
     r->codec->send_body(r, data, len);
     /* Credit Qdrant only for what the client is taking: the codec's queue stays bounded. */
     if (r->codec->out_pending(r) < GW_REQ_HIGH_WATER)
@@ -127,6 +165,12 @@ static void gf_on_trailers(void *arg, const gw_hdr_t *h, size_t n)
     gfwd_t *f = arg;
     gw_req_t *r = f->r;
     gf_note_status(r, h, n);
+    gf_write_seen(f);
+    if (f->store && r->grpc_status == GW_GRPC_OK) {
+        size_t len = evbuffer_get_length(f->resp);
+        gw_cache_rpc_put(f->env->cache, &f->key, evbuffer_pullup(f->resp, -1), len);
+    }
+    f->store = 0;
     if (r->codec->send_trailers)
         r->codec->send_trailers(r, h, n);
     else
@@ -143,6 +187,8 @@ static void gf_on_close(void *arg, int code, const char *err)
         return;
     }
     gw_log_debug("gRPC %s for %s: %s", f->r->grpc_method, f->r->id, err);
+    f->r->grpc_status = code;
+    gf_write_seen(f); /* it may have been applied */
     gf_fail(f, code, err);
 }
 
@@ -206,6 +252,53 @@ static void gf_collection(gfwd_t *f)
     r->route.collection_len = nl;
 }
 
+static void gf_release_entry(void *arg)
+{
+    gw_centry_unref(arg);
+}
+
+/* A cacheable read: answered from the cache (1), or marked to be stored when its answer comes
+ * back OK (0; also when it cannot be cached). */
+static int gf_try_cache(gfwd_t *f)
+{
+    gw_req_t *r = f->r;
+    gw_cache_t *c = f->env->cache;
+    if (!c || r->route.cls != GW_ROUTE_QDRANT_READ || r->route.collection != f->coll ||
+        !gw_grpc_canon_method(r->grpc_method) || f->dec.messages != 1)
+        return 0;
+    const uint8_t *m = evbuffer_pullup(f->msg, -1);
+    size_t len = evbuffer_get_length(f->msg) - GW_GRPC_FRAME_HDR;
+    uint8_t *canon = NULL;
+    size_t clen = 0;
+    const char *why = "compressed message";
+    int ok = m[0] == 0 &&
+             gw_grpc_canon(r->grpc_method, m + GW_GRPC_FRAME_HDR, len, &canon, &clen, &why) == 1 &&
+             gw_cache_rpc_key(c, r, canon, clen, &f->key, &why) == 0;
+    free(canon);
+    if (!ok) {
+        gw_log_debug("cache bypass for gRPC %s (id %s): %s", r->grpc_method, r->id, why);
+        gw_cache_rpc_bypass(c);
+        return 0;
+    }
+    gw_centry_t *e = gw_cache_rpc_get(c, &f->key);
+    if (!e) {
+        f->resp = evbuffer_new();
+        f->store = f->resp != NULL;
+        return 0;
+    }
+    gw_hdr_t h[2] = {{"content-type", 12, "application/grpc", 16}, {"x-cache", 7, "HIT", 3}};
+    r->codec->send_head(r, 200, h, 2, -1);
+    gw_req_send_body_ref(r, e->body, e->body_len, gf_release_entry, e);
+    gw_hdr_t t[1] = {{"grpc-status", 11, "0", 1}};
+    r->grpc_status = GW_GRPC_OK;
+    if (r->codec->send_trailers)
+        r->codec->send_trailers(r, t, 1);
+    else
+        r->codec->finish(r, 1);
+    gf_free(f);
+    return 1;
+}
+
 static void gf_start(gfwd_t *f)
 {
     gw_req_t *r = f->r;
@@ -221,9 +314,10 @@ static void gf_start(gfwd_t *f)
         gf_free(f);
         return;
     }
+    if (gf_try_cache(f)) return;
     gw_hdr_t h[GF_MAX_FIELDS];
     size_t n = gf_fields(r, h, GF_MAX_FIELDS);
-    f->call = gw_grpc_call_start(f->pool, r->grpc_method, h, n, f->msg, &gf_call_ops, f);
+    f->call = gw_grpc_call_start(f->env->pool, r->grpc_method, h, n, f->msg, &gf_call_ops, f);
     if (!f->call) gf_fail(f, GW_GRPC_RESOURCE_EXHAUSTED, "out of memory for the upstream call");
 }
 
@@ -295,7 +389,7 @@ static void gf_arm(gfwd_t *f)
     gw_timer_add_ms(f->timer, ms);
 }
 
-void gw_grpc_forward(gw_grpc_pool_t *pool, gw_req_t *r)
+void gw_grpc_forward(gw_grpc_env_t *env, gw_req_t *r)
 {
     if (!r->grpc_method) {
         gw_grpc_respond_status(r, GW_GRPC_UNIMPLEMENTED, ""); /* tonic's answer: no message */
@@ -316,7 +410,7 @@ void gw_grpc_forward(gw_grpc_pool_t *pool, gw_req_t *r)
         return;
     }
     f->r = r;
-    f->pool = pool;
+    f->env = env;
     size_t elen;
     const char *enc = gw_req_header(r, "grpc-encoding", &elen);
     int compressed = enc && !(elen == 8 && strncmp(enc, "identity", 8) == 0);

@@ -12,8 +12,18 @@
 #include "gateway/grpc/client.h"
 #include "gateway/http/request.h"
 
-/* Takes the handler side of r (a request with r->grpc set) and answers it through pool. */
-void gw_grpc_forward(gw_grpc_pool_t *pool, gw_req_t *r);
+struct gw_cache;
+
+/* What the handler works with on one worker. */
+typedef struct gw_grpc_env {
+    gw_grpc_pool_t *pool;
+    struct gw_cache *cache; /* NULL when cache.enabled is false */
+} gw_grpc_env_t;
+
+/* Takes the handler side of r (a request with r->grpc set) and answers it: reads of
+ * qdrant.Points from the cache when they can be (gateway/cache/rpc.h, x-cache: HIT/MISS as
+ * response metadata), everything else through env->pool; writes bump the cache's generations. */
+void gw_grpc_forward(gw_grpc_env_t *env, gw_req_t *r);
 
 /* A trailers-only answer: HTTP 200, content-type application/grpc, grpc-status code and, when
  * msg is not empty, grpc-message (percent-encoded). Ends the response (codec->finish). */

@@ -320,6 +320,96 @@ class GrpcAuth(unittest.TestCase):
         self.assertIn(code, (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAUTHENTICATED))
 
 
+def varint(n):
+    out = b""
+    while True:
+        b = n & 0x7f
+        n >>= 7
+        if n:
+            out += bytes([b | 0x80])
+        else:
+            return out + bytes([b])
+
+
+class GrpcCache(unittest.TestCase):
+    """gRPC reads cached like their REST twins, on the same generations."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.gport = harness.free_port()
+        cls.up = harness.start_fake_qdrant("--grpc-listen", "127.0.0.1:%d" % cls.gport)
+        harness.wait_port(cls.gport, cls.up.p)
+        cls.gw = harness.start_gateway(cls.up.port, "cache.enabled=true",
+                                       "upstream.grpc_url=http://127.0.0.1:%d" % cls.gport)
+        harness.wait_port(cls.gw.port, cls.gw.p)
+        cls.ch = grpc.insecure_channel("127.0.0.1:%d" % cls.gw.port)
+        vc = cpb.VectorsConfig(params=cpb.VectorParams(size=4, distance=cpb.Dot))
+        cls.ch.unary_unary(C + "Create", request_serializer=lambda m: m.SerializeToString())(
+            cpb.CreateCollection(collection_name="gc", vectors_config=vc), timeout=10)
+        harness.wait_caching(cls.gw.port, "gc")
+        cls.rest = harness.CacheClient(cls.gw.port)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.ch.close()
+        cls.rest.close()
+        cls.gw.cleanup()
+        cls.up.cleanup()
+
+    def call(self, path, body, md=()):
+        """Raw request bytes in, (answer bytes, x-cache) out."""
+        fn = self.ch.unary_unary(path, request_serializer=lambda b: b,
+                                 response_deserializer=lambda b: b)
+        resp, call = fn.with_call(body, timeout=10, metadata=list(md))
+        return resp, dict(call.initial_metadata()).get("x-cache")
+
+    def search(self, md=()):
+        r, xc = self.call(P + "Search", ppb.SearchPoints(
+            collection_name="gc", vector=[1, 0, 0, 0], limit=3).SerializeToString(), md)
+        return [h.id.num for h in ppb.SearchResponse.FromString(r).result], xc
+
+    def upsert_grpc(self, i):
+        self.call(P + "Upsert", ppb.UpsertPoints(collection_name="gc", wait=True, points=[
+            pt(i, [1, 0, 0, 0], "g")]).SerializeToString())
+
+    def test_cache(self):
+        self.upsert_grpc(1)
+        self.assertEqual(self.search(), ([1], "MISS"))
+        self.assertEqual(self.search(), ([1], "HIT"))
+        # The same request, encoded otherwise: fields in reverse order, the vector unpacked.
+        body = b"\x20\x03"  # limit = 3 (field 4)
+        for f in (1.0, 0.0, 0.0, 0.0):
+            body += b"\x15" + struct.pack("<f", f)  # vector (field 2), one float at a time
+        body += b"\x0a\x02gc"  # collection_name (field 1)
+        r, xc = self.call(P + "Search", body)
+        self.assertEqual(xc, "HIT")
+        self.assertEqual([h.id.num for h in ppb.SearchResponse.FromString(r).result], [1])
+        # Another api-key: another entry (keys are not shared without cache.share_across_keys).
+        self.assertEqual(self.search(md=[("api-key", "other")]), ([1], "MISS"))
+        # A REST write invalidates the cached gRPC search.
+        s, _, _, _ = self.rest.req("PUT", "/collections/gc/points?wait=true", {"points": [
+            {"id": 2, "vector": [0.9, 0, 0, 0]}]})
+        self.assertEqual(s, 200)
+        self.assertEqual(self.search(), ([1, 2], "MISS"))
+        self.assertEqual(self.search(), ([1, 2], "HIT"))
+        # And a gRPC write invalidates a cached REST search.
+        q = {"vector": [1, 0, 0, 0], "limit": 5}
+        self.rest.req("POST", "/collections/gc/points/search", q)
+        s, xc, doc, _ = self.rest.req("POST", "/collections/gc/points/search", q)
+        self.assertEqual((s, xc), (200, "HIT"))
+        self.upsert_grpc(3)
+        s, xc, doc, _ = self.rest.req("POST", "/collections/gc/points/search", q)
+        self.assertEqual((s, xc), (200, "MISS"))
+        ids = [h["id"] for h in doc["result"]]
+        self.assertEqual(sorted(ids), [1, 2, 3])
+        self.assertEqual(self.search(), (ids, "MISS"))
+        # Count is cached too; a write-free second call hits.
+        c1 = self.call(P + "Count", ppb.CountPoints(collection_name="gc", exact=True).SerializeToString())
+        c2 = self.call(P + "Count", ppb.CountPoints(collection_name="gc", exact=True).SerializeToString())
+        self.assertEqual((c1[1], c2[1]), ("MISS", "HIT"))
+        self.assertEqual(ppb.CountResponse.FromString(c2[0]).result.count, 3)
+
+
 def psvc_stub(chan):
     import points_service_pb2_grpc as psvc
     return psvc.PointsStub(chan)
