@@ -26,7 +26,8 @@ FROM debian:bookworm-slim
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         libevent-2.1-7 libevent-openssl-2.1-7 libevent-pthreads-2.1-7 libcurl4 libjansson4 \
-        libyaml-0-2 libssl3 libnghttp2-14 libhiredis0.14 libxxhash0 ca-certificates curl \
+        libyaml-0-2 libssl3 libnghttp2-14 libhiredis0.14 libxxhash0 libprotobuf-c1 ca-certificates \
+        curl \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 qdrant-gateway \
     && useradd --system --uid 10001 --gid qdrant-gateway --home-dir /nonexistent --no-create-home \

@@ -11,9 +11,10 @@
 #                     ${GW_QDRANT_PY_STUBS_DIR}; the integration tests get that path as
 #                     GW_GRPC_STUBS.
 #
-# The directory is outside the repository (../shared/qdrant/proto), so a build from a tree without
-# it (the Dockerfile's context) gets no gw_qdrant_proto: GW_HAVE_QDRANT_PROTO tells.
-set(GW_QDRANT_PROTO_DIR ${CMAKE_SOURCE_DIR}/../shared/qdrant/proto
+# The files are vendored in proto/qdrant/ (copied from ../shared/qdrant/proto; see its README), so
+# the Dockerfile's context and the .deb build have them; GW_HAVE_QDRANT_PROTO still tells when a
+# tree lacks them.
+set(GW_QDRANT_PROTO_DIR ${CMAKE_SOURCE_DIR}/proto/qdrant
     CACHE PATH "Qdrant's .proto files (Qdrant 1.19.0, lib/api/src/grpc/proto)")
 set(GW_PROTOBUF_INCLUDE_DIR /usr/include CACHE PATH
     "directory holding google/protobuf/*.proto (Debian libprotobuf-dev)")

@@ -11,6 +11,7 @@
 #include "gateway/auth/gate.h"
 #include "gateway/cache/cache.h"
 #include "gateway/conn/listener.h"
+#include "gateway/grpc/forward.h"
 #include "gateway/handler/graphql_api.h"
 #include "gateway/handler/health.h"
 #include "gateway/handler/metrics.h"
@@ -70,6 +71,11 @@ static void h_purge_off(void *ctx, gw_req_t *r)
     gw_req_release(r, GW_REQ_HANDLER);
 }
 
+static void h_grpc(void *ctx, gw_req_t *r)
+{
+    gw_grpc_forward(ctx, r);
+}
+
 static void h_models(void *ctx, gw_req_t *r)
 {
     gw_models_api_handle(ctx, r);
@@ -100,6 +106,8 @@ static void worker_fill_dispatch(gw_worker_t *w)
     gw_dispatch_set(d, GW_H_MODELS, h_models, &w->env);
     gw_dispatch_set(d, GW_H_GRAPHQL, h_graphql, &w->env);
     gw_dispatch_set(d, GW_H_API_NOT_FOUND, gw_dispatch_not_found, NULL);
+    w->grpc_env = (gw_grpc_env_t){w->grpc, w->env.cache};
+    gw_dispatch_set(d, GW_H_GRPC, h_grpc, &w->grpc_env);
     if (w->shared->auth) gw_dispatch_set_gate(d, gw_auth_gate, w->shared->auth);
     w->loop.dispatch = d;
 }
@@ -112,7 +120,8 @@ static void worker_on_stop(void *arg)
     if (w->loop.draining) return;
     gw_listener_free(w->listener);
     gw_listener_free(w->tls_listener);
-    w->listener = w->tls_listener = NULL;
+    gw_listener_free(w->grpc_listener);
+    w->listener = w->tls_listener = w->grpc_listener = NULL;
     gw_loop_drain(&w->loop, w->loop.cfg->shutdown_timeout_ms);
 }
 
@@ -122,7 +131,8 @@ static void worker_on_retire(void *arg)
     if (w->loop.draining || w->loop.retiring) return;
     gw_listener_free(w->listener);
     gw_listener_free(w->tls_listener);
-    w->listener = w->tls_listener = NULL;
+    gw_listener_free(w->grpc_listener);
+    w->listener = w->tls_listener = w->grpc_listener = NULL;
     uint64_t t = w->loop.cfg->shutdown_timeout_ms;
     gw_loop_retire(&w->loop, t, t);
 }
@@ -143,6 +153,25 @@ static gw_listener_t *worker_listen(gw_worker_t *w, const gw_listen_addr_t *addr
     return gw_listener_new(&w->loop, addr, key, tls, err, errlen);
 }
 
+/* server.grpc_listen: cleartext, HTTP/2 prior knowledge only. */
+static int worker_bind_grpc(gw_worker_t *w, const gw_worker_t *prev, char *err, size_t errlen)
+{
+    const gw_config_t *cfg = w->loop.cfg;
+    if (!cfg->grpc_listen[0]) return 0;
+    gw_listen_addr_t addr, paddr = {0};
+    if (gw_config_grpc_addr(cfg, &addr, err, errlen) != 0) return -1;
+    int have_old = prev && prev->grpc_listener &&
+                   gw_config_grpc_addr(prev->loop.cfg, &paddr, err, errlen) == 0;
+    w->grpc_listener =
+        worker_listen(w, &addr, have_old ? prev->grpc_listener : NULL, have_old ? &paddr : NULL,
+                      "server.grpc_listen", NULL, err, errlen);
+    free(addr.host);
+    free(paddr.host);
+    if (!w->grpc_listener) return -1;
+    gw_listener_set_h2_only(w->grpc_listener);
+    return 0;
+}
+
 static int worker_bind(gw_worker_t *w, const gw_worker_t *prev, char *err, size_t errlen)
 {
     const gw_config_t *cfg = w->loop.cfg;
@@ -150,6 +179,7 @@ static int worker_bind(gw_worker_t *w, const gw_worker_t *prev, char *err, size_
     w->listener = worker_listen(w, &cfg->listen, prev ? prev->listener : NULL,
                                 pcfg ? &pcfg->listen : NULL, "server.listen", NULL, err, errlen);
     if (!w->listener) return -1;
+    if (worker_bind_grpc(w, prev, err, errlen) != 0) return -1;
     if (!w->shared->tls) return 0;
     gw_listen_addr_t addr, paddr = {0};
     if (gw_config_tls_addr(cfg, &addr, err, errlen) != 0) return -1;
@@ -181,6 +211,9 @@ int gw_worker_init(gw_worker_t *w, gw_shared_t *shared, int id, const gw_worker_
     env->metrics = shared->metrics;
     env->proxy = gw_proxy_new(&w->loop, &shared->upstream, err, errlen);
     if (!env->proxy) goto fail;
+    char grpc_url[600];
+    gw_config_grpc_url(proc->cfg, grpc_url, sizeof(grpc_url));
+    if (!(w->grpc = gw_grpc_pool_new(&w->loop, grpc_url, err, errlen))) goto fail;
     w->health = gw_health_new(env);
     if (!w->health) {
         snprintf(err, errlen, "out of memory");
@@ -235,10 +268,12 @@ void gw_worker_dispose(gw_worker_t *w)
     gw_loop_close_conns(&w->loop);
     gw_health_free(w->health);
     gw_proxy_free(w->env.proxy); /* ends the cache's taps on transfers still running */
+    gw_grpc_pool_free(w->grpc);
     gw_cache_free(w->env.cache);
     gw_models_memo_free(w->env.models_memo);
     gw_listener_free(w->listener);
     gw_listener_free(w->tls_listener);
+    gw_listener_free(w->grpc_listener);
     gw_proc_t *proc = w->shared ? &w->shared->proc : NULL;
     if (proc && w->loop.id >= 0 && w->loop.id < proc->nworkers &&
         proc->loops[w->loop.id] == &w->loop)

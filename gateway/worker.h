@@ -12,6 +12,7 @@
 #include "gateway/core/config.h"
 #include "gateway/core/loop.h"
 #include "gateway/core/proc.h"
+#include "gateway/grpc/forward.h"
 #include "gateway/handler/env.h"
 #include "gateway/http/dispatch.h"
 #include "gateway/upstream/resolve.h"
@@ -37,7 +38,10 @@ typedef struct gw_worker {
     atomic_int finished; /* the thread's loop returned: joining will not wait */
     gw_shared_t *shared;
     gw_listener_t *listener;
-    gw_listener_t *tls_listener; /* NULL unless tls.listen is set */
+    gw_listener_t *tls_listener;  /* NULL unless tls.listen is set */
+    gw_listener_t *grpc_listener; /* NULL unless server.grpc_listen is set */
+    struct gw_grpc_pool *grpc;    /* the gRPC client towards upstream.grpc_url */
+    gw_grpc_env_t grpc_env;       /* what the gRPC handler works with */
     gw_health_t *health;
     gw_handler_env_t env; /* what this worker's handlers work with */
     gw_dispatch_t dispatch;

@@ -20,6 +20,7 @@ struct gw_listener {
     gw_loop_t *loop;
     gw_tls_t *tls;
     struct evconnlistener *ev;
+    int h2_only;
 };
 
 static void listener_on_accept(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa,
@@ -41,7 +42,7 @@ static void listener_on_accept(struct evconnlistener *evl, evutil_socket_t fd, s
     /* Over the limit: a connection that only answers 503 and closes (briefly lingering so the
      * answer is not lost to a reset); the open connections are not touched. */
     int refuse = open >= l->cfg->max_connections;
-    if (gw_conn_accept(l, fd, sa, salen, refuse, ls->tls) != 0)
+    if (gw_conn_accept_h2(l, fd, sa, salen, refuse, ls->tls, ls->h2_only) != 0)
         gw_log_warn("cannot set up a connection: out of memory");
 }
 
@@ -121,6 +122,11 @@ gw_listener_t *gw_listener_adopt(gw_loop_t *l, const gw_listener_t *from, gw_tls
     }
     evconnlistener_set_error_cb(ls->ev, listener_on_error);
     return ls;
+}
+
+void gw_listener_set_h2_only(gw_listener_t *ls)
+{
+    ls->h2_only = 1;
 }
 
 void gw_listener_free(gw_listener_t *ls)

@@ -22,6 +22,8 @@ gw_listener_t *gw_listener_new(gw_loop_t *l, const gw_listen_addr_t *addr, const
  * kernel queued are never lost between the two; backlog is applied anew. NULL with err filled. */
 gw_listener_t *gw_listener_adopt(gw_loop_t *l, const gw_listener_t *from, gw_tls_t *tls, char *err,
                                  size_t errlen);
+/* Connections it accepts must speak HTTP/2 with prior knowledge (server.grpc_listen). */
+void gw_listener_set_h2_only(gw_listener_t *ls);
 /* Closes the socket; connections it accepted are not touched. NULL is fine. */
 void gw_listener_free(gw_listener_t *ls);
 

@@ -31,6 +31,7 @@ typedef struct conn_pending {
     char peer[64];
     int refuse;
     int handshaking; /* TLS handshake not finished yet */
+    int h2_only;     /* server.grpc_listen: HTTP/2 prior knowledge, anything else is closed */
 } conn_pending_t;
 
 gw_sniff_t gw_conn_sniff(const void *data, size_t len)
@@ -91,6 +92,11 @@ static void conn_sniff(conn_pending_t *p)
     case GW_SNIFF_MORE:
         return; /* a prefix of the preface so far: wait for more (bounded by the timer) */
     case GW_SNIFF_H1:
+        if (p->h2_only) {
+            gw_log_debug("client %s: not HTTP/2 on the gRPC listener: closed", p->peer);
+            conn_free(p);
+            return;
+        }
         conn_handoff(p, 0);
         return;
     case GW_SNIFF_H2:
@@ -159,6 +165,12 @@ static struct bufferevent *conn_bev_new(gw_loop_t *l, evutil_socket_t fd, gw_tls
 int gw_conn_accept(gw_loop_t *l, evutil_socket_t fd, const struct sockaddr *peer, int peerlen,
                    int refuse, gw_tls_t *tls)
 {
+    return gw_conn_accept_h2(l, fd, peer, peerlen, refuse, tls, 0);
+}
+
+int gw_conn_accept_h2(gw_loop_t *l, evutil_socket_t fd, const struct sockaddr *peer, int peerlen,
+                      int refuse, gw_tls_t *tls, int h2_only)
+{
     (void)peerlen;
     conn_pending_t *p = calloc(1, sizeof(*p));
     struct bufferevent *bev = p ? conn_bev_new(l, fd, tls) : NULL;
@@ -177,6 +189,7 @@ int gw_conn_accept(gw_loop_t *l, evutil_socket_t fd, const struct sockaddr *peer
     p->timer = timer;
     p->refuse = refuse;
     p->handshaking = tls != NULL;
+    p->h2_only = h2_only;
     gw_conn_format_peer(peer, p->peer, sizeof(p->peer));
     p->link.drain = conn_drain;
     p->link.destroy = conn_destroy;

@@ -34,6 +34,11 @@ gw_sniff_t gw_conn_sniff(const void *data, size_t len);
 int gw_conn_accept(gw_loop_t *l, evutil_socket_t fd, const struct sockaddr *peer, int peerlen,
                    int refuse, gw_tls_t *tls);
 
+/* The same; h2_only (server.grpc_listen): a cleartext client that does not open with the HTTP/2
+ * preface is closed. */
+int gw_conn_accept_h2(gw_loop_t *l, evutil_socket_t fd, const struct sockaddr *peer, int peerlen,
+                      int refuse, gw_tls_t *tls, int h2_only);
+
 /* "a.b.c.d" or the IPv6 text of peer ("" for other families) into buf. */
 void gw_conn_format_peer(const struct sockaddr *peer, char *buf, size_t len);
 

@@ -232,6 +232,18 @@ static int check_tls_listen(const char *text, const void *value, char *err, size
     return 0;
 }
 
+/* upstream.grpc_url: empty (derived from upstream.url) or an http:// URL like upstream.url (the
+ * gRPC client speaks h2c only). */
+static int check_grpc_url(const char *text, const void *value, char *err, size_t errlen)
+{
+    if (text[0] == '\0') return 0;
+    if (strncmp(text, "http://", 7) != 0)
+        return fail(err, errlen,
+                    "must start with http:// (h2c; TLS towards Qdrant's gRPC port is "
+                    "not supported)");
+    return check_url(text, value, err, errlen);
+}
+
 /* ---- models.NAME.* (the gateway API's model table) ------------------------------------- */
 
 static int check_model_name(const char *name, char *err, size_t errlen)
@@ -443,6 +455,10 @@ static const yconf_key_t gw_keys[] = {
         NULL, "a client must send the whole request head within this long"),
     KEY("limits.body_timeout", YCONF_DURATION, body_timeout_ms, uint64_t, 100, 60 * MIN, "60s",
         NULL, "longest wait between two reads of a request body (408 and close after)"),
+    KEY("server.grpc_listen", YCONF_STRING, grpc_listen, char *, 0, 0, "", check_tls_listen,
+        "second listener for gRPC clients (HTTP/2 prior knowledge only); empty = none"),
+    KEY("upstream.grpc_url", YCONF_STRING, upstream_grpc_url, char *, 0, 0, "", check_grpc_url,
+        "Qdrant's gRPC endpoint, http://host[:port]; empty = upstream.url's host on 6334"),
     KEY("tls.listen", YCONF_STRING, tls_listen, char *, 0, 0, "", check_tls_listen,
         "address:port of the TLS listener (ALPN h2 and http/1.1); empty = no TLS"),
     KEY("tls.cert", YCONF_STRING, tls_cert, char *, 0, 0, "", NULL,
@@ -645,6 +661,38 @@ int gw_config_tls_addr(const gw_config_t *c, gw_listen_addr_t *out, char *err, s
         return -1;
     }
     return 0;
+}
+
+int gw_config_grpc_addr(const gw_config_t *c, gw_listen_addr_t *out, char *err, size_t errlen)
+{
+    char msg[256];
+
+    if (yconf_parse_listen(c->grpc_listen, &out->host, &out->port, msg, sizeof msg) < 0) {
+        snprintf(err, errlen, "server.grpc_listen: %s", msg);
+        return -1;
+    }
+    return 0;
+}
+
+void gw_config_grpc_url(const gw_config_t *c, char *out, size_t cap)
+{
+    if (c->upstream_grpc_url[0]) {
+        snprintf(out, cap, "%s", c->upstream_grpc_url);
+        return;
+    }
+    const char *u = c->upstream_url;
+    const char *a = strstr(u, "://");
+    a = a ? a + 3 : u;
+    size_t n = strcspn(a, "/?#");
+    const char *host_end = a + n;
+    if (a[0] == '[') {
+        const char *rb = memchr(a, ']', n);
+        if (rb) host_end = rb + 1;
+    } else {
+        const char *colon = memchr(a, ':', n);
+        if (colon) host_end = colon;
+    }
+    snprintf(out, cap, "http://%.*s:6334", (int)(host_end - a), a);
 }
 
 void gw_config_dump(const gw_config_t *c, FILE *out)

@@ -163,6 +163,11 @@ typedef struct gw_config {
     char *auth_audit_log;          /* auth.audit_log: file path, "stderr", or "" (off) */
     gw_auth_key_conf_t *auth_keys; /* auth.keys.NAME.*, in declaration order */
     size_t nauth_keys;
+    /* gRPC (gateway/grpc/): server.grpc_listen, "" (default: none) or an address like
+     * server.listen, HTTP/2 prior knowledge only; upstream.grpc_url, http://host[:port] of
+     * Qdrant's gRPC port, "" (default) = upstream.url's host on port 6334. */
+    char *grpc_listen;
+    char *upstream_grpc_url;
 } gw_config_t;
 
 /* A config holding the defaults; NULL when out of memory. Free with gw_config_free. */
@@ -181,6 +186,11 @@ int gw_config_finalize(gw_config_t *c, char *err, size_t errlen);
 
 /* Parses tls.listen (non-empty) into a heap host and a port. 0 / -1 with err filled. */
 int gw_config_tls_addr(const gw_config_t *c, gw_listen_addr_t *out, char *err, size_t errlen);
+
+/* server.grpc_listen (non-empty) into a heap host and a port. 0 / -1 with err filled. */
+int gw_config_grpc_addr(const gw_config_t *c, gw_listen_addr_t *out, char *err, size_t errlen);
+/* upstream.grpc_url, or "http://<upstream.url's host>:6334" when it is empty, into out. */
+void gw_config_grpc_url(const gw_config_t *c, char *out, size_t cap);
 
 /* Writes the effective config as YAML that gw_config_load_file reads back to the same values;
  * a non-empty upstream.api_key is written as a comment, not its value. */

@@ -22,6 +22,10 @@ enum { GW_DNS_PEER_UPSTREAM, GW_DNS_PEER_REDIS, GW_DNS_PEER_N };
 #define GW_DNS_RESULTS 3
 /* GraphQL operations (gateway/handler/graphql_api.c) by type and outcome. */
 enum { GW_GQL_QUERY, GW_GQL_MUTATION, GW_GQL_INVALID, GW_GQL_TYPES };
+/* gRPC: the public RPCs (gateway/http/grpc_route.h's table, checked there) and the 17 status
+ * codes. */
+#define GW_GRPC_RPCS  52
+#define GW_GRPC_CODES 17
 
 /* One Qdrant peer (upstream.urls) as one worker saw it. */
 #define GW_STATS_MAX_PEERS 16 /* = GW_CONFIG_MAX_PEERS */
@@ -47,6 +51,8 @@ typedef struct gw_wstats {
     gw_stat_t dns[GW_DNS_PEER_N][GW_DNS_RESULTS]; /* resolutions of each peer's host name */
     gw_stat_t graphql[GW_GQL_TYPES][2];           /* [type][0: answered, 1: refused] */
     gw_peer_stats_t peer[GW_STATS_MAX_PEERS];     /* per Qdrant peer, in upstream.urls order */
+    gw_stat_t grpc_requests[GW_GRPC_RPCS][GW_GRPC_CODES]; /* [rpc][grpc-status] */
+    gw_hist_t grpc_duration[GW_GRPC_RPCS];
 } gw_wstats_t;
 
 int gw_stats_method_index(const char *method);

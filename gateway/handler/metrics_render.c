@@ -12,6 +12,8 @@
 #include "gateway/cache/cache.h"
 #include "gateway/cache/l1.h"
 #include "gateway/redis/client.h"
+#include "common/grpc_frame.h"
+#include "gateway/http/grpc_route.h"
 #include "gateway/http/router.h"
 #include "gateway/upstream/proxy.h"
 
@@ -60,6 +62,41 @@ static void render_requests(const gw_handler_env_t *env, gw_text_t *t)
         snprintf(labels, sizeof(labels), "route_class=\"%s\"",
                  gw_route_class_name((gw_route_class_t)c));
         gw_prom_histogram(t, NS "http_request_duration_seconds", labels, h, (size_t)nw);
+    }
+}
+
+static void render_grpc(const gw_handler_env_t *env, gw_text_t *t)
+{
+    const gw_proc_t *sh = env->proc;
+    gw_prom_family(t, NS "grpc_requests_total", "counter",
+                   "gRPC calls by method and grpc-status (CANCELLED: the client left first).");
+    for (size_t m = 0; m < GW_GRPC_RPCS; m++)
+        for (int k = 0; k < GW_GRPC_CODES; k++) {
+            uint64_t v = 0;
+            for (int i = 0; i < sh->nworkers; i++)
+                if (sh->loops[i]) v += gw_stat_get(&sh->loops[i]->stats->grpc_requests[m][k]);
+            if (!v) continue;
+            char labels[160];
+            snprintf(labels, sizeof(labels), "method=\"%s\",code=\"%s\"",
+                     gw_grpc_method_name(m) + 1, gw_grpc_status_name(k));
+            gw_prom_sample_u64(t, NS "grpc_requests_total", labels, v);
+        }
+    gw_prom_family(t, NS "grpc_request_duration_seconds", "histogram",
+                   "Time from a gRPC call's first byte to the end of its answer, by method "
+                   "(methods that were called).");
+    const gw_hist_t *h[256];
+    for (size_t m = 0; m < GW_GRPC_RPCS; m++) {
+        int nw = 0, used = 0;
+        for (int i = 0; i < sh->nworkers && nw < 256; i++)
+            if (sh->loops[i]) {
+                h[nw++] = &sh->loops[i]->stats->grpc_duration[m];
+                for (int k = 0; k < GW_GRPC_CODES && !used; k++)
+                    used = gw_stat_get(&sh->loops[i]->stats->grpc_requests[m][k]) != 0;
+            }
+        if (!used) continue;
+        char labels[128];
+        snprintf(labels, sizeof(labels), "method=\"%s\"", gw_grpc_method_name(m) + 1);
+        gw_prom_histogram(t, NS "grpc_request_duration_seconds", labels, h, (size_t)nw);
     }
 }
 
@@ -411,6 +448,7 @@ void gw_metrics_render(const gw_handler_env_t *env, const gw_metrics_source_t *s
 {
     render_process(env, t);
     render_requests(env, t);
+    render_grpc(env, t);
     render_conns_upstream(env, t);
     render_dns(env, t);
     render_peers(env, t);

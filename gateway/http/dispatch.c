@@ -39,6 +39,16 @@ void gw_dispatch(gw_req_t *r)
     const gw_dispatch_t *d = r->loop->dispatch;
     unsigned id = (unsigned)r->route.handler;
     if (id >= GW_H_COUNT) id = GW_H_API_NOT_FOUND;
-    if (d->gate && (!r->internal || r->internal_gated) && d->gate(d->gate_ctx, r)) return;
+    /* A known gRPC method names its collection in the message: the handler runs the gate once
+     * it has read it (gw_dispatch_gate). */
+    int deferred = r->grpc && r->grpc_method;
+    if (d->gate && !deferred && (!r->internal || r->internal_gated) && d->gate(d->gate_ctx, r))
+        return;
     d->slot[id].fn(d->slot[id].ctx, r);
+}
+
+int gw_dispatch_gate(gw_req_t *r)
+{
+    const gw_dispatch_t *d = r->loop->dispatch;
+    return d->gate ? d->gate(d->gate_ctx, r) : 0;
 }

@@ -31,6 +31,10 @@ void gw_dispatch_set_gate(gw_dispatch_t *d, gw_gate_fn fn, void *ctx);
 /* Hands r to the handler of its route (r->route.handler) in its loop's table. */
 void gw_dispatch(gw_req_t *r);
 
+/* The gate for a request whose handler deferred it (gRPC: after reading the message): 0 to go
+ * on, 1 when it answered and released the handler side. */
+int gw_dispatch_gate(gw_req_t *r);
+
 /* 404 "Not found: no gateway API route <method> <path>", for /api/v1 paths nobody serves (also
  * for handlers whose own path parse finds no route). */
 void gw_dispatch_not_found(void *ctx, gw_req_t *r);

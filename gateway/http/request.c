@@ -11,6 +11,8 @@
 #include <sys/random.h>
 
 #include "common/clock.h"
+#include "common/grpc_frame.h"
+#include "gateway/http/grpc_route.h"
 #include "gateway/http/headers.h"
 #include "gateway/core/loop.h"
 
@@ -39,6 +41,7 @@ gw_req_t *gw_req_new(gw_loop_t *l, const gw_codec_ops_t *codec, void *codec_ctx)
     r->codec_ctx = codec_ctx;
     r->holders = GW_REQ_CODEC | GW_REQ_HANDLER;
     r->content_length = -1;
+    r->grpc_status = -1;
     r->start_us = gw_mono_us();
     if (l && l->stats) gw_stat_inc(&l->stats->in_flight);
     return r;
@@ -60,6 +63,14 @@ static void req_count(const gw_req_t *r)
     int mi = r->method ? gw_stats_method_index(r->method) : GW_M_OTHER;
     gw_stat_inc(&st->requests[cls][mi][ci]);
     gw_hist_observe(&st->duration[cls], gw_mono_us() - r->start_us);
+    int gi = r->grpc_method ? gw_grpc_method_index(r->grpc_method) : -1;
+    if (gi >= 0) {
+        int gc = r->grpc_status >= 0 && r->grpc_status < GW_GRPC_CODES ? r->grpc_status
+                 : r->grpc_status < 0                                  ? GW_GRPC_CANCELLED
+                                                                       : GW_GRPC_UNKNOWN;
+        gw_stat_inc(&st->grpc_requests[gi][gc]);
+        gw_hist_observe(&st->grpc_duration[gi], gw_mono_us() - r->start_us);
+    }
 }
 
 int gw_req_admit(gw_req_t *r, uint64_t max_body, char *msg, size_t cap)
@@ -71,6 +82,18 @@ int gw_req_admit(gw_req_t *r, uint64_t max_body, char *msg, size_t cap)
     if (strcmp(r->method, "CONNECT") == 0) {
         snprintf(msg, cap, "Method not allowed: CONNECT");
         return 405;
+    }
+    size_t ctl;
+    const char *ct = gw_req_header(r, "content-type", &ctl);
+    if (ct && gw_grpc_is_content_type(ct, ctl)) {
+        if (!r->h2) {
+            snprintf(msg, cap, "HTTP version not supported: gRPC needs HTTP/2");
+            return 505;
+        }
+        r->grpc = 1; /* unary messages, bounded by the gRPC handler: streamed past the codec */
+        r->grpc_method = gw_grpc_route(r->target, r->target_len, &r->route);
+        r->route.flags |= GW_ROUTE_F_STREAM;
+        return 0;
     }
     gw_route_classify(r->method, r->method_len, r->path, r->path_len, &r->route);
     int64_t limit = (int64_t)max_body;
@@ -157,9 +180,61 @@ void gw_req_assign_id(gw_req_t *r)
     r->id[32] = '\0';
 }
 
+void gw_req_respond_grpc(gw_req_t *r, int code, const char *msg, size_t len)
+{
+    if (!r->codec || r->head_sent) return;
+    char status[12], enc[GW_ERROR_MSG_MAX * 3 + 1];
+    int sl = snprintf(status, sizeof(status), "%d", code);
+    gw_hdr_t h[3] = {{"content-type", 12, "application/grpc", 16},
+                     {"grpc-status", 11, status, (size_t)sl}};
+    size_t n = 2;
+    if (len) {
+        if (len > GW_ERROR_MSG_MAX) len = GW_ERROR_MSG_MAX;
+        h[n++] =
+            (gw_hdr_t){"grpc-message", 12, enc, gw_grpc_message_encode(msg, len, enc, sizeof(enc))};
+    }
+    r->grpc_status = code;
+    r->codec->send_head(r, 200, h, n, GW_REQ_NO_BODY);
+    r->codec->finish(r, 1);
+}
+
+int gw_grpc_code_of_http(int status)
+{
+    switch (status) {
+    case 400:
+        return GW_GRPC_INVALID_ARGUMENT;
+    case 401:
+        return GW_GRPC_UNAUTHENTICATED;
+    case 403:
+        return GW_GRPC_PERMISSION_DENIED;
+    case 404:
+    case 405:
+        return GW_GRPC_UNIMPLEMENTED;
+    case 408:
+    case 504:
+        return GW_GRPC_DEADLINE_EXCEEDED;
+    case 413:
+    case 429:
+    case 431:
+        return GW_GRPC_RESOURCE_EXHAUSTED;
+    case 502:
+    case 503:
+        return GW_GRPC_UNAVAILABLE;
+    default:
+        return status >= 500 ? GW_GRPC_INTERNAL : GW_GRPC_UNKNOWN;
+    }
+}
+
 void gw_req_respond(gw_req_t *r, int status, const char *content_type, const void *body, size_t len)
 {
     if (!r->codec || r->head_sent) return;
+    if (r->grpc && status >= 400 && (!content_type || strcmp(content_type, "application/grpc"))) {
+        /* A gRPC client reads statuses, not bodies: the gateway's refusal as its gRPC code,
+         * the text (plain, or the envelope's message) as grpc-message. */
+        gw_req_respond_grpc(r, gw_grpc_code_of_http(status), r->grpc_errmsg ? r->grpc_errmsg : body,
+                            r->grpc_errmsg ? strlen(r->grpc_errmsg) : len);
+        return;
+    }
     gw_hdr_t h[2] = {
         {"content-type", 12, content_type ? content_type : "",
          content_type ? strlen(content_type) : 0},
@@ -199,6 +274,12 @@ void gw_req_respond_error(gw_req_t *r, int status, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    if (r->grpc) {
+        r->grpc_errmsg = msg; /* the message, not its JSON envelope */
+        gw_req_respond(r, status, NULL, msg, strlen(msg));
+        r->grpc_errmsg = NULL;
+        return;
+    }
     char body[GW_ERROR_BODY_MAX];
     size_t n =
         gw_error_envelope(body, sizeof(body), (double)(gw_mono_us() - r->start_us) / 1e6, msg);

@@ -34,7 +34,16 @@ typedef struct gw_codec_ops {
     size_t (*out_pending)(gw_req_t *r);
     /* want == 0: stop reading the request body from the client; 1: read again. */
     void (*want_body)(gw_req_t *r, int want);
+    /* Optional (HTTP/2 only; NULL elsewhere): ends a complete response with trailer fields
+     * (gRPC's grpc-status, grpc-message) after the body, instead of finish(r, 1). The codec
+     * copies them. A head sent with GW_REQ_NO_BODY ends the stream itself: trailers cannot
+     * follow it. */
+    void (*send_trailers)(gw_req_t *r, const gw_hdr_t *hdrs, size_t n);
 } gw_codec_ops_t;
+
+/* send_head's content_length for a head that is the whole response, with no Content-Length
+ * field (gRPC's trailers-only answers); finish(r, 1) must still follow. */
+#define GW_REQ_NO_BODY (-3)
 
 /* What a handler provides. Called by codecs; every hook may be NULL. */
 typedef struct gw_handler_ops {
@@ -106,6 +115,17 @@ struct gw_req {
     int body_done;
 
     gw_route_t route;
+    /* gRPC (content-type application/grpc*): route is the RPC's row (gateway/http/grpc_route.h),
+     * grpc_method its "/package.Service/Method" path, NULL for an RPC nobody serves. */
+    int grpc;
+    int h2; /* arrived over HTTP/2 */
+    const char *grpc_method;
+    const char *grpc_errmsg;
+    int grpc_status;
+        /* the answer's grpc-status once sent, -1 before (CANCELLED if never) */ /* gw_req_respond_error's
+                                                                                    message while it
+                                                                                    answers a gRPC
+                                                                                    request */
     char peer[64];     /* client address, for X-Forwarded-For */
     char id[40];       /* X-Request-Id, kept from the client or generated */
     uint64_t start_us; /* monotonic, when the request began */
@@ -142,6 +162,17 @@ void gw_req_assign_id(gw_req_t *r);
  * sends none (Qdrant's plain 401/403 bodies carry none). */
 void gw_req_respond(gw_req_t *r, int status, const char *content_type, const void *body,
                     size_t len);
+/* A gRPC trailers-only answer: HTTP 200, content-type application/grpc, grpc-status code and,
+ * when len > 0, msg[0..len) percent-encoded as grpc-message. Ends the response. For gRPC
+ * requests (r->grpc) gw_req_respond and gw_req_respond_error answer a status >= 400 this way,
+ * with gw_grpc_code_of_http(status) and their text, so every refusal of the gateway's (401/403
+ * of the access gate, 429, 503, 408, ...) reaches a gRPC client as a gRPC status. */
+void gw_req_respond_grpc(gw_req_t *r, int code, const char *msg, size_t len);
+/* 400 INVALID_ARGUMENT, 401 UNAUTHENTICATED, 403 PERMISSION_DENIED, 404/405 UNIMPLEMENTED,
+ * 408/504 DEADLINE_EXCEEDED, 413/429/431 RESOURCE_EXHAUSTED, 502/503 UNAVAILABLE, other 5xx
+ * INTERNAL, else UNKNOWN. */
+int gw_grpc_code_of_http(int status);
+
 /* Qdrant's error envelope: {"status":{"error":"<msg>"},"time":<seconds>}. */
 void gw_req_respond_error(gw_req_t *r, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -40,6 +40,7 @@ typedef enum {
     GW_H_MODELS,        /* /api/v1/models..., /api/v1/collections */
     GW_H_GRAPHQL,       /* /graphql */
     GW_H_API_NOT_FOUND, /* any other /api/v1/ path: 404, never forwarded */
+    GW_H_GRPC,          /* a gRPC request (gateway/http/grpc_route.h): gateway/grpc/ */
     GW_H_COUNT
 } gw_handler_id_t;
 

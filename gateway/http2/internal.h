@@ -55,6 +55,10 @@ struct h2_stream {
     unsigned parked : 1;        /* complete but not dispatched: the connection is over budget */
     unsigned budget_high : 1;   /* out_pending said "full" for the connection: on_drain owed */
     struct event *body_ev;      /* the body clock (limits.body_timeout), made on first use */
+    /* send_trailers: the fields, submitted once out is empty (NULL: the stream ends with the
+     * last DATA). One block: the nghttp2_nv array, then the names and values it points at. */
+    nghttp2_nv *trailers;
+    size_t ntrailers;
 };
 
 /* Timer roles, one timer per connection. */

@@ -73,6 +73,7 @@ void h2_stream_free(h2_stream_t *st)
     c->nstreams--;
     c->out_bytes -= st->owned;
     if (st->body_ev) event_free(st->body_ev);
+    free(st->trailers);
     evbuffer_free(st->out);
     gw_head_free(&st->head);
     free(st);
@@ -161,6 +162,7 @@ static int h2_build_request(h2_stream_t *st, gw_req_t *r)
         r->query_len = r->target_len - r->path_len - 1;
     }
     r->http_minor = 0;
+    r->h2 = 1;
     r->is_head = strcmp(r->method, "HEAD") == 0;
     size_t n;
     const char *cl = gw_req_header(r, "content-length", &n);
@@ -426,7 +428,16 @@ static ssize_t h2_on_read_body(nghttp2_session *ng, int32_t id, uint8_t *buf, si
     st->owned -= own;
     st->c->out_bytes -= own;
     size_t left = evbuffer_get_length(st->out);
-    if (st->out_done && left == 0) *flags |= NGHTTP2_DATA_FLAG_EOF;
+    if (st->out_done && left == 0) {
+        *flags |= NGHTTP2_DATA_FLAG_EOF;
+        if (st->trailers) {
+            /* Allowed from inside the read callback: the HEADERS follows this DATA. */
+            if (nghttp2_submit_trailer(ng, id, st->trailers, st->ntrailers) == 0)
+                *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+            free(st->trailers);
+            st->trailers = NULL;
+        }
+    }
     if (st->out_high && left < GW_REQ_LOW_WATER) {
         st->out_high = 0;
         st->drain_wanted = 1; /* not from here: the handler may write back synchronously */
@@ -495,6 +506,7 @@ static void h2_send_head(gw_req_t *r, int status, const gw_hdr_t *h, size_t n, i
         off += h[i].name_len;
     }
     int body_ok = h2_status_has_body(status);
+    if (clen == GW_REQ_NO_BODY) body_ok = 0; /* the head is the whole answer: END_STREAM */
     if (clen >= 0 && (body_ok || r->is_head)) {
         int len = snprintf(lbuf, sizeof(lbuf), "%lld", (long long)clen);
         nva[k++] = (nghttp2_nv){(uint8_t *)"content-length", (uint8_t *)lbuf, 14, (size_t)len,
@@ -562,6 +574,39 @@ static void h2_finish(gw_req_t *r, int ok)
     h2_resume(st);
 }
 
+/* Copies the fields into one block (names lowercased) for the data provider to submit. */
+static void h2_send_trailers(gw_req_t *r, const gw_hdr_t *h, size_t n)
+{
+    h2_stream_t *st = r->codec_ctx;
+    if (r->finished) return;
+    size_t bytes = n * sizeof(nghttp2_nv);
+    for (size_t i = 0; i < n; i++)
+        bytes += h[i].name_len + h[i].value_len;
+    nghttp2_nv *nv = st->resp_body && n ? malloc(bytes) : NULL;
+    if (st->resp_body && n && !nv) {
+        h2_finish(r, 0); /* out of memory: a reset, not an answer without its status */
+        return;
+    }
+    if (nv) {
+        char *p = (char *)(nv + n);
+        for (size_t i = 0; i < n; i++) {
+            nv[i] = (nghttp2_nv){(uint8_t *)p, NULL, h[i].name_len, h[i].value_len,
+                                 NGHTTP2_NV_FLAG_NONE};
+            for (size_t j = 0; j < h[i].name_len; j++) {
+                char ch = h[i].name[j];
+                *p++ = (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
+            }
+            nv[i].value = (uint8_t *)p;
+            memcpy(p, h[i].value, h[i].value_len);
+            p += h[i].value_len;
+        }
+        free(st->trailers);
+        st->trailers = nv;
+        st->ntrailers = n;
+    }
+    h2_finish(r, st->resp_body ? 1 : 0); /* no DATA provider: trailers cannot follow */
+}
+
 static size_t h2_out_pending(gw_req_t *r)
 {
     h2_stream_t *st = r->codec_ctx;
@@ -578,4 +623,5 @@ static const gw_codec_ops_t h2_codec = {
     .finish = h2_finish,
     .out_pending = h2_out_pending,
     .want_body = h2_want_body,
+    .send_trailers = h2_send_trailers,
 };

@@ -439,3 +439,28 @@ GRPC = {
 }
 for k, v in GRPC.items():
     write("grpc_frame", k, v)
+
+# ---- grpc_canon: method selector byte, then a request message ------------------------------
+def pb_str(field, v):
+    return bytes([field << 3 | 2, len(v)]) + v
+
+
+GCANON = {
+    # Search: collection_name, vector (packed), limit
+    "search": b"\x00" + pb_str(1, b"c") + b"\x12\x08" + struct.pack("<2f", 1, 0) + b"\x20\x03",
+    # the same, fields reversed and the vector unpacked
+    "search_reordered": b"\x00\x20\x03" + b"\x15" + struct.pack("<f", 1) + b"\x15" +
+                        struct.pack("<f", 0) + pb_str(1, b"c"),
+    "count": b"\x03" + pb_str(1, b"coll") + b"\x18\x01",
+    "scroll_twice_named": b"\x02" + pb_str(1, b"a") + pb_str(1, b"b"),
+    "query_lookup": b"\x07" + pb_str(1, b"c") + b"\x6a\x03\x0a\x01x",
+    "upsert": b"\x08" + pb_str(1, b"c"),
+    "truncated": b"\x00\x0a\x09ab",
+    "bad_wire_type": b"\x00\x0f",
+    "empty": b"\x04",
+    # found by the fuzzer: a NUL inside collection_name (protoc-c cuts it: two names, one key)
+    "nul_in_string": b"\x03\x0a\x0a\x04ol\x00\x01j\x11` l\x18\x01",
+    "field_zero": b"\x06\x82\x00\x00",  # field number 0 in a non-minimal varint key
+}
+for k, v in GCANON.items():
+    write("grpc_canon", k, v)

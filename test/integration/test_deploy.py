@@ -51,7 +51,7 @@ PROMQL_WORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", 
                 "or", "unless", "offset", "inf", "nan"}
 RUNTIME_LIBS = ["libevent-2.1-7", "libevent-openssl-2.1-7", "libevent-pthreads-2.1-7",
                 "libcurl4", "libjansson4", "libyaml-0-2", "libssl3", "libnghttp2-14",
-                "libhiredis0.14", "libxxhash0", "ca-certificates"]
+                "libhiredis0.14", "libxxhash0", "libprotobuf-c1", "ca-certificates"]
 
 
 def read(path):
