@@ -4,14 +4,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+#include <event2/buffer.h>
 
 #include "common/clock.h"
 #include "gateway/auth/audit.h"
 #include "gateway/auth/jwt.h"
 #include "gateway/auth/keys.h"
 #include "gateway/auth/rules.h"
+#include "gateway/auth/tenant.h"
 #include "gateway/cache/generations.h"
 #include "gateway/core/loop.h"
+#include "gateway/http/dispatch.h"
 
 #define NO_CRED  "Must provide an API key or an Authorization bearer token"
 #define BAD_CRED "Invalid API key or JWT"
@@ -43,6 +48,8 @@ typedef struct authz {
     char collection[256];
     int has_collection;
     char tenant[GW_NAME_MAX * 2];
+    gw_tenant_t bound;     /* the tenant (field, value), when bound */
+    struct evbuffer *body; /* a tenant's request body, read whole before its rewrite */
 } authz_t;
 
 static const gw_access_t full_access = {GW_GLOBAL_M, 0, NULL};
@@ -112,6 +119,7 @@ static void authz_done(gw_req_authz_t *pub, const gw_req_t *r)
         gw_audit_write(&rec);
     }
     gw_jwt_claims_free(&z->claims);
+    if (z->body) evbuffer_free(z->body);
     free(z);
 }
 
@@ -189,6 +197,20 @@ static void drop_credentials(gw_req_t *r)
     r->nhdrs = o;
 }
 
+/* The credential is bound to a tenant: enforced (tenant_admit) and part of every cache key
+ * ("field\0value"). Both are validated (gw_tenant_valid), so they fit. */
+static void bind_tenant(authz_t *z, const char *field, const char *value)
+{
+    size_t f = strlen(field), v = strlen(value);
+    z->bound = (gw_tenant_t){field, value};
+    if (f + v + 1 < sizeof(z->tenant)) {
+        memcpy(z->tenant, field, f + 1);
+        memcpy(z->tenant + f + 1, value, v);
+    }
+    z->pub.tenant = z->tenant;
+    z->pub.tenant_len = f + 1 + v < sizeof(z->tenant) ? f + 1 + v : sizeof(z->tenant);
+}
+
 /* Identifies cred: 0, or a refusal's status with its text in msg. */
 static int identify(authz_t *z, gw_req_t *r, const char *cred, size_t len, char *msg, size_t cap)
 {
@@ -197,15 +219,7 @@ static int identify(authz_t *z, gw_req_t *r, const char *cred, size_t len, char 
     if ((z->key = gw_keys_find(&a->keys, cred, len))) {
         z->kind = "key";
         z->access = &z->key->access;
-        if (z->key->tenant_field) {
-            size_t f = strlen(z->key->tenant_field), v = strlen(z->key->tenant_value);
-            if (f + v + 1 < sizeof(z->tenant)) {
-                memcpy(z->tenant, z->key->tenant_field, f + 1);
-                memcpy(z->tenant + f + 1, z->key->tenant_value, v);
-                z->pub.tenant = z->tenant;
-                z->pub.tenant_len = f + 1 + v;
-            }
-        }
+        if (z->key->tenant_field) bind_tenant(z, z->key->tenant_field, z->key->tenant_value);
         drop_credentials(r);
         return 0;
     }
@@ -222,6 +236,7 @@ static int identify(authz_t *z, gw_req_t *r, const char *cred, size_t len, char 
     if (st) return st;
     z->kind = "jwt";
     z->access = &z->claims.access;
+    if (z->claims.tenant_field) bind_tenant(z, z->claims.tenant_field, z->claims.tenant_value);
     return 0;
 }
 
@@ -300,6 +315,100 @@ static int refuse_rate(authz_t *z, gw_req_t *r, int write, double wait, double a
     return 1;
 }
 
+/* ---- tenants: the route's policy, then the body's rewrite -------------------------------------
+ */
+
+static int refuse_status(authz_t *z, gw_req_t *r, int status, const char *msg)
+{
+    z->refused = 1;
+    snprintf(z->error, sizeof(z->error), "%s", msg);
+    gw_req_respond_error(r, status, "%s", msg);
+    gw_req_release(r, GW_REQ_HANDLER);
+    return 1;
+}
+
+/* The whole body is in z->body (and r->body): rewritten into r->body. 0, or 1 answered. */
+static int tenant_rewrite(authz_t *z, gw_req_t *r)
+{
+    if (!z->body && !(z->body = evbuffer_new()))
+        return refuse_status(z, r, 503, "Service unavailable: out of memory");
+    evbuffer_add_buffer(z->body, r->body);
+    size_t len = evbuffer_get_length(z->body), n = 0;
+    const char *in = len ? (const char *)evbuffer_pullup(z->body, -1) : "";
+    char *out = NULL, msg[GW_ERROR_MSG_MAX];
+    int st = gw_tenant_rewrite(r->route.op, &z->bound, in, len, &out, &n, msg, sizeof(msg));
+    if (st) return refuse_status(z, r, st, msg);
+    evbuffer_drain(z->body, len);
+    int rc = evbuffer_add(r->body, out, n);
+    free(out);
+    if (rc) return refuse_status(z, r, 503, "Service unavailable: out of memory");
+    r->content_length = (int64_t)n;
+    r->has_body = 1;
+    return 0;
+}
+
+/* Reading a tenant's body: moved aside as it comes (so HTTP/2 flow control goes on), bounded
+ * by server.max_body as every body is (the codecs refuse more with 413). */
+static void tenant_on_body(gw_req_t *r)
+{
+    authz_t *z = r->handler_ctx;
+    if (evbuffer_remove_buffer(r->body, z->body, evbuffer_get_length(r->body)) < 0) {
+        r->handler = NULL;
+        r->handler_ctx = NULL;
+        refuse_status(z, r, 503, "Service unavailable: out of memory");
+        return;
+    }
+    if (!r->body_done) return;
+    r->handler = NULL;
+    r->handler_ctx = NULL;
+    if (tenant_rewrite(z, r) == 0) gw_dispatch_resume(r);
+}
+
+static void tenant_on_abort(gw_req_t *r)
+{
+    r->handler = NULL;
+    r->handler_ctx = NULL;
+    gw_req_release(r, GW_REQ_HANDLER);
+}
+
+static const gw_handler_ops_t tenant_reader = {
+    .on_body = tenant_on_body,
+    .on_abort = tenant_on_abort,
+};
+
+/* A tenant-bound credential: refused, passed, or its body rewritten (now when it is all in,
+ * else once read: the request is the gate's until then). 0 to go on, 1 taken. */
+static int tenant_admit(authz_t *z, gw_req_t *r)
+{
+    gw_handler_id_t h = r->route.handler;
+    /* The model API and GraphQL make Qdrant requests that pass this gate themselves. */
+    if (h == GW_H_MODELS || h == GW_H_GRAPHQL || h == GW_H_HEALTH || h == GW_H_API_NOT_FOUND)
+        return 0;
+    char msg[GW_ERROR_MSG_MAX];
+    const char *op = r->route.cls == GW_ROUTE_NOT_FOUND ? NULL : r->route.op;
+    if (h == GW_H_PURGE) op = "purge";
+    gw_tenant_policy_t p = gw_tenant_policy(op, &z->bound, msg, sizeof(msg));
+    if (p == GW_TENANT_PASS) return 0;
+    if (p == GW_TENANT_REFUSE) return refuse_json(z, r, msg);
+    if (r->grpc) /* the rewrite is of JSON bodies: a protobuf message is not checked, so refused */
+        return refuse_json(z, r,
+                           "Forbidden: tenant-bound credential: gRPC requests cannot be checked "
+                           "for the tenant (use the REST API)");
+    size_t el = 0;
+    const char *enc = gw_req_header(r, "content-encoding", &el);
+    if (enc && !(el == 8 && strncasecmp(enc, "identity", 8) == 0))
+        return refuse_json(z, r,
+                           "Forbidden: tenant-bound credential: a compressed request body "
+                           "cannot be checked");
+    if (r->body_done) return tenant_rewrite(z, r);
+    if (!(z->body = evbuffer_new()))
+        return refuse_status(z, r, 503, "Service unavailable: out of memory");
+    r->handler = &tenant_reader;
+    r->handler_ctx = z;
+    tenant_on_body(r); /* what came with the head */
+    return 1;
+}
+
 int gw_auth_gate(void *ctx, gw_req_t *r)
 {
     gw_auth_t *a = ctx;
@@ -335,5 +444,9 @@ int gw_auth_gate(void *ctx, gw_req_t *r)
     }
     z->pub.manage = gw_access_check(z->access, (gw_need_t){GW_NEED_GLOBAL, GW_NEED_MANAGE}, "", msg,
                                     sizeof(msg)) == 0;
+    if (z->bound.field) {
+        z->pub.manage = 0; /* collection management and purges are refused for tenants */
+        return tenant_admit(z, r);
+    }
     return 0;
 }

@@ -1,6 +1,7 @@
 /* HS256 JWT verification in the order jsonwebtoken 10 (Qdrant 1.19) applies its checks:
  * split, header, algorithm, signature, claims shape, exp, then Qdrant's own validation. */
 #include "gateway/auth/jwt.h"
+#include "gateway/auth/tenant.h"
 
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -95,6 +96,8 @@ void gw_jwt_claims_free(gw_jwt_claims_t *c)
     free(c->sub);
     free(c->subject);
     free(c->value_exists_collection);
+    free(c->tenant_field);
+    free(c->tenant_value);
     memset(c, 0, sizeof(*c));
 }
 
@@ -205,6 +208,26 @@ static int parse_value_exists(json_t *v, gw_jwt_claims_t *c)
     return dup_string(coll, &c->value_exists_collection);
 }
 
+/* The gateway's own claim, tenant: {field, value} (Qdrant ignores unknown claims). 0, or 401
+ * with the reason in msg. */
+static int parse_tenant(json_t *v, gw_jwt_claims_t *c, char *msg, size_t cap)
+{
+    if (!v || json_is_null(v)) return 0;
+    json_t *f = json_object_get(v, "field"), *val = json_object_get(v, "value");
+    char why[128];
+    if (!json_is_object(v) || json_object_size(v) != 2 || !json_is_string(f) ||
+        !json_is_string(val))
+        return fail(msg, cap, 401, "tenant: expected {\"field\": string, \"value\": string}");
+    if (gw_tenant_valid(json_string_value(f), json_string_value(val), why, sizeof(why)) != 0 ||
+        strlen(json_string_value(val)) != json_string_length(val)) {
+        snprintf(msg, cap, "tenant: %s", why);
+        return 401;
+    }
+    if (dup_string(f, &c->tenant_field) != 0 || dup_string(val, &c->tenant_value) != 0)
+        return fail(msg, cap, 401, NOT_JWT);
+    return 0;
+}
+
 /* exp: u64; nbf: i64 (only read when checked). */
 static int parse_times(json_t *p, gw_jwt_claims_t *c)
 {
@@ -268,7 +291,8 @@ static int verify_claims(json_t *p, const gw_jwt_opts_t *o, gw_jwt_claims_t *out
         return fail(msg, cap, 403, "ExpiredSignature");
     if (o->check_nbf && out->has_nbf && out->nbf > (int64_t)(o->now + o->leeway))
         return fail(msg, cap, 401, NOT_JWT); /* jsonwebtoken's ImmatureSignature */
-    return validate_access(&out->access, payload_at, msg, cap);
+    int st = validate_access(&out->access, payload_at, msg, cap);
+    return st ? st : parse_tenant(json_object_get(p, "tenant"), out, msg, cap);
 }
 
 int gw_jwt_verify(const char *token, size_t len, const gw_jwt_opts_t *o, gw_jwt_claims_t *out,

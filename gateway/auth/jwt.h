@@ -48,6 +48,9 @@ typedef struct gw_jwt_claims {
      * which receives the token too. */
     char *value_exists_collection; /* NULL when absent */
     size_t value_exists_matches;
+    /* tenant: {field, value}, the gateway's own claim (gateway/auth/tenant.h); NULL when
+     * absent. A malformed one is refused (401): the gateway could not enforce it. */
+    char *tenant_field, *tenant_value;
 } gw_jwt_claims_t;
 
 typedef struct gw_jwt_opts {

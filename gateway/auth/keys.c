@@ -1,5 +1,6 @@
 /* The gateway key table; see keys.h. */
 #include "gateway/auth/keys.h"
+#include "gateway/auth/tenant.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,6 +82,11 @@ static int build_one(gw_key_t *k, const gw_auth_key_conf_t *c, char *err, size_t
         k->burst[i] = b < 1 ? 1 : b;
     }
     if (c->tenant_field[0]) {
+        char why[128];
+        if (gw_tenant_valid(c->tenant_field, c->tenant_value, why, sizeof(why)) != 0) {
+            snprintf(err, errlen, "auth.keys.%s.tenant: %s", c->name, why);
+            return -1;
+        }
         k->tenant_field = c->tenant_field;
         k->tenant_value = c->tenant_value;
     }

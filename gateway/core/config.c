@@ -353,7 +353,7 @@ static const yconf_key_t auth_key_keys[] = {
     AKEY("collections", YCONF_STRING | YCONF_LIST, collections, "", NULL,
          "the collections this key may use (aliases of them too); empty = all"),
     AKEY("tenant.field", YCONF_STRING, tenant_field, "", NULL,
-         "payload field binding this key to a tenant (stored, not enforced yet)"),
+         "payload field binding this key to a tenant (enforced: docs/security.md)"),
     AKEY("tenant.value", YCONF_STRING, tenant_value, "", NULL, "the tenant's value of that field"),
     {.name = "rate.reads",
      .flags = YCONF_INT,

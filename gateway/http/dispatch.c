@@ -34,17 +34,23 @@ void gw_dispatch_set(gw_dispatch_t *d, gw_handler_id_t id, gw_handler_fn fn, voi
     d->slot[id].ctx = ctx;
 }
 
-void gw_dispatch(gw_req_t *r)
+void gw_dispatch_resume(gw_req_t *r)
 {
     const gw_dispatch_t *d = r->loop->dispatch;
     unsigned id = (unsigned)r->route.handler;
     if (id >= GW_H_COUNT) id = GW_H_API_NOT_FOUND;
+    d->slot[id].fn(d->slot[id].ctx, r);
+}
+
+void gw_dispatch(gw_req_t *r)
+{
+    const gw_dispatch_t *d = r->loop->dispatch;
     /* A known gRPC method names its collection in the message: the handler runs the gate once
      * it has read it (gw_dispatch_gate). */
     int deferred = r->grpc && r->grpc_method;
     if (d->gate && !deferred && (!r->internal || r->internal_gated) && d->gate(d->gate_ctx, r))
         return;
-    d->slot[id].fn(d->slot[id].ctx, r);
+    gw_dispatch_resume(r);
 }
 
 int gw_dispatch_gate(gw_req_t *r)

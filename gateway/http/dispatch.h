@@ -10,7 +10,9 @@
 typedef void (*gw_handler_fn)(void *ctx, gw_req_t *r);
 
 /* Runs before any handler (access control): 0 to go on, 1 when it answered and released the
- * handler side itself. Internal requests (r->internal) skip it: their client's request passed. */
+ * handler side itself, or took the request to finish it later (a tenant's body being read):
+ * it then answers, or hands it on with gw_dispatch_resume. Internal requests (r->internal) skip it:
+ * their client's request passed. */
 typedef int (*gw_gate_fn)(void *ctx, gw_req_t *r);
 
 typedef struct gw_dispatch {
@@ -30,6 +32,8 @@ void gw_dispatch_set_gate(gw_dispatch_t *d, gw_gate_fn fn, void *ctx);
 
 /* Hands r to the handler of its route (r->route.handler) in its loop's table. */
 void gw_dispatch(gw_req_t *r);
+/* The same without the gate: for a request the gate took and now lets through. */
+void gw_dispatch_resume(gw_req_t *r);
 
 /* The gate for a request whose handler deferred it (gRPC: after reading the message): 0 to go
  * on, 1 when it answered and released the handler side. */

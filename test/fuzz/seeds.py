@@ -464,3 +464,34 @@ GCANON = {
 }
 for k, v in GCANON.items():
     write("grpc_canon", k, v)
+
+# ---- tenant: byte 0 = route index in fuzz_tenant.c's table, then the body -------------------
+TENANT_OPS = ["search_points", "search_batch_points", "search_point_groups", "search_matrix_pairs",
+              "query_points", "query_batch_points", "query_points_groups", "recommend_points",
+              "recommend_batch_points", "discover_points", "discover_batch_points", "facet",
+              "scroll_points", "count_points", "upsert_points", "delete_points", "update_vectors",
+              "delete_vectors", "set_payload", "overwrite_payload", "delete_payload",
+              "clear_payload", "batch_update"]
+for name, op, body in [
+    ("search", "search_points", '{"vector":[1,2],"filter":{"must":[{"key":"c","match":{"value":1}}]}}'),
+    ("query_prefetch", "query_points",
+     '{"prefetch":[{"query":[1],"prefetch":{"query":[2]}}],"query":{"fusion":"rrf"}}'),
+    ("query_id", "query_points", '{"query":{"nearest":7}}'),
+    ("batch", "search_batch_points", '{"searches":[{"vector":[1]},{"vector":[2],"filter":{}}]}'),
+    ("escape", "scroll_points",
+     '{"filter":{"should":[{"key":"group_id","match":{"value":"other"}}]}}'),
+    ("min_should", "count_points",
+     '{"filter":{"min_should":{"conditions":[{"is_empty":{"key":"group_id"}}],"min_count":1}}}'),
+    ("recommend", "recommend_points", '{"positive":[[1]],"negative":[3]}'),
+    ("discover", "discover_points", '{"target":[1],"context":[{"positive":[1],"negative":[2]}]}'),
+    ("upsert", "upsert_points",
+     '{"points":[{"id":1,"vector":[1],"payload":{"group_id":"acme"}}]}'),
+    ("upsert_batch", "upsert_points",
+     '{"batch":{"ids":[1],"vectors":[[1]],"payloads":[{"group_id":"acme"}]}}'),
+    ("delete_ids", "delete_points", '{"points":[1,"5c56c793-69f3-4fbf-87e6-c4bf54c28c26"]}'),
+    ("set_payload", "set_payload", '{"payload":{"c":1},"key":"meta","points":[1]}'),
+    ("delete_payload", "delete_payload", '{"keys":["c"],"filter":{}}'),
+    ("batch_update", "batch_update",
+     '{"operations":[{"delete":{"points":[2]}},{"update_vectors":{"points":[{"id":1,"vector":[1]}]}}]}'),
+]:
+    write("tenant", name, bytes([TENANT_OPS.index(op)]) + body.encode())
