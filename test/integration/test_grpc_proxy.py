@@ -269,11 +269,13 @@ class GrpcAuth(unittest.TestCase):
         cls.up = harness.start_fake_qdrant("--grpc-listen", "127.0.0.1:%d" % cls.gport)
         harness.wait_port(cls.gport, cls.up.p)
         sets = ["upstream.grpc_url=http://127.0.0.1:%d" % cls.gport, "upstream.api_key=secret"]
-        for name, role, colls in (("reader", "read", "ga_a"), ("admin", "admin", "")):
+        for name, role, colls in (("reader", "read", "ga_a"), ("admin", "admin", ""),
+                                  ("tenant", "write", "ga_a")):
             sets += ["auth.keys.%s.sha256=%s" % (name, hashlib.sha256(
                 ("key-" + name).encode()).hexdigest()), "auth.keys.%s.role=%s" % (name, role)]
             if colls:
                 sets.append("auth.keys.%s.collections=%s" % (name, colls))
+        sets += ["auth.keys.tenant.tenant.field=group_id", "auth.keys.tenant.tenant.value=acme"]
         cls.gw = harness.start_gateway(cls.up.port, *sets, workers=1)
         harness.wait_port(cls.gw.port, cls.gw.p)
         cls.ch = grpc.insecure_channel("127.0.0.1:%d" % cls.gw.port)
@@ -318,6 +320,19 @@ class GrpcAuth(unittest.TestCase):
             pt(1, [1, 0, 0, 0], "x")], wait=True), key="key-admin")[0], grpc.StatusCode.OK)
         code, msg = self.status(self.pts.Count, count, key="wrong")
         self.assertIn(code, (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAUTHENTICATED))
+
+    def test_tenant_bound_refused(self):
+        """The tenant rewrite is of JSON bodies: a tenant-bound key's gRPC reads and writes are
+        refused with the reason (its REST requests are enforced, test_tenant.py)."""
+        for fn, req in ((self.pts.Count, ppb.CountPoints(collection_name="ga_a")),
+                        (self.pts.Upsert, ppb.UpsertPoints(collection_name="ga_a", points=[
+                            pt(2, [1, 0, 0, 0], "x")]))):
+            code, msg = self.status(fn, req, key="key-tenant")
+            self.assertEqual(code, grpc.StatusCode.PERMISSION_DENIED)
+            self.assertIn("gRPC requests cannot be checked for the tenant", msg)
+        s, _, body = harness.curl(self.gw.port, "POST", "/collections/ga_a/points/count", body=b"{}",
+                                  headers=["api-key: key-tenant", "content-type: application/json"])
+        self.assertEqual(s, 200, body)
 
 
 def varint(n):
