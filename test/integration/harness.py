@@ -96,6 +96,11 @@ class Proc:
     def kill(self):
         return self.stop(signal.SIGKILL)
 
+    def sanitized(self):
+        """True for a sanitizer build (its shadow memory and redzones inflate RSS)."""
+        with open("/proc/%d/maps" % self.p.pid) as f:
+            return "libasan" in f.read()
+
     def rss_kb(self):
         with open("/proc/%d/status" % self.p.pid) as f:
             for line in f:
