@@ -501,8 +501,14 @@ static void h2_send_head(gw_req_t *r, int status, const gw_hdr_t *h, size_t n, i
             char ch = h[i].name[j];
             lower[off + j] = (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
         }
+        /* A value unique to this answer (the request id) would take a new slot of the
+         * connection's HPACK table on every answer, evicting the ones that repeat and making
+         * the encoder search longer chains: sent literally, never indexed. */
+        uint8_t fl = gw_header_name_eq(h[i].name, h[i].name_len, "x-request-id")
+                         ? NGHTTP2_NV_FLAG_NO_INDEX
+                         : NGHTTP2_NV_FLAG_NONE;
         nva[k++] = (nghttp2_nv){(uint8_t *)lower + off, (uint8_t *)h[i].value, h[i].name_len,
-                                h[i].value_len, NGHTTP2_NV_FLAG_NONE};
+                                h[i].value_len, fl};
         off += h[i].name_len;
     }
     int body_ok = h2_status_has_body(status);
