@@ -1,6 +1,8 @@
-/* The gRPC client pool: nghttp2 client sessions on bufferevent sockets, calls placed on the
- * first connection with room (or a new one, up to the bound; or queued on a connecting one),
- * response windows credited only as the caller consumes. See client.h. */
+/* The gRPC client pool: one small pool per peer, the peer of each call picked by the worker's
+ * gRPC balancer (gateway/upstream/peers.h); in a peer's pool nghttp2 client sessions on
+ * bufferevent sockets, calls placed on the first connection with room (or a new one, up to the
+ * bound; or queued on a connecting one), response windows credited only as the caller
+ * consumes. See client.h. */
 #include "gateway/grpc/client.h"
 
 #include <event2/buffer.h>
@@ -14,17 +16,22 @@
 #include <sys/socket.h>
 
 #include "common/grpc_frame.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "gateway/core/dns.h"
+#include "gateway/http/grpc_route.h"
+#include "gateway/upstream/peers.h"
 #include "gateway/upstream/resolve.h"
 
 #define GC_OUT_HIGH (256u << 10) /* socket output buffered before nghttp2 is told to wait */
 
 typedef struct gconn gconn_t;
+typedef struct gpeer gpeer_t;
 
 struct gw_grpc_call {
-    gw_grpc_call_t *prev, *next; /* the connection's (or the pool's waiting) list */
+    gw_grpc_call_t *prev, *next; /* the connection's (or the peer's waiting) list */
     gw_grpc_pool_t *pool;
+    gpeer_t *peer; /* where it goes (counted by the balancer while `counted`) */
     gconn_t *conn; /* NULL while waiting for an address */
     int32_t id;    /* 0 until submitted */
     const gw_grpc_call_ops_t *ops;
@@ -33,6 +40,7 @@ struct gw_grpc_call {
     nghttp2_nv *nva; /* request fields, one block with their bytes */
     size_t nnv;
     struct evbuffer *body;
+    size_t body_off; /* bytes of body sent (a retryable call keeps them for another peer) */
     /* Response fields as they arrive: bytes in fbuf, views rebuilt at delivery. */
     char *fbuf;
     size_t flen, fcap;
@@ -40,11 +48,14 @@ struct gw_grpc_call {
     size_t nf;
     int status;
     unsigned got_head : 1, complete : 1, too_big : 1;
+    unsigned retryable : 1; /* a read: may go to another peer if this one never answered */
+    unsigned retried : 1, heard : 1, counted : 1;
+    unsigned unavailable : 1; /* the peer's own grpc-status was UNAVAILABLE */
 };
 
 struct gconn {
     gconn_t *next;
-    gw_grpc_pool_t *pool;
+    gpeer_t *peer;
     struct bufferevent *bev;
     nghttp2_session *ng;
     struct event *kick_ev;
@@ -53,14 +64,26 @@ struct gconn {
     unsigned connected : 1, dead : 1, goaway : 1, in_io : 1;
 };
 
-struct gw_grpc_pool {
-    gw_loop_t *loop;
+/* One peer's gRPC port: its connections and the calls waiting for its address. */
+struct gpeer {
+    gw_grpc_pool_t *pool;
+    int idx;
     gw_upstream_target_t target;
     char authority[300];
     gw_dns_name_t *name;
     gconn_t *conns;
     size_t nconns;
-    gw_grpc_call_t waiting; /* list head: no address yet */
+    gw_grpc_call_t waiting; /* list head: not placed yet */
+    struct event *place_ev; /* places the waiting calls, from the loop */
+};
+
+/* Its own balancer, not the REST proxy's: a peer's gRPC port fails apart from its REST port,
+ * and the REST probes (GET /readyz) say nothing about it. */
+struct gw_grpc_pool {
+    gw_loop_t *loop;
+    int npeers;
+    gw_balancer_t bal;
+    gpeer_t peer[GW_PEERS_MAX];
 };
 
 static void list_init(gw_grpc_call_t *h)
@@ -92,9 +115,59 @@ static void call_free(gw_grpc_call_t *c)
     free(c);
 }
 
-/* Reports the end (unless cancelled) and frees the call; it must be unlinked already. */
+/* The balancer hears how the call went on its peer: transport failures (cannot connect,
+ * connection lost, refused or reset stream) and the peer's own UNAVAILABLE count against it. */
+static void call_settle(gw_grpc_call_t *c, int code)
+{
+    if (!c->counted) return;
+    c->counted = 0;
+    gw_bal_result_t res = GW_BAL_NEUTRAL;
+    if (code < 0)
+        res = c->unavailable ? GW_BAL_FAIL : GW_BAL_OK;
+    else if (c->arg && !c->too_big && (code == GW_GRPC_UNAVAILABLE || code == GW_GRPC_INTERNAL))
+        res = GW_BAL_FAIL;
+    gw_grpc_pool_t *p = c->pool;
+    if (gw_bal_done(&p->bal, c->peer->idx, res, gw_mono_us()))
+        gw_log_warn("upstream gRPC peer %s ejected after %u failures in a row", c->peer->authority,
+                    p->bal.conf.consecutive_failures);
+}
+
+static void gc_peer_wake(gpeer_t *pe);
+
+/* A read that failed before any answer goes once to another peer (as REST reads do); 1 when
+ * it was queued there. The failure counts against the first peer. */
+static int call_retry(gw_grpc_call_t *c, int code, const char *err)
+{
+    gw_grpc_pool_t *p = c->pool;
+    if (!c->arg || code != GW_GRPC_UNAVAILABLE || !c->retryable || c->retried || c->heard ||
+        p->npeers < 2)
+        return 0;
+    gpeer_t *first = c->peer;
+    call_settle(c, code);
+    int i = gw_bal_pick(&p->bal, gw_mono_us(), 1u << first->idx);
+    if (i < 0) return 0;
+    gw_log_debug("%s: trying %s", err ? err : "upstream gRPC call failed", p->peer[i].authority);
+    c->retried = 1;
+    c->conn = NULL;
+    c->id = 0;
+    c->body_off = 0;
+    c->nf = c->flen = 0;
+    c->status = 0;
+    c->got_head = c->complete = c->too_big = c->unavailable = 0;
+    c->peer = &p->peer[i];
+    gw_bal_start(&p->bal, i);
+    c->counted = 1;
+    list_add(&c->peer->waiting, c);
+    gc_peer_wake(c->peer);
+    return 1;
+}
+
+/* Reports the end (unless cancelled) and frees the call, or sends a read elsewhere; it must be
+ * unlinked already. */
 static void call_close(gw_grpc_call_t *c, int code, const char *err)
 {
+    if (call_retry(c, code, err)) return;
+    call_settle(c, code);
     if (c->arg) c->ops->on_close(c->arg, code, err);
     call_free(c);
 }
@@ -111,6 +184,8 @@ static int call_field(gw_grpc_call_t *c, const uint8_t *name, size_t nl, const u
         return 0;
     }
     if (nl > 0 && name[0] == ':') return 0;
+    if (nl == 11 && memcmp(name, "grpc-status", 11) == 0 && vl == 2 && memcmp(v, "14", 2) == 0)
+        c->unavailable = 1;
     if (c->nf == GW_GRPC_MAX_FIELDS || c->flen + nl + vl > GW_GRPC_MAX_HEAD) {
         c->too_big = 1;
         return 0;
@@ -172,7 +247,9 @@ static int gc_on_header(nghttp2_session *ng, const nghttp2_frame *frame, const u
     (void)flags, (void)user_data;
     if (frame->hd.type != NGHTTP2_HEADERS) return 0;
     gw_grpc_call_t *c = nghttp2_session_get_stream_user_data(ng, frame->hd.stream_id);
-    return c ? call_field(c, name, nl, value, vl) : 0;
+    if (!c) return 0;
+    c->heard = 1;
+    return call_field(c, name, nl, value, vl);
 }
 
 static int gc_on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, void *user_data)
@@ -214,6 +291,7 @@ static int gc_on_data(nghttp2_session *ng, uint8_t flags, int32_t id, const uint
         nghttp2_session_consume(ng, id, len);
         return 0;
     }
+    c->heard = 1;
     c->ops->on_data(c->arg, data, len);
     return 0;
 }
@@ -250,9 +328,9 @@ static int gc_on_stream_close(nghttp2_session *ng, int32_t id, uint32_t code, vo
     char err[640];
     if (c->too_big)
         snprintf(err, sizeof(err), "upstream gRPC %s: response header fields over %u bytes",
-                 k->pool->authority, GW_GRPC_MAX_HEAD);
+                 k->peer->authority, GW_GRPC_MAX_HEAD);
     else
-        snprintf(err, sizeof(err), "upstream gRPC %s closed the stream (%s)", k->pool->authority,
+        snprintf(err, sizeof(err), "upstream gRPC %s closed the stream (%s)", k->peer->authority,
                  nghttp2_http2_strerror(code));
     call_close(c, c->too_big ? GW_GRPC_INTERNAL : gc_rst_status(code), err);
     return 0;
@@ -281,7 +359,7 @@ static const nghttp2_session_callbacks *gc_callbacks(void)
 
 static void gc_conn_free(gconn_t *k, int code, const char *err)
 {
-    gw_grpc_pool_t *p = k->pool;
+    gpeer_t *p = k->peer;
     for (gconn_t **pp = &p->conns; *pp; pp = &(*pp)->next)
         if (*pp == k) {
             *pp = k->next;
@@ -324,7 +402,7 @@ static void gc_io(gconn_t *k)
     if (rv != 0 || (!nghttp2_session_want_read(k->ng) && !nghttp2_session_want_write(k->ng) &&
                     k->ncalls == 0)) {
         char err[640];
-        snprintf(err, sizeof(err), "upstream gRPC %s: %s", k->pool->authority,
+        snprintf(err, sizeof(err), "upstream gRPC %s: %s", k->peer->authority,
                  rv ? nghttp2_strerror(rv) : "connection closed");
         gc_conn_free(k, GW_GRPC_UNAVAILABLE, err);
     }
@@ -404,18 +482,18 @@ static void gc_on_event(struct bufferevent *bev, short what, void *arg)
     char err[640];
     int e = EVUTIL_SOCKET_ERROR();
     if (!k->connected)
-        snprintf(err, sizeof(err), "upstream gRPC %s: cannot connect: %s", k->pool->authority,
+        snprintf(err, sizeof(err), "upstream gRPC %s: cannot connect: %s", k->peer->authority,
                  (what & BEV_EVENT_TIMEOUT) ? "connect timeout (upstream.connect_timeout)"
                  : e                        ? evutil_socket_error_to_string(e)
                                             : "connection closed");
     else
-        snprintf(err, sizeof(err), "upstream gRPC %s: connection lost%s%s", k->pool->authority,
+        snprintf(err, sizeof(err), "upstream gRPC %s: connection lost%s%s", k->peer->authority,
                  e ? ": " : "", e ? evutil_socket_error_to_string(e) : "");
-    if (!k->connected && k->pool->name) gw_dns_name_failed(k->pool->name);
+    if (!k->connected && k->peer->name) gw_dns_name_failed(k->peer->name);
     gc_conn_free(k, GW_GRPC_UNAVAILABLE, err);
 }
 
-static gconn_t *gc_conn_new(gw_grpc_pool_t *p, char *err, size_t errlen)
+static gconn_t *gc_conn_new(gpeer_t *p, char *err, size_t errlen)
 {
     struct sockaddr_storage ss;
     socklen_t sl;
@@ -427,14 +505,15 @@ static gconn_t *gc_conn_new(gw_grpc_pool_t *p, char *err, size_t errlen)
     }
     gconn_t *k = calloc(1, sizeof(*k));
     if (!k) goto oom;
-    k->pool = p;
+    k->peer = p;
     list_init(&k->calls);
-    k->bev = bufferevent_socket_new(p->loop->base, -1, BEV_OPT_CLOSE_ON_FREE);
-    k->kick_ev = event_new(p->loop->base, -1, 0, gc_on_kick, k);
+    gw_loop_t *l = p->pool->loop;
+    k->bev = bufferevent_socket_new(l->base, -1, BEV_OPT_CLOSE_ON_FREE);
+    k->kick_ev = event_new(l->base, -1, 0, gc_on_kick, k);
     if (!k->bev || !k->kick_ev) goto oom;
     bufferevent_setcb(k->bev, gc_on_read, gc_on_write, gc_on_event, k);
-    struct timeval tv = {(time_t)(p->loop->cfg->upstream_connect_timeout_ms / 1000),
-                         (suseconds_t)(p->loop->cfg->upstream_connect_timeout_ms % 1000) * 1000};
+    struct timeval tv = {(time_t)(l->cfg->upstream_connect_timeout_ms / 1000),
+                         (suseconds_t)(l->cfg->upstream_connect_timeout_ms % 1000) * 1000};
     bufferevent_set_timeouts(k->bev, NULL, &tv);
     bufferevent_setwatermark(k->bev, EV_WRITE, GC_OUT_HIGH / 4, 0);
     bufferevent_enable(k->bev, EV_READ | EV_WRITE);
@@ -471,10 +550,21 @@ static ssize_t gc_read_body(nghttp2_session *ng, int32_t id, uint8_t *buf, size_
 {
     (void)ng, (void)id, (void)user_data;
     gw_grpc_call_t *c = src->ptr;
-    int n = evbuffer_remove(c->body, buf, length);
-    if (n < 0) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-    if (evbuffer_get_length(c->body) == 0) *flags |= NGHTTP2_DATA_FLAG_EOF;
-    return n;
+    if (!c->retryable) { /* never sent twice: the bytes go as they leave */
+        int n = evbuffer_remove(c->body, buf, length);
+        if (n < 0) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+        if (evbuffer_get_length(c->body) == 0) *flags |= NGHTTP2_DATA_FLAG_EOF;
+        return n;
+    }
+    size_t total = evbuffer_get_length(c->body), n = total - c->body_off;
+    if (n > length) n = length;
+    struct evbuffer_ptr pos;
+    if (n && (evbuffer_ptr_set(c->body, &pos, c->body_off, EVBUFFER_PTR_SET) != 0 ||
+              evbuffer_copyout_from(c->body, &pos, buf, n) != (ev_ssize_t)n))
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    c->body_off += n;
+    if (c->body_off == total) *flags |= NGHTTP2_DATA_FLAG_EOF;
+    return (ssize_t)n;
 }
 
 static int gc_submit(gconn_t *k, gw_grpc_call_t *c)
@@ -487,7 +577,7 @@ static int gc_submit(gconn_t *k, gw_grpc_call_t *c)
 }
 
 /* A connection with room, a new one when none has and the pool may grow, else the least busy. */
-static gconn_t *gc_pick(gw_grpc_pool_t *p, char *err, size_t errlen)
+static gconn_t *gc_pick(gpeer_t *p, char *err, size_t errlen)
 {
     gconn_t *best = NULL;
     for (gconn_t *k = p->conns; k; k = k->next) {
@@ -543,8 +633,10 @@ static int gc_build_fields(gw_grpc_call_t *c, const char *authority, const gw_hd
 
 static void gc_place(gw_grpc_call_t *c)
 {
-    gw_grpc_pool_t *p = c->pool;
+    gpeer_t *p = c->peer;
     char err[640];
+    c->nva[3].value = (uint8_t *)p->authority; /* this peer's (a retry's differs) */
+    c->nva[3].valuelen = strlen(p->authority);
     gconn_t *k = gc_pick(p, err, sizeof(err));
     if (!k) {
         call_close(c, GW_GRPC_UNAVAILABLE, err);
@@ -565,7 +657,10 @@ static void gc_place(gw_grpc_call_t *c)
 
 /* Calls are placed from the loop, never inside gw_grpc_call_start: a failure then reports
  * through on_close without re-entering the caller. */
-static void gc_on_place(evutil_socket_t fd, short what, void *arg);
+static void gc_peer_wake(gpeer_t *pe)
+{
+    event_active(pe->place_ev, EV_TIMEOUT, 0);
+}
 
 gw_grpc_call_t *gw_grpc_call_start(gw_grpc_pool_t *p, const char *path, const gw_hdr_t *h, size_t n,
                                    struct evbuffer *body, const gw_grpc_call_ops_t *ops, void *arg)
@@ -576,24 +671,28 @@ gw_grpc_call_t *gw_grpc_call_start(gw_grpc_pool_t *p, const char *path, const gw
     c->ops = ops;
     c->arg = arg;
     c->next = c->prev = c;
+    gw_route_t rt;
+    if (p->npeers > 1 && gw_grpc_route(path, strlen(path), &rt) &&
+        (rt.cls == GW_ROUTE_QDRANT_READ || rt.cls == GW_ROUTE_QDRANT_READ_VOLATILE))
+        c->retryable = 1;
+    int i = gw_bal_pick(&p->bal, gw_mono_us(), 0);
+    c->peer = &p->peer[i < 0 ? 0 : i];
     c->path = strdup(path);
     c->body = evbuffer_new();
-    if (!c->path || !c->body || gc_build_fields(c, p->authority, h, n) != 0 ||
+    if (!c->path || !c->body || gc_build_fields(c, c->peer->authority, h, n) != 0 ||
         evbuffer_add_buffer(c->body, body) != 0) {
         call_free(c);
         return NULL;
     }
-    list_add(&p->waiting, c);
-    if (event_base_once(p->loop->base, -1, EV_TIMEOUT, gc_on_place, p, NULL) != 0) {
-        list_del(c);
-        call_free(c);
-        return NULL;
-    }
+    gw_bal_start(&p->bal, c->peer->idx);
+    c->counted = 1;
+    list_add(&c->peer->waiting, c);
+    gc_peer_wake(c->peer);
     return c;
 }
 
 /* Places every waiting call that has an address to go to; the rest wait for the resolver. */
-static void gc_place_waiting(gw_grpc_pool_t *p)
+static void gc_place_waiting(gpeer_t *p)
 {
     int have = gw_dns_name_is_literal(p->name) || gw_dns_name_count(p->name) > 0;
     if (!have && gw_dns_name_busy(p->name)) return;
@@ -628,14 +727,10 @@ void gw_grpc_call_cancel(gw_grpc_call_t *c)
 {
     c->arg = NULL;
     gconn_t *k = c->conn;
-    if (!k) { /* still waiting for an address */
+    if (!k || !c->id) { /* still waiting for an address, or for the connection */
         list_del(c);
-        call_free(c);
-        return;
-    }
-    if (!c->id) { /* waiting for the connection */
-        list_del(c);
-        k->ncalls--;
+        if (k) k->ncalls--;
+        call_settle(c, GW_GRPC_CANCELLED);
         call_free(c);
         return;
     }
@@ -646,55 +741,97 @@ void gw_grpc_call_cancel(gw_grpc_call_t *c)
 
 /* ---- the pool ----------------------------------------------------------------------------- */
 
-gw_grpc_pool_t *gw_grpc_pool_new(gw_loop_t *l, const char *url, char *err, size_t errlen)
+static int gc_peer_init(gw_grpc_pool_t *p, int i, const char *url, char *err, size_t errlen)
 {
+    gpeer_t *pe = &p->peer[i];
+    pe->pool = p;
+    pe->idx = i;
+    list_init(&pe->waiting);
+    if (gw_upstream_parse(url, &pe->target) != 0 || pe->target.https) {
+        snprintf(err, errlen, "upstream gRPC URL %s: must be http://host[:port]", url);
+        return -1;
+    }
+    if (!strchr(url + 7, ':') ||
+        (pe->target.host[0] && strchr(pe->target.host, ':') && !strstr(url, "]:")))
+        pe->target.port = 6334; /* no port written: gRPC's, not http's 80 */
+    int v6 = strchr(pe->target.host, ':') != NULL;
+    snprintf(pe->authority, sizeof(pe->authority), "%s%s%s:%d", v6 ? "[" : "", pe->target.host,
+             v6 ? "]" : "", pe->target.port);
+    pe->name = gw_dns_name_new(p->loop->dns, "upstream-grpc", pe->target.host, pe->target.port,
+                               NULL, gc_on_name, pe);
+    pe->place_ev = event_new(p->loop->base, -1, 0, gc_on_place, pe);
+    if (!pe->name || !pe->place_ev) {
+        snprintf(err, errlen, "out of memory creating the gRPC pool");
+        return -1;
+    }
+    return 0;
+}
+
+gw_grpc_pool_t *gw_grpc_pool_new(gw_loop_t *l, const char *const *urls, int n, char *err,
+                                 size_t errlen)
+{
+    if (n < 1 || n > GW_PEERS_MAX) {
+        snprintf(err, errlen, "the gRPC pool needs 1 to %d peers, not %d", GW_PEERS_MAX, n);
+        return NULL;
+    }
     gw_grpc_pool_t *p = calloc(1, sizeof(*p));
     if (!p) {
         snprintf(err, errlen, "out of memory creating the gRPC pool");
         return NULL;
     }
     p->loop = l;
-    list_init(&p->waiting);
-    if (gw_upstream_parse(url, &p->target) != 0 || p->target.https) {
-        snprintf(err, errlen, "upstream gRPC URL %s: must be http://host[:port]", url);
-        free(p);
-        return NULL;
-    }
-    if (!strchr(url + 7, ':') ||
-        (p->target.host[0] && strchr(p->target.host, ':') && !strstr(url, "]:")))
-        p->target.port = 6334; /* no port written: gRPC's, not http's 80 */
-    snprintf(p->authority, sizeof(p->authority), "%s%s%s:%d",
-             strchr(p->target.host, ':') ? "[" : "", p->target.host,
-             strchr(p->target.host, ':') ? "]" : "", p->target.port);
-    p->name = gw_dns_name_new(l->dns, "upstream-grpc", p->target.host, p->target.port, NULL,
-                              gc_on_name, p);
-    if (!p->name) {
-        snprintf(err, errlen, "out of memory creating the gRPC pool");
-        free(p);
-        return NULL;
+    const gw_config_t *cfg = l->cfg;
+    gw_outlier_conf_t oc = {
+        .consecutive_failures = (unsigned)cfg->upstream_outlier_consecutive_failures,
+        .base_ejection_us = cfg->upstream_outlier_base_ejection_ms * 1000,
+        .max_ejection_us = cfg->upstream_outlier_max_ejection_ms * 1000,
+        .max_ejected_percent = (unsigned)cfg->upstream_outlier_max_ejected_percent,
+        .probing = 0, /* no gRPC probes: an ejection ends when its time has passed */
+    };
+    gw_bal_init(&p->bal, n, &oc, gw_mono_us() ^ ((uint64_t)(l->id + 1) << 44) ^ 0x9e3779b9u);
+    for (int i = 0; i < n; i++) {
+        p->npeers = i + 1; /* what gw_grpc_pool_free undoes */
+        if (gc_peer_init(p, i, urls[i], err, errlen) != 0) {
+            gw_grpc_pool_free(p);
+            return NULL;
+        }
     }
     return p;
 }
 
 const char *gw_grpc_pool_authority(const gw_grpc_pool_t *p)
 {
-    return p->authority;
+    return p->peer[0].authority;
+}
+
+int gw_grpc_pool_peer_count(const gw_grpc_pool_t *p)
+{
+    return p->npeers;
+}
+
+static void gc_peer_free(gpeer_t *pe)
+{
+    while (pe->waiting.next && pe->waiting.next != &pe->waiting) {
+        gw_grpc_call_t *c = pe->waiting.next;
+        list_del(c);
+        call_free(c);
+    }
+    while (pe->conns) {
+        gconn_t *k = pe->conns;
+        for (gw_grpc_call_t *c = k->calls.next; c != &k->calls; c = c->next) {
+            c->arg = NULL; /* dropped without callbacks, nor retries */
+            c->counted = 0;
+        }
+        gc_conn_free(k, GW_GRPC_UNAVAILABLE, "shutting down");
+    }
+    if (pe->name) gw_dns_name_free(pe->name);
+    if (pe->place_ev) event_free(pe->place_ev);
 }
 
 void gw_grpc_pool_free(gw_grpc_pool_t *p)
 {
     if (!p) return;
-    while (p->waiting.next != &p->waiting) {
-        gw_grpc_call_t *c = p->waiting.next;
-        list_del(c);
-        call_free(c);
-    }
-    while (p->conns) {
-        gconn_t *k = p->conns;
-        for (gw_grpc_call_t *c = k->calls.next; c != &k->calls; c = c->next)
-            c->arg = NULL; /* dropped without callbacks */
-        gc_conn_free(k, GW_GRPC_UNAVAILABLE, "shutting down");
-    }
-    gw_dns_name_free(p->name);
+    for (int i = 0; i < p->npeers; i++)
+        gc_peer_free(&p->peer[i]);
     free(p);
 }
