@@ -131,22 +131,28 @@ class PeerKilled(GrpcClusterTest):
 
 
 class PeerEjected(GrpcClusterTest):
-    SETS = ("upstream.outlier.consecutive_failures=2", "upstream.outlier.base_ejection=60s")
+    # One worker (one balancer), at debug: each read moved off the dead peer is logged.
+    SETS = ("upstream.outlier.consecutive_failures=2", "upstream.outlier.base_ejection=60s",
+            "server.workers=1", "log.level=debug")
 
     def test_dead_grpc_port_ejected(self):
         os.kill(self.peers[2].pid, signal.SIGKILL)
         self.peers[2].p.wait(timeout=10)
         want = "upstream gRPC peer 127.0.0.1:%d ejected" % self.gports[2]
-        deadline = 200
-        while want not in self.gw.log() and deadline > 0:
+        for _ in range(200):
+            if want in self.gw.log():
+                break
             self.search()
-            deadline -= 1
         self.assertIn(want, self.gw.log())
-        # Out: the next reads all go to the live peers at once.
+        moved = "127.0.0.1:%d: cannot connect" % self.gports[2]
+        n = self.gw.log().count(moved)
+        self.assertGreaterEqual(n, 2)  # the failures that ejected it, each read moved on
+        # Out: the next reads go to the live peers at once, none is moved off the dead one.
         before = [grpc_calls(p) for p in self.ports[:2]]
         for _ in range(20):
             self.search()
         self.assertEqual(sum(grpc_calls(p) for p in self.ports[:2]) - sum(before), 20)
+        self.assertEqual(self.gw.log().count(moved), n)
 
 
 class Config(unittest.TestCase):
