@@ -3,12 +3,13 @@
 # Searches spread over every peer (counted by each fake_qdrant's /__fake/stats grpc_calls); with
 # one peer SIGKILLed every read still succeeds (a read refused before any answer is tried once on
 # another peer) while a write that met the dead peer fails UNAVAILABLE and is never re-sent; the
-# dead peer's gRPC port is ejected after upstream.outlier.consecutive_failures; mismatched
-# grpc_urls are refused at startup.
+# dead peer's gRPC port is ejected after upstream.outlier.consecutive_failures; a peer killed
+# under concurrent reads fails none of them; mismatched grpc_urls are refused at startup.
 import os
 import signal
 import subprocess
 import tempfile
+import threading
 import unittest
 
 import harness
@@ -128,6 +129,35 @@ class PeerKilled(GrpcClusterTest):
                 failed += 1
         self.assertGreater(failed, 0)  # the dead peer was picked for some writes ...
         self.assertEqual(sum(grpc_calls(p) for p in live) - before, ok)  # ... never re-sent
+
+
+class PeerKilledUnderLoad(GrpcClusterTest):
+    def test_no_read_fails(self):
+        errors, done = [], []
+
+        def reader(n):
+            chan = grpc.insecure_channel("%s:%d" % (harness.LOOPBACK, self.glisten))
+            stub = psvc.PointsStub(chan)
+            try:
+                for _ in range(n):
+                    try:
+                        r = stub.Search(search_req(), timeout=10)
+                        done.append(len(r.result))
+                    except grpc.RpcError as e:
+                        errors.append((e.code(), e.details()))
+            finally:
+                chan.close()
+
+        threads = [threading.Thread(target=reader, args=(80,)) for _ in range(4)]
+        for t in threads:
+            t.start()
+        while len(done) < 60 and any(t.is_alive() for t in threads):
+            threading.Event().wait(0.01)
+        os.kill(self.peers[1].pid, signal.SIGKILL)  # calls on it in flight lose their connection
+        for t in threads:
+            t.join(60)
+        self.assertEqual(errors, [])
+        self.assertEqual(done, [3] * 320)
 
 
 class PeerEjected(GrpcClusterTest):
