@@ -211,9 +211,12 @@ int gw_worker_init(gw_worker_t *w, gw_shared_t *shared, int id, const gw_worker_
     env->metrics = shared->metrics;
     env->proxy = gw_proxy_new(&w->loop, &shared->upstream, err, errlen);
     if (!env->proxy) goto fail;
-    char grpc_url[600];
-    gw_config_grpc_url(proc->cfg, grpc_url, sizeof(grpc_url));
-    if (!(w->grpc = gw_grpc_pool_new(&w->loop, grpc_url, err, errlen))) goto fail;
+    char grpc_urls[GW_CONFIG_MAX_PEERS][GW_CONFIG_GRPC_URL_MAX];
+    const char *gu[GW_CONFIG_MAX_PEERS];
+    int ngu = gw_config_grpc_peers(proc->cfg, grpc_urls, GW_CONFIG_MAX_PEERS);
+    for (int i = 0; i < ngu; i++)
+        gu[i] = grpc_urls[i];
+    if (!(w->grpc = gw_grpc_pool_new(&w->loop, gu, ngu, err, errlen))) goto fail;
     w->health = gw_health_new(env);
     if (!w->health) {
         snprintf(err, errlen, "out of memory");

@@ -244,6 +244,22 @@ static int check_grpc_url(const char *text, const void *value, char *err, size_t
     return check_url(text, value, err, errlen);
 }
 
+/* upstream.grpc_urls: a list like upstream.urls, every item an http:// URL. */
+static int check_grpc_urls(const char *text, const void *value, char *err, size_t errlen)
+{
+    if (check_peers(text, value, err, errlen) != 0) return -1;
+    for (const char *p = text; *p;) {
+        p += strspn(p, " ");
+        if (strncmp(p, "http://", 7) != 0)
+            return fail(err, errlen,
+                        "every item must start with http:// (h2c; TLS towards Qdrant's gRPC "
+                        "port is not supported)");
+        p += strcspn(p, ",");
+        if (*p == ',') p++;
+    }
+    return 0;
+}
+
 /* ---- models.NAME.* (the gateway API's model table) ------------------------------------- */
 
 static int check_model_name(const char *name, char *err, size_t errlen)
@@ -458,7 +474,10 @@ static const yconf_key_t gw_keys[] = {
     KEY("server.grpc_listen", YCONF_STRING, grpc_listen, char *, 0, 0, "", check_tls_listen,
         "second listener for gRPC clients (HTTP/2 prior knowledge only); empty = none"),
     KEY("upstream.grpc_url", YCONF_STRING, upstream_grpc_url, char *, 0, 0, "", check_grpc_url,
-        "Qdrant's gRPC endpoint, http://host[:port]; empty = upstream.url's host on 6334"),
+        "Qdrant's gRPC endpoint, http://host[:port]; empty = each peer's host on 6334"),
+    KEY("upstream.grpc_urls", YCONF_STRING | YCONF_LIST, upstream_grpc_urls, char *, 0, 0, "",
+        check_grpc_urls,
+        "with upstream.urls: each peer's gRPC URL, same count and order; empty = host on 6334"),
     KEY("tls.listen", YCONF_STRING, tls_listen, char *, 0, 0, "", check_tls_listen,
         "address:port of the TLS listener (ALPN h2 and http/1.1); empty = no TLS"),
     KEY("tls.cert", YCONF_STRING, tls_cert, char *, 0, 0, "", NULL,
@@ -583,10 +602,43 @@ int gw_config_set(gw_config_t *c, const char *key_eq_value, char *err, size_t er
     return yconf_set(gw_keys, c, key_eq_value, err, errlen);
 }
 
+/* Items of a "url, url" list. */
+static int list_count(const char *text)
+{
+    int k = 0;
+    for (const char *p = text; *p; k++) {
+        p += strcspn(p, ",");
+        if (*p == ',') p++;
+    }
+    return k;
+}
+
+/* upstream.grpc_urls pairs with upstream.urls item by item, and excludes upstream.grpc_url. */
+static int grpc_urls_finalize(const gw_config_t *c, char *err, size_t errlen)
+{
+    if (!c->upstream_grpc_urls[0]) return 0;
+    if (c->upstream_grpc_url[0]) {
+        snprintf(err, errlen,
+                 "upstream.grpc_url and upstream.grpc_urls are both set: set one (grpc_url sends "
+                 "every gRPC call to one endpoint, grpc_urls names each peer's)");
+        return -1;
+    }
+    int want = list_count(c->upstream_urls), got = list_count(c->upstream_grpc_urls);
+    if (want != got) {
+        snprintf(err, errlen,
+                 "upstream.grpc_urls lists %d URL%s but upstream.urls lists %d peer%s: give one "
+                 "gRPC URL per peer, in the same order",
+                 got, got == 1 ? "" : "s", want, want == 1 ? "" : "s");
+        return -1;
+    }
+    return 0;
+}
+
 /* upstream.url is the one-node spelling of upstream.urls: both set is a mistake to report. */
 static int upstream_finalize(gw_config_t *c, char *err, size_t errlen)
 {
     size_t n = strlen(c->upstream_urls);
+    if (grpc_urls_finalize(c, err, errlen) != 0) return -1;
     if (n > 0 && strcmp(c->upstream_url, GW_CONFIG_DEFAULT_UPSTREAM) != 0) {
         snprintf(err, errlen,
                  "upstream.url (%s) and upstream.urls are both set: list every peer in "
@@ -674,16 +726,13 @@ int gw_config_grpc_addr(const gw_config_t *c, gw_listen_addr_t *out, char *err, 
     return 0;
 }
 
-void gw_config_grpc_url(const gw_config_t *c, char *out, size_t cap)
+/* "http://<host of url>:6334". */
+static void grpc_from_rest(const char *u, size_t len, char *out, size_t cap)
 {
-    if (c->upstream_grpc_url[0]) {
-        snprintf(out, cap, "%s", c->upstream_grpc_url);
-        return;
-    }
-    const char *u = c->upstream_url;
     const char *a = strstr(u, "://");
-    a = a ? a + 3 : u;
-    size_t n = strcspn(a, "/?#");
+    a = a && a < u + len ? a + 3 : u;
+    size_t n = strcspn(a, "/?#,");
+    if (a + n > u + len) n = (size_t)(u + len - a);
     const char *host_end = a + n;
     if (a[0] == '[') {
         const char *rb = memchr(a, ']', n);
@@ -693,6 +742,36 @@ void gw_config_grpc_url(const gw_config_t *c, char *out, size_t cap)
         if (colon) host_end = colon;
     }
     snprintf(out, cap, "http://%.*s:6334", (int)(host_end - a), a);
+}
+
+int gw_config_grpc_peers(const gw_config_t *c, char (*out)[GW_CONFIG_GRPC_URL_MAX], int max)
+{
+    if (c->upstream_grpc_url[0]) {
+        snprintf(out[0], GW_CONFIG_GRPC_URL_MAX, "%s", c->upstream_grpc_url);
+        return 1;
+    }
+    const char *list = c->upstream_grpc_urls[0] ? c->upstream_grpc_urls : c->upstream_urls;
+    if (!list[0]) {
+        grpc_from_rest(c->upstream_url, strlen(c->upstream_url), out[0], GW_CONFIG_GRPC_URL_MAX);
+        return 1;
+    }
+    int k = 0;
+    for (const char *p = list; *p && k < max;) {
+        p += strspn(p, " ");
+        size_t n = strcspn(p, ",");
+        size_t m = n;
+        while (m > 0 && p[m - 1] == ' ')
+            m--;
+        if (m > 1 && p[m - 1] == '/') m--;
+        if (list == c->upstream_grpc_urls)
+            snprintf(out[k], GW_CONFIG_GRPC_URL_MAX, "%.*s", (int)m, p);
+        else
+            grpc_from_rest(p, m, out[k], GW_CONFIG_GRPC_URL_MAX);
+        k++;
+        p += n;
+        if (*p == ',') p++;
+    }
+    return k;
 }
 
 void gw_config_dump(const gw_config_t *c, FILE *out)

@@ -165,9 +165,12 @@ typedef struct gw_config {
     size_t nauth_keys;
     /* gRPC (gateway/grpc/): server.grpc_listen, "" (default: none) or an address like
      * server.listen, HTTP/2 prior knowledge only; upstream.grpc_url, http://host[:port] of
-     * Qdrant's gRPC port, "" (default) = upstream.url's host on port 6334. */
+     * Qdrant's gRPC port, "" (default) = upstream.url's host on port 6334, or with several
+     * peers (upstream.urls) each peer's host on 6334; upstream.grpc_urls, with upstream.urls
+     * only: each peer's gRPC URL, the same count and order (for peers not on 6334). */
     char *grpc_listen;
     char *upstream_grpc_url;
+    char *upstream_grpc_urls;
 } gw_config_t;
 
 /* A config holding the defaults; NULL when out of memory. Free with gw_config_free. */
@@ -189,8 +192,11 @@ int gw_config_tls_addr(const gw_config_t *c, gw_listen_addr_t *out, char *err, s
 
 /* server.grpc_listen (non-empty) into a heap host and a port. 0 / -1 with err filled. */
 int gw_config_grpc_addr(const gw_config_t *c, gw_listen_addr_t *out, char *err, size_t errlen);
-/* upstream.grpc_url, or "http://<upstream.url's host>:6334" when it is empty, into out. */
-void gw_config_grpc_url(const gw_config_t *c, char *out, size_t cap);
+#define GW_CONFIG_GRPC_URL_MAX 520
+/* The gRPC peers, into out[0..]: upstream.grpc_url alone when set; else upstream.grpc_urls;
+ * else "http://<host>:6334" of each upstream.urls peer, or of upstream.url. Their count, 1..max
+ * (max <= GW_CONFIG_MAX_PEERS). */
+int gw_config_grpc_peers(const gw_config_t *c, char (*out)[GW_CONFIG_GRPC_URL_MAX], int max);
 
 /* Writes the effective config as YAML that gw_config_load_file reads back to the same values;
  * a non-empty upstream.api_key is written as a comment, not its value. */

@@ -1,6 +1,11 @@
-/* The gRPC client towards Qdrant's gRPC port (upstream.grpc_url): on each worker's loop, a small
- * pool of h2c connections (nghttp2 client sessions), each carrying up to GW_GRPC_CONN_STREAMS
- * calls at once, at most GW_GRPC_POOL_CONNS connections. Response DATA is credited back to
+/* The gRPC client towards Qdrant's gRPC ports (gw_config_grpc_peers: upstream.grpc_url, or one
+ * per peer): on each worker's loop, per peer a small pool of h2c connections (nghttp2 client
+ * sessions), each carrying up to GW_GRPC_CONN_STREAMS calls at once, at most GW_GRPC_POOL_CONNS
+ * connections. With several peers each call goes to the peer a balancer of the pool's own picks
+ * (gateway/upstream/peers.h: two random choices, least outstanding, outlier ejection on
+ * upstream.outlier.*), transport failures and UNAVAILABLE counting against the peer; a read
+ * (route class) that failed with UNAVAILABLE before any response byte is tried once on another
+ * peer, a write never. Response DATA is credited back to
  * Qdrant's window only when the caller says it passed the bytes on (gw_grpc_call_consume), so a
  * slow client holds at most one stream window (GW_GRPC_STREAM_WINDOW) of its answer here. */
 #ifndef GW_GRPC_CLIENT_H
@@ -14,7 +19,7 @@
 
 struct evbuffer;
 
-#define GW_GRPC_POOL_CONNS    4          /* connections per worker */
+#define GW_GRPC_POOL_CONNS    4          /* connections per worker and peer */
 #define GW_GRPC_CONN_STREAMS  100        /* calls per connection (fewer if Qdrant says so) */
 #define GW_GRPC_STREAM_WINDOW (1u << 20) /* response bytes in flight per call */
 /* Every stream may fill its window without stalling the others on the connection window. */
@@ -38,13 +43,16 @@ typedef struct gw_grpc_call_ops {
     void (*on_close)(void *arg, int code, const char *err);
 } gw_grpc_call_ops_t;
 
-/* url: http://host[:port] (port defaults to 6334). NULL with err filled. */
-gw_grpc_pool_t *gw_grpc_pool_new(gw_loop_t *l, const char *url, char *err, size_t errlen);
+/* urls[0..n-1]: the peers, http://host[:port] (port defaults to 6334); 1 <= n <= 16. NULL
+ * with err filled. */
+gw_grpc_pool_t *gw_grpc_pool_new(gw_loop_t *l, const char *const *urls, int n, char *err,
+                                 size_t errlen);
 /* Closes every connection; calls still open are dropped without callbacks (their owners must
  * be gone: the loop's client connections are closed first). */
 void gw_grpc_pool_free(gw_grpc_pool_t *p);
-/* "host:port" of the upstream, for messages. */
+/* "host:port" of the (first) upstream peer, for messages; how many peers. */
 const char *gw_grpc_pool_authority(const gw_grpc_pool_t *p);
+int gw_grpc_pool_peer_count(const gw_grpc_pool_t *p);
 
 /* Starts a call of path ("/qdrant.Points/Search") with the given request metadata (no pseudo
  * headers; copied) and body (its bytes are moved out of `body`). NULL only when out of memory;

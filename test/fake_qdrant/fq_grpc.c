@@ -16,6 +16,7 @@
 #include <nghttp2/nghttp2.h>
 
 #include "common/grpc_frame.h"
+#include "fq_metrics.h"
 
 #define FQ_GRPC_MAX_MESSAGE (64u << 20) /* 64 MiB, Qdrant's default max_message_size */
 
@@ -166,6 +167,7 @@ static void run_call(gconn_t *cn, int32_t sid, gstream_t *st)
     c->app = cn->srv->app;
     c->status = GW_GRPC_INTERNAL;
     clock_gettime(CLOCK_MONOTONIC, &c->t0);
+    fq_metrics_grpc_call(c->app->metrics);
     const fq_gmethod_t *m = fq_grpc_method(st->path);
     if (!m) {
         c->status = GW_GRPC_UNIMPLEMENTED;

@@ -26,7 +26,7 @@ typedef struct {
 } req_stat_t;
 
 struct fq_metrics {
-    uint64_t accepted, open, with_requests, requests, errors, resets;
+    uint64_t accepted, open, with_requests, requests, errors, resets, grpc_calls;
     resp_stat_t *resp;
     size_t nresp;
     req_stat_t *req;
@@ -331,9 +331,16 @@ static json_t *stats_json(fq_metrics_t *m)
                      "resets", (json_int_t)m->resets, "recent", recent_json(m));
 }
 
+void fq_metrics_grpc_call(fq_metrics_t *m)
+{
+    m->grpc_calls++;
+}
+
 void fq_h_fake_stats(fq_rq_t *rq)
 {
-    fq_reply_json(rq, 200, stats_json(rq->app->metrics));
+    json_t *j = stats_json(rq->app->metrics);
+    json_object_set_new(j, "grpc_calls", json_integer((json_int_t)rq->app->metrics->grpc_calls));
+    fq_reply_json(rq, 200, j);
 }
 
 void fq_h_fake_stats_reset(fq_rq_t *rq)

@@ -20,6 +20,8 @@ void fq_metrics_request(fq_metrics_t *m, const fq_route_t *route, const char *me
 void fq_metrics_response(fq_metrics_t *m, const fq_route_t *route, const char *method, int status,
                          double seconds);
 void fq_metrics_fault(fq_metrics_t *m, int reset);
+/* A gRPC call arrived (its stream's request is complete). */
+void fq_metrics_grpc_call(fq_metrics_t *m);
 /* Remembers a request line for the "recent" list of /__fake/stats. */
 void fq_metrics_note_recent(fq_metrics_t *m, const char *method, const char *target, uint64_t c);
 

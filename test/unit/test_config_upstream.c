@@ -1,7 +1,8 @@
 /* Unit tests for the cluster keys of gateway/config: upstream.urls (YAML list or one string,
  * each URL checked like upstream.url, no duplicates, one scheme, at most 16), the
  * upstream.outlier.* ranges, finalize refusing upstream.url and upstream.urls together or a
- * base ejection longer than the longest, and what resolve.c makes of the list. */
+ * base ejection longer than the longest, and what resolve.c makes of the list; the gRPC peers
+ * (upstream.grpc_urls paired with upstream.urls, or each peer's host on 6334). */
 #include "common/yconf.h"
 #include "gateway/core/config.h"
 #include "gateway/upstream/resolve.h"
@@ -26,6 +27,11 @@ static const err_case_t load_errors[] = {
     {"upstream:\n  urls: \"http://a:1,,http://b:2\"\n",
      F ":2: upstream.urls: must be a list of URLs, without empty items, got "
        "\"http://a:1,,http://b:2\""},
+    {"upstream:\n  grpc_urls: [https://a:1]\n",
+     F ":2: upstream.grpc_urls: every item must start with http:// (h2c; TLS towards Qdrant's "
+       "gRPC port is not supported), got \"https://a:1\""},
+    {"upstream:\n  grpc_urls: [http://a:1, http://a:1]\n",
+     F ":2: upstream.grpc_urls: lists a peer twice, got \"http://a:1, http://a:1\""},
     {"upstream:\n  outlier:\n    consecutive_failures: 0\n",
      F ":3: upstream.outlier.consecutive_failures: expected an integer from 1 to 1000, got \"0\""},
     {"upstream:\n  outlier:\n    max_ejected_percent: 101\n",
@@ -111,6 +117,51 @@ START_TEST(test_finalize_conflicts)
 }
 END_TEST
 
+START_TEST(test_grpc_peers)
+{
+    char err[ERRLEN] = "", u[GW_CONFIG_MAX_PEERS][GW_CONFIG_GRPC_URL_MAX];
+    gw_config_t *c = gw_config_new();
+    /* One node: upstream.url's host on 6334. */
+    ck_assert_int_eq(gw_config_grpc_peers(c, u, GW_CONFIG_MAX_PEERS), 1);
+    ck_assert_str_eq(u[0], "http://127.0.0.1:6334");
+    /* A cluster: each peer's host on 6334. */
+    ck_assert_int_eq(
+        gw_config_set(c, "upstream.urls=https://a:1/, http://[::1]:2, http://q", err, sizeof err),
+        -1); /* mixed schemes */
+    ck_assert_int_eq(
+        gw_config_set(c, "upstream.urls=http://a:1/, http://[::1]:2, http://q", err, sizeof err),
+        0);
+    ck_assert_int_eq(gw_config_finalize(c, err, sizeof err), 0);
+    ck_assert_int_eq(gw_config_grpc_peers(c, u, GW_CONFIG_MAX_PEERS), 3);
+    ck_assert_str_eq(u[0], "http://a:6334");
+    ck_assert_str_eq(u[1], "http://[::1]:6334");
+    ck_assert_str_eq(u[2], "http://q:6334");
+    /* upstream.grpc_urls: paired one by one, the same count. */
+    ck_assert_int_eq(gw_config_set(c, "upstream.grpc_urls=http://a:7, http://b:8", err, sizeof err),
+                     0);
+    ck_assert_int_eq(gw_config_finalize(c, err, sizeof err), -1);
+    ck_assert_str_eq(err, "upstream.grpc_urls lists 2 URLs but upstream.urls lists 3 peers: give "
+                          "one gRPC URL per peer, in the same order");
+    ck_assert_int_eq(
+        gw_config_set(c, "upstream.grpc_urls=http://a:7, http://b:8/, http://c", err, sizeof err),
+        0);
+    ck_assert_msg(gw_config_finalize(c, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(gw_config_grpc_peers(c, u, GW_CONFIG_MAX_PEERS), 3);
+    ck_assert_str_eq(u[0], "http://a:7");
+    ck_assert_str_eq(u[1], "http://b:8");
+    ck_assert_str_eq(u[2], "http://c");
+    /* upstream.grpc_url with grpc_urls is a mistake; alone it takes every call. */
+    ck_assert_int_eq(gw_config_set(c, "upstream.grpc_url=http://g:9", err, sizeof err), 0);
+    ck_assert_int_eq(gw_config_finalize(c, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "upstream.grpc_url and upstream.grpc_urls are both set"));
+    ck_assert_int_eq(gw_config_set(c, "upstream.grpc_urls=", err, sizeof err), 0);
+    ck_assert_int_eq(gw_config_finalize(c, err, sizeof err), 0);
+    ck_assert_int_eq(gw_config_grpc_peers(c, u, GW_CONFIG_MAX_PEERS), 1);
+    ck_assert_str_eq(u[0], "http://g:9");
+    gw_config_free(c);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("config_upstream");
@@ -119,6 +170,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_too_many_peers);
     tcase_add_test(tc, test_list_and_resolve);
     tcase_add_test(tc, test_finalize_conflicts);
+    tcase_add_test(tc, test_grpc_peers);
     suite_add_tcase(s, tc);
     return s;
 }
