@@ -119,12 +119,21 @@ void h2_stream_on_head_done(h2_stream_t *st, int end_stream);
 void h2_stream_on_data(h2_stream_t *st, const uint8_t *data, size_t len);
 void h2_stream_on_end(h2_stream_t *st);      /* END_STREAM received (DATA or trailers) */
 void h2_stream_on_sent_end(h2_stream_t *st); /* our END_STREAM went out */
+/* A DATA frame of st's answer goes out: its 9-byte header, then length bytes of st->out
+ * moved (not copied) into to. 0, or an nghttp2 error code for the callback to return. */
+int h2_stream_send_data(h2_stream_t *st, struct evbuffer *to, const uint8_t *framehd,
+                        size_t length);
 /* Calls the handler's on_drain if owed (from the connection, after a send round). */
 void h2_stream_notify_drain(h2_stream_t *st);
 /* After a send round: when the connection's queued output fell under the budget, dispatch the
  * parked streams (oldest first, while it stays under) and owe on_drain to the streams that were
  * told the connection was full. */
 void h2_streams_budget_check(h2_conn_t *c);
+
+/* The connection's output buffer: the send callback answers WOULDBLOCK above this, and DATA
+ * payloads are moved into it without a copy only below it (above, they are copied into
+ * nghttp2's frame, whose send then blocks: the session stops there). */
+#define H2_OUT_HIGH (256u << 10)
 
 /* Response bytes one connection may queue across its streams (besides the socket buffer). */
 #define H2_CONN_OUT_BUDGET (4u << 20)

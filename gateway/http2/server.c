@@ -20,12 +20,11 @@
 #include "gateway/core/timer.h"
 #include "gateway/http/sockread.h"
 
-#define H2_FEED_BYTES  (64u << 10)  /* bytes given to nghttp2 per call */
-#define H2_OUT_HIGH    (256u << 10) /* send callback answers WOULDBLOCK above this */
-#define H2_OUT_LOW     (64u << 10)  /* the write callback resumes sending below this */
-#define H2_CONN_WINDOW (8 << 20)    /* connection receive window: bounds body memory per conn */
-#define H2_LINGER_MS   2000         /* after the last frame: drop input this long, then close */
-#define H2_GOAWAY_MS   1000         /* final GOAWAY at the latest this long after the notice */
+#define H2_FEED_BYTES  (64u << 10) /* bytes given to nghttp2 per call */
+#define H2_OUT_LOW     (64u << 10) /* the write callback resumes sending below this */
+#define H2_CONN_WINDOW (8 << 20)   /* connection receive window: bounds body memory per conn */
+#define H2_LINGER_MS   2000        /* after the last frame: drop input this long, then close */
+#define H2_GOAWAY_MS   1000        /* final GOAWAY at the latest this long after the notice */
 /* Library-side rapid-reset guard (CVE-2023-44487): a token bucket of incoming RST_STREAM. Our
  * own counter (http2.max_reset_streams) usually trips first; this bounds pathological rates. */
 #define H2_RST_BURST         1000
@@ -120,6 +119,17 @@ static ssize_t h2_on_send(nghttp2_session *ng, const uint8_t *data, size_t len, 
     }
     if (bufferevent_write(c->bev, data, len) != 0) return NGHTTP2_ERR_CALLBACK_FAILURE;
     return (ssize_t)len;
+}
+
+/* DATA frames whose payload the read callback left in the stream's buffer (NO_COPY). */
+static int h2_on_send_data(nghttp2_session *ng, nghttp2_frame *frame, const uint8_t *framehd,
+                           size_t length, nghttp2_data_source *src, void *user_data)
+{
+    /* Never WOULDBLOCK here: nghttp2 would offer the frame again without asking whether its
+     * stream still exists. The bytes only move (they were counted while in the stream), and
+     * the other frames' WOULDBLOCK (h2_on_send) and read_blocked bound the output. */
+    h2_conn_t *c = user_data;
+    return h2_stream_send_data(src->ptr, bufferevent_get_output(c->bev), framehd, length);
 }
 
 static int h2_on_begin_headers(nghttp2_session *ng, const nghttp2_frame *frame, void *user_data)
@@ -230,6 +240,7 @@ static void h2_cbs_init(void)
 {
     if (nghttp2_session_callbacks_new(&h2_cbs) != 0) return;
     nghttp2_session_callbacks_set_send_callback(h2_cbs, h2_on_send);
+    nghttp2_session_callbacks_set_send_data_callback(h2_cbs, h2_on_send_data);
     nghttp2_session_callbacks_set_on_begin_headers_callback(h2_cbs, h2_on_begin_headers);
     nghttp2_session_callbacks_set_on_header_callback(h2_cbs, h2_on_header);
     nghttp2_session_callbacks_set_on_frame_recv_callback(h2_cbs, h2_on_frame_recv);

@@ -2,6 +2,7 @@
  * headers, request bodies credited back to the client's window only as the handler reads them,
  * and responses handed to nghttp2 through a deferred data provider per stream. */
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -420,8 +421,14 @@ static ssize_t h2_on_read_body(nghttp2_session *ng, int32_t id, uint8_t *buf, si
         st->deferred = 1; /* resumed by send_body or finish */
         return NGHTTP2_ERR_DEFERRED;
     }
-    int n = have ? evbuffer_remove(st->out, buf, length) : 0;
-    if (n < 0) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    /* While the connection's output is under H2_OUT_HIGH, not copied: h2_stream_send_data
+     * moves the bytes (stored answers by reference) behind the frame header. Over it, copied,
+     * so that the send callback's WOULDBLOCK stops the session with the frame in hand. */
+    int n = (int)(have < length ? have : length);
+    if (n > 0 && evbuffer_get_length(bufferevent_get_output(st->c->bev)) < H2_OUT_HIGH)
+        *flags |= NGHTTP2_DATA_FLAG_NO_COPY;
+    else if (n > 0 && evbuffer_remove(st->out, buf, (size_t)n) != n)
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
     /* Copied bytes come off the budget (referenced ones never counted; a response does not
      * mix the two, so taking the copied ones first is exact). */
     size_t own = (size_t)n < st->owned ? (size_t)n : st->owned;
@@ -444,6 +451,13 @@ static ssize_t h2_on_read_body(nghttp2_session *ng, int32_t id, uint8_t *buf, si
         st->c->drain_pending = 1;
     }
     return n;
+}
+
+int h2_stream_send_data(h2_stream_t *st, struct evbuffer *to, const uint8_t *framehd, size_t length)
+{
+    if (evbuffer_add(to, framehd, 9) != 0 || evbuffer_remove_buffer(st->out, to, length) < 0)
+        return NGHTTP2_ERR_CALLBACK_FAILURE;
+    return 0;
 }
 
 void h2_stream_notify_drain(h2_stream_t *st)
