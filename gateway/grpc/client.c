@@ -262,8 +262,12 @@ static int gc_peer_init(gw_grpc_pool_t *p, int i, const char *url, char *err, si
         (pe->target.host[0] && strchr(pe->target.host, ':') && !strstr(url, "]:")))
         pe->target.port = 6334; /* no port written: gRPC's, not http's 80 */
     int v6 = strchr(pe->target.host, ':') != NULL;
-    snprintf(pe->authority, sizeof(pe->authority), "%s%s%s:%d", v6 ? "[" : "", pe->target.host,
-             v6 ? "]" : "", pe->target.port);
+    /* Formatted aside: host and authority are both in *p, which gcc -O0 -Wrestrict takes for
+     * an overlap. */
+    char auth[sizeof(pe->authority)];
+    snprintf(auth, sizeof(auth), "%s%s%s:%d", v6 ? "[" : "", pe->target.host, v6 ? "]" : "",
+             pe->target.port);
+    memcpy(pe->authority, auth, sizeof(auth));
     pe->name = gw_dns_name_new(p->loop->dns, "upstream-grpc", pe->target.host, pe->target.port,
                                NULL, gc_on_name, pe);
     pe->place_ev = event_new(p->loop->base, -1, 0, gc_on_place, pe);
