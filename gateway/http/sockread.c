@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
 #include <sys/uio.h>
 
 ssize_t gw_sock_read(struct evbuffer *buf, evutil_socket_t fd, size_t max)
@@ -46,4 +48,22 @@ ssize_t gw_sock_read(struct evbuffer *buf, evutil_socket_t fd, size_t max)
         return -1;
     }
     return got;
+}
+
+int gw_sock_flush(struct bufferevent *bev)
+{
+    if (bufferevent_get_enabled(bev) & EV_WRITE) return 0; /* the bufferevent is writing */
+    struct evbuffer *out = bufferevent_get_output(bev);
+    evutil_socket_t fd = bufferevent_getfd(bev);
+    /* A socket bufferevent freezes the start of its output so that only it drains it; it
+     * unfreezes the same way around its own writes. */
+    evbuffer_unfreeze(out, 1);
+    int rc = 0;
+    while (rc >= 0 && evbuffer_get_length(out) > 0) {
+        rc = evbuffer_write(out, fd);
+        if (rc < 0 && errno == EINTR) rc = 0;
+    }
+    evbuffer_freeze(out, 1);
+    if (rc < 0) bufferevent_enable(bev, EV_WRITE);
+    return rc >= 0;
 }

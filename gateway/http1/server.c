@@ -77,24 +77,11 @@ static void h1_arm_timer(h1_conn_t *c, uint64_t ms)
     gw_timer_add_ms(c->timer, ms);
 }
 
-/* Writes what is queued; leaves the rest (socket full, or an error the bufferevent will
- * report) to the bufferevent by enabling EV_WRITE. */
+/* Writes what is queued (gw_sock_flush). */
 static void h1_flush(h1_conn_t *c)
 {
     c->flush_pending = 0;
-    if (bufferevent_get_enabled(c->bev) & EV_WRITE) return; /* the bufferevent is writing */
-    struct evbuffer *out = bufferevent_get_output(c->bev);
-    evutil_socket_t fd = bufferevent_getfd(c->bev);
-    /* A socket bufferevent freezes the start of its output so that only it drains it; it
-     * unfreezes the same way around its own writes. */
-    evbuffer_unfreeze(out, 1);
-    int rc = 0;
-    while (rc >= 0 && evbuffer_get_length(out) > 0) {
-        rc = evbuffer_write(out, fd);
-        if (rc < 0 && errno == EINTR) rc = 0;
-    }
-    evbuffer_freeze(out, 1);
-    if (rc < 0) bufferevent_enable(c->bev, EV_WRITE);
+    gw_sock_flush(c->bev);
 }
 
 static void h1_on_flush(evutil_socket_t fd, short what, void *arg)

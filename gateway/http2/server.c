@@ -298,24 +298,12 @@ static void h2_read_enable(h2_conn_t *c, int on)
         on ? bufferevent_enable(c->bev, EV_READ) : bufferevent_disable(c->bev, EV_READ);
 }
 
-/* Plain sockets: writes what the send round queued. 1 when all of it went (more may be sent
- * now), 0 when the socket is full or failed: the bufferevent takes over (EV_WRITE, whose
- * callback resumes us below H2_OUT_LOW, or reports the error). */
+/* Plain sockets: writes what the send round queued (gw_sock_flush). 1 when all of it went
+ * (more may be sent now), 0 when the bufferevent took over: EV_WRITE, whose callback resumes
+ * us below H2_OUT_LOW, or reports the error. */
 static int h2_write_direct(h2_conn_t *c)
 {
-    if (bufferevent_get_enabled(c->bev) & EV_WRITE) return 0; /* the bufferevent is writing */
-    struct evbuffer *out = bufferevent_get_output(c->bev);
-    evutil_socket_t fd = bufferevent_getfd(c->bev);
-    /* A socket bufferevent freezes the start of its output so that only it drains it. */
-    evbuffer_unfreeze(out, 1);
-    int rc = 0;
-    while (rc >= 0 && evbuffer_get_length(out) > 0) {
-        rc = evbuffer_write(out, fd);
-        if (rc < 0 && errno == EINTR) rc = 0;
-    }
-    evbuffer_freeze(out, 1);
-    if (rc < 0) bufferevent_enable(c->bev, EV_WRITE);
-    return rc >= 0;
+    return gw_sock_flush(c->bev);
 }
 
 /* Everything is written: half-close and drop input for a while, so that closing with unread
