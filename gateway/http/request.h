@@ -122,10 +122,10 @@ struct gw_req {
     const char *grpc_method;
     const char *grpc_errmsg;
     int grpc_status;
-        /* the answer's grpc-status once sent, -1 before (CANCELLED if never) */ /* gw_req_respond_error's
-                                                                                    message while it
-                                                                                    answers a gRPC
-                                                                                    request */
+    /* the answer's grpc-status once sent, -1 before (CANCELLED if never) */ /* gw_req_respond_error's
+                                                                                message while it
+                                                                                answers a gRPC
+                                                                                request */
     char peer[64];     /* client address, for X-Forwarded-For */
     char id[40];       /* X-Request-Id, kept from the client or generated */
     uint64_t start_us; /* monotonic, when the request began */

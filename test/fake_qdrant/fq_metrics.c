@@ -60,8 +60,7 @@ void fq_metrics_reset(fq_metrics_t *m)
 
 void fq_metrics_free(fq_metrics_t *m)
 {
-    if (!m)
-        return;
+    if (!m) return;
     fq_metrics_reset(m);
     free(m);
 }
@@ -74,8 +73,7 @@ void fq_metrics_conn_accepted(fq_metrics_t *m)
 
 void fq_metrics_conn_closed(fq_metrics_t *m)
 {
-    if (m->open)
-        m->open--;
+    if (m->open) m->open--;
 }
 
 static void mark_conn(fq_metrics_t *m, uint64_t id)
@@ -84,8 +82,7 @@ static void mark_conn(fq_metrics_t *m, uint64_t id)
     if (byte >= m->seen_bytes) {
         size_t n = (byte + 1) * 2;
         unsigned char *s = realloc(m->seen, n);
-        if (!s)
-            return;
+        if (!s) return;
         memset(s + m->seen_bytes, 0, n - m->seen_bytes);
         m->seen = s;
         m->seen_bytes = n;
@@ -104,13 +101,11 @@ void fq_metrics_request(fq_metrics_t *m, const fq_route_t *route, const char *me
     mark_conn(m, conn_id);
     size_t k;
     for (k = 0; k < m->nreq; k++) {
-        if (m->req[k].route == route && strcmp(m->req[k].method, method) == 0)
-            break;
+        if (m->req[k].route == route && strcmp(m->req[k].method, method) == 0) break;
     }
     if (k == m->nreq) {
         req_stat_t *n = realloc(m->req, (m->nreq + 1) * sizeof(*n));
-        if (!n)
-            return;
+        if (!n) return;
         m->req = n;
         memset(&m->req[k], 0, sizeof(m->req[k]));
         m->req[k].route = route;
@@ -128,25 +123,21 @@ void fq_metrics_note_recent(fq_metrics_t *m, const char *method, const char *tar
     m->recent[i].target = strdup(target ? target : "");
     m->recent[i].conn = c;
     m->recent_next = (i + 1) % RECENT_MAX;
-    if (m->recent_count < RECENT_MAX)
-        m->recent_count++;
+    if (m->recent_count < RECENT_MAX) m->recent_count++;
 }
 
 void fq_metrics_response(fq_metrics_t *m, const fq_route_t *route, const char *method, int status,
                          double seconds)
 {
-    if (route && (route->flags & FQ_R_HOOK))
-        return;
+    if (route && (route->flags & FQ_R_HOOK)) return;
     size_t k;
     for (k = 0; k < m->nresp; k++) {
         resp_stat_t *r = &m->resp[k];
-        if (r->route == route && r->status == status && strcmp(r->method, method) == 0)
-            break;
+        if (r->route == route && r->status == status && strcmp(r->method, method) == 0) break;
     }
     if (k == m->nresp) {
         resp_stat_t *n = realloc(m->resp, (m->nresp + 1) * sizeof(*n));
-        if (!n)
-            return;
+        if (!n) return;
         m->resp = n;
         memset(&m->resp[k], 0, sizeof(m->resp[k]));
         m->resp[k].route = route;
@@ -158,10 +149,8 @@ void fq_metrics_response(fq_metrics_t *m, const fq_route_t *route, const char *m
     resp_stat_t *r = &m->resp[k];
     r->count++;
     r->sum += seconds;
-    if (seconds < r->min)
-        r->min = seconds;
-    if (seconds > r->max)
-        r->max = seconds;
+    if (seconds < r->min) r->min = seconds;
+    if (seconds > r->max) r->max = seconds;
 }
 
 void fq_metrics_fault(fq_metrics_t *m, int reset)
@@ -192,8 +181,7 @@ static void metrics_collections(struct evbuffer *b, fq_store_t *s)
     evbuffer_add_printf(b, "collections_total %zu\n", s->ncols);
     family(b, "collections_vector_total", "gauge", "total number of vectors in all collections");
     evbuffer_add_printf(b, "collections_vector_total %llu\n", (unsigned long long)vectors);
-    if (!s->ncols)
-        return;
+    if (!s->ncols) return;
     family(b, "collection_points", "gauge", "approximate amount of points per collection");
     for (size_t k = 0; k < s->ncols; k++)
         evbuffer_add_printf(b, "collection_points{id=\"%s\"} %zu\n", s->cols[k]->name,
@@ -235,8 +223,7 @@ static void metrics_rest(struct evbuffer *b, fq_metrics_t *m)
         any |= counted;
         any200 |= counted && m->resp[k].status == 200;
     }
-    if (!any)
-        return;
+    if (!any) return;
     family(b, "rest_responses_total", "counter", "total number of responses");
     for (size_t k = 0; k < m->nresp; k++) {
         if (m->resp[k].route && !(m->resp[k].route->flags & FQ_R_NOMETRIC))
@@ -246,8 +233,7 @@ static void metrics_rest(struct evbuffer *b, fq_metrics_t *m)
         family(b, names[f], "gauge", helps[f]);
         for (size_t k = 0; k < m->nresp; k++) {
             const resp_stat_t *r = &m->resp[k];
-            if (!r->route || (r->route->flags & FQ_R_NOMETRIC) || r->status != 200)
-                continue;
+            if (!r->route || (r->route->flags & FQ_R_NOMETRIC) || r->status != 200) continue;
             double v = f == 0 ? r->sum / (double)r->count : f == 1 ? r->min : r->max;
             rest_line(b, names[f], r, v);
         }
@@ -280,10 +266,10 @@ void fq_h_telemetry(fq_rq_t *rq)
     struct tm tm;
     gmtime_r(&rq->app->started, &tm);
     strftime(startup, sizeof(startup), "%Y-%m-%dT%H:%M:%S.000000Z", &tm);
-    json_t *t = json_pack("{s:s,s:{s:s,s:s,s:s},s:{s:I}}", "id",
-                          "0c1a3b7e-5f2d-4e8a-9b6c-1d2e3f4a5b6c", "app", "name", "qdrant",
-                          "version", "1.19.0", "startup", startup, "collections",
-                          "number_of_collections", (json_int_t)rq->app->store->ncols);
+    json_t *t =
+        json_pack("{s:s,s:{s:s,s:s,s:s},s:{s:I}}", "id", "0c1a3b7e-5f2d-4e8a-9b6c-1d2e3f4a5b6c",
+                  "app", "name", "qdrant", "version", "1.19.0", "startup", startup, "collections",
+                  "number_of_collections", (json_int_t)rq->app->store->ncols);
     fq_ok(rq, t);
 }
 
@@ -318,8 +304,7 @@ static json_t *stats_json(fq_metrics_t *m)
         add_count(by_op, r ? r->op : "unmatched", m->req[k].count);
     }
     for (size_t k = 0; k < m->nresp; k++) {
-        if (m->resp[k].route && (m->resp[k].route->flags & FQ_R_HOOK))
-            continue;
+        if (m->resp[k].route && (m->resp[k].route->flags & FQ_R_HOOK)) continue;
         snprintf(key, sizeof(key), "%d", m->resp[k].status);
         add_count(by_status, key, m->resp[k].count);
     }
@@ -364,7 +349,8 @@ static json_t *header_object(const fq_http_req_t *h)
         const char *key = h->headers[k].name, *prev = NULL;
         const char *name;
         json_t *v;
-        json_object_foreach(map, name, v) {
+        json_object_foreach(map, name, v)
+        {
             if (strcasecmp(name, h->headers[k].name) == 0) {
                 key = name;
                 prev = json_string_value(v);
@@ -372,8 +358,7 @@ static json_t *header_object(const fq_http_req_t *h)
             }
         }
         char *joined = NULL;
-        if (prev && asprintf(&joined, "%s, %s", prev, h->headers[k].value) < 0)
-            joined = NULL;
+        if (prev && asprintf(&joined, "%s, %s", prev, h->headers[k].value) < 0) joined = NULL;
         json_object_set_new(map, key, json_string(joined ? joined : h->headers[k].value));
         free(joined);
     }

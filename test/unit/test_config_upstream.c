@@ -69,13 +69,13 @@ START_TEST(test_list_and_resolve)
     tmp_t t;
     tmp_open(&t);
     tmp_write(&t, "c.yaml",
-              "upstream:\n  urls:\n    - http://10.0.0.1:6333/\n    - http://[::1]:6334\n"
+              "upstream:\n  urls:\n    - http://127.0.0.2:6333/\n    - http://[::1]:6334\n"
               "    - http://qdrant-2\n  outlier:\n    consecutive_failures: 3\n"
               "    base_ejection: 1s\n    max_ejection: 10s\n    max_ejected_percent: 34\n",
               path, sizeof path);
     ck_assert_msg(gw_config_load_file(c, path, err, sizeof err) == 0, "%s", err);
     ck_assert_msg(gw_config_finalize(c, err, sizeof err) == 0, "%s", err);
-    ck_assert_str_eq(c->upstream_urls, "http://10.0.0.1:6333/, http://[::1]:6334, http://qdrant-2");
+    ck_assert_str_eq(c->upstream_urls, "http://127.0.0.2:6333/, http://[::1]:6334, http://qdrant-2");
     ck_assert_int_eq(c->upstream_outlier_consecutive_failures, 3);
     ck_assert_uint_eq(c->upstream_outlier_base_ejection_ms, 1000);
     ck_assert_uint_eq(c->upstream_outlier_max_ejection_ms, 10000);
@@ -83,7 +83,7 @@ START_TEST(test_list_and_resolve)
     gw_upstream_targets_t ts;
     ck_assert_int_eq(gw_upstream_parse_all(c->upstream_urls, c->upstream_url, &ts), 0);
     ck_assert_int_eq(ts.n, 3);
-    ck_assert_str_eq(ts.t[0].url, "http://10.0.0.1:6333");
+    ck_assert_str_eq(ts.t[0].url, "http://127.0.0.2:6333");
     ck_assert_str_eq(ts.t[1].host, "::1");
     ck_assert_int_eq(ts.t[1].port, 6334);
     ck_assert_str_eq(ts.t[2].authority, "qdrant-2");
