@@ -313,6 +313,25 @@ static int scan_number(parser_t *ps, num_t *nm)
 /* The room a number's canonical text may need: its literal's length and an exponent. */
 #define NUM_ROOM(nm) ((size_t)((nm)->end - (nm)->s) + 32)
 
+/* Writes "e" and the exponent at o + len and returns the new length. */
+static size_t emit_exp(char *o, size_t len, int64_t exp)
+{
+    o[len++] = 'e';
+    if (exp < 0) o[len++] = '-', exp = -exp;
+    if (exp < 10) { /* the usual case: a one-digit exponent */
+        o[len++] = (char)('0' + exp);
+        return len;
+    }
+    char digits[24];
+    size_t nd = 0;
+    do
+        digits[nd++] = (char)('0' + exp % 10);
+    while ((exp /= 10) > 0);
+    while (nd)
+        o[len++] = digits[--nd];
+    return len;
+}
+
 /* Writes the canonical text of a scanned number at o (NUM_ROOM bytes) and returns its length:
  * an integer as written, a real as DIGITSeEXP, value = digits * 10^(exp - fraction length). */
 static size_t emit_number(const num_t *nm, char *o)
@@ -345,20 +364,39 @@ static size_t emit_number(const num_t *nm, char *o)
         o[len++] = '0';
     else
         len += k;
-    o[len++] = 'e';
-    if (exp < 0) o[len++] = '-', exp = -exp;
-    if (exp < 10) { /* the usual case: a one-digit exponent */
-        o[len++] = (char)('0' + exp);
-        return len;
-    }
-    char digits[24];
-    size_t nd = 0;
-    do
-        digits[nd++] = (char)('0' + exp % 10);
-    while ((exp /= 10) > 0);
-    while (nd)
-        o[len++] = digits[--nd];
-    return len;
+    return emit_exp(o, len, exp);
+}
+
+/* The common real of a query vector, -?D+.D+ without an exponent, scanned and written in one
+ * pass as the same text emit_number writes (at o, which has room for the literal and 32 more);
+ * *next is past the literal. 0 when the literal has another form: the caller scans it fully. */
+static size_t fast_real(const char *q, const char *end, char *o, const char **next)
+{
+    size_t len = 0, k = 0;
+    if (q < end && *q == '-') o[len++] = '-', q++;
+    char *d = o + len;
+    if (q >= end) return 0;
+    if (*q == '0')
+        q++;
+    else if (*q >= '1' && *q <= '9')
+        while (q < end && is_digit(*q))
+            d[k++] = *q++;
+    else
+        return 0;
+    if (q >= end || *q != '.') return 0;
+    const char *f0 = ++q;
+    if (k == 0)
+        while (q < end && *q == '0') /* 0.00ddd: the fraction's leading zeros are not digits */
+            q++;
+    while (q < end && is_digit(*q))
+        d[k++] = *q++;
+    if (q == f0 || (q < end && (*q == 'e' || *q == 'E'))) return 0;
+    int64_t exp = -(int64_t)(q - f0);
+    while (k && d[k - 1] == '0')
+        k--, exp++;
+    if (k == 0) exp = 0, d[k++] = '0';
+    *next = q;
+    return emit_exp(o, len + k, exp);
 }
 
 static int parse_number(parser_t *ps, gw_cjnode_t *out)
@@ -467,9 +505,18 @@ static int parse_numbers(parser_t *ps, gw_cjnode_t *out)
     for (uint32_t n = 0;; n++) {
         num_t nm;
         if (ps->p >= ps->end || (*ps->p != '-' && !is_digit(*ps->p))) break;
-        if (scan_number(ps, &nm) != 0 || room - len < NUM_ROOM(&nm) + 1) break;
-        if (n) text[len++] = ',';
-        len += emit_number(&nm, text + len);
+        size_t at = len + (n ? 1 : 0), w = 0;
+        const char *next;
+        if (room - at >= (size_t)(ps->end - ps->p) + 32)
+            w = fast_real(ps->p, ps->end, text + at, &next);
+        if (w) {
+            ps->p = next;
+        } else {
+            if (scan_number(ps, &nm) != 0 || room - at < NUM_ROOM(&nm)) break;
+            w = emit_number(&nm, text + at);
+        }
+        if (n) text[len] = ',';
+        len = at + w;
         skip_ws(ps);
         if (ps->p < ps->end && *ps->p == ',') {
             ps->p++;

@@ -172,6 +172,50 @@ START_TEST(number_arrays)
 }
 END_TEST
 
+/* A number array (one packed node, the vector fast path) and the same numbers item by item
+ * (a trailing null makes the array mixed) must give the same canonical numbers. */
+START_TEST(number_array_paths_agree)
+{
+    static const char *const nums[] = {
+        "0.5",
+        "-0.5",
+        "0.0",
+        "-0.0",
+        "0.000",
+        "10.5",
+        "10.50",
+        "100.000",
+        "1.0",
+        "0.000123",
+        "-0.012300",
+        "123.456",
+        "7",
+        "-7",
+        "0",
+        "1e3",
+        "1.5E-3",
+        "-0.25e+2",
+        "0.10000001",
+        "9.90",
+        "12345678901234567890.5",
+        "0.12345678901234567890123",
+    };
+    char a[512], b[512], in[256];
+    for (size_t i = 0; i < NELEM(nums); i++)
+        for (size_t j = 0; j < NELEM(nums); j++) {
+            snprintf(in, sizeof(in), "[%s, %s]", nums[i], nums[j]);
+            canon(in, a, sizeof(a));
+            snprintf(in, sizeof(in), "[%s,%s,null]", nums[i], nums[j]);
+            canon(in, b, sizeof(b));
+            size_t la = strlen(a);
+            ck_assert_msg(strncmp(a, b, la - 1) == 0 && strcmp(b + la - 1, ",null]") == 0,
+                          "%s vs %s", a, b);
+        }
+    canon("[-0.0,0.000123,10.50,100.000]", a, sizeof(a));
+    ck_assert_str_eq(a, "[-0e0,123e-6,105e-1,1e2]");
+}
+END_TEST
+
 START_TEST(rejects_bad_json)
 {
     char err[160] = "";
@@ -414,6 +458,7 @@ static Suite *key_suite(void)
     tcase_add_test(tc, rejects_deep_nesting);
     tcase_add_test(tc, error_positions);
     tcase_add_test(tc, number_arrays);
+    tcase_add_test(tc, number_array_paths_agree);
     suite_add_tcase(s, tc);
     tc = tcase_create("key");
     tcase_add_test(tc, key_equivalences);
