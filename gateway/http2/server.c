@@ -467,6 +467,9 @@ static int h2_session_new(h2_conn_t *c)
 #ifdef HAVE_NGHTTP2_RST_RATELIMIT
     nghttp2_option_set_stream_reset_rate_limit(opt, H2_RST_BURST, H2_RST_RATE);
 #endif
+    /* Streams are answered in the order they are ready, never by RFC 7540's dependency tree:
+     * without it nghttp2 keeps no closed streams and no tree to re-weigh per stream. */
+    nghttp2_option_set_no_closed_streams(opt, 1);
 #ifdef HAVE_NGHTTP2_MAX_CONTINUATIONS
     nghttp2_option_set_max_continuations(opt, H2_MAX_CONTINUATIONS);
 #endif
@@ -477,6 +480,7 @@ static int h2_session_new(h2_conn_t *c)
         {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, (uint32_t)cfg->h2_max_concurrent_streams},
         {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, GW_REQ_HIGH_WATER},
         {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, (uint32_t)cfg->max_header_bytes},
+        {NGHTTP2_SETTINGS_NO_RFC7540_PRIORITIES, 1},
     };
     if (nghttp2_submit_settings(c->ng, NGHTTP2_FLAG_NONE, iv, sizeof(iv) / sizeof(iv[0])) != 0 ||
         nghttp2_session_set_local_window_size(c->ng, NGHTTP2_FLAG_NONE, 0, H2_CONN_WINDOW) != 0)

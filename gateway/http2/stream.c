@@ -169,7 +169,8 @@ static int h2_build_request(h2_stream_t *st, gw_req_t *r)
     const char *cl = gw_req_header(r, "content-length", &n);
     if (cl) r->content_length = h2_parse_length(cl, n); /* nghttp2 checked it against the DATA */
     r->has_body = !st->recv_done && r->content_length != 0;
-    snprintf(r->peer, sizeof(r->peer), "%s", st->c->peer);
+    _Static_assert(sizeof(r->peer) == sizeof(st->c->peer), "the peer is copied whole");
+    memcpy(r->peer, st->c->peer, sizeof(r->peer)); /* NUL-terminated, the same size */
     return 0;
 }
 
@@ -483,6 +484,23 @@ static int h2_status_has_body(int status)
     return !(status < 200 || status == 204 || status == 304);
 }
 
+#define H2_HEAD_STACK_NV    32
+#define H2_HEAD_STACK_NAMES 1024
+
+/* Writes n in decimal at out (20 bytes at least) and returns its length (no snprintf on the
+ * per-answer path). */
+static size_t h2_format_length(char *out, uint64_t n)
+{
+    char tmp[20];
+    size_t k = 0;
+    do
+        tmp[k++] = (char)('0' + n % 10);
+    while ((n /= 10) > 0);
+    for (size_t i = 0; i < k; i++)
+        out[i] = tmp[k - 1 - i];
+    return k;
+}
+
 /* nghttp2 copies the array and its strings on submit, so everything here is temporary. */
 static void h2_send_head(gw_req_t *r, int status, const gw_hdr_t *h, size_t n, int64_t clen)
 {
@@ -493,18 +511,24 @@ static void h2_send_head(gw_req_t *r, int status, const gw_hdr_t *h, size_t n, i
     size_t names = 0;
     for (size_t i = 0; i < n; i++)
         names += h[i].name_len;
-    nghttp2_nv *nva = calloc(n + 2, sizeof(*nva));
-    char *lower = malloc(names + 1);
+    /* The usual head fits on the stack; a long one goes to the heap. */
+    nghttp2_nv nva_stack[H2_HEAD_STACK_NV];
+    char lower_stack[H2_HEAD_STACK_NAMES];
+    int heap = n + 2 > H2_HEAD_STACK_NV || names + 1 > sizeof(lower_stack);
+    nghttp2_nv *nva = heap ? calloc(n + 2, sizeof(*nva)) : nva_stack;
+    char *lower = heap ? malloc(names + 1) : lower_stack;
     char sbuf[8], lbuf[24];
     if (!nva || !lower) {
-        free(nva);
-        free(lower);
+        if (heap) free(nva), free(lower);
         nghttp2_submit_rst_stream(c->ng, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_INTERNAL_ERROR);
         h2_conn_kick(c);
         return;
     }
     size_t k = 0, off = 0;
-    snprintf(sbuf, sizeof(sbuf), "%03d", status % 1000);
+    status %= 1000;
+    sbuf[0] = (char)('0' + status / 100);
+    sbuf[1] = (char)('0' + status / 10 % 10);
+    sbuf[2] = (char)('0' + status % 10);
     nva[k++] = (nghttp2_nv){(uint8_t *)":status", (uint8_t *)sbuf, 7, 3, NGHTTP2_NV_FLAG_NONE};
     for (size_t i = 0; i < n; i++) {
         /* Connection-specific headers are malformed in HTTP/2 (RFC 9113 8.2.2). */
@@ -528,15 +552,14 @@ static void h2_send_head(gw_req_t *r, int status, const gw_hdr_t *h, size_t n, i
     int body_ok = h2_status_has_body(status);
     if (clen == GW_REQ_NO_BODY) body_ok = 0; /* the head is the whole answer: END_STREAM */
     if (clen >= 0 && (body_ok || r->is_head)) {
-        int len = snprintf(lbuf, sizeof(lbuf), "%lld", (long long)clen);
-        nva[k++] = (nghttp2_nv){(uint8_t *)"content-length", (uint8_t *)lbuf, 14, (size_t)len,
+        size_t len = h2_format_length(lbuf, (uint64_t)clen);
+        nva[k++] = (nghttp2_nv){(uint8_t *)"content-length", (uint8_t *)lbuf, 14, len,
                                 NGHTTP2_NV_FLAG_NONE};
     }
     st->resp_body = body_ok && !r->is_head && clen != 0;
     nghttp2_data_provider prd = {.source.ptr = st, .read_callback = h2_on_read_body};
     int rv = nghttp2_submit_response(c->ng, st->id, nva, k, st->resp_body ? &prd : NULL);
-    free(nva);
-    free(lower);
+    if (heap) free(nva), free(lower);
     if (rv != 0) {
         gw_log_warn("HTTP/2 response for %s failed: %s", r->id, nghttp2_strerror(rv));
         st->resp_body = 0;
