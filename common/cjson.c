@@ -367,6 +367,38 @@ static size_t emit_number(const num_t *nm, char *o)
     return emit_exp(o, len, exp);
 }
 
+/* Copies the run of digits at *q to d (which has room for the run and 8 more bytes), moves *q
+ * past it and returns its length. Eight bytes are looked at a time: in each, a byte is a digit
+ * when its high nibble and the high nibble of byte + 6 are both 3 ('0'..'9' only; a carry out of
+ * a byte >= 0xFA can only spoil the bytes after it, never the first non-digit's place). */
+static size_t copy_digits(const char **qp, const char *end, char *d)
+{
+    const char *q = *qp, *s = q;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    while (end - q >= 8) {
+        uint64_t x;
+        memcpy(&x, q, 8);
+        uint64_t t = (x & 0xF0F0F0F0F0F0F0F0ull) |
+                     (((x + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) >> 4);
+        uint64_t other = t ^ 0x3333333333333333ull; /* non-zero bytes: not digits */
+        memcpy(d, q, 8);
+        if (other) {
+            size_t n = (size_t)__builtin_ctzll(other) / 8; /* the first byte is the lowest */
+            d += n;
+            q += n;
+            *qp = q;
+            return (size_t)(q - s);
+        }
+        d += 8;
+        q += 8;
+    }
+#endif
+    while (q < end && is_digit(*q))
+        *d++ = *q++;
+    *qp = q;
+    return (size_t)(q - s);
+}
+
 /* The common real of a query vector, -?D+.D+ without an exponent, scanned and written in one
  * pass as the same text emit_number writes (at o, which has room for the literal and 32 more);
  * *next is past the literal. 0 when the literal has another form: the caller scans it fully. */
@@ -379,8 +411,7 @@ static size_t fast_real(const char *q, const char *end, char *o, const char **ne
     if (*q == '0')
         q++;
     else if (*q >= '1' && *q <= '9')
-        while (q < end && is_digit(*q))
-            d[k++] = *q++;
+        k = copy_digits(&q, end, d);
     else
         return 0;
     if (q >= end || *q != '.') return 0;
@@ -388,8 +419,7 @@ static size_t fast_real(const char *q, const char *end, char *o, const char **ne
     if (k == 0)
         while (q < end && *q == '0') /* 0.00ddd: the fraction's leading zeros are not digits */
             q++;
-    while (q < end && is_digit(*q))
-        d[k++] = *q++;
+    k += copy_digits(&q, end, d + k);
     if (q == f0 || (q < end && (*q == 'e' || *q == 'E'))) return 0;
     int64_t exp = -(int64_t)(q - f0);
     while (k && d[k - 1] == '0')
