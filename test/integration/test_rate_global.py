@@ -1,0 +1,212 @@
+# Global rate limits across gateway replicas (issue 16): GCRA in one Lua script on a real
+# redis-server shared by two real gateways in front of fake_qdrant. Counted, not timed: the
+# rates are 1 a minute, so no refill happens within a test. Then Redis killed (the local limit
+# decides, fail open, logged once) and started again (global again, logged once).
+import hashlib
+import re
+import time
+import unittest
+
+import harness
+
+SECRET = "gw-rate-secret"
+SEARCH = {"query": [1, 0, 0, 0], "limit": 3}
+BURST = 4
+
+
+def key_hash(k):
+    return hashlib.sha256(k.encode()).hexdigest()
+
+
+def setup_collection(port):
+    c = harness.HttpClient(port, headers={"api-key": SECRET})
+    s, _, b = c.request("PUT", "/collections/a", {"vectors": {"size": 4, "distance": "Dot"}})
+    assert s == 200, b
+    s, _, b = c.request("PUT", "/collections/a/points?wait=true",
+                        {"points": [{"id": 1, "vector": [1, 0, 0, 0]}]})
+    assert s == 200, b
+    c.close()
+
+
+def metrics(port):
+    s, _, b = harness.curl(port, "GET", "/metrics", headers=["api-key: key-admin"])
+    assert s == 200, b
+    return b.decode()
+
+
+def metric(text, name, **labels):
+    """The sum of a family's samples whose labels include these."""
+    total = 0.0
+    for line in text.splitlines():
+        m = re.match(r"^%s(?:\{(.*)\})? (\S+)$" % re.escape(name), line)
+        if not m:
+            continue
+        have = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1) or ""))
+        if all(have.get(k) == v for k, v in labels.items()):
+            total += float(m.group(2))
+    return total
+
+
+def wait_redis_up(gw, workers, timeout=15.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if metric(metrics(gw.port), "qdrant_gateway_rate_limit_redis_up") == workers:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the rate limit Redis client never came up:\n" + gw.log())
+
+
+def gateway(up_port, redis_port, workers, local=None):
+    sets = ["upstream.api_key=" + SECRET, "cache.enabled=false",
+            "auth.rate.redis_url=redis://127.0.0.1:%d" % redis_port,
+            "auth.rate.timeout=500ms",  # a loaded test machine must not make Redis look slow
+            "auth.keys.admin.sha256=" + key_hash("key-admin"), "auth.keys.admin.role=admin"]
+    sets += ["auth.keys.shared.sha256=" + key_hash("key-shared"), "auth.keys.shared.role=write",
+             "auth.keys.shared.rate.global.reads=1", "auth.keys.shared.rate.global.writes=1",
+             "auth.keys.shared.rate.global.burst=%d" % BURST]
+    if local:
+        sets += ["auth.keys.shared.rate.reads=1", "auth.keys.shared.rate.burst=%d" % local]
+    return harness.start_gateway(up_port, *sets, workers=workers)
+
+
+def reads(port, n):
+    c = harness.HttpClient(port, headers={"api-key": "key-shared"})
+    try:
+        return [c.request("POST", "/collections/a/points/query", SEARCH) for _ in range(n)]
+    finally:
+        c.close()
+
+
+class TwoGatewaysTest(unittest.TestCase):
+    """Two gateways (two workers each) share one Redis: exactly BURST requests in total."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.up = harness.start_fake_qdrant("--api-key", SECRET)
+        setup_collection(cls.up.port)
+        cls.redis = harness.start_redis()
+        cls.gws = [gateway(cls.up.port, cls.redis.port, 2) for _ in range(2)]
+        for g in cls.gws:
+            wait_redis_up(g, 2)
+
+    @classmethod
+    def tearDownClass(cls):
+        for g in cls.gws:
+            g.cleanup()
+        cls.redis.cleanup()
+        cls.up.cleanup()
+
+    def test_burst_shared_across_replicas(self):
+        answers = []
+        for i in range(6):  # new connections each round: both workers of both gateways
+            for g in self.gws:
+                answers += reads(g.port, 2)
+        statuses = [a[0] for a in answers]
+        self.assertEqual(statuses.count(200), BURST, statuses)
+        self.assertEqual(statuses.count(429), len(statuses) - BURST, statuses)
+        self.assertEqual(statuses[:BURST], [200] * BURST)  # in order: the first BURST pass
+        for s, h, b in answers[BURST:]:
+            ra = int(h["retry-after"])
+            self.assertTrue(1 <= ra <= 60, ra)
+            self.assertRegex(b.decode(), r"Rate limiting exceeded: Read rate limit exceeded: "
+                                         r"Operation requires 1 tokens but only 0\.\d were "
+                                         r"available\. Retry after \d+s")
+        # writes have their own global limit
+        c = harness.HttpClient(self.gws[1].port, headers={"api-key": "key-shared"})
+        up = {"points": [{"id": 2, "vector": [0, 1, 0, 0]}]}
+        writes = [c.request("PUT", "/collections/a/points?wait=true", up)[0]
+                  for _ in range(BURST + 2)]
+        c.close()
+        self.assertEqual(writes, [200] * BURST + [429, 429])
+        # counted per key, scope, limit and result; all decided by Redis
+        total = {"allowed": 0, "limited": 0}
+        for g in self.gws:
+            m = metrics(g.port)
+            self.assertNotIn("key-shared", m)  # never the secret
+            for res in total:
+                total[res] += metric(m, "qdrant_gateway_rate_limit_total", key="shared",
+                                     scope="read", limit="global", result=res)
+            self.assertEqual(metric(m, "qdrant_gateway_rate_limit_total", limit="local"), 0)
+            self.assertEqual(metric(m, "qdrant_gateway_rate_limit_fallbacks_total"), 0)
+        self.assertEqual(total, {"allowed": BURST, "limited": len(answers) - BURST})
+        # the limiter's keys: named by key name, with a TTL (never kept stale)
+        keys = redis_cli(self.redis.port, "KEYS", "qgw:rl:*").split()
+        self.assertEqual(sorted(keys), ["qgw:rl:shared:r", "qgw:rl:shared:w"])
+        ttl = int(redis_cli(self.redis.port, "PTTL", "qgw:rl:shared:r"))
+        self.assertTrue(0 < ttl <= BURST * 60000 + 1000, ttl)
+
+
+def redis_cli(port, *args):
+    import subprocess
+    return subprocess.run(["redis-cli", "-p", str(port)] + list(args), check=True,
+                          capture_output=True, text=True, timeout=10).stdout.strip()
+
+
+class RedisDownTest(unittest.TestCase):
+    """One worker, a local limit of 2 beside the global one of BURST: Redis killed → the local
+    limit (logged once), Redis back → the global limit again."""
+
+    def setUp(self):
+        self.up = harness.start_fake_qdrant("--api-key", SECRET)
+        setup_collection(self.up.port)
+        self.redis = harness.start_redis()
+        self.gw = gateway(self.up.port, self.redis.port, 1, local=2)
+        wait_redis_up(self.gw, 1)
+
+    def tearDown(self):
+        self.gw.cleanup()
+        self.redis.cleanup()
+        self.up.cleanup()
+
+    def test_fail_open_to_local_then_global_again(self):
+        self.assertEqual([a[0] for a in reads(self.gw.port, BURST + 2)],
+                         [200] * BURST + [429, 429])
+        port = self.redis.port
+        self.redis.kill()
+        # the local bucket (2, untouched while Redis decided), then 429
+        answers = reads(self.gw.port, 6)
+        self.assertEqual([a[0] for a in answers], [200, 200, 429, 429, 429, 429])
+        self.assertEqual(answers[2][1].get("retry-after"), "60")
+        log = self.gw.log()
+        self.assertEqual(log.count("local limits apply until it does (fail open)"), 1, log)
+        m = metrics(self.gw.port)
+        self.assertEqual(metric(m, "qdrant_gateway_rate_limit_total", key="shared",
+                                limit="local", result="allowed"), 2)
+        self.assertEqual(metric(m, "qdrant_gateway_rate_limit_total", key="shared",
+                                limit="local", result="limited"), 4)
+        self.assertEqual(metric(m, "qdrant_gateway_rate_limit_fallbacks_total"), 6)
+        # Redis back (empty: its limits start full): global again
+        self.redis.cleanup()
+        self.redis = harness.start_redis(port=port)
+        wait_redis_up(self.gw, 1)
+        self.assertEqual([a[0] for a in reads(self.gw.port, BURST + 1)],
+                         [200] * BURST + [429])
+        log = self.gw.log()
+        self.assertEqual(log.count("decides again: global limits apply"), 1, log)
+        self.assertEqual(log.count("local limits apply until it does (fail open)"), 1, log)
+
+
+class NoRedisTest(unittest.TestCase):
+    """A global limit with no Redis configured: the local limit, said once at startup."""
+
+    def test_unconfigured(self):
+        up = harness.start_fake_qdrant("--api-key", SECRET)
+        setup_collection(up.port)
+        sets = ["upstream.api_key=" + SECRET, "cache.enabled=false",
+                "auth.keys.admin.sha256=" + key_hash("key-admin"), "auth.keys.admin.role=admin",
+                "auth.keys.shared.sha256=" + key_hash("key-shared"),
+                "auth.keys.shared.rate.global.reads=1", "auth.keys.shared.rate.reads=1",
+                "auth.keys.shared.rate.burst=2"]
+        gw = harness.start_gateway(up.port, *sets, workers=1)
+        try:
+            self.assertEqual([a[0] for a in reads(gw.port, 3)], [200, 200, 429])
+            self.assertEqual(gw.log().count("rate.global.* is set but no Redis is"), 1)
+            self.assertEqual(metric(metrics(gw.port), "qdrant_gateway_rate_limit_fallbacks_total",
+                                    reason="unconfigured"), 3)
+        finally:
+            gw.cleanup()
+            up.cleanup()
+
+
+if __name__ == "__main__":
+    harness.main()
