@@ -3,11 +3,17 @@
 # rates are 1 a minute, so no refill happens within a test. Then Redis killed (the local limit
 # decides, fail open, logged once) and started again (global again, logged once).
 import hashlib
+import json
+import os
 import re
+import signal
+import socket
+import subprocess
 import time
 import unittest
 
 import harness
+from h2client import H2Client
 
 SECRET = "gw-rate-secret"
 SEARCH = {"query": [1, 0, 0, 0], "limit": 3}
@@ -56,10 +62,10 @@ def wait_redis_up(gw, workers, timeout=15.0):
     raise AssertionError("the rate limit Redis client never came up:\n" + gw.log())
 
 
-def gateway(up_port, redis_port, workers, local=None):
+def gateway(up_port, redis_port, workers, local=None, timeout="500ms"):
     sets = ["upstream.api_key=" + SECRET, "cache.enabled=false",
             "auth.rate.redis_url=redis://127.0.0.1:%d" % redis_port,
-            "auth.rate.timeout=500ms",  # a loaded test machine must not make Redis look slow
+            "auth.rate.timeout=" + timeout,  # a loaded machine must not make Redis look slow
             "auth.keys.admin.sha256=" + key_hash("key-admin"), "auth.keys.admin.role=admin"]
     sets += ["auth.keys.shared.sha256=" + key_hash("key-shared"), "auth.keys.shared.role=write",
              "auth.keys.shared.rate.global.reads=1", "auth.keys.shared.rate.global.writes=1",
@@ -137,7 +143,6 @@ class TwoGatewaysTest(unittest.TestCase):
 
 
 def redis_cli(port, *args):
-    import subprocess
     return subprocess.run(["redis-cli", "-p", str(port)] + list(args), check=True,
                           capture_output=True, text=True, timeout=10).stdout.strip()
 
@@ -184,6 +189,80 @@ class RedisDownTest(unittest.TestCase):
         log = self.gw.log()
         self.assertEqual(log.count("decides again: global limits apply"), 1, log)
         self.assertEqual(log.count("local limits apply until it does (fail open)"), 1, log)
+
+
+class ParkedTest(unittest.TestCase):
+    """Requests parked at once on HTTP/2 streams; a stalled Redis (SIGSTOP): its verdicts
+    time out to the local limit, and clients that leave while parked are let go."""
+
+    def setUp(self):
+        self.up = harness.start_fake_qdrant("--api-key", SECRET)
+        setup_collection(self.up.port)
+        self.redis = harness.start_redis()
+        self.gw = gateway(self.up.port, self.redis.port, 1, local=100, timeout="300ms")
+        wait_redis_up(self.gw, 1)
+
+    def tearDown(self):
+        self.gw.cleanup()
+        self.redis.cleanup()
+        self.up.cleanup()
+
+    def h2_reads(self, c, n):
+        hdrs = [("api-key", "key-shared"), ("content-type", "application/json")]
+        return [c.request("POST", "/collections/a/points/query",
+                          body=json.dumps(SEARCH).encode(), headers=hdrs) for _ in range(n)]
+
+    def test_h2_streams_and_a_stalled_redis(self):
+        c = H2Client(self.gw.port)
+        try:
+            sts = self.h2_reads(c, BURST + 4)  # all in flight at once
+            self.assertTrue(c.wait(sts))
+            got = [st.status for st in sts]
+            self.assertEqual(got.count(200), BURST, got)
+            self.assertEqual(got.count(429), 4, got)
+            # Redis stalls (SIGSTOP): parked streams, some reset by the client, the rest
+            # decided by the local limit once auth.rate.timeout passes.
+            os.kill(self.redis.pid, signal.SIGSTOP)
+            sts = self.h2_reads(c, 6)
+            for st in sts[:3]:
+                c.reset(st)
+            for _ in range(3):  # HTTP/1.1 clients that leave while parked
+                s = socket.create_connection(("127.0.0.1", self.gw.port))
+                body = json.dumps(SEARCH).encode()
+                s.sendall(b"POST /collections/a/points/query HTTP/1.1\r\nHost: x\r\n"
+                          b"api-key: key-shared\r\ncontent-type: application/json\r\n"
+                          b"content-length: %d\r\n\r\n%s" % (len(body), body))
+                s.close()
+            self.assertTrue(c.wait(sts[3:]))
+            self.assertEqual([st.status for st in sts[3:]], [200] * 3)
+        finally:
+            os.kill(self.redis.pid, signal.SIGCONT)
+            c.close()
+        m = metrics(self.gw.port)
+        self.assertGreaterEqual(metric(m, "qdrant_gateway_rate_limit_fallbacks_total",
+                                       reason="timeout"), 1, m)
+        self.assertEqual(metric(m, "qdrant_gateway_rate_limit_total", limit="local",
+                                result="limited"), 0)
+        deadline = time.monotonic() + 10
+        while metric(metrics(self.gw.port), "qdrant_gateway_rate_limit_parked") != 0:
+            self.assertLess(time.monotonic(), deadline, "requests stay parked")
+            time.sleep(0.05)
+        # Redis awake: global again (the limit is spent: 429 from Redis)
+        wait_redis_up(self.gw, 1)
+        deadline = time.monotonic() + 10
+        while True:
+            before = metric(metrics(self.gw.port), "qdrant_gateway_rate_limit_total",
+                            limit="global")
+            s, h, _ = reads(self.gw.port, 1)[0]
+            if metric(metrics(self.gw.port), "qdrant_gateway_rate_limit_total",
+                      limit="global") > before:
+                break
+            self.assertLess(time.monotonic(), deadline, "Redis never decides again")
+            time.sleep(0.1)
+        self.assertEqual(s, 429)
+        self.assertIn("retry-after", h)
+        self.assertTrue(self.gw.alive())
+        self.assertEqual(self.gw.log().count("decides again: global limits apply"), 1)
 
 
 class NoRedisTest(unittest.TestCase):
