@@ -435,10 +435,11 @@ int gw_auth_gate(void *ctx, gw_req_t *r)
     if (need.scope == GW_NEED_COLL && route_collection(z, r) != 0)
         need.scope = GW_NEED_ANY; /* an unknown model: the handler answers 404 */
     if (check(z, need, z->collection, msg, sizeof(msg)) != 0) return refuse_json(z, r, msg);
-    if (z->key) {
+    if (z->key || z->claims.sub) { /* a gateway key's limits, or a JWT subject's */
         int write = r->route.cls == GW_ROUTE_QDRANT_WRITE;
         double available = 0, wait = 0;
-        int rc = gw_rate_admit(a->rate, r, z->key, write, rate_done, z, &wait, &available);
+        int rc = gw_rate_admit(a->rate, r, z->key, z->claims.sub, write, rate_done, z, &wait,
+                               &available);
         if (rc > 0) return refuse_rate(z, r, write, wait, available);
         if (rc < 0) return 1; /* parked: rate_done goes on */
     }

@@ -1,8 +1,9 @@
-/* The access gate's rate limit step for gateway keys: a local token bucket per worker, key and
- * kind (reads, writes), and a global limit across replicas in Redis (rate_global.h). A request
- * under a global limit is parked while Redis decides; when Redis cannot (down, not configured,
- * slower than auth.rate.timeout, too many parked), the local limit decides instead (fail open
- * to it). Counted per key name (never the secret), kind, limit (local/global) and result. */
+/* The access gate's rate limit step for gateway keys and JWT subjects: a local token bucket
+ * per worker, key (or subject: a bounded table per worker) and kind (reads, writes), and a global
+ * limit across replicas in Redis (rate_global.h). A request under a global limit is parked while
+ * Redis decides; when Redis cannot (down, not configured, slower than auth.rate.timeout, too many
+ * parked), the local limit decides instead (fail open to it). Counted per key name (never the
+ * secret), kind, limit (local/global) and result. */
 #ifndef GW_AUTH_RATE_H
 #define GW_AUTH_RATE_H
 
@@ -27,12 +28,13 @@ void gw_rate_worker_end(gw_rate_t *rt, int worker);
  * the tokens there are. The request is the caller's again (r->handler cleared). */
 typedef void (*gw_rate_done_fn)(void *ctx, gw_req_t *r, double wait, double available);
 
-/* Charges one request of key k (write: the write limit). 0: allowed; 1: limited, *wait and
+/* Charges one request of key k, or when k is NULL of JWT subject `subject` (auth.jwt.rate.*;
+ * NULL or "": no limit), under the write limit when write. 0: allowed; 1: limited, *wait and
  * *available filled (the caller answers 429); -1: parked (the request has no handler yet and
  * the gate took it), done(ctx, ...) runs later on this worker, exactly once, unless the client
  * leaves first (then the handler side is released here and done never runs). */
-int gw_rate_admit(gw_rate_t *rt, gw_req_t *r, const gw_key_t *k, int write, gw_rate_done_fn done,
-                  void *ctx, double *wait, double *available);
+int gw_rate_admit(gw_rate_t *rt, gw_req_t *r, const gw_key_t *k, const char *subject, int write,
+                  gw_rate_done_fn done, void *ctx, double *wait, double *available);
 
 /* qdrant_gateway_rate_limit_* families, summed over the workers. Any thread. */
 void gw_rate_render(const gw_rate_t *rt, gw_text_t *t);

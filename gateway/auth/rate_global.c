@@ -84,9 +84,10 @@ int gw_rlg_parse_reply(const char *s, size_t len, gw_rlg_verdict_t *v, char *err
     return 0;
 }
 
-int gw_rlg_key(char *out, size_t cap, const char *prefix, const char *name, int write)
+int gw_rlg_key(char *out, size_t cap, const char *prefix, const char *space, const char *name,
+               int write)
 {
-    int n = snprintf(out, cap, "%srl:%s:%c", prefix, name, write ? 'w' : 'r');
+    int n = snprintf(out, cap, "%s%s:%s:%c", prefix, space, name, write ? 'w' : 'r');
     return n < 0 || (size_t)n >= cap ? -1 : n;
 }
 
@@ -271,8 +272,8 @@ static int send_ask(ask_t *k, int eval)
     return gw_redis_command(r, on_reply, k, 6, argv, NULL);
 }
 
-int gw_rlg_ask(gw_rlg_t *g, int worker, const char *name, int write, int per_minute, int burst,
-               gw_rlg_cb cb, void *arg, gw_rlg_status_t *why)
+int gw_rlg_ask(gw_rlg_t *g, int worker, const char *space, const char *name, int write,
+               int per_minute, int burst, gw_rlg_cb cb, void *arg, gw_rlg_status_t *why)
 {
     *why = GW_RLG_UNCONFIGURED;
     if (!g || worker < 0 || worker >= g->nworkers || per_minute <= 0) return -1;
@@ -286,7 +287,7 @@ int gw_rlg_ask(gw_rlg_t *g, int worker, const char *name, int write, int per_min
     snprintf(k->interval, sizeof(k->interval), "%llu",
              (unsigned long long)(interval ? interval : 1));
     snprintf(k->burst, sizeof(k->burst), "%d", burst < 1 ? 1 : burst);
-    if (gw_rlg_key(k->key, sizeof(k->key), g->prefix, name, write) < 0) {
+    if (gw_rlg_key(k->key, sizeof(k->key), g->prefix, space, name, write) < 0) {
         free(k);
         *why = GW_RLG_ERROR;
         return -1;

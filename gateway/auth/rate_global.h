@@ -2,10 +2,11 @@
  * one Lua script run with EVALSHA (EVAL when Redis answers NOSCRIPT), on one Redis client per
  * worker (auth.rate.redis_url, else cache.redis.url / cache.redis.sentinels) whose command
  * deadline is auth.rate.timeout. A limit's state is one key, PREFIX "rl:" NAME ":" r|w (the
- * key's name, never its secret) holding the theoretical arrival time in Redis's own clock
- * (TIME: replicas' clocks do not matter), with a TTL that ends when the limit is full again,
- * so Redis never keeps a stale limiter key. The caller (rate.c) falls back to the local limit
- * whenever this cannot decide; outages are logged here once each (not per request). */
+ * key's name, never its secret; "rls:" SUBJECT for JWT subjects) holding the theoretical arrival
+ * time in Redis's own clock (TIME: replicas' clocks do not matter), with a TTL that ends when the
+ * limit is full again, so Redis never keeps a stale limiter key. The caller (rate.c) falls back to
+ * the local limit whenever this cannot decide; outages are logged here once each (not per request).
+ */
 #ifndef GW_AUTH_RATE_GLOBAL_H
 #define GW_AUTH_RATE_GLOBAL_H
 
@@ -35,8 +36,12 @@ typedef struct gw_rlg_verdict {
  * V within the bounds above, R 0 when allowed). 0, or -1 with why in err. */
 int gw_rlg_parse_reply(const char *s, size_t len, gw_rlg_verdict_t *v, char *err, size_t errlen);
 
-/* The limit's Redis key into out: its length, or -1 when it does not fit. */
-int gw_rlg_key(char *out, size_t cap, const char *prefix, const char *name, int write);
+/* The limit's Redis key, PREFIX SPACE ":" NAME ":" r|w, into out: its length, or -1 when it
+ * does not fit. Spaces: "rl" for gateway keys (by name), "rls" for JWT subjects. */
+#define GW_RLG_SPACE_KEY     "rl"
+#define GW_RLG_SPACE_SUBJECT "rls"
+int gw_rlg_key(char *out, size_t cap, const char *prefix, const char *space, const char *name,
+               int write);
 
 /* Why Redis did not decide (GW_RLG_OK: it did). */
 typedef enum {
@@ -68,10 +73,10 @@ void gw_rlg_worker_end(gw_rlg_t *g, int worker);
 /* cb runs exactly once, later, on the worker's thread: GW_RLG_OK with the verdict, else why
  * Redis did not decide (v NULL). */
 typedef void (*gw_rlg_cb)(void *arg, gw_rlg_status_t st, const gw_rlg_verdict_t *v);
-/* Asks for one request under the limit (per_minute, burst) of key `name`. 0: asked; -1: not
- * asked (cb will not run), why in *why. */
-int gw_rlg_ask(gw_rlg_t *g, int worker, const char *name, int write, int per_minute, int burst,
-               gw_rlg_cb cb, void *arg, gw_rlg_status_t *why);
+/* Asks for one request under the limit (per_minute, burst) of `name` in `space`. 0: asked;
+ * -1: not asked (cb will not run), why in *why. */
+int gw_rlg_ask(gw_rlg_t *g, int worker, const char *space, const char *name, int write,
+               int per_minute, int burst, gw_rlg_cb cb, void *arg, gw_rlg_status_t *why);
 
 /* Workers whose limiter connection is up. Any thread (the metrics scrape). */
 int gw_rlg_up(const gw_rlg_t *g);

@@ -160,16 +160,20 @@ typedef struct gw_config {
     size_t nmodels;
 
     /* Access control (docs/security.md): off unless auth.jwt.enabled or a key is declared. */
-    bool auth_jwt_enabled;         /* auth.jwt.enabled, default false */
-    char *auth_jwt_secret;         /* auth.jwt.secret: Qdrant's api_key; "" = upstream.api_key */
-    uint64_t auth_jwt_leeway_ms;   /* auth.jwt.leeway, 0..5m, default 30s (Qdrant's) */
-    bool auth_jwt_check_nbf;       /* auth.jwt.check_nbf, default true (Qdrant ignores nbf) */
-    size_t auth_max_token_bytes;   /* auth.max_token_bytes, 256..64KiB, default 8KiB */
-    char *auth_audit_log;          /* auth.audit_log: file path, "stderr", or "" (off) */
-    char *auth_rate_redis_url;     /* auth.rate.redis_url: ""= cache.redis.url (and .sentinels) */
-    uint64_t auth_rate_timeout_ms; /* auth.rate.timeout, 1ms..1s, default 20ms */
-    int auth_rate_max_parked;      /* auth.rate.max_parked: per worker, default 1024 */
-    gw_auth_key_conf_t *auth_keys; /* auth.keys.NAME.*, in declaration order */
+    bool auth_jwt_enabled;       /* auth.jwt.enabled, default false */
+    char *auth_jwt_secret;       /* auth.jwt.secret: Qdrant's api_key; "" = upstream.api_key */
+    uint64_t auth_jwt_leeway_ms; /* auth.jwt.leeway, 0..5m, default 30s (Qdrant's) */
+    bool auth_jwt_check_nbf;     /* auth.jwt.check_nbf, default true (Qdrant ignores nbf) */
+    /* auth.jwt.rate.*: per JWT subject (the sub claim), as auth.keys.NAME.rate.* (0 = off) */
+    int auth_jwt_rate_read, auth_jwt_rate_write, auth_jwt_rate_burst;
+    int auth_jwt_rate_global_read, auth_jwt_rate_global_write, auth_jwt_rate_global_burst;
+    int auth_jwt_rate_max_subjects; /* auth.jwt.rate.max_subjects: per worker, default 10000 */
+    size_t auth_max_token_bytes;    /* auth.max_token_bytes, 256..64KiB, default 8KiB */
+    char *auth_audit_log;           /* auth.audit_log: file path, "stderr", or "" (off) */
+    char *auth_rate_redis_url;      /* auth.rate.redis_url: ""= cache.redis.url (and .sentinels) */
+    uint64_t auth_rate_timeout_ms;  /* auth.rate.timeout, 1ms..1s, default 20ms */
+    int auth_rate_max_parked;       /* auth.rate.max_parked: per worker, default 1024 */
+    gw_auth_key_conf_t *auth_keys;  /* auth.keys.NAME.*, in declaration order */
     size_t nauth_keys;
     /* gRPC (gateway/grpc/): server.grpc_listen, "" (default: none) or an address like
      * server.listen, HTTP/2 prior knowledge only; upstream.grpc_url, http://host[:port] of

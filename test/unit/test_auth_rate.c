@@ -67,11 +67,12 @@ END_TEST
 START_TEST(test_key_names)
 {
     char k[32];
-    ck_assert_int_eq(gw_rlg_key(k, sizeof(k), "qgw:", "svc", 0), 12);
+    ck_assert_int_eq(gw_rlg_key(k, sizeof(k), "qgw:", GW_RLG_SPACE_KEY, "svc", 0), 12);
     ck_assert_str_eq(k, "qgw:rl:svc:r");
-    ck_assert_int_eq(gw_rlg_key(k, sizeof(k), "", "svc", 1), 8);
-    ck_assert_str_eq(k, "rl:svc:w");
-    ck_assert_int_eq(gw_rlg_key(k, sizeof(k), "qgw:", "a-name-too-long-for-the-buffer", 1), -1);
+    ck_assert_int_eq(gw_rlg_key(k, sizeof(k), "", GW_RLG_SPACE_SUBJECT, "svc", 1), 9);
+    ck_assert_str_eq(k, "rls:svc:w");
+    ck_assert_int_eq(gw_rlg_key(k, sizeof(k), "qgw:", "rl", "a-name-too-long-for-the-buffer", 1),
+                     -1);
     ck_assert_str_eq(gw_rlg_status_name(GW_RLG_TIMEOUT), "timeout");
     ck_assert_str_eq(gw_rlg_status_name(GW_RLG_UNCONFIGURED), "unconfigured");
 }
@@ -112,6 +113,13 @@ START_TEST(test_config)
     ck_assert_int_eq(t.key[0].global_burst[0], 7);
     ck_assert_int_eq(t.key[0].global_burst[1], 7);
     gw_keys_free(&t);
+    /* auth.jwt.rate.*: per subject */
+    ck_assert_int_eq(cfg->auth_jwt_rate_max_subjects, 10000);
+    ck_assert_int_eq(gw_config_set(cfg, "auth.jwt.rate.global.reads=60", err, sizeof(err)), 0);
+    ck_assert_int_eq(cfg->auth_jwt_rate_global_read, 60);
+    ck_assert_int_ne(gw_config_set(cfg, "auth.jwt.rate.max_subjects=15", err, sizeof(err)), 0);
+    ck_assert_int_ne(gw_config_set(cfg, "auth.jwt.rate.max_subjects=1000001", err, sizeof(err)), 0);
+    ck_assert_int_ne(gw_config_set(cfg, "auth.jwt.rate.reads=x", err, sizeof(err)), 0);
     /* No Redis anywhere: no limiter, and no error. */
     err[0] = 'x';
     ck_assert_ptr_null(gw_rlg_new(cfg, 2, err, sizeof(err)));
