@@ -165,6 +165,18 @@ class RedisDownTest(unittest.TestCase):
         self.redis.cleanup()
         self.up.cleanup()
 
+    def test_reload_keeps_the_global_state(self):
+        self.assertEqual([a[0] for a in reads(self.gw.port, 2)], [200, 200])
+        self.gw.p.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 15
+        while "qdrant_gateway_config_generation 2" not in metrics(self.gw.port):
+            self.assertLess(time.monotonic(), deadline, self.gw.log()[-3000:])
+            time.sleep(0.05)
+        wait_redis_up(self.gw, 1)
+        # the new workers' limiter is the same Redis key: BURST - 2 left
+        self.assertEqual([a[0] for a in reads(self.gw.port, BURST)],
+                         [200] * (BURST - 2) + [429, 429])
+
     def test_fail_open_to_local_then_global_again(self):
         self.assertEqual([a[0] for a in reads(self.gw.port, BURST + 2)],
                          [200] * BURST + [429, 429])
