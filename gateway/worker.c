@@ -209,6 +209,7 @@ int gw_worker_init(gw_worker_t *w, gw_shared_t *shared, int id, const gw_worker_
     env->loop = &w->loop;
     env->cache_shared = shared->cache;
     env->metrics = shared->metrics;
+    env->auth = shared->auth;
     env->proxy = gw_proxy_new(&w->loop, &shared->upstream, err, errlen);
     if (!env->proxy) goto fail;
     char grpc_urls[GW_CONFIG_MAX_PEERS][GW_CONFIG_GRPC_URL_MAX];
@@ -225,6 +226,7 @@ int gw_worker_init(gw_worker_t *w, gw_shared_t *shared, int id, const gw_worker_
     if (shared->cache &&
         !(env->cache = gw_cache_new(&w->loop, shared->cache, env->proxy, err, errlen)))
         goto fail;
+    if (gw_auth_worker_start(shared->auth, &w->loop, err, errlen) != 0) goto fail;
     worker_fill_dispatch(w);
     return 0;
 fail:
@@ -269,6 +271,7 @@ void gw_worker_dispose(gw_worker_t *w)
     /* Order matters: connections abort their upstream transfers, then the pool goes (libcurl
      * may still call the socket callback, so the base is freed last). */
     gw_loop_close_conns(&w->loop);
+    if (w->shared) gw_auth_worker_end(w->shared->auth, w->loop.id); /* parked requests are gone */
     gw_health_free(w->health);
     gw_proxy_free(w->env.proxy); /* ends the cache's taps on transfers still running */
     gw_grpc_pool_free(w->grpc);

@@ -12,6 +12,7 @@
 #include "gateway/auth/audit.h"
 #include "gateway/auth/jwt.h"
 #include "gateway/auth/keys.h"
+#include "gateway/auth/rate.h"
 #include "gateway/auth/rules.h"
 #include "gateway/auth/tenant.h"
 #include "gateway/cache/generations.h"
@@ -27,12 +28,7 @@ struct gw_auth {
     gw_keys_t keys;
     const char *secret; /* JWT key (Qdrant's api_key), "" when JWTs are off */
     size_t secret_len;
-    /* Rate limit buckets: [worker][key][read, write], each row touched by its worker only. */
-    int nworkers;
-    struct bucket {
-        double tokens;
-        uint64_t last_us;
-    } * buckets;
+    gw_rate_t *rate; /* the keys' rate limits */
 };
 
 /* One request's verdict: what r->authz points into. */
@@ -76,21 +72,33 @@ gw_auth_t *gw_auth_new(const gw_config_t *cfg, gw_cache_shared_t *cache, char *e
                 : cfg->auth_jwt_secret[0] ? cfg->auth_jwt_secret
                                           : cfg->upstream_api_key;
     a->secret_len = strlen(a->secret);
-    a->nworkers = cfg->workers > 0 ? cfg->workers : 1;
-    if (a->keys.n &&
-        !(a->buckets = calloc((size_t)a->nworkers * a->keys.n * 2, sizeof(*a->buckets)))) {
-        snprintf(err, errlen, "out of memory");
+    if (!(a->rate = gw_rate_new(cfg, &a->keys, err, errlen))) {
         gw_auth_free(a);
         return NULL;
     }
     return a;
 }
 
+int gw_auth_worker_start(gw_auth_t *a, gw_loop_t *loop, char *err, size_t errlen)
+{
+    return a ? gw_rate_worker_start(a->rate, loop, err, errlen) : 0;
+}
+
+void gw_auth_worker_end(gw_auth_t *a, int worker)
+{
+    if (a) gw_rate_worker_end(a->rate, worker);
+}
+
+void gw_auth_render_metrics(const gw_auth_t *a, gw_text_t *t)
+{
+    if (a) gw_rate_render(a->rate, t);
+}
+
 void gw_auth_free(gw_auth_t *a)
 {
     if (!a) return;
+    gw_rate_free(a->rate); /* before the keys it points into */
     gw_keys_free(&a->keys);
-    free(a->buckets);
     free(a);
 }
 
@@ -267,28 +275,6 @@ static int route_collection(authz_t *z, const gw_req_t *r)
     return -1;
 }
 
-/* A gateway key's token bucket for this worker and kind: 0 when a token was taken, else the
- * seconds until one is there. Local to the worker (no lock, no Redis). */
-static double rate_take(gw_auth_t *a, const gw_key_t *k, int write, int worker, double *available)
-{
-    if (k->rate[write] <= 0 || worker < 0 || worker >= a->nworkers) return 0;
-    size_t ki = (size_t)(k - a->keys.key);
-    struct bucket *b = &a->buckets[((size_t)worker * a->keys.n + ki) * 2 + (size_t)write];
-    uint64_t now = gw_mono_us();
-    if (!b->last_us)
-        b->tokens = k->burst[write];
-    else
-        b->tokens += (double)(now - b->last_us) / 1e6 * k->rate[write];
-    if (b->tokens > k->burst[write]) b->tokens = k->burst[write];
-    b->last_us = now;
-    *available = b->tokens;
-    if (b->tokens >= 1) {
-        b->tokens -= 1;
-        return 0;
-    }
-    return (1 - b->tokens) / k->rate[write];
-}
-
 /* 429 with Qdrant's rate limit text and Retry-After (whole seconds, rounded up). */
 static int refuse_rate(authz_t *z, gw_req_t *r, int write, double wait, double available)
 {
@@ -409,6 +395,19 @@ static int tenant_admit(authz_t *z, gw_req_t *r)
     return 1;
 }
 
+static int gate_rest(authz_t *z, gw_req_t *r);
+
+/* A parked request's global verdict: 429, or the rest of the gate, then its handler. */
+static void rate_done(void *ctx, gw_req_t *r, double wait, double available)
+{
+    authz_t *z = ctx;
+    if (wait > 0) {
+        refuse_rate(z, r, r->route.cls == GW_ROUTE_QDRANT_WRITE, wait, available);
+        return;
+    }
+    if (gate_rest(z, r) == 0) gw_dispatch_resume(r);
+}
+
 int gw_auth_gate(void *ctx, gw_req_t *r)
 {
     gw_auth_t *a = ctx;
@@ -436,12 +435,21 @@ int gw_auth_gate(void *ctx, gw_req_t *r)
     if (need.scope == GW_NEED_COLL && route_collection(z, r) != 0)
         need.scope = GW_NEED_ANY; /* an unknown model: the handler answers 404 */
     if (check(z, need, z->collection, msg, sizeof(msg)) != 0) return refuse_json(z, r, msg);
-    if (z->key) {
+    if (z->key || z->claims.sub) { /* a gateway key's limits, or a JWT subject's */
         int write = r->route.cls == GW_ROUTE_QDRANT_WRITE;
-        double available = 0,
-               wait = rate_take(a, z->key, write, r->loop ? r->loop->id : -1, &available);
-        if (wait > 0) return refuse_rate(z, r, write, wait, available);
+        double available = 0, wait = 0;
+        int rc = gw_rate_admit(a->rate, r, z->key, z->claims.sub, write, rate_done, z, &wait,
+                               &available);
+        if (rc > 0) return refuse_rate(z, r, write, wait, available);
+        if (rc < 0) return 1; /* parked: rate_done goes on */
     }
+    return gate_rest(z, r);
+}
+
+/* After the rate limits: what the credential may manage, then its tenant. 0 / 1 as the gate. */
+static int gate_rest(authz_t *z, gw_req_t *r)
+{
+    char msg[GW_ERROR_MSG_MAX];
     z->pub.manage = gw_access_check(z->access, (gw_need_t){GW_NEED_GLOBAL, GW_NEED_MANAGE}, "", msg,
                                     sizeof(msg)) == 0;
     if (z->bound.field) {

@@ -9,7 +9,9 @@
 
 #include <stddef.h>
 
+#include "common/text.h"
 #include "gateway/cache/cache.h"
+#include "gateway/core/loop.h"
 #include "gateway/core/config.h"
 #include "gateway/http/request.h"
 
@@ -22,6 +24,14 @@ int gw_auth_configured(const gw_config_t *cfg);
  * allowlist covers aliases of its collections. NULL with err on failure. */
 gw_auth_t *gw_auth_new(const gw_config_t *cfg, gw_cache_shared_t *cache, char *err, size_t errlen);
 void gw_auth_free(gw_auth_t *a);
+
+/* A worker's part (the Redis client of global rate limits): on the worker's loop before it
+ * serves, and before its event base goes. a NULL: no-ops. */
+int gw_auth_worker_start(gw_auth_t *a, gw_loop_t *loop, char *err, size_t errlen);
+void gw_auth_worker_end(gw_auth_t *a, int worker);
+
+/* The access gate's metric families (rate limits). Any thread; a NULL: none. */
+void gw_auth_render_metrics(const gw_auth_t *a, gw_text_t *t);
 
 /* A gw_gate_fn (ctx: the gw_auth_t): 0 to go on, 1 when it answered (and released). */
 int gw_auth_gate(void *ctx, gw_req_t *r);

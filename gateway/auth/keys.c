@@ -81,6 +81,12 @@ static int build_one(gw_key_t *k, const gw_auth_key_conf_t *c, char *err, size_t
         double b = c->rate_burst ? c->rate_burst : per_min[i] / 60.0;
         k->burst[i] = b < 1 ? 1 : b;
     }
+    k->global_per_min[0] = c->rate_global_read;
+    k->global_per_min[1] = c->rate_global_write;
+    for (int i = 0; i < 2; i++) {
+        int b = c->rate_global_burst ? c->rate_global_burst : k->global_per_min[i] / 60;
+        k->global_burst[i] = b < 1 ? 1 : b;
+    }
     if (c->tenant_field[0]) {
         char why[128];
         if (gw_tenant_valid(c->tenant_field, c->tenant_value, why, sizeof(why)) != 0) {

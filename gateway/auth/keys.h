@@ -21,6 +21,10 @@ typedef struct gw_key {
     const char *tenant_field, *tenant_value; /* NULL when unbound */
     double rate[2];  /* tokens per second for reads [0] and writes [1]; 0 = no limit */
     double burst[2]; /* bucket sizes */
+    /* rate.global.*: per minute across replicas for reads [0] and writes [1] (0 = none), and
+     * their bursts (>= 1). */
+    int global_per_min[2];
+    int global_burst[2];
 } gw_key_t;
 
 typedef struct gw_keys {

@@ -38,6 +38,11 @@ typedef struct gw_auth_key_conf {
     int rate_read;      /* auth.keys.NAME.rate.reads: requests per minute, per worker; 0 = off */
     int rate_write;     /* auth.keys.NAME.rate.writes: the same for writes */
     int rate_burst;     /* auth.keys.NAME.rate.burst: bucket size; 0 = a second's worth (>= 1) */
+    /* auth.keys.NAME.rate.global.*: the same across every gateway sharing the limiter's Redis
+     * (GCRA there); the local limit above applies whenever Redis cannot answer in time. */
+    int rate_global_read;
+    int rate_global_write;
+    int rate_global_burst;
 } gw_auth_key_conf_t;
 
 #define GW_CONFIG_DEFAULT_UPSTREAM "http://127.0.0.1:6333" /* upstream.url's default */
@@ -155,13 +160,20 @@ typedef struct gw_config {
     size_t nmodels;
 
     /* Access control (docs/security.md): off unless auth.jwt.enabled or a key is declared. */
-    bool auth_jwt_enabled;         /* auth.jwt.enabled, default false */
-    char *auth_jwt_secret;         /* auth.jwt.secret: Qdrant's api_key; "" = upstream.api_key */
-    uint64_t auth_jwt_leeway_ms;   /* auth.jwt.leeway, 0..5m, default 30s (Qdrant's) */
-    bool auth_jwt_check_nbf;       /* auth.jwt.check_nbf, default true (Qdrant ignores nbf) */
-    size_t auth_max_token_bytes;   /* auth.max_token_bytes, 256..64KiB, default 8KiB */
-    char *auth_audit_log;          /* auth.audit_log: file path, "stderr", or "" (off) */
-    gw_auth_key_conf_t *auth_keys; /* auth.keys.NAME.*, in declaration order */
+    bool auth_jwt_enabled;       /* auth.jwt.enabled, default false */
+    char *auth_jwt_secret;       /* auth.jwt.secret: Qdrant's api_key; "" = upstream.api_key */
+    uint64_t auth_jwt_leeway_ms; /* auth.jwt.leeway, 0..5m, default 30s (Qdrant's) */
+    bool auth_jwt_check_nbf;     /* auth.jwt.check_nbf, default true (Qdrant ignores nbf) */
+    /* auth.jwt.rate.*: per JWT subject (the sub claim), as auth.keys.NAME.rate.* (0 = off) */
+    int auth_jwt_rate_read, auth_jwt_rate_write, auth_jwt_rate_burst;
+    int auth_jwt_rate_global_read, auth_jwt_rate_global_write, auth_jwt_rate_global_burst;
+    int auth_jwt_rate_max_subjects; /* auth.jwt.rate.max_subjects: per worker, default 10000 */
+    size_t auth_max_token_bytes;    /* auth.max_token_bytes, 256..64KiB, default 8KiB */
+    char *auth_audit_log;           /* auth.audit_log: file path, "stderr", or "" (off) */
+    char *auth_rate_redis_url;      /* auth.rate.redis_url: ""= cache.redis.url (and .sentinels) */
+    uint64_t auth_rate_timeout_ms;  /* auth.rate.timeout, 1ms..1s, default 20ms */
+    int auth_rate_max_parked;       /* auth.rate.max_parked: per worker, default 1024 */
+    gw_auth_key_conf_t *auth_keys;  /* auth.keys.NAME.*, in declaration order */
     size_t nauth_keys;
     /* gRPC (gateway/grpc/): server.grpc_listen, "" (default: none) or an address like
      * server.listen, HTTP/2 prior knowledge only; upstream.grpc_url, http://host[:port] of

@@ -12,6 +12,7 @@ typedef struct gw_cache gw_cache_t;
 typedef struct gw_cache_shared gw_cache_shared_t;
 typedef struct gw_metrics_shared gw_metrics_shared_t;
 struct gw_models_memo;
+struct gw_auth;
 
 typedef struct gw_handler_env {
     const gw_proc_t *proc;
@@ -21,6 +22,7 @@ typedef struct gw_handler_env {
     gw_cache_shared_t *cache_shared;    /* NULL when the cache is off */
     gw_metrics_shared_t *metrics;       /* NULL when metrics.enabled is false */
     struct gw_models_memo *models_memo; /* model-API answers, made on first use */
+    struct gw_auth *auth;               /* access control (auth.*), NULL when off */
 } gw_handler_env_t;
 
 #endif

@@ -9,6 +9,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "gateway/auth/gate.h"
 #include "gateway/cache/cache.h"
 #include "gateway/cache/l1.h"
 #include "gateway/redis/client.h"
@@ -453,6 +454,7 @@ void gw_metrics_render(const gw_handler_env_t *env, const gw_metrics_source_t *s
     render_dns(env, t);
     render_peers(env, t);
     render_cache(env, t);
+    gw_auth_render_metrics(env->auth, t);
     render_nodes(src, t);
     gw_metrics_render_redis(src->redis_info, src->redis_len, src->redis_configured, t);
 }
