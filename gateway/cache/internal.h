@@ -111,7 +111,17 @@ struct creq {
     int wstate;
     struct creq *wnext;
     void *flight;
+    /* a gRPC read's flight (rpc.c): the waiter's callback, NULL for REST's requests */
+    void (*rpc_cb)(void *arg, gw_centry_t *e);
+    void *rpc_arg;
 };
+
+/* cache.c: request contexts (r may be NULL: a gRPC read's flight handle) */
+creq_t *creq_new(gw_cache_t *c, gw_req_t *r, int cls);
+void creq_free(creq_t *cr);
+
+/* rpc.c: a gRPC waiter came home with its leader's answer (e, a reference, or NULL). */
+void rpc_waiter_home(creq_t *cr, gw_centry_t *e);
 
 /* cache.c: the request flow. flight.c, l2.c and inval.c do not call into it: each is handed
  * the callbacks it completes with when it is created. */

@@ -62,26 +62,90 @@ int gw_cache_rpc_key(gw_cache_t *c, const gw_req_t *r, const void *canon, size_t
     return 0;
 }
 
-gw_centry_t *gw_cache_rpc_get(gw_cache_t *c, const gw_rpc_key_t *k)
+static creq_t *rpc_creq(gw_rpc_flight_t *fl)
 {
+    return (creq_t *)(void *)fl;
+}
+
+gw_rpc_found_t gw_cache_rpc_lookup(gw_cache_t *c, const gw_rpc_key_t *k, gw_rpc_wait_cb cb,
+                                   void *arg, gw_rpc_lookup_t *out)
+{
+    memset(out, 0, sizeof(*out));
     uint64_t now = gw_mono_us();
     gw_centry_t *e = gw_l1_get(c->sh->l1, k->key, now);
-    if (e && e->expires_us <= now) {
-        gw_centry_unref(e); /* stale: gRPC reads are not served stale */
-        e = NULL;
+    if (e && now < e->expires_us) {
+        gw_stat_inc(&c->st.l1_hits);
+        out->hit = e;
+        return GW_RPC_HIT;
     }
-    gw_stat_inc(e ? &c->st.l1_hits : &c->st.misses);
+    out->stale = e; /* gw_l1_get dropped it if past its stale window */
+    creq_t *cr = creq_new(c, NULL, k->cls);
+    if (cr) {
+        memcpy(cr->l1key, k->key, GW_DIGEST_LEN);
+        cr->rpc_cb = cb;
+        cr->rpc_arg = arg;
+        if (flight_join(c->sh->flights, cr)) {
+            out->fl = (gw_rpc_flight_t *)(void *)cr;
+            return GW_RPC_WAIT;
+        }
+    }
+    gw_stat_inc(&c->st.misses);
+    if (cr && cr->leader) {
+        out->fl = (gw_rpc_flight_t *)(void *)cr;
+        return GW_RPC_LEAD;
+    }
+    if (cr) creq_free(cr);
+    return GW_RPC_ALONE;
+}
+
+void rpc_waiter_home(creq_t *cr, gw_centry_t *e)
+{
+    gw_cache_t *c = cr->c;
+    gw_stat_inc(e ? &c->st.coalesced : &c->st.misses);
+    void (*cb)(void *, gw_centry_t *) = cr->rpc_cb;
+    void *arg = cr->rpc_arg;
+    creq_free(cr);
+    cb(arg, e);
+}
+
+/* The entry for an OK answer under key, stored in L1; NULL if too big or out of memory. */
+static gw_centry_t *rpc_store(gw_cache_t *c, const unsigned char *key, int cls, const void *body,
+                              size_t len)
+{
+    if (len > c->cfg->cache_max_entry_bytes) return NULL;
+    uint64_t ttl = c->sh->ttl_us[cls];
+    gw_centry_t *e = gw_centry_new(key, 200, "", 0, body, len, gw_mono_us(), ttl,
+                                   c->cfg->cache_stale_if_error_ms * 1000u);
+    if (e && gw_l1_put(c->sh->l1, e)) gw_stat_inc(&c->st.stores_l1);
     return e;
+}
+
+void gw_cache_rpc_land(gw_cache_t *c, gw_rpc_flight_t *fl, const void *body, size_t len)
+{
+    creq_t *cr = rpc_creq(fl);
+    gw_centry_t *e = body ? rpc_store(c, cr->l1key, cr->cls, body, len) : NULL;
+    flight_land(c->sh->flights, cr, e); /* each waiter takes a reference of its own */
+    gw_centry_unref(e);
+    creq_free(cr);
+}
+
+void gw_cache_rpc_leave(gw_cache_t *c, gw_rpc_flight_t *fl)
+{
+    creq_t *cr = rpc_creq(fl);
+    if (flight_leave(c->sh->flights, cr))
+        creq_free(cr);
+    else
+        cr->gone = 1; /* posted already: freed when this worker reads its mailbox */
 }
 
 void gw_cache_rpc_put(gw_cache_t *c, const gw_rpc_key_t *k, const void *body, size_t len)
 {
-    if (len > c->cfg->cache_max_entry_bytes) return;
-    uint64_t ttl = c->sh->ttl_us[k->cls];
-    gw_centry_t *e = gw_centry_new(k->key, 200, "", 0, body, len, gw_mono_us(), ttl, 0);
-    if (!e) return;
-    if (gw_l1_put(c->sh->l1, e)) gw_stat_inc(&c->st.stores_l1);
-    gw_centry_unref(e);
+    gw_centry_unref(rpc_store(c, k->key, k->cls, body, len));
+}
+
+void gw_cache_rpc_stale_served(gw_cache_t *c)
+{
+    gw_stat_inc(&c->st.stale);
 }
 
 void gw_cache_rpc_write(gw_cache_t *c, const char *name, int wait_default_false)
