@@ -3,7 +3,8 @@
 # expired less than cache.stale_if_error ago is answered from it with x-cache: STALE and the
 # exact bytes of the first answer; without such an entry (never cached, or stale_if_error 0) the
 # failure shows (UNAVAILABLE). Identical concurrent misses, over several connections and
-# workers, send one call to Qdrant and all get its answer.
+# workers, send one call to Qdrant and all get its answer. Two replicas on one Redis: a REST or
+# gRPC write through one makes the other's cached gRPC reads unreachable.
 import os
 import signal
 import threading
@@ -223,6 +224,66 @@ class GrpcCoalesce(unittest.TestCase):
         self.assertEqual(set(out), {(grpc.StatusCode.NOT_FOUND,
                                      "Not found: Collection `gco_missing` doesn't exist!")})
         self.assertEqual(harness.fake_stats(self.up.port)["grpc_calls"], self.N)
+
+
+class GrpcReplicas(unittest.TestCase):
+    """Two replicas on one Redis: a write through one (REST or gRPC) makes the other's cached
+    gRPC reads unreachable, through the invalidation channel."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.redis = harness.start_redis()
+        cls.gport = harness.free_port()
+        cls.up = harness.start_fake_qdrant("--grpc-listen", "127.0.0.1:%d" % cls.gport)
+        harness.wait_port(cls.gport, cls.up.p)
+        sets = ["cache.enabled=true", "cache.redis.url=redis://127.0.0.1:%d" % cls.redis.port,
+                "upstream.grpc_url=http://127.0.0.1:%d" % cls.gport]
+        cls.gws = [harness.start_gateway(cls.up.port, *sets) for _ in range(2)]
+        direct = grpc.insecure_channel("127.0.0.1:%d" % cls.gport)
+        make_collection(direct, "grep")
+        direct.close()
+        for g in cls.gws:
+            harness.wait_caching(g.port, "grep")
+        cls.chans = [grpc.insecure_channel("127.0.0.1:%d" % g.port) for g in cls.gws]
+
+    @classmethod
+    def tearDownClass(cls):
+        for c in cls.chans:
+            c.close()
+        for g in cls.gws:
+            g.cleanup()
+        cls.up.cleanup()
+        cls.redis.cleanup()
+
+    def ids_b(self):
+        r, xc = call(self.chans[1], P + "Search", search("grep", limit=10))
+        return sorted(h.id.num for h in ppb.SearchResponse.FromString(r).result), xc
+
+    def until_not_hit(self):
+        """B's search once the invalidation has reached it (polled; 5 s at most)."""
+        for _ in range(500):
+            ids, xc = self.ids_b()
+            if xc != "HIT":
+                return ids, xc
+            time.sleep(0.01)
+        raise AssertionError("replica B still answers from its cache")
+
+    def test_writes_through_a_invalidate_b(self):
+        self.assertEqual(self.ids_b(), ([1, 2, 3, 4, 5], "MISS"))
+        self.assertEqual(self.ids_b(), ([1, 2, 3, 4, 5], "HIT"))
+        # A REST write through replica A (wait=true: one bump, no second one later).
+        rest = harness.CacheClient(self.gws[0].port)
+        s, _, doc, _ = rest.req("PUT", "/collections/grep/points?wait=true", {"points": [
+            {"id": 6, "vector": [0.1, 0, 0, 0]}]})
+        rest.close()
+        self.assertEqual(s, 200, doc)
+        self.assertEqual(self.until_not_hit(), ([1, 2, 3, 4, 5, 6], "MISS"))
+        self.assertEqual(self.ids_b(), ([1, 2, 3, 4, 5, 6], "HIT"))
+        # A gRPC write through replica A.
+        call(self.chans[0], P + "Upsert", ppb.UpsertPoints(collection_name="grep", wait=True, points=[
+            ppb.PointStruct(id=cm.PointId(num=7), vectors=ppb.Vectors(vector=ppb.Vector(
+                dense=ppb.DenseVector(data=[0.05, 0, 0, 0]))))]).SerializeToString())
+        self.assertEqual(self.until_not_hit(), ([1, 2, 3, 4, 5, 6, 7], "MISS"))
 
 
 if __name__ == "__main__":
