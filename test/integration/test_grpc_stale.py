@@ -225,6 +225,55 @@ class GrpcCoalesce(unittest.TestCase):
                                      "Not found: Collection `gco_missing` doesn't exist!")})
         self.assertEqual(harness.fake_stats(self.up.port)["grpc_calls"], self.N)
 
+    def calls_in_background(self, specs, body):
+        """specs: [(channel index, timeout)], each call started in its own thread after the
+        previous one reached fake_qdrant (the first) or was started (the rest)."""
+        out = [None] * len(specs)
+
+        def one(i, ch, timeout):
+            try:
+                out[i] = call(self.chans[ch], P + "Search", body, timeout=timeout)
+            except grpc.RpcError as e:
+                out[i] = (e.code(),)
+
+        ts = []
+        for i, (ch, timeout) in enumerate(specs):
+            ts.append(threading.Thread(target=one, args=(i, ch, timeout)))
+            ts[-1].start()
+            if i == 0:  # the leader's call is at fake_qdrant (counted before its delay)
+                for _ in range(500):
+                    if harness.fake_stats(self.up.port)["grpc_calls"] >= 1:
+                        break
+                    time.sleep(0.01)
+        for t in ts:
+            t.join()
+        return out
+
+    def test_waiters_that_give_up(self):
+        """Waiters whose deadline passes leave the flight; the others still get the answer."""
+        harness.curl(self.up.port, "POST", "/__fake/stats/reset")
+        specs = [(0, 30)] + [(i, 0.3 if i % 2 else 30) for i in range(1, 9)]
+        out = self.calls_in_background(specs, search("gco", limit=4))
+        self.assertEqual(harness.fake_stats(self.up.port)["grpc_calls"], 1)
+        self.assertEqual(out[0][1], "MISS")
+        for (ch, timeout), o in zip(specs[1:], out[1:]):
+            self.assertEqual(o, (grpc.StatusCode.DEADLINE_EXCEEDED,) if timeout < 1
+                             else (out[0][0], "HIT"))
+
+    def test_leader_that_gives_up(self):
+        """A leader whose deadline passes lands without an answer: its waiters go alone."""
+        harness.curl(self.up.port, "POST", "/__fake/stats/reset")
+        specs = [(0, 0.3)] + [(i, 30) for i in range(1, 5)]
+        out = self.calls_in_background(specs, search("gco", limit=5))
+        self.assertEqual(out[0], (grpc.StatusCode.DEADLINE_EXCEEDED,))
+        self.assertEqual(harness.fake_stats(self.up.port)["grpc_calls"], 5)
+        answers = [ppb.SearchResponse.FromString(o[0]) for o in out[1:]]
+        for a in answers:  # separate calls: equal but for their `time`
+            a.time = 0
+        self.assertEqual(len({a.SerializeToString(deterministic=True) for a in answers}), 1)
+        self.assertEqual(len(answers[0].result), 5)
+        self.assertEqual({o[1] for o in out[1:]}, {"MISS"})
+
 
 class GrpcReplicas(unittest.TestCase):
     """Two replicas on one Redis: a write through one (REST or gRPC) makes the other's cached
