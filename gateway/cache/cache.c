@@ -301,6 +301,10 @@ static void creq_fetch(creq_t *cr)
 static void cache_l2_done(creq_t *cr, gw_centry_t *e)
 {
     gw_cache_t *c = cr->c;
+    if (cr->rpc_cb) { /* a gRPC read (rpc.c) */
+        rpc_l2_done(cr, e);
+        return;
+    }
     if (cr->gone) { /* the client left while Redis answered: waiters may still use it */
         flight_land(c->sh->flights, cr, e);
         gw_centry_unref(e);

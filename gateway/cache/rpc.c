@@ -52,13 +52,19 @@ int gw_cache_rpc_key(gw_cache_t *c, const gw_req_t *r, const void *canon, size_t
         gw_digest_u64(&d, 1);
         gw_digest_field(&d, r->authz->tenant ? r->authz->tenant : "", r->authz->tenant_len);
     }
-    gw_digest_u64(&d, global);
     gw_digest_u64(&d, (uint64_t)deps.n);
-    for (size_t i = 0; i < deps.n; i++) {
+    for (size_t i = 0; i < deps.n; i++)
         gw_digest_field(&d, deps.name[i], strlen(deps.name[i]));
-        gw_digest_u64(&d, gens[i]);
+    gw_ckey_t ck; /* base and deps.n are all gw_ckey_l1 reads */
+    gw_digest_final(&d, ck.base);
+    ck.deps.n = deps.n;
+    if (deps.n > GW_RPC_DEPS_MAX || gw_ckey_l1(&ck, gens, global, k->key) != 0) {
+        *why = deps.n > GW_RPC_DEPS_MAX ? "too many collections" : "out of memory";
+        return -1;
     }
-    gw_digest_final(&d, k->key);
+    memcpy(k->base, ck.base, GW_DIGEST_LEN);
+    k->ndeps = deps.n;
+    memcpy(k->deps, deps.name, deps.n * GW_NAME_MAX);
     return 0;
 }
 
@@ -82,30 +88,66 @@ gw_rpc_found_t gw_cache_rpc_lookup(gw_cache_t *c, const gw_rpc_key_t *k, gw_rpc_
     creq_t *cr = creq_new(c, NULL, k->cls);
     if (cr) {
         memcpy(cr->l1key, k->key, GW_DIGEST_LEN);
+        memcpy(cr->key.base, k->base, GW_DIGEST_LEN);
+        cr->key.deps.n = k->ndeps;
+        memcpy(cr->key.deps.name, k->deps, k->ndeps * GW_NAME_MAX);
         cr->rpc_cb = cb;
         cr->rpc_arg = arg;
-        if (flight_join(c->sh->flights, cr)) {
-            out->fl = (gw_rpc_flight_t *)(void *)cr;
-            return GW_RPC_WAIT;
+        out->fl = (gw_rpc_flight_t *)(void *)cr;
+        if (flight_join(c->sh->flights, cr)) return GW_RPC_WAIT;
+        /* Leading (or alone, out of memory): Redis first, as for REST (cache.c creq_fetch). */
+        if (c->redis) {
+            if (l2_skippable(cr))
+                gw_stat_inc(&c->st.l2_skipped);
+            else if (l2_lookup(cr) == 0)
+                return GW_RPC_WAIT; /* rpc_l2_done follows */
         }
     }
     gw_stat_inc(&c->st.misses);
-    if (cr && cr->leader) {
-        out->fl = (gw_rpc_flight_t *)(void *)cr;
-        return GW_RPC_LEAD;
-    }
+    if (cr && cr->leader) return GW_RPC_LEAD;
     if (cr) creq_free(cr);
+    out->fl = NULL;
     return GW_RPC_ALONE;
+}
+
+/* Runs a waiter's callback; a flight handle that leads is handed on, else freed first. */
+static void rpc_call_back(creq_t *cr, gw_centry_t *e, int lead)
+{
+    void (*cb)(void *, gw_centry_t *, gw_rpc_flight_t *) = cr->rpc_cb;
+    void *arg = cr->rpc_arg;
+    if (!lead) creq_free(cr);
+    cb(arg, e, lead ? (gw_rpc_flight_t *)(void *)cr : NULL);
 }
 
 void rpc_waiter_home(creq_t *cr, gw_centry_t *e)
 {
     gw_cache_t *c = cr->c;
     gw_stat_inc(e ? &c->st.coalesced : &c->st.misses);
-    void (*cb)(void *, gw_centry_t *) = cr->rpc_cb;
-    void *arg = cr->rpc_arg;
-    creq_free(cr);
-    cb(arg, e);
+    rpc_call_back(cr, e, 0);
+}
+
+void rpc_l2_done(creq_t *cr, gw_centry_t *e)
+{
+    gw_cache_t *c = cr->c;
+    if (cr->gone) { /* the client left while Redis answered: the waiters may still use e */
+        flight_land(c->sh->flights, cr, e);
+        gw_centry_unref(e);
+        creq_free(cr);
+        return;
+    }
+    if (e) {
+        gw_stat_inc(&c->st.l2_hits);
+        gw_l1_put(c->sh->l1, e);
+        flight_land(c->sh->flights, cr, e);
+        rpc_call_back(cr, e, 0);
+        return;
+    }
+    gw_stat_inc(&c->st.l2_misses);
+    gw_stat_inc(&c->st.misses);
+    if (cr->leader)
+        rpc_call_back(cr, NULL, 1); /* it leads now: to Qdrant, then gw_cache_rpc_land */
+    else
+        rpc_call_back(cr, NULL, 0); /* no flight (out of memory): alone */
 }
 
 /* The entry for an OK answer under key, stored in L1; NULL if too big or out of memory. */
@@ -124,6 +166,7 @@ void gw_cache_rpc_land(gw_cache_t *c, gw_rpc_flight_t *fl, const void *body, siz
 {
     creq_t *cr = rpc_creq(fl);
     gw_centry_t *e = body ? rpc_store(c, cr->l1key, cr->cls, body, len) : NULL;
+    if (e && cr->l2_known) l2_store(cr, e);
     flight_land(c->sh->flights, cr, e); /* each waiter takes a reference of its own */
     gw_centry_unref(e);
     creq_free(cr);
@@ -132,7 +175,9 @@ void gw_cache_rpc_land(gw_cache_t *c, gw_rpc_flight_t *fl, const void *body, siz
 void gw_cache_rpc_leave(gw_cache_t *c, gw_rpc_flight_t *fl)
 {
     creq_t *cr = rpc_creq(fl);
-    if (flight_leave(c->sh->flights, cr))
+    if (cr->leader && cr->pending > 0)
+        cr->gone = 1; /* Redis still owes its reply: rpc_l2_done lands and frees */
+    else if (flight_leave(c->sh->flights, cr))
         creq_free(cr);
     else
         cr->gone = 1; /* posted already: freed when this worker reads its mailbox */

@@ -304,11 +304,13 @@ static void gf_collection(gfwd_t *f)
     r->route.collection_len = nl;
 }
 
-/* The flight a read waited in landed (rpc.h): the leader's answer, or go to Qdrant alone. */
-static void gf_wait_done(void *arg, gw_centry_t *e)
+/* A wait ended (rpc.h): the leader's answer or Redis's entry, or go to Qdrant (alone, or as the
+ * flight's leader when fl is not NULL). */
+static void gf_wait_done(void *arg, gw_centry_t *e, gw_rpc_flight_t *fl)
 {
     gfwd_t *f = arg;
-    f->fl = NULL;
+    f->fl = fl;
+    f->leader = fl != NULL;
     if (e) {
         gf_answer_entry(f, e, "HIT");
         return;

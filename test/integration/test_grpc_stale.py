@@ -4,7 +4,8 @@
 # exact bytes of the first answer; without such an entry (never cached, or stale_if_error 0) the
 # failure shows (UNAVAILABLE). Identical concurrent misses, over several connections and
 # workers, send one call to Qdrant and all get its answer. Two replicas on one Redis: a REST or
-# gRPC write through one makes the other's cached gRPC reads unreachable.
+# gRPC write through one makes the other's cached gRPC reads unreachable, and a gRPC answer one
+# stored in Redis answers the other.
 import os
 import signal
 import threading
@@ -66,6 +67,45 @@ def metric(port, sample):
 
 
 STALE = 'qdrant_gateway_cache_lookups_total{tier="l1",result="stale"}'
+L2_HIT = 'qdrant_gateway_cache_lookups_total{tier="l2",result="hit"}'
+
+
+def redis_cmd(port, *args):
+    """One command to redis-server on a fresh connection; the reply as Python values."""
+    import socket
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sk:
+        out = b"*%d\r\n" % len(args)
+        for a in args:
+            a = a if isinstance(a, bytes) else str(a).encode()
+            out += b"$%d\r\n%s\r\n" % (len(a), a)
+        sk.sendall(out)
+        f = sk.makefile("rb")
+
+        def reply():
+            line = f.readline()
+            kind, rest = line[:1], line[1:-2]
+            if kind == b"$":
+                n = int(rest)
+                return None if n < 0 else f.read(n + 2)[:-2]
+            if kind == b"*":
+                return [reply() for _ in range(int(rest))]
+            if kind == b"-":
+                raise RuntimeError(rest.decode())
+            return int(rest) if kind == b":" else rest
+
+        return reply()
+
+
+def wait_in_redis(port, data):
+    """Until some cache entry in Redis holds `data` (a replica stores as its answer goes out,
+    so the entry can land a moment after the client has the answer). 5 s at most."""
+    for _ in range(500):
+        for k in redis_cmd(port, "KEYS", "*e:*"):
+            v = redis_cmd(port, "GET", k)
+            if v and data in v:
+                return
+        time.sleep(0.01)
+    raise AssertionError("no entry holding the answer in Redis")
 
 
 class GrpcStale(unittest.TestCase):
@@ -316,6 +356,18 @@ class GrpcReplicas(unittest.TestCase):
                 return ids, xc
             time.sleep(0.01)
         raise AssertionError("replica B still answers from its cache")
+
+    def test_entry_shared_through_redis(self):
+        """A gRPC answer one replica stored in Redis answers the other's identical read."""
+        body = search("grep", limit=3)
+        fresh, xc = call(self.chans[0], P + "Search", body)
+        self.assertEqual(xc, "MISS")
+        wait_in_redis(self.redis.port, fresh)
+        h0 = metric(self.gws[1].port, L2_HIT)
+        self.assertEqual(call(self.chans[1], P + "Search", body), (fresh, "HIT"))
+        self.assertEqual(metric(self.gws[1].port, L2_HIT), h0 + 1)
+        self.assertEqual(call(self.chans[1], P + "Search", body), (fresh, "HIT"))  # now from L1
+        self.assertEqual(metric(self.gws[1].port, L2_HIT), h0 + 1)
 
     def test_writes_through_a_invalidate_b(self):
         self.assertEqual(self.ids_b(), ([1, 2, 3, 4, 5], "MISS"))
