@@ -37,6 +37,7 @@ typedef struct gfwd {
     unsigned write_seen : 1; /* a write's invalidation is done */
     unsigned leader : 1;     /* fl is ours to land (else we wait in it) */
     unsigned started : 1;    /* the whole request is in: gf_start ran */
+    unsigned wait_true : 1;  /* a point write whose message says wait: true */
 } gfwd_t;
 
 static const gw_handler_ops_t gf_handler;
@@ -169,7 +170,7 @@ static void gf_write_seen(gfwd_t *f)
         return;
     int all = (r->route.flags & GW_ROUTE_F_ALL_COLLECTIONS) || r->route.collection != f->coll;
     gw_cache_rpc_write(f->env->cache, all ? "*" : f->coll,
-                       (r->route.flags & GW_ROUTE_F_WAIT_DEFAULT_FALSE) != 0);
+                       (r->route.flags & GW_ROUTE_F_WAIT_DEFAULT_FALSE) && !f->wait_true);
 }
 
 static void gf_on_head(void *arg, int status, const gw_hdr_t *h, size_t n, int end)
@@ -286,7 +287,8 @@ static size_t gf_fields(const gw_req_t *r, gw_hdr_t *out, size_t cap)
 }
 
 /* The collection the message names, for the access gate (and the cache): r->route.collection,
- * as a REST path's. The name is checked the way the router's path parameters are. */
+ * as a REST path's. The name is checked the way the router's path parameters are. A point
+ * write's `wait` too (f->wait_true). */
 static void gf_collection(gfwd_t *f)
 {
     gw_req_t *r = f->r;
@@ -302,6 +304,9 @@ static void gf_collection(gfwd_t *f)
     memcpy(f->coll, name, nl);
     r->route.collection = f->coll;
     r->route.collection_len = nl;
+    /* A point write applied before its answer (wait: true) needs no second invalidation. */
+    if (r->route.flags & GW_ROUTE_F_WAIT_DEFAULT_FALSE)
+        f->wait_true = f->dec.messages == 1 && gw_grpc_wait_true(m + GW_GRPC_FRAME_HDR, mlen);
 }
 
 /* A wait ended (rpc.h): the leader's answer or Redis's entry, or go to Qdrant (alone, or as the

@@ -136,8 +136,7 @@ class GrpcStale(unittest.TestCase):
 
     def test_stale_when_qdrant_fails(self):
         ch, ch0 = self.chan(self.gw.port), self.chan(self.gw0.port)
-        # Loaded directly: a point write through the gateway bumps its collection once more
-        # after cache.async_write_settle, which would make the entries below unreachable.
+        # Loaded directly on fake_qdrant: the gateways have seen no write to it.
         make_collection(self.chan(self.gport), "gs")
         for port in (self.gw.port, self.gw0.port):
             harness.wait_caching(port, "gs")
@@ -208,7 +207,7 @@ class GrpcCoalesce(unittest.TestCase):
                                            options=[("grpc.use_local_subchannel_pool", 1)])
                      for _ in range(cls.N)]
         direct = grpc.insecure_channel("127.0.0.1:%d" % cls.gport)
-        make_collection(direct, "gco")  # directly: no settle bump (see GrpcStale) later
+        make_collection(direct, "gco")
         direct.close()
         harness.wait_caching(cls.gw.port, "gco")
         for ch in cls.chans:  # connected, so that the calls below go out together
