@@ -150,23 +150,29 @@ void rpc_l2_done(creq_t *cr, gw_centry_t *e)
         rpc_call_back(cr, NULL, 0); /* no flight (out of memory): alone */
 }
 
-/* The entry for an OK answer under key, stored in L1; NULL if too big or out of memory. */
-static gw_centry_t *rpc_store(gw_cache_t *c, const unsigned char *key, int cls, const void *body,
+/* The entry for an OK answer under key; NULL if too big or out of memory. */
+static gw_centry_t *rpc_entry(gw_cache_t *c, const unsigned char *key, int cls, const void *body,
                               size_t len)
 {
     if (len > c->cfg->cache_max_entry_bytes) return NULL;
-    uint64_t ttl = c->sh->ttl_us[cls];
-    gw_centry_t *e = gw_centry_new(key, 200, "", 0, body, len, gw_mono_us(), ttl,
-                                   c->cfg->cache_stale_if_error_ms * 1000u);
-    if (e && gw_l1_put(c->sh->l1, e)) gw_stat_inc(&c->st.stores_l1);
-    return e;
+    return gw_centry_new(key, 200, "", 0, body, len, gw_mono_us(), c->sh->ttl_us[cls],
+                         c->cfg->cache_stale_if_error_ms * 1000u);
+}
+
+/* Stores e in L1 unless a wait=false write to what it read may still be applied (barrier.c),
+ * as REST's read_on_end does; 1 if it may be stored. */
+static int rpc_store_l1(gw_cache_t *c, const gw_deps_t *d, gw_centry_t *e)
+{
+    if (unsettled_any(c->sh->unsettled, d)) return 0;
+    if (gw_l1_put(c->sh->l1, e)) gw_stat_inc(&c->st.stores_l1);
+    return 1;
 }
 
 void gw_cache_rpc_land(gw_cache_t *c, gw_rpc_flight_t *fl, const void *body, size_t len)
 {
     creq_t *cr = rpc_creq(fl);
-    gw_centry_t *e = body ? rpc_store(c, cr->l1key, cr->cls, body, len) : NULL;
-    if (e && cr->l2_known) l2_store(cr, e);
+    gw_centry_t *e = body ? rpc_entry(c, cr->l1key, cr->cls, body, len) : NULL;
+    if (e && rpc_store_l1(c, &cr->key.deps, e) && cr->l2_known) l2_store(cr, e);
     flight_land(c->sh->flights, cr, e); /* each waiter takes a reference of its own */
     gw_centry_unref(e);
     creq_free(cr);
@@ -185,7 +191,13 @@ void gw_cache_rpc_leave(gw_cache_t *c, gw_rpc_flight_t *fl)
 
 void gw_cache_rpc_put(gw_cache_t *c, const gw_rpc_key_t *k, const void *body, size_t len)
 {
-    gw_centry_unref(rpc_store(c, k->key, k->cls, body, len));
+    gw_centry_t *e = rpc_entry(c, k->key, k->cls, body, len);
+    if (!e) return;
+    gw_deps_t d;
+    d.n = k->ndeps;
+    memcpy(d.name, k->deps, k->ndeps * GW_NAME_MAX);
+    rpc_store_l1(c, &d, e);
+    gw_centry_unref(e);
 }
 
 void gw_cache_rpc_stale_served(gw_cache_t *c)

@@ -70,7 +70,8 @@ void gw_cache_rpc_land(gw_cache_t *c, gw_rpc_flight_t *fl, const void *body, siz
 void gw_cache_rpc_leave(gw_cache_t *c, gw_rpc_flight_t *fl);
 /* Stores a complete OK answer: its DATA bytes (length-prefixed messages), fresh for the
  * class's TTL and kept cache.stale_if_error longer for stale answers. Too big
- * (cache.max_entry_bytes) or out of memory: not stored. */
+ * (cache.max_entry_bytes), out of memory, or a write barrier pending on its collection (as for
+ * REST): not stored. */
 void gw_cache_rpc_put(gw_cache_t *c, const gw_rpc_key_t *k, const void *body, size_t len);
 /* An expired entry was answered because Qdrant failed (counted with REST's stale answers). */
 void gw_cache_rpc_stale_served(gw_cache_t *c);
