@@ -31,7 +31,7 @@ static void creq_fetch(creq_t *cr);
 
 #define CREQ_SPARE_MAX 64
 
-static creq_t *creq_new(gw_cache_t *c, gw_req_t *r, int cls)
+creq_t *creq_new(gw_cache_t *c, gw_req_t *r, int cls)
 {
     creq_t *cr = c->spare;
     if (cr) {
@@ -52,7 +52,7 @@ static creq_t *creq_new(gw_cache_t *c, gw_req_t *r, int cls)
     return cr;
 }
 
-static void creq_free(creq_t *cr)
+void creq_free(creq_t *cr)
 {
     gw_centry_unref(cr->stale);
     gw_centry_unref(cr->found);
@@ -301,6 +301,10 @@ static void creq_fetch(creq_t *cr)
 static void cache_l2_done(creq_t *cr, gw_centry_t *e)
 {
     gw_cache_t *c = cr->c;
+    if (cr->rpc_cb) { /* a gRPC read (rpc.c) */
+        rpc_l2_done(cr, e);
+        return;
+    }
     if (cr->gone) { /* the client left while Redis answered: waiters may still use it */
         flight_land(c->sh->flights, cr, e);
         gw_centry_unref(e);
@@ -471,6 +475,8 @@ void gw_cache_mail_arrived(gw_cache_t *c)
         if (cr->gone) {
             gw_centry_unref(e);
             creq_free(cr);
+        } else if (cr->rpc_cb) {
+            rpc_waiter_home(cr, e); /* a gRPC read (rpc.c) */
         } else if (e) {
             gw_stat_inc(&c->st.coalesced);
             creq_answer(cr, e, "HIT");

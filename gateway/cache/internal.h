@@ -21,6 +21,7 @@
 
 typedef struct gw_flights gw_flights_t;
 typedef struct creq creq_t;
+struct gw_rpc_flight; /* rpc.h: a gRPC read's flight handle (a creq_t) */
 typedef struct settle settle_t;
 typedef struct barrier barrier_t;
 typedef struct gw_unsettled gw_unsettled_t;
@@ -111,7 +112,19 @@ struct creq {
     int wstate;
     struct creq *wnext;
     void *flight;
+    /* a gRPC read's flight (rpc.c): the waiter's callback, NULL for REST's requests */
+    void (*rpc_cb)(void *arg, gw_centry_t *e, struct gw_rpc_flight *fl);
+    void *rpc_arg;
 };
+
+/* cache.c: request contexts (r may be NULL: a gRPC read's flight handle) */
+creq_t *creq_new(gw_cache_t *c, gw_req_t *r, int cls);
+void creq_free(creq_t *cr);
+
+/* rpc.c: a gRPC waiter came home with its leader's answer (e, a reference, or NULL); a gRPC
+ * leader's Redis lookup ended (e: the entry, a reference, or NULL: a miss). */
+void rpc_waiter_home(creq_t *cr, gw_centry_t *e);
+void rpc_l2_done(creq_t *cr, gw_centry_t *e);
 
 /* cache.c: the request flow. flight.c, l2.c and inval.c do not call into it: each is handed
  * the callbacks it completes with when it is created. */

@@ -30,12 +30,18 @@ typedef struct gfwd {
     char coll[256];        /* the message's collection_name, r->route.collection's bytes */
     gw_rpc_key_t key;      /* store: the cache entry this answer becomes */
     struct evbuffer *resp; /* store: the answer's DATA so far */
+    gw_rpc_flight_t *fl;   /* leading, or waiting in, a flight of identical reads */
+    gw_centry_t *stale;    /* an expired entry to answer if Qdrant fails (stale-if-error) */
     unsigned head_sent : 1;
     unsigned store : 1;      /* a cacheable miss: keep the answer if it ends OK */
     unsigned write_seen : 1; /* a write's invalidation is done */
+    unsigned leader : 1;     /* fl is ours to land (else we wait in it) */
+    unsigned started : 1;    /* the whole request is in: gf_start ran */
+    unsigned wait_true : 1;  /* a point write whose message says wait: true */
 } gfwd_t;
 
 static const gw_handler_ops_t gf_handler;
+static void gf_call(gfwd_t *f);
 
 void gw_grpc_respond_status(gw_req_t *r, int code, const char *msg)
 {
@@ -52,12 +58,52 @@ static void gf_free(gfwd_t *f)
     if (f->timer) event_free(f->timer);
     if (f->msg) evbuffer_free(f->msg);
     if (f->resp) evbuffer_free(f->resp);
+    if (f->fl && f->leader)
+        gw_cache_rpc_land(f->env->cache, f->fl, NULL, 0); /* no answer: waiters go alone */
+    else if (f->fl)
+        gw_cache_rpc_leave(f->env->cache, f->fl);
+    gw_centry_unref(f->stale);
     gw_grpc_decoder_free(&f->dec);
     free(f);
     if (r) {
         r->handler_ctx = NULL;
         gw_req_release(r, GW_REQ_HANDLER);
     }
+}
+
+static void gf_release_entry(void *arg)
+{
+    gw_centry_unref(arg);
+}
+
+/* Answers from a stored entry (its reference is the caller's, handed on) and ends. */
+static void gf_answer_entry(gfwd_t *f, gw_centry_t *e, const char *xcache)
+{
+    gw_req_t *r = f->r;
+    gw_hdr_t h[2] = {{"content-type", 12, "application/grpc", 16},
+                     {"x-cache", 7, xcache, strlen(xcache)}};
+    r->codec->send_head(r, 200, h, 2, -1);
+    gw_req_send_body_ref(r, e->body, e->body_len, gf_release_entry, e);
+    gw_hdr_t t[1] = {{"grpc-status", 11, "0", 1}};
+    r->grpc_status = GW_GRPC_OK;
+    if (r->codec->send_trailers)
+        r->codec->send_trailers(r, t, 1);
+    else
+        r->codec->finish(r, 1);
+    gf_free(f);
+}
+
+/* The gateway's own failure of a cached read (Qdrant unreachable or refusing, the deadline)
+ * before any of Qdrant's answer went out: the expired entry answers, x-cache: STALE (1). */
+static int gf_try_stale(gfwd_t *f)
+{
+    gw_req_t *r = f->r;
+    if (!f->stale || f->head_sent || !r->codec || r->finished) return 0;
+    gw_centry_t *e = f->stale;
+    f->stale = NULL;
+    gw_cache_rpc_stale_served(f->env->cache);
+    gf_answer_entry(f, e, "STALE");
+    return 1;
 }
 
 /* A failure the gateway answers: trailers-only before the head, else as the trailers. */
@@ -86,6 +132,8 @@ static void gf_on_timer(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
     gfwd_t *f = arg;
+    gw_log_debug("gRPC %s for %s: deadline passed", f->r->grpc_method, f->r->id);
+    if (gf_try_stale(f)) return;
     if (f->deadline_grpc)
         gf_fail(f, GW_GRPC_DEADLINE_EXCEEDED, "Deadline exceeded");
     else
@@ -122,7 +170,7 @@ static void gf_write_seen(gfwd_t *f)
         return;
     int all = (r->route.flags & GW_ROUTE_F_ALL_COLLECTIONS) || r->route.collection != f->coll;
     gw_cache_rpc_write(f->env->cache, all ? "*" : f->coll,
-                       (r->route.flags & GW_ROUTE_F_WAIT_DEFAULT_FALSE) != 0);
+                       (r->route.flags & GW_ROUTE_F_WAIT_DEFAULT_FALSE) && !f->wait_true);
 }
 
 static void gf_on_head(void *arg, int status, const gw_hdr_t *h, size_t n, int end)
@@ -168,7 +216,11 @@ static void gf_on_trailers(void *arg, const gw_hdr_t *h, size_t n)
     gf_write_seen(f);
     if (f->store && r->grpc_status == GW_GRPC_OK) {
         size_t len = evbuffer_get_length(f->resp);
-        gw_cache_rpc_put(f->env->cache, &f->key, evbuffer_pullup(f->resp, -1), len);
+        const void *body = len ? (const void *)evbuffer_pullup(f->resp, -1) : "";
+        if (f->fl && f->leader) /* stored, and handed to the reads waiting for it */
+            gw_cache_rpc_land(f->env->cache, f->fl, body, len), f->fl = NULL;
+        else
+            gw_cache_rpc_put(f->env->cache, &f->key, body, len);
     }
     f->store = 0;
     if (r->codec->send_trailers)
@@ -187,6 +239,7 @@ static void gf_on_close(void *arg, int code, const char *err)
         return;
     }
     gw_log_debug("gRPC %s for %s: %s", f->r->grpc_method, f->r->id, err);
+    if (code == GW_GRPC_UNAVAILABLE && gf_try_stale(f)) return;
     f->r->grpc_status = code;
     gf_write_seen(f); /* it may have been applied */
     gf_fail(f, code, err);
@@ -234,7 +287,8 @@ static size_t gf_fields(const gw_req_t *r, gw_hdr_t *out, size_t cap)
 }
 
 /* The collection the message names, for the access gate (and the cache): r->route.collection,
- * as a REST path's. The name is checked the way the router's path parameters are. */
+ * as a REST path's. The name is checked the way the router's path parameters are. A point
+ * write's `wait` too (f->wait_true). */
 static void gf_collection(gfwd_t *f)
 {
     gw_req_t *r = f->r;
@@ -250,15 +304,29 @@ static void gf_collection(gfwd_t *f)
     memcpy(f->coll, name, nl);
     r->route.collection = f->coll;
     r->route.collection_len = nl;
+    /* A point write applied before its answer (wait: true) needs no second invalidation. */
+    if (r->route.flags & GW_ROUTE_F_WAIT_DEFAULT_FALSE)
+        f->wait_true = f->dec.messages == 1 && gw_grpc_wait_true(m + GW_GRPC_FRAME_HDR, mlen);
 }
 
-static void gf_release_entry(void *arg)
+/* A wait ended (rpc.h): the leader's answer or Redis's entry, or go to Qdrant (alone, or as the
+ * flight's leader when fl is not NULL). */
+static void gf_wait_done(void *arg, gw_centry_t *e, gw_rpc_flight_t *fl)
 {
-    gw_centry_unref(arg);
+    gfwd_t *f = arg;
+    f->fl = fl;
+    f->leader = fl != NULL;
+    if (e) {
+        gf_answer_entry(f, e, "HIT");
+        return;
+    }
+    f->resp = evbuffer_new();
+    f->store = f->resp != NULL;
+    gf_call(f);
 }
 
-/* A cacheable read: answered from the cache (1), or marked to be stored when its answer comes
- * back OK (0; also when it cannot be cached). */
+/* A cacheable read: answered from the cache or waiting for an identical read in flight (1),
+ * or to be forwarded (0), marked to be stored when its answer comes back OK when it can be. */
 static int gf_try_cache(gfwd_t *f)
 {
     gw_req_t *r = f->r;
@@ -280,28 +348,41 @@ static int gf_try_cache(gfwd_t *f)
         gw_cache_rpc_bypass(c);
         return 0;
     }
-    gw_centry_t *e = gw_cache_rpc_get(c, &f->key);
-    if (!e) {
+    gw_rpc_lookup_t lk;
+    switch (gw_cache_rpc_lookup(c, &f->key, gf_wait_done, f, &lk)) {
+    case GW_RPC_HIT:
+        gf_answer_entry(f, lk.hit, "HIT");
+        return 1;
+    case GW_RPC_WAIT:
+        f->fl = lk.fl;
+        f->stale = lk.stale;
+        return 1; /* gf_wait_done follows, or the deadline */
+    case GW_RPC_LEAD:
+        f->fl = lk.fl;
+        f->leader = 1;
+        /* fall through */
+    case GW_RPC_ALONE:
+        f->stale = lk.stale;
         f->resp = evbuffer_new();
         f->store = f->resp != NULL;
         return 0;
     }
-    gw_hdr_t h[2] = {{"content-type", 12, "application/grpc", 16}, {"x-cache", 7, "HIT", 3}};
-    r->codec->send_head(r, 200, h, 2, -1);
-    gw_req_send_body_ref(r, e->body, e->body_len, gf_release_entry, e);
-    gw_hdr_t t[1] = {{"grpc-status", 11, "0", 1}};
-    r->grpc_status = GW_GRPC_OK;
-    if (r->codec->send_trailers)
-        r->codec->send_trailers(r, t, 1);
-    else
-        r->codec->finish(r, 1);
-    gf_free(f);
-    return 1;
+    return 0;
+}
+
+static void gf_call(gfwd_t *f)
+{
+    gw_req_t *r = f->r;
+    gw_hdr_t h[GF_MAX_FIELDS];
+    size_t n = gf_fields(r, h, GF_MAX_FIELDS);
+    f->call = gw_grpc_call_start(f->env->pool, r->grpc_method, h, n, f->msg, &gf_call_ops, f);
+    if (!f->call) gf_fail(f, GW_GRPC_RESOURCE_EXHAUSTED, "out of memory for the upstream call");
 }
 
 static void gf_start(gfwd_t *f)
 {
     gw_req_t *r = f->r;
+    f->started = 1;
     if (gw_grpc_frame_finish(&f->dec) != 0) {
         gf_fail(f, gw_grpc_frame_err_status(f->dec.err), f->dec.errmsg);
         return;
@@ -315,16 +396,13 @@ static void gf_start(gfwd_t *f)
         return;
     }
     if (gf_try_cache(f)) return;
-    gw_hdr_t h[GF_MAX_FIELDS];
-    size_t n = gf_fields(r, h, GF_MAX_FIELDS);
-    f->call = gw_grpc_call_start(f->env->pool, r->grpc_method, h, n, f->msg, &gf_call_ops, f);
-    if (!f->call) gf_fail(f, GW_GRPC_RESOURCE_EXHAUSTED, "out of memory for the upstream call");
+    gf_call(f);
 }
 
 static void gf_on_body(gw_req_t *r)
 {
     gfwd_t *f = r->handler_ctx;
-    if (!f || f->call) return;
+    if (!f || f->started) return;
     uint8_t buf[16384];
     int got;
     while ((got = evbuffer_remove(r->body, buf, sizeof(buf))) > 0) {

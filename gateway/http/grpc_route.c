@@ -139,16 +139,22 @@ static int varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
     return -1;
 }
 
-int gw_grpc_field1(const uint8_t *msg, size_t len, const uint8_t **name, size_t *name_len)
+/* The last occurrence of field `field` with wire type `wire` (0: varint, 2: length-delimited)
+ * in msg: 1 with *num (varint) or *val, *vlen (a view into msg), 0 when absent, -1 when the
+ * message does not parse. */
+static int find_field(const uint8_t *msg, size_t len, uint64_t field, unsigned wire,
+                      const uint8_t **val, size_t *vlen, uint64_t *num)
 {
     const uint8_t *p = msg, *end = msg + len;
     int found = 0;
     while (p < end) {
         uint64_t key, v;
         if (varint(&p, end, &key) != 0) return -1;
+        int want = key >> 3 == field && (key & 7) == wire;
         switch (key & 7) {
         case 0:
             if (varint(&p, end, &v) != 0) return -1;
+            if (want) *num = v, found = 1;
             break;
         case 1:
             if (end - p < 8) return -1;
@@ -156,11 +162,7 @@ int gw_grpc_field1(const uint8_t *msg, size_t len, const uint8_t **name, size_t 
             break;
         case 2:
             if (varint(&p, end, &v) != 0 || v > (uint64_t)(end - p)) return -1;
-            if (key >> 3 == 1) {
-                *name = p;
-                *name_len = (size_t)v;
-                found = 1;
-            }
+            if (want) *val = p, *vlen = (size_t)v, found = 1;
             p += v;
             break;
         case 5:
@@ -172,4 +174,18 @@ int gw_grpc_field1(const uint8_t *msg, size_t len, const uint8_t **name, size_t 
         }
     }
     return found;
+}
+
+int gw_grpc_field1(const uint8_t *msg, size_t len, const uint8_t **name, size_t *name_len)
+{
+    uint64_t unused;
+    return find_field(msg, len, 1, 2, name, name_len, &unused);
+}
+
+int gw_grpc_wait_true(const uint8_t *msg, size_t len)
+{
+    const uint8_t *unused;
+    size_t unused_len;
+    uint64_t v = 0;
+    return find_field(msg, len, 2, 0, &unused, &unused_len, &v) == 1 && v != 0;
 }

@@ -19,6 +19,10 @@
  * with GW_ROUTE_F_GRPC_COLL): 1 with *name, *name_len a view into msg, 0 when absent, -1 when the
  * message does not parse that far. The last field 1 wins, as in protobuf. */
 int gw_grpc_field1(const uint8_t *msg, size_t len, const uint8_t **name, size_t *name_len);
+/* 1 when field 2 of the message is a varint other than 0: `optional bool wait = 2`, true, in
+ * every point write (the rows with GW_ROUTE_F_WAIT_DEFAULT_FALSE); 0 when false, absent, or the
+ * message does not parse. */
+int gw_grpc_wait_true(const uint8_t *msg, size_t len);
 
 /* A gRPC request's content-type: "application/grpc", or that followed by '+' or ';'. */
 int gw_grpc_is_content_type(const char *v, size_t len);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/event.h>
 #include <event2/listener.h>
 #include <nghttp2/nghttp2.h>
 
@@ -26,6 +27,7 @@ struct fq_gblk {
 };
 
 typedef struct gconn gconn_t;
+typedef struct gstream gstream_t;
 struct fq_grpc_server {
     fq_app_t *app;
     struct evconnlistener *lis;
@@ -37,9 +39,10 @@ struct gconn {
     struct bufferevent *bev;
     nghttp2_session *ng;
     gconn_t *prev, *next;
+    gstream_t *delayed; /* calls waiting out --latency-ms */
 };
 
-typedef struct {
+struct gstream {
     char path[256];
     int is_grpc;
     int has_encoding;
@@ -52,7 +55,12 @@ typedef struct {
     size_t out_off;
     char status_s[8];
     char message_enc[1600];
-} gstream_t;
+    /* --latency-ms: the call runs when this timer fires */
+    struct event *delay;
+    gconn_t *cn;
+    int32_t sid;
+    gstream_t *dprev, *dnext;
+};
 
 /* ---- call helpers ---- */
 
@@ -167,7 +175,6 @@ static void run_call(gconn_t *cn, int32_t sid, gstream_t *st)
     c->app = cn->srv->app;
     c->status = GW_GRPC_INTERNAL;
     clock_gettime(CLOCK_MONOTONIC, &c->t0);
-    fq_metrics_grpc_call(c->app->metrics);
     const fq_gmethod_t *m = fq_grpc_method(st->path);
     if (!m) {
         c->status = GW_GRPC_UNIMPLEMENTED;
@@ -188,6 +195,61 @@ static void run_call(gconn_t *cn, int32_t sid, gstream_t *st)
         }
     }
     answer(cn->ng, sid, st);
+}
+
+/* --latency-ms applies to the search-type reads, as for REST (fq_router.c's FQ_R_LATENCY). */
+static int delayed_method(const char *path)
+{
+    static const char *const pre[] = {"Search", "Query", "Recommend", "Discover",
+                                      "Scroll", "Count", "Facet"};
+    if (strncmp(path, "/qdrant.Points/", 15) != 0) return 0;
+    for (size_t i = 0; i < sizeof(pre) / sizeof(pre[0]); i++)
+        if (strncmp(path + 15, pre[i], strlen(pre[i])) == 0) return 1;
+    return 0;
+}
+
+static void delay_unlink(gstream_t *st)
+{
+    if (st->dprev)
+        st->dprev->dnext = st->dnext;
+    else
+        st->cn->delayed = st->dnext;
+    if (st->dnext) st->dnext->dprev = st->dprev;
+    event_free(st->delay);
+    st->delay = NULL;
+}
+
+static void conn_free(gconn_t *cn);
+static int flush(gconn_t *cn);
+
+static void on_delay(evutil_socket_t fd, short what, void *arg)
+{
+    gstream_t *st = arg;
+    gconn_t *cn = st->cn;
+    delay_unlink(st);
+    run_call(cn, st->sid, st);
+    if (flush(cn) < 0) conn_free(cn);
+}
+
+/* The whole request is in: run it now, or --latency-ms later. */
+static void start_call(gconn_t *cn, int32_t sid, gstream_t *st)
+{
+    fq_app_t *app = cn->srv->app;
+    fq_metrics_grpc_call(app->metrics);
+    if (app->opt.latency_ms > 0 && delayed_method(st->path)) {
+        st->delay = evtimer_new(app->base, on_delay, st);
+        if (st->delay) {
+            st->cn = cn;
+            st->sid = sid;
+            st->dnext = cn->delayed;
+            if (cn->delayed) cn->delayed->dprev = st;
+            cn->delayed = st;
+            struct timeval tv = {app->opt.latency_ms / 1000, (app->opt.latency_ms % 1000) * 1000};
+            evtimer_add(st->delay, &tv);
+            return;
+        }
+    }
+    run_call(cn, sid, st);
 }
 
 /* ---- nghttp2 callbacks ---- */
@@ -268,7 +330,7 @@ static int on_frame(nghttp2_session *ng, const nghttp2_frame *f, void *u)
         frame_error(ng, f->hd.stream_id, st);
         return 0;
     }
-    run_call(u, f->hd.stream_id, st);
+    start_call(u, f->hd.stream_id, st);
     return 0;
 }
 
@@ -277,6 +339,7 @@ static int on_close(nghttp2_session *ng, int32_t sid, uint32_t err, void *u)
     gstream_t *st = nghttp2_session_get_stream_user_data(ng, sid);
     if (!st) return 0;
     nghttp2_session_set_stream_user_data(ng, sid, NULL);
+    if (st->delay) delay_unlink(st); /* the client gave up while the call waited */
     gw_grpc_decoder_free(&st->dec);
     call_dispose(&st->call);
     free(st->msg);
@@ -288,6 +351,14 @@ static int on_close(nghttp2_session *ng, int32_t sid, uint32_t err, void *u)
 
 static void conn_free(gconn_t *cn)
 {
+    while (cn->delayed) {
+        gstream_t *st = cn->delayed;
+        delay_unlink(st);
+        nghttp2_session_set_stream_user_data(cn->ng, st->sid, NULL);
+        gw_grpc_decoder_free(&st->dec);
+        free(st->msg);
+        free(st);
+    }
     if (cn->prev)
         cn->prev->next = cn->next;
     else

@@ -357,6 +357,7 @@ class GrpcCache(unittest.TestCase):
         cls.up = harness.start_fake_qdrant("--grpc-listen", "127.0.0.1:%d" % cls.gport)
         harness.wait_port(cls.gport, cls.up.p)
         cls.gw = harness.start_gateway(cls.up.port, "cache.enabled=true",
+                                       "cache.async_write_settle=300ms",
                                        "upstream.grpc_url=http://127.0.0.1:%d" % cls.gport)
         harness.wait_port(cls.gw.port, cls.gw.p)
         cls.ch = grpc.insecure_channel("127.0.0.1:%d" % cls.gw.port)
@@ -425,6 +426,25 @@ class GrpcCache(unittest.TestCase):
         c2 = self.call(P + "Count", ppb.CountPoints(collection_name="gc", exact=True).SerializeToString())
         self.assertEqual((c1[1], c2[1]), ("MISS", "HIT"))
         self.assertEqual(ppb.CountResponse.FromString(c2[0]).result.count, 3)
+
+    def test_wait_true_settles_once(self):
+        """A gRPC point write with wait: true was applied when answered: one invalidation. Without
+        it (Qdrant's default false) a second one follows after cache.async_write_settle."""
+        vc = cpb.VectorsConfig(params=cpb.VectorParams(size=4, distance=cpb.Dot))
+        self.call(C + "Create", cpb.CreateCollection(collection_name="gcw",
+                                                     vectors_config=vc).SerializeToString())
+        harness.wait_caching(self.gw.port, "gcw")
+        body = ppb.SearchPoints(collection_name="gcw", vector=[1, 0, 0, 0],
+                                limit=3).SerializeToString()
+        for wait, i in ((True, 1), (False, 2)):
+            self.call(P + "Upsert", ppb.UpsertPoints(collection_name="gcw", wait=wait, points=[
+                pt(i, [1, 0, 0, 0], "w")]).SerializeToString())
+            r, xc = self.call(P + "Search", body)
+            self.assertEqual((len(ppb.SearchResponse.FromString(r).result), xc), (i, "MISS"))
+            self.assertEqual(self.call(P + "Search", body)[1], "HIT")
+            time.sleep(0.5)  # past cache.async_write_settle
+            self.assertEqual(self.call(P + "Search", body)[1], "HIT" if wait else "MISS",
+                             "wait=%s" % wait)
 
 
 def psvc_stub(chan):
