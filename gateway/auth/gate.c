@@ -244,6 +244,7 @@ static int identify(authz_t *z, gw_req_t *r, const char *cred, size_t len, char 
     if (st) return st;
     z->kind = "jwt";
     z->access = &z->claims.access;
+    z->pub.upstream_checks = z->claims.value_exists_collection != NULL;
     if (z->claims.tenant_field) bind_tenant(z, z->claims.tenant_field, z->claims.tenant_value);
     return 0;
 }

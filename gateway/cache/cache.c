@@ -353,6 +353,10 @@ static void creq_lookup(creq_t *cr)
      * collection, and every other collection the read names is checked below), not keyed by
      * credential. */
     int per_credential = !c->cfg->cache_share_across_keys && !r->authz;
+    if (r->authz && r->authz->upstream_checks) {
+        creq_bypass(cr, "the token's value_exists claim is Qdrant's to check");
+        return;
+    }
     if (gw_ckey_build_memo(c->memo, &cr->key, r, body, len, per_credential, &why) != 0) {
         creq_bypass(cr, why);
         return;

@@ -338,8 +338,10 @@ static int gf_try_cache(gfwd_t *f)
     size_t len = evbuffer_get_length(f->msg) - GW_GRPC_FRAME_HDR;
     uint8_t *canon = NULL;
     size_t clen = 0;
-    const char *why = "compressed message";
-    int ok = m[0] == 0 &&
+    const char *why = r->authz && r->authz->upstream_checks
+                          ? "the token's value_exists claim is Qdrant's to check"
+                          : "compressed message";
+    int ok = !(r->authz && r->authz->upstream_checks) && m[0] == 0 &&
              gw_grpc_canon(r->grpc_method, m + GW_GRPC_FRAME_HDR, len, &canon, &clen, &why) == 1 &&
              gw_cache_rpc_key(c, r, canon, clen, &f->key, &why) == 0;
     free(canon);

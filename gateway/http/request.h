@@ -68,6 +68,10 @@ struct gw_req_authz {
     /* 1 when the credential was verified to have global manage access (gateway endpoints such
      * as /api/v1/cache/purge then need no key of their own). */
     int manage;
+    /* 1 when only Qdrant can finish checking the credential (a JWT's value_exists claim: the
+     * points it names must still exist): its reads never take an answer from the cache or from
+     * another client's identical read in flight, so a revoked token is refused by Qdrant. */
+    int upstream_checks;
     /* The credential the client presented (in the request's own header bytes, which outlive
      * the gate dropping a gateway key's headers): internal requests made on the client's
      * behalf carry it, and are checked with it (gateway/handler/subreq.c). */

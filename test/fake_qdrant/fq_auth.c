@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "fq_http.h"
+#include "fq_store.h"
 
 #define NOT_JWT "Invalid API key or JWT"
 
@@ -275,6 +276,33 @@ static int allowed(const grant_t *g, char need, const char *coll, char *msg, siz
     return 0;
 }
 
+/* value_exists (Qdrant's stateful validation, a scroll on every request): the token is valid
+ * while a point of the collection has each `key` equal to its `value` in its payload. 0, or 401
+ * (no such point: deleting it revokes every token naming it) or 403 (no such collection). */
+static int value_exists_check(fq_app_t *app, json_t *claims)
+{
+    json_t *ve = json_object_get(claims, "value_exists");
+    if (!ve || json_is_null(ve)) return 0;
+    fq_collection_t *c =
+        fq_store_resolve(app->store, json_string_value(json_object_get(ve, "collection")));
+    if (!c) return 403;
+    json_t *m = json_object_get(ve, "matches");
+    fq_point_t **pts = fq_col_sorted(c);
+    for (size_t k = 0; k < c->npts; k++) {
+        size_t i;
+        json_t *e;
+        int all = 1;
+        json_array_foreach(m, i, e)
+        {
+            json_t *have =
+                json_object_get(pts[k]->payload, json_string_value(json_object_get(e, "key")));
+            if (!have || !json_equal(have, json_object_get(e, "value"))) all = 0;
+        }
+        if (all) return 0;
+    }
+    return 401;
+}
+
 int fq_auth_gate(fq_rq_t *rq)
 {
     const fq_options_t *o = &rq->app->opt;
@@ -293,6 +321,11 @@ int fq_auth_gate(fq_rq_t *rq)
     int st = decode(key, o->api_key, &claims, &g, msg, sizeof(msg));
     if (st) {
         fq_reply_raw(rq, st, NULL, msg);
+        return 1;
+    }
+    if ((st = value_exists_check(rq->app, claims)) != 0) {
+        json_decref(claims);
+        fq_reply_raw(rq, st, NULL, "Invalid JWT, stateful validation failed");
         return 1;
     }
     if (r) {

@@ -430,5 +430,54 @@ class RateLimitTest(unittest.TestCase):
             o.close()
 
 
+class ValueExistsTest(unittest.TestCase):
+    """A token with value_exists is valid while its point exists: only Qdrant can tell, so its
+    reads never take a cached answer (or another client's in flight)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.up = harness.start_fake_qdrant("--api-key", SECRET, "--jwt-rbac", "true")
+        setup_collections(cls.up.port)
+        cls.gw = harness.start_gateway(cls.up.port, "auth.jwt.enabled=true",
+                                       "auth.jwt.secret=" + SECRET, workers=2)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.gw.cleanup()
+        cls.up.cleanup()
+
+    def search(self, port, token):
+        c = harness.HttpClient(port)
+        try:
+            s, h, b = c.request("POST", "/collections/a/points/query", SEARCH,
+                                {"authorization": "Bearer " + token})
+        finally:
+            c.close()
+        return s, {k.lower(): v for k, v in h.items()}.get("x-cache"), b
+
+    def test_revoked_token_never_served_from_cache(self):
+        ve = jwt({"access": [{"collection": "a", "access": "r"}],
+                  "value_exists": {"collection": "a", "matches": [{"key": "n", "value": 5}]}})
+        reader = TOKENS["global_r"]
+        s, x, first = self.search(self.gw.port, reader)
+        self.assertEqual((s, x), (200, "MISS"))
+        s, x, b = self.search(self.gw.port, reader)
+        self.assertEqual((s, x, b), (200, "HIT", first))
+        s, x, b = self.search(self.gw.port, ve)  # valid: Qdrant answers it, not the cache
+        self.assertEqual(s, 200, b)
+        self.assertNotEqual(x, "HIT")
+        self.assertEqual(normalise(s, b), normalise(*self.search(self.up.port, ve)[::2]))
+        # The point goes (straight at Qdrant, so the gateway's entry stays): the token is stale.
+        c = harness.HttpClient(self.up.port, headers={"api-key": SECRET})
+        s, _, b = c.request("POST", "/collections/a/points/delete?wait=true", {"points": [5]})
+        c.close()
+        self.assertEqual(s, 200, b)
+        direct = self.search(self.up.port, ve)
+        self.assertEqual((direct[0], direct[2]), (401, b"Invalid JWT, stateful validation failed"))
+        s, x, b = self.search(self.gw.port, ve)
+        self.assertEqual((s, b), (401, b"Invalid JWT, stateful validation failed"))
+        self.assertEqual(self.search(self.gw.port, reader)[1], "HIT")  # the entry was there
+
+
 if __name__ == "__main__":
     harness.main()
