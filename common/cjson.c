@@ -7,9 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CJ_MAX_DEPTH      128 /* serde_json's recursion limit */
-#define CJ_BLOCK          (32u << 10)
-#define CJ_MAX_EXP_DIGITS 9
+#include "common/cjson_num.h"
+
+#define CJ_MAX_DEPTH 128 /* serde_json's recursion limit */
+#define CJ_BLOCK     (32u << 10)
 
 typedef struct member member_t;
 
@@ -250,194 +251,26 @@ static int parse_string(parser_t *ps, const char **out, uint32_t *outlen)
     return 0;
 }
 
-static int is_digit(char c)
-{
-    return c >= '0' && c <= '9';
-}
-
-/* A number's parts, as scanned. */
-typedef struct num {
-    const char *s, *end;           /* the literal */
-    const char *i0, *i1, *f0, *f1; /* integer and fraction digits */
-    int64_t exp;
-    int neg, real;
-} num_t;
+#define is_digit gw_cjnum_is_digit
 
 /* Scans the number at ps->p into *nm and moves past it. */
-static int scan_number(parser_t *ps, num_t *nm)
+static int scan_number(parser_t *ps, gw_cjnum_t *nm)
 {
-    const char *q = ps->p, *end = ps->end;
-    nm->s = q;
-    if (*q != '-' && !is_digit(*q)) return fail(ps, q, "expected value");
-    nm->neg = q < end && *q == '-';
-    q += nm->neg;
-    nm->i0 = q;
-    if (q < end && *q == '0')
-        q++;
-    else if (q < end && is_digit(*q) && *q != '0')
-        while (q < end && is_digit(*q))
-            q++;
-    else
-        return fail(ps, q, "invalid number");
-    nm->i1 = nm->f0 = nm->f1 = q;
-    nm->exp = 0;
-    nm->real = 0;
-    if (q < end && *q == '.') {
-        nm->f0 = ++q;
-        while (q < end && is_digit(*q))
-            q++;
-        if (q == nm->f0) return fail(ps, q, "invalid number");
-        nm->f1 = q;
-        nm->real = 1;
-    }
-    if (q < end && (*q == 'e' || *q == 'E')) {
-        q++;
-        int eneg = q < end && *q == '-';
-        q += q < end && (*q == '-' || *q == '+');
-        const char *e0 = q;
-        while (q < end && is_digit(*q))
-            q++;
-        if (q == e0) return fail(ps, q, "invalid number");
-        while (e0 < q - 1 && *e0 == '0')
-            e0++;
-        if (q - e0 > CJ_MAX_EXP_DIGITS) return fail(ps, e0, "number out of range");
-        for (const char *e = e0; e < q; e++)
-            nm->exp = nm->exp * 10 + (*e - '0');
-        nm->exp = eneg ? -nm->exp : nm->exp;
-        nm->real = 1;
-    }
-    nm->end = ps->p = q;
+    const char *at = NULL, *msg = gw_cjnum_scan(ps->p, ps->end, nm, &at);
+    if (msg) return fail(ps, at, msg);
+    ps->p = nm->end;
     return 0;
-}
-
-/* The room a number's canonical text may need: its literal's length and an exponent. */
-#define NUM_ROOM(nm) ((size_t)((nm)->end - (nm)->s) + 32)
-
-/* Writes "e" and the exponent at o + len and returns the new length. */
-static size_t emit_exp(char *o, size_t len, int64_t exp)
-{
-    o[len++] = 'e';
-    if (exp < 0) o[len++] = '-', exp = -exp;
-    if (exp < 10) { /* the usual case: a one-digit exponent */
-        o[len++] = (char)('0' + exp);
-        return len;
-    }
-    char digits[24];
-    size_t nd = 0;
-    do
-        digits[nd++] = (char)('0' + exp % 10);
-    while ((exp /= 10) > 0);
-    while (nd)
-        o[len++] = digits[--nd];
-    return len;
-}
-
-/* Writes the canonical text of a scanned number at o (NUM_ROOM bytes) and returns its length:
- * an integer as written, a real as DIGITSeEXP, value = digits * 10^(exp - fraction length). */
-static size_t emit_number(const num_t *nm, char *o)
-{
-    if (!nm->real) {
-        memcpy(o, nm->s, (size_t)(nm->end - nm->s));
-        return (size_t)(nm->end - nm->s);
-    }
-    size_t k = 0, len = 0;
-    int64_t exp = nm->exp - (int64_t)(nm->f1 - nm->f0);
-    char *d = o + nm->neg; /* the digits go straight to their place, leading zeros dropped */
-    const char *a = nm->i0;
-    while (a < nm->i1 && *a == '0')
-        a++;
-    if (a < nm->i1) {
-        memcpy(d, a, (size_t)(nm->i1 - a));
-        k = (size_t)(nm->i1 - a);
-        a = nm->f0;
-    } else {
-        for (a = nm->f0; a < nm->f1 && *a == '0';)
-            a++;
-    }
-    memcpy(d + k, a, (size_t)(nm->f1 - a));
-    k += (size_t)(nm->f1 - a);
-    while (k && d[k - 1] == '0')
-        k--, exp++;
-    if (k == 0) exp = 0;
-    if (nm->neg) o[len++] = '-';
-    if (k == 0)
-        o[len++] = '0';
-    else
-        len += k;
-    return emit_exp(o, len, exp);
-}
-
-/* Copies the run of digits at *q to d (which has room for the run and 8 more bytes), moves *q
- * past it and returns its length. Eight bytes are looked at a time: in each, a byte is a digit
- * when its high nibble and the high nibble of byte + 6 are both 3 ('0'..'9' only; a carry out of
- * a byte >= 0xFA can only spoil the bytes after it, never the first non-digit's place). */
-static size_t copy_digits(const char **qp, const char *end, char *d)
-{
-    const char *q = *qp, *s = q;
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    while (end - q >= 8) {
-        uint64_t x;
-        memcpy(&x, q, 8);
-        uint64_t t = (x & 0xF0F0F0F0F0F0F0F0ull) |
-                     (((x + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) >> 4);
-        uint64_t other = t ^ 0x3333333333333333ull; /* non-zero bytes: not digits */
-        memcpy(d, q, 8);
-        if (other) {
-            size_t n = (size_t)__builtin_ctzll(other) / 8; /* the first byte is the lowest */
-            d += n;
-            q += n;
-            *qp = q;
-            return (size_t)(q - s);
-        }
-        d += 8;
-        q += 8;
-    }
-#endif
-    while (q < end && is_digit(*q))
-        *d++ = *q++;
-    *qp = q;
-    return (size_t)(q - s);
-}
-
-/* The common real of a query vector, -?D+.D+ without an exponent, scanned and written in one
- * pass as the same text emit_number writes (at o, which has room for the literal and 32 more);
- * *next is past the literal. 0 when the literal has another form: the caller scans it fully. */
-static size_t fast_real(const char *q, const char *end, char *o, const char **next)
-{
-    size_t len = 0, k = 0;
-    if (q < end && *q == '-') o[len++] = '-', q++;
-    char *d = o + len;
-    if (q >= end) return 0;
-    if (*q == '0')
-        q++;
-    else if (*q >= '1' && *q <= '9')
-        k = copy_digits(&q, end, d);
-    else
-        return 0;
-    if (q >= end || *q != '.') return 0;
-    const char *f0 = ++q;
-    if (k == 0)
-        while (q < end && *q == '0') /* 0.00ddd: the fraction's leading zeros are not digits */
-            q++;
-    k += copy_digits(&q, end, d + k);
-    if (q == f0 || (q < end && (*q == 'e' || *q == 'E'))) return 0;
-    int64_t exp = -(int64_t)(q - f0);
-    while (k && d[k - 1] == '0')
-        k--, exp++;
-    if (k == 0) exp = 0, d[k++] = '0';
-    *next = q;
-    return emit_exp(o, len + k, exp);
 }
 
 static int parse_number(parser_t *ps, gw_cjnode_t *out)
 {
-    num_t nm;
+    gw_cjnum_t nm;
     if (scan_number(ps, &nm) != 0) return -1;
-    char *o = arena_alloc(ps->doc, NUM_ROOM(&nm));
+    char *o = arena_alloc(ps->doc, GW_CJNUM_ROOM(&nm));
     if (!o) return fail(ps, nm.s, "out of memory");
     out->type = nm.real ? GW_CJ_REAL : GW_CJ_INT;
     out->u.s = o;
-    out->n = (uint32_t)emit_number(&nm, o);
+    out->n = (uint32_t)gw_cjnum_emit(&nm, o);
     return 0;
 }
 
@@ -533,17 +366,17 @@ static int parse_numbers(parser_t *ps, gw_cjnode_t *out)
     if (!text) return 1;
     int rc = 1;
     for (uint32_t n = 0;; n++) {
-        num_t nm;
+        gw_cjnum_t nm;
         if (ps->p >= ps->end || (*ps->p != '-' && !is_digit(*ps->p))) break;
         size_t at = len + (n ? 1 : 0), w = 0;
         const char *next;
         if (room - at >= (size_t)(ps->end - ps->p) + 32)
-            w = fast_real(ps->p, ps->end, text + at, &next);
+            w = gw_cjnum_fast_real(ps->p, ps->end, text + at, &next);
         if (w) {
             ps->p = next;
         } else {
-            if (scan_number(ps, &nm) != 0 || room - at < NUM_ROOM(&nm)) break;
-            w = emit_number(&nm, text + at);
+            if (scan_number(ps, &nm) != 0 || room - at < GW_CJNUM_ROOM(&nm)) break;
+            w = gw_cjnum_emit(&nm, text + at);
         }
         if (n) text[len] = ',';
         len = at + w;
