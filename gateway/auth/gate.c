@@ -286,6 +286,11 @@ static int refuse_rate(authz_t *z, gw_req_t *r, int write, double wait, double a
              "only %.1f were available. Retry after %us",
              write ? "Write" : "Read", available, secs);
     z->refused = 1;
+    if (r->grpc) { /* RESOURCE_EXHAUSTED (gw_grpc_code_of_http), the text as grpc-message */
+        gw_req_respond_grpc(r, gw_grpc_code_of_http(429), z->error, strlen(z->error));
+        gw_req_release(r, GW_REQ_HANDLER);
+        return 1;
+    }
     char body[GW_ERROR_BODY_MAX], ra[16];
     size_t n =
         gw_error_envelope(body, sizeof(body), (double)(gw_mono_us() - r->start_us) / 1e6, z->error);
@@ -403,10 +408,11 @@ static void rate_done(void *ctx, gw_req_t *r, double wait, double available)
 {
     authz_t *z = ctx;
     if (wait > 0) {
-        refuse_rate(z, r, r->route.cls == GW_ROUTE_QDRANT_WRITE, wait, available);
+        gw_dispatch_gate_done(
+            r, refuse_rate(z, r, r->route.cls == GW_ROUTE_QDRANT_WRITE, wait, available));
         return;
     }
-    if (gate_rest(z, r) == 0) gw_dispatch_resume(r);
+    gw_dispatch_gate_done(r, gate_rest(z, r));
 }
 
 int gw_auth_gate(void *ctx, gw_req_t *r)

@@ -1,6 +1,8 @@
 /* The dispatch table; see dispatch.h. */
 #include "gateway/http/dispatch.h"
 
+#include <string.h>
+
 #include "gateway/core/loop.h"
 
 void gw_dispatch_not_found(void *ctx, gw_req_t *r)
@@ -57,4 +59,38 @@ int gw_dispatch_gate(gw_req_t *r)
 {
     const gw_dispatch_t *d = r->loop->dispatch;
     return d->gate ? d->gate(d->gate_ctx, r) : 0;
+}
+
+int gw_dispatch_gate_async(gw_req_t *r, gw_gate_resume_fn resume, void *arg)
+{
+    const gw_dispatch_t *d = r->loop->dispatch;
+    if (!d->gate) return 0;
+    r->gate_wait.resume = resume;
+    r->gate_wait.arg = arg;
+    r->gate_wait.cancel = NULL;
+    r->gate_wait.park = NULL;
+    int rc = d->gate(d->gate_ctx, r);
+    if (rc && r->gate_wait.cancel) return -1; /* waiting: gw_dispatch_gate_done follows */
+    r->gate_wait.resume = NULL;
+    r->gate_wait.arg = NULL;
+    return rc;
+}
+
+void gw_dispatch_gate_cancel(gw_req_t *r)
+{
+    void (*cancel)(void *) = r->gate_wait.cancel;
+    void *park = r->gate_wait.park;
+    memset(&r->gate_wait, 0, sizeof(r->gate_wait));
+    if (cancel) cancel(park);
+}
+
+void gw_dispatch_gate_done(gw_req_t *r, int answered)
+{
+    gw_gate_resume_fn resume = r->gate_wait.resume;
+    void *arg = r->gate_wait.arg;
+    memset(&r->gate_wait, 0, sizeof(r->gate_wait));
+    if (resume)
+        resume(r, arg, answered);
+    else if (!answered)
+        gw_dispatch_resume(r);
 }

@@ -39,6 +39,20 @@ void gw_dispatch_resume(gw_req_t *r);
  * on, 1 when it answered and released the handler side. */
 int gw_dispatch_gate(gw_req_t *r);
 
+/* The same for a handler that keeps r (its r->handler stays) and can wait for the gate: 0 to go
+ * on, 1 when it answered and released the handler side, -1 when the gate waits (a global rate
+ * limit: Redis decides). Then resume(r, arg, answered) follows once, from the event loop:
+ * answered 0 to go on, 1 when the gate answered and released the handler side; unless the
+ * handler ends first (client gone, its deadline): it calls gw_dispatch_gate_cancel(r), after
+ * which the gate never touches r. */
+typedef void (*gw_gate_resume_fn)(gw_req_t *r, void *arg, int answered);
+int gw_dispatch_gate_async(gw_req_t *r, gw_gate_resume_fn resume, void *arg);
+/* Stops a wait of gw_dispatch_gate_async (no-op when none). */
+void gw_dispatch_gate_cancel(gw_req_t *r);
+/* For gates: a request they made wait is decided (answered as gw_dispatch_gate_async's resume
+ * says). Hands it to the continuation when it has one, else (answered 0) to its handler. */
+void gw_dispatch_gate_done(gw_req_t *r, int answered);
+
 /* 404 "Not found: no gateway API route <method> <path>", for /api/v1 paths nobody serves (also
  * for handlers whose own path parse finds no route). */
 void gw_dispatch_not_found(void *ctx, gw_req_t *r);

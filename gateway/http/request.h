@@ -140,6 +140,16 @@ struct gw_req {
     int status;         /* response status once sent */
     int head_sent;      /* send_head happened */
     int finished;       /* finish happened */
+
+    /* A deferred gate that may wait (gw_dispatch_gate_async, gateway/http/dispatch.h): the
+     * caller's continuation, and, while the gate waits (a global rate limit's verdict), how to
+     * stop that wait: cancel(park) once, after which the gate never touches r again. */
+    struct {
+        void (*resume)(gw_req_t *r, void *arg, int answered);
+        void *arg;
+        void (*cancel)(void *park);
+        void *park;
+    } gate_wait;
 };
 
 /* Creates a request owned by both codec and handler side; NULL on OOM. */
