@@ -407,12 +407,10 @@ static int gate_rest(authz_t *z, gw_req_t *r);
 static void rate_done(void *ctx, gw_req_t *r, double wait, double available)
 {
     authz_t *z = ctx;
-    if (wait > 0) {
-        gw_dispatch_gate_done(
-            r, refuse_rate(z, r, r->route.cls == GW_ROUTE_QDRANT_WRITE, wait, available));
-        return;
-    }
-    gw_dispatch_gate_done(r, gate_rest(z, r));
+    gw_gate_wait_t w = gw_dispatch_gate_take(r); /* before an answer may free r */
+    int st = wait > 0 ? refuse_rate(z, r, r->route.cls == GW_ROUTE_QDRANT_WRITE, wait, available)
+                      : gate_rest(z, r);
+    gw_dispatch_gate_done(r, w, st);
 }
 
 int gw_auth_gate(void *ctx, gw_req_t *r)
@@ -448,7 +446,7 @@ int gw_auth_gate(void *ctx, gw_req_t *r)
         int rc = gw_rate_admit(a->rate, r, z->key, z->claims.sub, write, rate_done, z, &wait,
                                &available);
         if (rc > 0) return refuse_rate(z, r, write, wait, available);
-        if (rc < 0) return 1; /* parked: rate_done goes on */
+        if (rc < 0) return -1; /* parked: rate_done goes on */
     }
     return gate_rest(z, r);
 }

@@ -293,7 +293,7 @@ static void on_verdict(void *arg, gw_rlg_status_t st, const gw_rlg_verdict_t *v)
         return;
     }
     if (p->keep) {
-        r->gate_wait.cancel = NULL;
+        r->gate_wait.cancel = NULL; /* the wait is over: nothing to cancel */
         r->gate_wait.park = NULL;
     } else {
         r->handler = NULL;

@@ -33,17 +33,20 @@ def start_up():
 
 
 def gateway(up, gport, redis_port, workers, timeout="500ms", *extra):
+    """A gateway whose key `shared` has a global limit of BURST (redis_port None: a local
+    limit of `extra`'s only)."""
     sets = ["upstream.api_key=" + SECRET, "cache.enabled=false",
             "upstream.grpc_url=http://127.0.0.1:%d" % gport,
-            "auth.rate.redis_url=redis://127.0.0.1:%d" % redis_port,
-            "auth.rate.timeout=" + timeout,
             "auth.keys.admin.sha256=" + key_hash("key-admin"), "auth.keys.admin.role=admin",
-            "auth.keys.shared.sha256=" + key_hash("key-shared"), "auth.keys.shared.role=write",
-            "auth.keys.shared.rate.global.reads=1", "auth.keys.shared.rate.global.writes=1",
-            "auth.keys.shared.rate.global.burst=%d" % BURST] + list(extra)
-    gw = harness.start_gateway(up.port, *sets, workers=workers)
-    harness.wait_port(gw.port, gw.p)
-    wait_redis_up(gw, workers)
+            "auth.keys.shared.sha256=" + key_hash("key-shared"), "auth.keys.shared.role=write"]
+    if redis_port:
+        sets += ["auth.rate.redis_url=redis://127.0.0.1:%d" % redis_port,
+                 "auth.rate.timeout=" + timeout, "auth.keys.shared.rate.global.reads=1",
+                 "auth.keys.shared.rate.global.writes=1",
+                 "auth.keys.shared.rate.global.burst=%d" % BURST]
+    gw = harness.start_gateway(up.port, *(sets + list(extra)), workers=workers)
+    if redis_port:
+        wait_redis_up(gw, workers)
     return gw
 
 
@@ -111,10 +114,34 @@ class TwoGatewaysGrpcTest(unittest.TestCase):
         self.assertEqual(total, {"allowed": BURST, "limited": len(answers) - BURST})
 
 
+class LocalGrpcTest(unittest.TestCase):
+    """A local limit only (no Redis): the gate decides inline, RESOURCE_EXHAUSTED as well."""
+
+    def test_local_limit(self):
+        up, gport = start_up()
+        gw = None
+        try:
+            gw = gateway(up, gport, None, 1, "", "auth.keys.shared.rate.reads=1",
+                         "auth.keys.shared.rate.burst=2")
+            got = search(gw.port, 3)
+            self.assertEqual(got[:2], ["OK", "OK"])
+            self.assertEqual(got[2][0], grpc.StatusCode.RESOURCE_EXHAUSTED, got)
+            self.assertRegex(got[2][1], RATE_TEXT)
+            m = metrics(gw.port)
+            for res, n in (("allowed", 2), ("limited", 1)):
+                self.assertEqual(metric(m, "qdrant_gateway_rate_limit_total", key="shared",
+                                        limit="local", result=res), n, m)
+        finally:
+            if gw:
+                gw.cleanup()
+            up.cleanup()
+
+
 class ParkedGrpcTest(unittest.TestCase):
-    """A stalled Redis (SIGSTOP) with auth.rate.timeout (1s) past upstream.timeout: gRPC calls stay parked. One is
-    cancelled by its client (RST_STREAM), one outlives upstream.timeout (DEADLINE_EXCEEDED);
-    both are let go at once, Redis's late verdicts dropped."""
+    """A stalled Redis (SIGSTOP) with auth.rate.timeout (1s) past upstream.timeout: gRPC calls
+    stay parked. One is cancelled by its client (RST_STREAM), one's connection closes, one
+    outlives upstream.timeout (DEADLINE_EXCEEDED); all are let go at once, Redis's late
+    verdicts dropped."""
 
     def setUp(self):
         self.up, self.gport = start_up()
@@ -134,13 +161,17 @@ class ParkedGrpcTest(unittest.TestCase):
     def test_cancel_and_deadline_while_parked(self):
         self.assertEqual(search(self.gw.port, 1), ["OK"])
         chan = grpc.insecure_channel("127.0.0.1:%d" % self.gw.port)
+        chan2 = grpc.insecure_channel("127.0.0.1:%d" % self.gw.port)
         try:
             stub = psvc.PointsStub(chan)
             os.kill(self.redis.pid, signal.SIGSTOP)
             fut = stub.Search.future(search_req(), metadata=KEY, timeout=60)
-            wait_metric(self.gw, 1, "qdrant_gateway_rate_limit_parked")
+            fut2 = psvc.PointsStub(chan2).Search.future(search_req(), metadata=KEY, timeout=60)
+            wait_metric(self.gw, 2, "qdrant_gateway_rate_limit_parked")
             fut.cancel()  # RST_STREAM while parked
             self.assertTrue(fut.cancelled())
+            chan2.close()  # the connection goes while parked
+            self.assertEqual(fut2.exception().code(), grpc.StatusCode.CANCELLED)
             # parked until upstream.timeout: the forwarder's deadline answers, not the client's
             with self.assertRaises(grpc.RpcError) as cm:
                 stub.Search(search_req(), metadata=KEY, timeout=60)
@@ -151,18 +182,21 @@ class ParkedGrpcTest(unittest.TestCase):
         finally:
             os.kill(self.redis.pid, signal.SIGCONT)
             chan.close()
-        # Redis answers the two dropped asks: nothing is parked any more
+            chan2.close()
+        # the verdicts (Redis's or auth.rate.timeout's) of the three were dropped, uncounted
         wait_metric(self.gw, 0, "qdrant_gateway_rate_limit_parked")
         m = metrics(self.gw.port)
         self.assertEqual(metric(m, "qdrant_gateway_rate_limit_fallbacks_total"), 0, m)
-        # healthy, and Redis decides: the burst is spent by the four asks it saw (1 + 2 + 1)
-        got = search(self.gw.port, 2)
-        self.assertEqual(got[0], "OK", got)
-        self.assertEqual(got[1][0], grpc.StatusCode.RESOURCE_EXHAUSTED, got)
+        self.assertEqual(metric(m, "qdrant_gateway_rate_limit_total"), 1, m)
+        # healthy, and Redis decides again: BURST + 1 more calls cannot all pass
+        wait_redis_up(self.gw, 1)
+        got = search(self.gw.port, BURST + 1)
+        self.assertEqual(got[-1][0], grpc.StatusCode.RESOURCE_EXHAUSTED, got)
         m = metrics(self.gw.port)
-        for res, n in (("allowed", 2), ("limited", 1)):  # dropped verdicts are not counted
-            self.assertEqual(metric(m, "qdrant_gateway_rate_limit_total", limit="global",
-                                    result=res), n, m)
+        self.assertEqual(metric(m, "qdrant_gateway_rate_limit_total", limit="global"),
+                         1 + BURST + 1, m)
+        self.assertEqual(metric(m, "qdrant_gateway_rate_limit_total", limit="global",
+                                result="allowed"), 1 + got.count("OK"), m)
         self.assertTrue(self.gw.alive())
 
 
