@@ -286,6 +286,11 @@ static int refuse_rate(authz_t *z, gw_req_t *r, int write, double wait, double a
              "only %.1f were available. Retry after %us",
              write ? "Write" : "Read", available, secs);
     z->refused = 1;
+    if (r->grpc) { /* RESOURCE_EXHAUSTED (gw_grpc_code_of_http), the text as grpc-message */
+        gw_req_respond_grpc(r, gw_grpc_code_of_http(429), z->error, strlen(z->error));
+        gw_req_release(r, GW_REQ_HANDLER);
+        return 1;
+    }
     char body[GW_ERROR_BODY_MAX], ra[16];
     size_t n =
         gw_error_envelope(body, sizeof(body), (double)(gw_mono_us() - r->start_us) / 1e6, z->error);
@@ -402,11 +407,10 @@ static int gate_rest(authz_t *z, gw_req_t *r);
 static void rate_done(void *ctx, gw_req_t *r, double wait, double available)
 {
     authz_t *z = ctx;
-    if (wait > 0) {
-        refuse_rate(z, r, r->route.cls == GW_ROUTE_QDRANT_WRITE, wait, available);
-        return;
-    }
-    if (gate_rest(z, r) == 0) gw_dispatch_resume(r);
+    gw_gate_wait_t w = gw_dispatch_gate_take(r); /* before an answer may free r */
+    int st = wait > 0 ? refuse_rate(z, r, r->route.cls == GW_ROUTE_QDRANT_WRITE, wait, available)
+                      : gate_rest(z, r);
+    gw_dispatch_gate_done(r, w, st);
 }
 
 int gw_auth_gate(void *ctx, gw_req_t *r)
@@ -442,7 +446,7 @@ int gw_auth_gate(void *ctx, gw_req_t *r)
         int rc = gw_rate_admit(a->rate, r, z->key, z->claims.sub, write, rate_done, z, &wait,
                                &available);
         if (rc > 0) return refuse_rate(z, r, write, wait, available);
-        if (rc < 0) return 1; /* parked: rate_done goes on */
+        if (rc < 0) return -1; /* parked: rate_done goes on */
     }
     return gate_rest(z, r);
 }

@@ -33,7 +33,8 @@ void gw_auth_worker_end(gw_auth_t *a, int worker);
 /* The access gate's metric families (rate limits). Any thread; a NULL: none. */
 void gw_auth_render_metrics(const gw_auth_t *a, gw_text_t *t);
 
-/* A gw_gate_fn (ctx: the gw_auth_t): 0 to go on, 1 when it answered (and released). */
+/* A gw_gate_fn (ctx: the gw_auth_t): 0 to go on, 1 when it answered (and released), -1 when
+ * the request waits for a global rate limit's verdict (Redis). */
 int gw_auth_gate(void *ctx, gw_req_t *r);
 
 #endif

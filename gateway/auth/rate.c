@@ -70,6 +70,7 @@ typedef struct park {
     gw_req_t *r;
     size_t li; /* the counter row: a key's, or nlim for subjects */
     int write;
+    int keep; /* r's handler keeps it (r->gate_wait): cancelled through it, not on_abort */
     gw_rate_done_fn done;
     void *ctx;
     unsigned char d[GW_DIGEST_LEN]; /* a subject's digest */
@@ -270,6 +271,13 @@ static void park_on_abort(gw_req_t *r)
     gw_req_release(r, GW_REQ_HANDLER);
 }
 
+/* The handler that kept its request ended it while parked (gw_dispatch_gate_cancel). */
+static void park_cancel(void *arg)
+{
+    park_t *p = arg;
+    p->r = NULL; /* the verdict, when it comes, frees p */
+}
+
 /* No on_body: what arrives meanwhile stays in r->body for the handler (bounded as any body). */
 static const gw_handler_ops_t park_ops = {.on_abort = park_on_abort};
 
@@ -284,8 +292,13 @@ static void on_verdict(void *arg, gw_rlg_status_t st, const gw_rlg_verdict_t *v)
         free(p);
         return;
     }
-    r->handler = NULL;
-    r->handler_ctx = NULL;
+    if (p->keep) {
+        r->gate_wait.cancel = NULL; /* the wait is over: nothing to cancel */
+        r->gate_wait.park = NULL;
+    } else {
+        r->handler = NULL;
+        r->handler_ctx = NULL;
+    }
     double wait = 0, available = 0;
     if (st == GW_RLG_OK) {
         wait = v->allowed ? 0 : (double)v->retry_us / 1e6;
@@ -307,12 +320,20 @@ static gw_rlg_status_t park(gw_rate_t *rt, rworker_t *w, int worker, gw_req_t *r
                             gw_rate_done_fn done, void *ctx)
 {
     if (!rt->rlg) return GW_RLG_UNCONFIGURED;
-    if (r->internal || r->handler) return GW_RLG_INLINE; /* a handler has it: cannot wait here */
+    /* A handler has it and cannot be resumed (no r->gate_wait): cannot wait here. */
+    int keep = r->handler && r->gate_wait.resume;
+    if (r->internal || (r->handler && !keep)) return GW_RLG_INLINE;
     if (w->nparked >= rt->max_parked) return GW_RLG_BUSY;
     park_t *p = calloc(1, sizeof(*p));
     if (!p) return GW_RLG_BUSY;
-    *p = (park_t){
-        .rt = rt, .worker = worker, .r = r, .li = li, .write = write, .done = done, .ctx = ctx};
+    *p = (park_t){.rt = rt,
+                  .worker = worker,
+                  .r = r,
+                  .li = li,
+                  .write = write,
+                  .keep = keep,
+                  .done = done,
+                  .ctx = ctx};
     if (d) memcpy(p->d, d, GW_DIGEST_LEN);
     const limits_t *l = limits_row(rt, li);
     gw_rlg_status_t why;
@@ -323,8 +344,13 @@ static gw_rlg_status_t park(gw_rate_t *rt, rworker_t *w, int worker, gw_req_t *r
     }
     w->nparked++;
     gw_stat_inc(&w->parked);
-    r->handler = &park_ops;
-    r->handler_ctx = p;
+    if (keep) {
+        r->gate_wait.cancel = park_cancel;
+        r->gate_wait.park = p;
+    } else {
+        r->handler = &park_ops;
+        r->handler_ctx = p;
+    }
     return GW_RLG_OK;
 }
 

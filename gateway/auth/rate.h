@@ -32,7 +32,11 @@ typedef void (*gw_rate_done_fn)(void *ctx, gw_req_t *r, double wait, double avai
  * NULL or "": no limit), under the write limit when write. 0: allowed; 1: limited, *wait and
  * *available filled (the caller answers 429); -1: parked (the request has no handler yet and
  * the gate took it), done(ctx, ...) runs later on this worker, exactly once, unless the client
- * leaves first (then the handler side is released here and done never runs). */
+ * leaves first (then the handler side is released here and done never runs). A request whose
+ * handler keeps it (gRPC: r->handler set) parks only with a continuation (r->gate_wait.resume,
+ * gw_dispatch_gate_async): its handler stays, and r->gate_wait.cancel is set while parked
+ * (the handler ending first calls it; done never runs). Without one: the local limit decides
+ * (reason "inline"). */
 int gw_rate_admit(gw_rate_t *rt, gw_req_t *r, const gw_key_t *k, const char *subject, int write,
                   gw_rate_done_fn done, void *ctx, double *wait, double *available);
 

@@ -38,6 +38,7 @@ typedef struct gfwd {
     unsigned leader : 1;     /* fl is ours to land (else we wait in it) */
     unsigned started : 1;    /* the whole request is in: gf_start ran */
     unsigned wait_true : 1;  /* a point write whose message says wait: true */
+    unsigned gated : 1;      /* the access gate waits for its verdict (a global rate limit) */
 } gfwd_t;
 
 static const gw_handler_ops_t gf_handler;
@@ -53,6 +54,7 @@ void gw_grpc_respond_status(gw_req_t *r, int code, const char *msg)
 static void gf_free(gfwd_t *f)
 {
     gw_req_t *r = f->r;
+    if (r && f->gated) gw_dispatch_gate_cancel(r); /* its verdict will not come to us */
     if (r && r->route.collection == f->coll) r->route.collection = NULL;
     if (f->call) gw_grpc_call_cancel(f->call);
     if (f->timer) event_free(f->timer);
@@ -381,6 +383,30 @@ static void gf_call(gfwd_t *f)
     if (!f->call) gf_fail(f, GW_GRPC_RESOURCE_EXHAUSTED, "out of memory for the upstream call");
 }
 
+/* The access gate refused the call: answered, and the handler side released. */
+static void gf_refused(gfwd_t *f)
+{
+    gw_req_t *r = f->r;
+    r->handler_ctx = NULL;
+    if (r->route.collection == f->coll) r->route.collection = NULL;
+    f->r = NULL;
+    gf_free(f);
+}
+
+/* The gate's verdict after a wait (gw_dispatch_gate_async): the call goes on, or was refused. */
+static void gf_gate_done(gw_req_t *r, void *arg, int answered)
+{
+    (void)r;
+    gfwd_t *f = arg;
+    f->gated = 0;
+    if (answered) {
+        gf_refused(f);
+        return;
+    }
+    if (gf_try_cache(f)) return;
+    gf_call(f);
+}
+
 static void gf_start(gfwd_t *f)
 {
     gw_req_t *r = f->r;
@@ -390,15 +416,12 @@ static void gf_start(gfwd_t *f)
         return;
     }
     gf_collection(f);
-    if (!r->internal && gw_dispatch_gate(r)) { /* refused: answered and released */
-        r->handler_ctx = NULL;
-        if (r->route.collection == f->coll) r->route.collection = NULL;
-        f->r = NULL;
-        gf_free(f);
+    int st = r->internal ? 0 : gw_dispatch_gate_async(r, gf_gate_done, f);
+    if (st < 0) { /* waiting for Redis: gf_gate_done, or the deadline / the client's end first */
+        f->gated = 1;
         return;
     }
-    if (gf_try_cache(f)) return;
-    gf_call(f);
+    gf_gate_done(r, f, st);
 }
 
 static void gf_on_body(gw_req_t *r)

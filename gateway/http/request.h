@@ -85,6 +85,14 @@ struct gw_req_authz {
 #define GW_REQ_HIGH_WATER (1u << 20)
 #define GW_REQ_LOW_WATER  (256u << 10)
 
+/* A deferred gate that may wait: see gw_req_t.gate_wait. */
+typedef struct gw_gate_wait {
+    void (*resume)(gw_req_t *r, void *arg, int answered); /* the caller's */
+    void *arg;
+    void (*cancel)(void *park); /* the gate's, while it waits */
+    void *park;
+} gw_gate_wait_t;
+
 /* Who still holds the request; it is freed when both have let go. */
 enum { GW_REQ_CODEC = 1, GW_REQ_HANDLER = 2 };
 
@@ -140,6 +148,11 @@ struct gw_req {
     int status;         /* response status once sent */
     int head_sent;      /* send_head happened */
     int finished;       /* finish happened */
+
+    /* A deferred gate that may wait (gw_dispatch_gate_async, gateway/http/dispatch.h): the
+     * caller's continuation, and, while the gate waits (a global rate limit's verdict), how to
+     * stop that wait: cancel(park) once, after which the gate never touches r again. */
+    gw_gate_wait_t gate_wait;
 };
 
 /* Creates a request owned by both codec and handler side; NULL on OOM. */
