@@ -298,6 +298,16 @@ static void creq_fetch(creq_t *cr)
     creq_forward(cr, "MISS", 1);
 }
 
+int creq_l2_gone(creq_t *cr, gw_centry_t *e)
+{
+    if (!cr->gone) return 0;
+    flight_land(cr->c->sh->flights, cr, e); /* the client left while Redis answered: waiters
+                                             * may still use e */
+    gw_centry_unref(e);
+    creq_free(cr);
+    return 1;
+}
+
 static void cache_l2_done(creq_t *cr, gw_centry_t *e)
 {
     gw_cache_t *c = cr->c;
@@ -305,12 +315,7 @@ static void cache_l2_done(creq_t *cr, gw_centry_t *e)
         rpc_l2_done(cr, e);
         return;
     }
-    if (cr->gone) { /* the client left while Redis answered: waiters may still use it */
-        flight_land(c->sh->flights, cr, e);
-        gw_centry_unref(e);
-        creq_free(cr);
-        return;
-    }
+    if (creq_l2_gone(cr, e)) return;
     if (e) {
         gw_stat_inc(&c->st.l2_hits);
         gw_l1_put(c->sh->l1, e);

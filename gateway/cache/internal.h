@@ -120,6 +120,9 @@ struct creq {
 /* cache.c: request contexts (r may be NULL: a gRPC read's flight handle) */
 creq_t *creq_new(gw_cache_t *c, gw_req_t *r, int cls);
 void creq_free(creq_t *cr);
+/* An L2 lookup ended (e: a reference, or NULL) for a request whose client left meanwhile: e goes
+ * to the flight's waiters and cr is freed (1); 0 when the client is still there. */
+int creq_l2_gone(creq_t *cr, gw_centry_t *e);
 
 /* rpc.c: a gRPC waiter came home with its leader's answer (e, a reference, or NULL); a gRPC
  * leader's Redis lookup ended (e: the entry, a reference, or NULL: a miss). */

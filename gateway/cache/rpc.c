@@ -129,12 +129,7 @@ void rpc_waiter_home(creq_t *cr, gw_centry_t *e)
 void rpc_l2_done(creq_t *cr, gw_centry_t *e)
 {
     gw_cache_t *c = cr->c;
-    if (cr->gone) { /* the client left while Redis answered: the waiters may still use e */
-        flight_land(c->sh->flights, cr, e);
-        gw_centry_unref(e);
-        creq_free(cr);
-        return;
-    }
+    if (creq_l2_gone(cr, e)) return;
     if (e) {
         gw_stat_inc(&c->st.l2_hits);
         gw_l1_put(c->sh->l1, e);

@@ -99,7 +99,10 @@ REQUESTS = [
 ]
 
 
-class JwtBatteryTest(unittest.TestCase):
+class JwtGateway(unittest.TestCase):
+    """fake_qdrant checking JWTs as Qdrant does (collections a, b, alias_b) behind a gateway
+    verifying them with the same secret."""
+
     @classmethod
     def setUpClass(cls):
         cls.up = harness.start_fake_qdrant("--api-key", SECRET, "--jwt-rbac", "true")
@@ -112,6 +115,8 @@ class JwtBatteryTest(unittest.TestCase):
         cls.gw.cleanup()
         cls.up.cleanup()
 
+
+class JwtBatteryTest(JwtGateway):
     def both(self, method, path, body, headers):
         direct = harness.HttpClient(self.up.port)
         via = harness.HttpClient(self.gw.port)
@@ -430,21 +435,9 @@ class RateLimitTest(unittest.TestCase):
             o.close()
 
 
-class ValueExistsTest(unittest.TestCase):
+class ValueExistsTest(JwtGateway):
     """A token with value_exists is valid while its point exists: only Qdrant can tell, so its
     reads never take a cached answer (or another client's in flight)."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.up = harness.start_fake_qdrant("--api-key", SECRET, "--jwt-rbac", "true")
-        setup_collections(cls.up.port)
-        cls.gw = harness.start_gateway(cls.up.port, "auth.jwt.enabled=true",
-                                       "auth.jwt.secret=" + SECRET, workers=2)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.gw.cleanup()
-        cls.up.cleanup()
 
     def search(self, port, token):
         c = harness.HttpClient(port)
