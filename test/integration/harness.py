@@ -2,6 +2,7 @@
 # redis-server) on free loopback ports, waits until they answer, and stops them by PID.
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -10,11 +11,12 @@ import tempfile
 import time
 import unittest
 
-GW_BIN = os.environ.get("GW_BIN", "build/qdrant-gateway")
-FAKE_QDRANT_BIN = os.environ.get("FAKE_QDRANT_BIN", "build/test/fake_qdrant/fake_qdrant")
-SOURCE_DIR = os.environ.get("GW_SOURCE_DIR", os.getcwd())
+GW_BIN = os.path.abspath(os.environ.get("GW_BIN", "build/qdrant-gateway"))
+FAKE_QDRANT_BIN = os.path.abspath(
+    os.environ.get("FAKE_QDRANT_BIN", "build/test/fake_qdrant/fake_qdrant"))
+SOURCE_DIR = os.path.abspath(os.environ.get("GW_SOURCE_DIR", os.getcwd()))
 # protoc + grpc_python_plugin output for ../shared/qdrant/proto (built by CMake's qdrant_py_stubs).
-GRPC_STUBS = os.environ.get("GW_GRPC_STUBS", "build/test/grpc_stubs")
+GRPC_STUBS = os.path.abspath(os.environ.get("GW_GRPC_STUBS", "build/test/grpc_stubs"))
 LOOPBACK = "127.0.0.1"
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
 
@@ -51,18 +53,21 @@ def wait_port(port, proc=None, timeout=15.0, host=LOOPBACK):
 class Proc:
     """One child process with its stderr captured to a temp file (shown when a test fails)."""
 
-    def __init__(self, argv, port, name):
+    def __init__(self, argv, port, name, host=LOOPBACK):
         self.argv = argv
         self.port = port
         self.name = name
         self.errfile = tempfile.NamedTemporaryFile(prefix=name + "-", suffix=".log", delete=False)
+        # Each child runs in its own directory: whatever it writes there (a Redis replica's
+        # dump.rdb after a full sync) never lands in the checkout the tests run from.
+        self.rundir = tempfile.mkdtemp(prefix=name + "-run-")
         env = dict(os.environ)
         # Under ASan a small quarantine keeps RSS meaningful for the memory-bound tests.
         env.setdefault("ASAN_OPTIONS", "quarantine_size_mb=16:detect_leaks=1")
         self.p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.errfile,
-                                  stderr=subprocess.STDOUT, env=env)
+                                  stderr=subprocess.STDOUT, env=env, cwd=self.rundir)
         try:
-            wait_port(port, self.p)
+            wait_port(port, self.p, host=host)
         except Exception:
             self.stop()
             sys.stderr.write(self.log())
@@ -117,6 +122,7 @@ class Proc:
             os.unlink(self.errfile.name)
         except OSError:
             pass
+        shutil.rmtree(self.rundir, ignore_errors=True)
         for marker in SANITIZER_MARKERS:
             if marker in log:
                 raise AssertionError("%s reported a sanitizer error:\n%s" % (self.name, log))

@@ -8,7 +8,6 @@ import json
 import socket
 import struct
 import subprocess
-import tempfile
 import threading
 import time
 import unittest
@@ -112,20 +111,8 @@ def both_free_port():
 
 
 def start_at(host, port, argv, name):
-    """harness.Proc for a server on host (Proc itself waits on 127.0.0.1 only)."""
-    if host == harness.LOOPBACK:
-        return harness.Proc(argv, port, name)
-    p = harness.Proc.__new__(harness.Proc)
-    p.argv, p.port, p.name = argv, port, name
-    p.errfile = tempfile.NamedTemporaryFile(prefix=name + "-", suffix=".log", delete=False)
-    p.p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=p.errfile,
-                           stderr=subprocess.STDOUT)
-    try:
-        harness.wait_port(port, p.p, host=host)
-    except Exception:
-        p.stop()
-        raise
-    return p
+    """harness.Proc for a server listening on host."""
+    return harness.Proc(argv, port, name, host=host)
 
 
 def fake_qdrant_at(host, port):
