@@ -61,6 +61,7 @@ void gw_cache_purge_handle(gw_cache_t *c, gw_req_t *r);
 typedef struct gw_cache_stats {
     uint64_t l1_hits, l2_hits, l2_misses, misses, stale, bypass, coalesced, stores_l1, stores_l2;
     uint64_t l2_skipped; /* misses that went to Qdrant without asking Redis */
+    uint64_t first_uses; /* misses sent on without lookup or store (cache.min_uses: 2) */
     uint64_t invalidations, purges;
     uint64_t alias_failures;               /* GET /aliases that failed */
     uint64_t barriers_ok, barriers_failed; /* write barriers answered / that fell back to a timer */

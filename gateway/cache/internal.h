@@ -32,6 +32,7 @@ typedef void (*cache_creq_end_cb)(creq_t *cr);                /* a write's conte
 typedef struct cache_counters {
     gw_stat_t l1_hits, l2_hits, l2_misses, misses, stale, bypass, coalesced, stores_l1, stores_l2;
     gw_stat_t l2_skipped; /* misses that did not ask Redis (l2filter) */
+    gw_stat_t first_uses; /* misses not looked up or stored: first seen (cache.min_uses) */
     gw_stat_t invalidations, purges, alias_failures, barriers_ok, barriers_failed;
 } cache_counters_t;
 
@@ -51,6 +52,7 @@ struct gw_cache_shared {
     gw_unsettled_t *unsettled; /* collections with a write barrier pending (barrier.c) */
     gw_l2filter_t *l2filter;   /* L2 keys stored lately (NULL: cache.redis.lookup_filter off) */
     gw_l2gens_t *l2gens;       /* Redis generations as last read (with l2filter) */
+    gw_l2filter_t *seen;       /* fingerprints of reads seen lately (cache.min_uses 2, or NULL) */
     int lent; /* l1, names, status and unsettled went to the next configuration's cache */
 };
 

@@ -106,6 +106,18 @@ int gw_l2filter_may_have(gw_l2filter_t *f, const unsigned char key[16], uint64_t
     return half_has(f->half[0], bit) || half_has(f->half[1], bit);
 }
 
+void gw_l2filter_complete(gw_l2filter_t *f)
+{
+    if (f) atomic_store(&f->complete_us, 0);
+}
+
+int gw_l2filter_check_add(gw_l2filter_t *f, const unsigned char key[16], uint64_t now_us)
+{
+    int had = gw_l2filter_may_have(f, key, now_us);
+    if (!had) gw_l2filter_add(f, key, now_us);
+    return had;
+}
+
 void gw_l2filter_reset(gw_l2filter_t *f, uint64_t now_us)
 {
     if (!f) return;

@@ -5,7 +5,9 @@
  * forgets what expired. It answers "surely not" only once it has listened for a whole period
  * since it started or was reset (a lost subscription may have lost announcements); until then
  * every miss looks in Redis as before. A wrong "maybe" costs a lookup; a wrong "surely not"
- * (a race with a rotation) costs a Qdrant request, never a wrong answer. Any thread. */
+ * (a race with a rotation) costs a Qdrant request, never a wrong answer. Any thread.
+ * cache.min_uses uses one more, of request fingerprints (gw_ckey_fingerprint), complete from
+ * the start: there an empty filter means "nothing seen yet". */
 #ifndef GW_CACHE_L2FILTER_H
 #define GW_CACHE_L2FILTER_H
 
@@ -24,6 +26,10 @@ void gw_l2filter_free(gw_l2filter_t *f);
 void gw_l2filter_add(gw_l2filter_t *f, const unsigned char key[16], uint64_t now_us);
 /* 0: nobody stored key within the last period, certainly; 1: maybe, or not yet complete. */
 int gw_l2filter_may_have(gw_l2filter_t *f, const unsigned char key[16], uint64_t now_us);
+/* Says "surely not" from now on, without first listening a whole period. */
+void gw_l2filter_complete(gw_l2filter_t *f);
+/* Adds key and returns what gw_l2filter_may_have said just before: 0 = first seen. */
+int gw_l2filter_check_add(gw_l2filter_t *f, const unsigned char key[16], uint64_t now_us);
 /* Announcements may have been lost: forget everything and start a new period. */
 void gw_l2filter_reset(gw_l2filter_t *f, uint64_t now_us);
 

@@ -164,6 +164,21 @@ static int slot_matches(const memo_slot_t *s, uint64_t hash, const prefix_t *x, 
            memcmp(s->raw, x->p, x->len) == 0 && (!len || memcmp(s->raw + x->len, body, len) == 0);
 }
 
+int gw_ckey_fingerprint(const gw_req_t *r, const char *body, size_t len, int per_credential,
+                        unsigned char out[16])
+{
+    prefix_t x;
+    if (prefix_build(&x, r, per_credential) != 0) {
+        prefix_dispose(&x);
+        return -1;
+    }
+    XXH128_hash_t h = XXH3_128bits_withSeed(body, len, XXH3_64bits(x.p, x.len));
+    prefix_dispose(&x);
+    memcpy(out, &h.low64, 8);
+    memcpy(out + 8, &h.high64, 8);
+    return 0;
+}
+
 int gw_ckey_build_memo(gw_ckey_memo_t *m, gw_ckey_t *k, const gw_req_t *r, const char *body,
                        size_t len, int per_credential, const char **why)
 {

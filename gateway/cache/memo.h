@@ -22,4 +22,11 @@ size_t gw_ckey_memo_bytes(const gw_ckey_memo_t *m);
 int gw_ckey_build_memo(gw_ckey_memo_t *m, gw_ckey_t *k, const gw_req_t *r, const char *body,
                        size_t len, int per_credential, const char **why);
 
+/* A 128-bit XXH3 of the same request bytes the memo compares (method, path, query, key
+ * headers, credential or tenant, body): equal for repeats of one request, for cache.min_uses's
+ * filter of requests seen. Not collision-resistant: fit only where a collision costs work,
+ * never an answer. 0, or -1 out of memory. */
+int gw_ckey_fingerprint(const gw_req_t *r, const char *body, size_t len, int per_credential,
+                        unsigned char out[16]);
+
 #endif

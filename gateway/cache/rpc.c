@@ -85,6 +85,11 @@ gw_rpc_found_t gw_cache_rpc_lookup(gw_cache_t *c, const gw_rpc_key_t *k, gw_rpc_
         return GW_RPC_HIT;
     }
     out->stale = e; /* gw_l1_get dropped it if past its stale window */
+    if (c->sh->seen && !gw_l2filter_check_add(c->sh->seen, k->base, now)) {
+        gw_stat_inc(&c->st.first_uses);
+        gw_stat_inc(&c->st.misses);
+        return GW_RPC_FIRST;
+    }
     creq_t *cr = creq_new(c, NULL, k->cls);
     if (cr) {
         memcpy(cr->l1key, k->key, GW_DIGEST_LEN);

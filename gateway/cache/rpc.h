@@ -48,6 +48,7 @@ typedef enum {
     GW_RPC_WAIT,  /* an identical read is in flight, or Redis is asked: cb follows (or
                    * gw_cache_rpc_leave) */
     GW_RPC_ALONE, /* a miss without a flight (out of memory): forward, store with _put */
+    GW_RPC_FIRST, /* the first use of this read (cache.min_uses: 2): forward, store nothing */
 } gw_rpc_found_t;
 
 typedef struct gw_rpc_lookup {

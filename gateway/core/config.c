@@ -539,6 +539,8 @@ static const yconf_key_t gw_keys[] = {
         NULL, "answers larger than this are not stored"),
     KEY("cache.max_request_bytes", YCONF_SIZE, cache_max_request_bytes, size_t, KIB, 64 * MIB,
         "1MiB", NULL, "read bodies larger than this bypass the cache"),
+    KEY("cache.min_uses", YCONF_INT, cache_min_uses, int, 1, 2, "1", NULL,
+        "2: a read is cached from its second use within the TTL (the first goes straight on)"),
     KEY("cache.stale_if_error", YCONF_DURATION, cache_stale_if_error_ms, uint64_t, 0, 7 * 24 * HOUR,
         "5m", NULL, "serve an answer expired at most this long when Qdrant fails"),
     KEY("cache.async_write_settle", YCONF_DURATION, cache_async_write_settle_ms, uint64_t, 0, MIN,

@@ -140,6 +140,7 @@ typedef struct gw_config {
     size_t cache_local_max_bytes;     /* cache.local.max_bytes, 0..1TiB, default 256MiB */
     size_t cache_max_entry_bytes;     /* cache.max_entry_bytes: larger answers are not stored */
     size_t cache_max_request_bytes;   /* cache.max_request_bytes: larger bodies bypass */
+    int cache_min_uses;               /* cache.min_uses, 1..2, default 1 */
     uint64_t cache_stale_if_error_ms; /* cache.stale_if_error, default 5m, 0 = off */
     uint64_t cache_async_write_settle_ms; /* cache.async_write_settle, default 1s */
     uint64_t cache_alias_refresh_ms;      /* cache.alias_refresh, default 30s */

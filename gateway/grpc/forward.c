@@ -34,6 +34,7 @@ typedef struct gfwd {
     gw_centry_t *stale;    /* an expired entry to answer if Qdrant fails (stale-if-error) */
     unsigned head_sent : 1;
     unsigned store : 1;      /* a cacheable miss: keep the answer if it ends OK */
+    unsigned first : 1;      /* a cacheable read's first use (cache.min_uses): not kept */
     unsigned write_seen : 1; /* a write's invalidation is done */
     unsigned leader : 1;     /* fl is ours to land (else we wait in it) */
     unsigned started : 1;    /* the whole request is in: gf_start ran */
@@ -186,7 +187,7 @@ static void gf_on_head(void *arg, int status, const gw_hdr_t *h, size_t n, int e
     }
     if (status != 200 || end) f->store = 0;
     gw_hdr_t hh[GW_GRPC_MAX_FIELDS + 1];
-    if (f->resp && n <= GW_GRPC_MAX_FIELDS) { /* a cacheable read: say it was a miss */
+    if ((f->resp || f->first) && n <= GW_GRPC_MAX_FIELDS) { /* cacheable: say it missed */
         memcpy(hh, h, n * sizeof(*h));
         hh[n++] = (gw_hdr_t){"x-cache", 7, "MISS", 4};
         h = hh;
@@ -369,6 +370,10 @@ static int gf_try_cache(gfwd_t *f)
         f->stale = lk.stale;
         f->resp = evbuffer_new();
         f->store = f->resp != NULL;
+        return 0;
+    case GW_RPC_FIRST:
+        f->stale = lk.stale;
+        f->first = 1;
         return 0;
     }
     return 0;

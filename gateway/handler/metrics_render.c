@@ -255,6 +255,10 @@ static void render_cache(const gw_handler_env_t *env, gw_text_t *t)
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
         gw_prom_sample_u64(t, NS "cache_lookups_total", rows[i].labels, rows[i].v);
+    gw_prom_family(t, NS "cache_first_uses_total", "counter",
+                   "Reads sent to Qdrant without a lookup or a store as the first of their kind "
+                   "within the TTL (cache.min_uses: 2); counted in tier=\"l1\" misses too.");
+    gw_prom_sample_u64(t, NS "cache_first_uses_total", NULL, sum.first_uses);
     gw_prom_family(t, NS "cache_coalesced_total", "counter",
                    "Reads answered by an identical read's fetch instead of their own.");
     gw_prom_sample_u64(t, NS "cache_coalesced_total", NULL, sum.coalesced);

@@ -83,6 +83,37 @@ START_TEST(one_slot_never_confuses_requests)
 }
 END_TEST
 
+static void fingerprint(const char *path, const char *const *hdrs, const char *body, int cred,
+                        unsigned char out[16])
+{
+    fake_req_t f;
+    mkreq(&f, path, hdrs);
+    ck_assert_int_eq(gw_ckey_fingerprint(&f.r, body, strlen(body), cred, out), 0);
+}
+
+/* cache.min_uses's fingerprint: a repeat gives the same one, any byte the key reads changes it. */
+START_TEST(fingerprint_tells_requests_apart)
+{
+    const char *p = "/collections/c/points/query", *q = "{\"query\":[0.1,0.2],\"limit\":3}";
+    unsigned char a[16], b[16];
+    fingerprint(p, ct_json, q, 0, a);
+    fingerprint(p, ct_json, q, 0, b);
+    ck_assert_mem_eq(a, b, 16);
+    fingerprint(p, ct_json, "{\"query\":[0.1,0.2],\"limit\":4}", 0, b);
+    ck_assert(memcmp(a, b, 16) != 0);
+    fingerprint("/collections/d/points/query", ct_json, q, 0, b);
+    ck_assert(memcmp(a, b, 16) != 0);
+    fingerprint(p, ct_gzip, q, 0, b); /* a header the key varies on */
+    ck_assert(memcmp(a, b, 16) != 0);
+    fingerprint(p, key_a, q, 1, a); /* per credential: each key its own */
+    fingerprint(p, key_b, q, 1, b);
+    ck_assert(memcmp(a, b, 16) != 0);
+    fingerprint(p, key_b, q, 0, a); /* shared: the key does not matter */
+    fingerprint(p, key_a, q, 0, b);
+    ck_assert_mem_eq(a, b, 16);
+}
+END_TEST
+
 START_TEST(bytes_stay_under_the_bound)
 {
     size_t bound = 64 << 10;
@@ -129,6 +160,7 @@ static Suite *memo_suite(void)
     TCase *tc = tcase_create("memo");
     tcase_add_test(tc, memo_gives_the_built_key);
     tcase_add_test(tc, one_slot_never_confuses_requests);
+    tcase_add_test(tc, fingerprint_tells_requests_apart);
     tcase_add_test(tc, bytes_stay_under_the_bound);
     tcase_add_test(tc, failures_are_the_same_and_not_kept);
     suite_add_tcase(s, tc);

@@ -62,6 +62,26 @@ START_TEST(filter_forgets_after_two_periods_and_rarely_errs)
 }
 END_TEST
 
+START_TEST(complete_filter_says_first_seen_at_once)
+{
+    uint64_t t = 1000000, period = 5000000;
+    gw_l2filter_t *f = gw_l2filter_new(12, period, t);
+    gw_l2filter_complete(f); /* cache.min_uses: no "maybe" while it fills */
+    unsigned char k[16], k2[16];
+    key_of(1, k);
+    key_of(2, k2);
+    ck_assert_int_eq(gw_l2filter_may_have(f, k, t), 0);
+    ck_assert_int_eq(gw_l2filter_check_add(f, k, t), 0);     /* first use */
+    ck_assert_int_eq(gw_l2filter_check_add(f, k, t + 1), 1); /* second */
+    ck_assert_int_eq(gw_l2filter_check_add(f, k, t + 2), 1);
+    ck_assert_int_eq(gw_l2filter_check_add(f, k2, t + 3), 0); /* another read: first again */
+    /* remembered for one period at least, forgotten after two */
+    ck_assert_int_eq(gw_l2filter_may_have(f, k, t + period + 1), 1);
+    ck_assert_int_eq(gw_l2filter_check_add(f, k, t + 3 * period), 0);
+    gw_l2filter_free(f);
+}
+END_TEST
+
 START_TEST(announcement_text_round_trips_and_bad_text_is_refused)
 {
     unsigned char k[16], back[16];
@@ -127,6 +147,7 @@ static Suite *filter_suite(void)
     TCase *tc = tcase_create("l2filter");
     tcase_add_test(tc, filter_says_maybe_until_it_listened_a_period);
     tcase_add_test(tc, filter_forgets_after_two_periods_and_rarely_errs);
+    tcase_add_test(tc, complete_filter_says_first_seen_at_once);
     tcase_add_test(tc, announcement_text_round_trips_and_bad_text_is_refused);
     tcase_add_test(tc, gens_set_get_forget);
     suite_add_tcase(s, tc);
