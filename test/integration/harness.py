@@ -134,6 +134,14 @@ def start_fake_qdrant(*args, port=None):
                 "fake_qdrant")
 
 
+def start_fake_qdrant_grpc(*args):
+    """fake_qdrant serving gRPC as well as REST, once both listen: (Proc, gRPC port)."""
+    gport = free_port()
+    up = start_fake_qdrant("--grpc-listen", "%s:%d" % (LOOPBACK, gport), *args)
+    wait_port(gport, up.p)
+    return up, gport
+
+
 def fake_stats(port):
     """fake_qdrant's /__fake/stats counters."""
     s, _, b = curl(port, "GET", "/__fake/stats")

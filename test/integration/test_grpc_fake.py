@@ -54,9 +54,7 @@ def value(v):
 class GrpcFake(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.gport = harness.free_port()
-        cls.proc = harness.start_fake_qdrant("--grpc-listen", "127.0.0.1:%d" % cls.gport)
-        harness.wait_port(cls.gport, cls.proc.p)
+        cls.proc, cls.gport = harness.start_fake_qdrant_grpc()
         cls.chan = grpc.insecure_channel("127.0.0.1:%d" % cls.gport)
         cls.cols = csvc.CollectionsStub(cls.chan)
         cls.pts = psvc.PointsStub(cls.chan)

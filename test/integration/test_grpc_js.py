@@ -19,9 +19,7 @@ CLIENT = os.path.join(NODE_DIR, "node_modules", "@qdrant", "js-client-grpc")
 class GrpcJsClient(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.gport = harness.free_port()
-        cls.up = harness.start_fake_qdrant("--grpc-listen", "127.0.0.1:%d" % cls.gport)
-        harness.wait_port(cls.gport, cls.up.p)
+        cls.up, cls.gport = harness.start_fake_qdrant_grpc()
         cls.glisten = harness.free_port()
         cls.gw = harness.start_gateway(cls.up.port, "upstream.grpc_url=http://127.0.0.1:%d"
                                        % cls.gport, "server.grpc_listen=127.0.0.1:%d" % cls.glisten)

@@ -100,9 +100,7 @@ def run(chan, name):
 class GrpcProxy(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.gport = harness.free_port()
-        cls.up = harness.start_fake_qdrant("--grpc-listen", "127.0.0.1:%d" % cls.gport)
-        harness.wait_port(cls.gport, cls.up.p)
+        cls.up, cls.gport = harness.start_fake_qdrant_grpc()
         cls.glisten = harness.free_port()
         cls.gw = harness.start_gateway(
             cls.up.port, "upstream.grpc_url=http://127.0.0.1:%d" % cls.gport,
@@ -267,9 +265,7 @@ class GrpcAuth(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         import hashlib
-        cls.gport = harness.free_port()
-        cls.up = harness.start_fake_qdrant("--grpc-listen", "127.0.0.1:%d" % cls.gport)
-        harness.wait_port(cls.gport, cls.up.p)
+        cls.up, cls.gport = harness.start_fake_qdrant_grpc()
         sets = ["upstream.grpc_url=http://127.0.0.1:%d" % cls.gport, "upstream.api_key=secret"]
         for name, role, colls in (("reader", "read", "ga_a"), ("admin", "admin", ""),
                                   ("tenant", "write", "ga_a")):
@@ -353,9 +349,7 @@ class GrpcCache(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.gport = harness.free_port()
-        cls.up = harness.start_fake_qdrant("--grpc-listen", "127.0.0.1:%d" % cls.gport)
-        harness.wait_port(cls.gport, cls.up.p)
+        cls.up, cls.gport = harness.start_fake_qdrant_grpc()
         cls.gw = harness.start_gateway(cls.up.port, "cache.enabled=true",
                                        "cache.async_write_settle=300ms",
                                        "upstream.grpc_url=http://127.0.0.1:%d" % cls.gport)

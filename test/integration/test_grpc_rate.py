@@ -25,9 +25,7 @@ RATE_TEXT = (r"^Rate limiting exceeded: Read rate limit exceeded: Operation requ
 
 
 def start_up():
-    gport = harness.free_port()
-    up = harness.start_fake_qdrant("--api-key", SECRET, "--grpc-listen", "127.0.0.1:%d" % gport)
-    harness.wait_port(gport, up.p)
+    up, gport = harness.start_fake_qdrant_grpc("--api-key", SECRET)
     setup_collection(up.port)
     return up, gport
 

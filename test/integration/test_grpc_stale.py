@@ -110,9 +110,7 @@ def wait_in_redis(port, data):
 
 class GrpcStale(unittest.TestCase):
     def setUp(self):
-        self.gport = harness.free_port()
-        self.up = harness.start_fake_qdrant("--grpc-listen", "127.0.0.1:%d" % self.gport)
-        harness.wait_port(self.gport, self.up.p)
+        self.up, self.gport = harness.start_fake_qdrant_grpc()
         common = ["cache.enabled=true", "cache.ttl=1s", "upstream.timeout=1s",
                   "upstream.connect_timeout=500ms",
                   "upstream.grpc_url=http://127.0.0.1:%d" % self.gport]
@@ -196,10 +194,7 @@ class GrpcCoalesce(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.gport = harness.free_port()
-        cls.up = harness.start_fake_qdrant("--grpc-listen", "127.0.0.1:%d" % cls.gport,
-                                           "--latency-ms", "1500")
-        harness.wait_port(cls.gport, cls.up.p)
+        cls.up, cls.gport = harness.start_fake_qdrant_grpc("--latency-ms", "1500")
         cls.gw = harness.start_gateway(cls.up.port, "cache.enabled=true",
                                        "upstream.grpc_url=http://127.0.0.1:%d" % cls.gport)
         # One connection per client, spread over the gateway's two workers.
@@ -321,9 +316,7 @@ class GrpcReplicas(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.redis = harness.start_redis()
-        cls.gport = harness.free_port()
-        cls.up = harness.start_fake_qdrant("--grpc-listen", "127.0.0.1:%d" % cls.gport)
-        harness.wait_port(cls.gport, cls.up.p)
+        cls.up, cls.gport = harness.start_fake_qdrant_grpc()
         sets = ["cache.enabled=true", "cache.redis.url=redis://127.0.0.1:%d" % cls.redis.port,
                 "upstream.grpc_url=http://127.0.0.1:%d" % cls.gport]
         cls.gws = [harness.start_gateway(cls.up.port, *sets) for _ in range(2)]

@@ -39,9 +39,7 @@ class MinUsesTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.redis = harness.start_redis()
-        cls.gport = harness.free_port()
-        cls.up = harness.start_fake_qdrant("--grpc-listen", "127.0.0.1:%d" % cls.gport)
-        harness.wait_port(cls.gport, cls.up.p)
+        cls.up, cls.gport = harness.start_fake_qdrant_grpc()
         for name in ("a", "b"):
             s, _, b = harness.curl(cls.up.port, "PUT", "/collections/" + name,
                                    {"vectors": {"size": 4, "distance": "Dot"}})
